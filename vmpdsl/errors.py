@@ -1,0 +1,91 @@
+"""One error root for everything a user can cause.
+
+Every user error carries a source span (file, line, column) when it has one and
+renders as ``file:line:col: message`` followed by the source line and a caret,
+the way lark and compilers show it.  Internal failures are translated into a
+``VmpError`` at the boundary (the CLI), never shown as tracebacks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of model source; lines and columns are 1-based."""
+
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+
+class VmpError(Exception):
+    """The root of every error a user of vmpdsl can cause."""
+
+    kind = "error"
+
+    def __init__(self, message: str, span: Span | None = None, *,
+                 source: str | None = None, filename: str | None = None,
+                 hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.source = source
+        self.filename = filename
+        self.hint = hint
+
+    def with_source(self, source: str, filename: str | None) -> "VmpError":
+        """Attach the model text so the error can show its line and caret."""
+        if self.source is None:
+            self.source = source
+        if self.filename is None:
+            self.filename = filename
+        return self
+
+    @property
+    def location(self) -> str:
+        name = self.filename or "<model>"
+        if self.span is None:
+            return name
+        return f"{name}:{self.span.line}:{self.span.column}"
+
+    def caret_lines(self) -> str:
+        """The offending source line with a caret under the error's column."""
+        if self.span is None or self.source is None:
+            return ""
+        lines = self.source.splitlines()
+        if not 1 <= self.span.line <= len(lines):
+            return ""
+        text = lines[self.span.line - 1].expandtabs(4)
+        width = 1
+        if self.span.end_line == self.span.line and self.span.end_column:
+            width = max(1, self.span.end_column - self.span.column)
+        return f"    {text}\n    {' ' * (self.span.column - 1)}{'^' * width}"
+
+    def __str__(self) -> str:
+        parts = [f"{self.location}: {self.kind}: {self.message}"]
+        context = self.caret_lines()
+        if context:
+            parts.append(context)
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)
+
+
+class VmpSyntaxError(VmpError):
+    kind = "syntax error"
+
+
+class VmpCheckError(VmpError):
+    kind = "model error"
+
+
+class VmpConjugacyError(VmpError):
+    kind = "not conjugate"
+
+
+class VmpDataError(VmpError):
+    """Bad data or hyperparameters handed to fit (no source span)."""
+
+    kind = "data error"

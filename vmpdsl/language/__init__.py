@@ -1,0 +1,1 @@
+"""The front end: parse (lark → AST) and check (AST → typed model)."""

@@ -1,0 +1,164 @@
+"""The abstract syntax of a .vmp model: frozen dataclasses with source spans.
+
+The lark parse tree never leaves ``parse.py``; every later stage works on these
+nodes and can point at the user's line through ``span``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import Span
+
+
+# ---------------------------------------------------------------- expressions
+@dataclass(frozen=True)
+class Num:
+    value: float
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A bare ``:`` inside an index, e.g. ``a[n, :]``."""
+
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class Index:
+    """``base[i, j, ...]``; each index is an expression or a Slice."""
+
+    base: "Expr"
+    indices: tuple
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """``left op right`` with op one of ``+ - * / @``."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: "Expr"
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A built-in function: dot, sum, diag, zeros, ones, eye."""
+
+    func: str
+    args: tuple
+    span: Span = field(compare=False, default=None)
+
+
+Expr = Num | Name | Index | BinOp | Neg | Call
+
+BUILTINS = ("dot", "sum", "diag", "zeros", "ones", "eye")
+
+
+# --------------------------------------------------------------- declarations
+@dataclass(frozen=True)
+class Dist:
+    """The right-hand side of ``~``: a distribution and its arguments."""
+
+    name: str
+    args: tuple
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class ModelDecl:
+    name: str
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class DimItem:
+    name: str
+    default: Expr | None
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class DimDecl:
+    items: tuple  # of DimItem
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class ArrayItem:
+    """``name[dim, ...]`` in a data or param declaration (shape may be empty)."""
+
+    name: str
+    shape: tuple  # of Name (dims) or Num (fixed sizes)
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class DataDecl:
+    items: tuple  # of ArrayItem
+    dtype: str  # "real" or "int"
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class ParamDecl:
+    items: tuple  # of ArrayItem
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class HyperItem:
+    name: str
+    value: Expr
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class HyperDecl:
+    items: tuple  # of HyperItem
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class Tilde:
+    """``[point] target ~ Dist(...)``; target is a Name or an Index."""
+
+    target: Expr
+    dist: Dist
+    point: bool
+    span: Span = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class For:
+    """``for index in dim:`` followed by an indented (or one-line) body."""
+
+    index: str
+    dim: str
+    body: tuple
+    span: Span = field(compare=False, default=None)
+    dim_span: Span = field(compare=False, default=None)
+
+
+Statement = ModelDecl | DimDecl | DataDecl | ParamDecl | HyperDecl | Tilde | For
+
+
+@dataclass(frozen=True)
+class Program:
+    statements: tuple
+    source: str = field(compare=False, default="")
+    filename: str | None = field(compare=False, default=None)
