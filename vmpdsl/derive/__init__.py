@@ -1,0 +1,1 @@
+"""Derive: the VMP messages, the ELBO monomials and the printed equations."""

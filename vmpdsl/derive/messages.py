@@ -1,0 +1,201 @@
+"""Derive: factor log densities → canonical monomials → VMP messages.
+
+For every factor, substitute the argument expressions into the family's log
+density (``densities.py``), multiply by the factor's selectors (gates and
+gathers) and bring every monomial to canonical form: each random variable
+appears through exactly one of its sufficient statistics (``w.x · w.x`` with
+the same plate labels becomes ``w.xx``).  A monomial that cannot be brought to
+that form is not conjugate and is reported.
+
+The message to latent ``v``'s statistic ``s`` is then the sum of the monomials
+holding ``v.s`` with every other random atom replaced by its expectation:
+``log q*(v) = Σ_s <C_s, u_s(v)>`` with ``C_s = Σ E_{-v}[coefficient of v.s]``.
+The ELBO is ``Σ_f E[log f] + Σ_v H[q_v]``: every monomial with every atom
+replaced by its expectation, plus the entropies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import VmpConjugacyError
+from ..families.registry import FAMILIES
+from ..language.model import CheckedModel, Factor
+from .densities import DENSITIES
+from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
+from .terms import Atom, Term, mul
+
+STAT_WORDS = {"x": "{v}", "xx": "{v}²", "log": "log {v}", "log1m": "log(1 − {v})",
+              "logdet": "log det {v}", "onehot": "[{v} = k]", "value": "{v}"}
+
+
+@dataclass(frozen=True)
+class FactorTerms:
+    """One factor's log density as canonical monomials."""
+
+    factor: Factor
+    terms: tuple
+    label_dims: dict
+
+
+@dataclass(frozen=True)
+class Message:
+    """One monomial's contribution to the coefficient of ``target`` (a statistic)."""
+
+    factor: int  # index into Derivation.factors
+    term: Term
+    target: Atom
+
+
+@dataclass
+class Update:
+    """The update of one latent: its q family and the messages per statistic."""
+
+    name: str
+    family: str  # the q family (a FAMILIES key)
+    messages: dict = field(default_factory=dict)  # stat -> [Message]
+
+
+@dataclass
+class Derivation:
+    model: CheckedModel
+    factors: list
+    updates: list  # in schedule order
+    constants: Constants
+
+    def update_of(self, name: str) -> Update:
+        return next(u for u in self.updates if u.name == name)
+
+
+def derive(model: CheckedModel) -> Derivation:
+    """The VMP messages and ELBO monomials of a checked model."""
+    constants = Constants()
+    updates = {v.name: Update(v.name, q_family(model, v.name))
+               for v in model.variables.values() if v.role in STATEFUL_ROLES}
+    factors = []
+    for factor in model.factors:
+        ctx = FactorContext(model, factor, constants)
+        terms = tuple(canonical(t, ctx) for t in factor_terms(factor, ctx))
+        factors.append(FactorTerms(factor, terms, dict(ctx.label_dims)))
+        for term in terms:
+            for a in term.atoms:
+                if a.var in updates:
+                    messages = updates[a.var].messages.setdefault(a.stat, [])
+                    messages.append(Message(len(factors) - 1, term, a))
+    return Derivation(model, factors, list(updates.values()), constants)
+
+
+def q_family(model: CheckedModel, name: str) -> str:
+    var = model.variables[name]
+    family = FAMILIES.get(var.family)
+    if family is None or family.posterior is None:
+        raise VmpConjugacyError(
+            f"'{name}' has a {var.family} prior, which vmpdsl cannot use for an "
+            f"unobserved variable", var.span,
+            hint="observe it as data, or use a family with a conjugate posterior "
+                 "(Normal, MvNormal, Gamma, Wishart, Dirichlet, Categorical, Beta, Bernoulli)")
+    return family.posterior
+
+
+def factor_terms(factor: Factor, ctx: FactorContext) -> list:
+    """The factor's log density with its selectors multiplied in."""
+    model = ctx.model
+    var = model.variables[factor.variable]
+    dist = factor.dist.name
+    if dist not in DENSITIES:
+        raise VmpConjugacyError(f"no log density is known for {dist}", factor.dist.span)
+    if dist == "Categorical":
+        event = (categories_of(factor, ctx),)
+
+        def x(out):
+            (t,) = to_terms(factor.target, (), ctx)
+            (a,) = t.atoms
+            return [Term(t.coeff, (Atom(a.var, "onehot", a.indices + tuple(out)),))]
+    else:
+        event = tuple(var.event) if var.role != "data" else shape_of(factor.dist.args[0], ctx)
+        if dist in ("MvNormal", "Wishart", "Dirichlet"):
+            event = target_event(factor, ctx, dist)
+
+        def x(out):
+            return to_terms(factor.target, out, ctx)
+
+    def arg(k, out):
+        return to_terms(factor.dist.args[k], out, ctx)
+
+    terms = DENSITIES[dist](x, arg, ctx, event)
+    selectors = [[Term(1, (a,))] for a in ctx.selectors.values()]
+    return mul(terms, *selectors) if selectors else terms
+
+
+def categories_of(factor: Factor, ctx: FactorContext):
+    return shape_of(factor.dist.args[0], ctx)[-1]
+
+
+def target_event(factor: Factor, ctx: FactorContext, dist: str) -> tuple:
+    """The event shape of an MvNormal / Wishart / Dirichlet from its arguments."""
+    if dist == "Wishart":
+        return tuple(shape_of(factor.dist.args[1], ctx))
+    return tuple(shape_of(factor.dist.args[0], ctx))
+
+
+# ------------------------------------------------------------- canonical form
+def canonical(term: Term, ctx: FactorContext) -> Term:
+    """Merge each random variable's atoms into one sufficient statistic."""
+    variables = ctx.model.variables
+    groups: dict = {}
+    for a in term.atoms:
+        var = variables.get(a.var)
+        if var is not None and var.role in STATEFUL_ROLES:
+            groups.setdefault(a.var, []).append(a)
+    atoms = [a for a in term.atoms if a.var not in groups]
+    for name, found in groups.items():
+        merged = merge(name, found, term, ctx)
+        allowed = FAMILIES[q_family(ctx.model, name)].stats
+        if merged.stat not in allowed:
+            raise conjugacy_error(name, merged.stat, term, ctx)
+        atoms.append(merged)
+    return Term(term.coeff, tuple(atoms), term.sizes)
+
+
+def merge(name: str, found: list, term: Term, ctx: FactorContext) -> Atom:
+    if len(found) == 1:
+        return found[0]
+    var = ctx.model.variables[name]
+    nplates = len(var.plates)
+    if len(found) == 2 and all(a.stat == "x" for a in found):
+        a, b = found
+        if a.indices[:nplates] != b.indices[:nplates]:
+            raise ctx.error(
+                f"'{name}' is multiplied with itself across its plate: under mean "
+                f"field its elements are independent, and this product is not "
+                f"a sufficient statistic", f"declare '{name}' as one MvNormal vector "
+                f"instead of a plate of scalars")
+        return Atom(name, "xx", a.indices + b.indices[nplates:])
+    raise conjugacy_error(name, "·".join(a.stat for a in found), term, ctx)
+
+
+def conjugacy_error(name: str, stat: str, term: Term, ctx: FactorContext):
+    var = ctx.model.variables[name]
+    family = var.family or "point"
+    words = " · ".join(STAT_WORDS.get(s, s).format(v=name) for s in stat.split("·"))
+    hint = {
+        "log": f"a variable used as a precision, rate or probability needs a Gamma, "
+               f"Wishart, Beta or Dirichlet prior; or mark it `point {name} ~ ...`",
+        "logdet": f"a precision matrix needs a Wishart prior",
+        "xx": f"a variable that enters squared (a mean, a weight) needs a Normal or "
+              f"MvNormal prior",
+    }.get(stat, f"give '{name}' a prior whose sufficient statistics include {words}, "
+                f"or estimate it as a point (`point {name} ~ ...`)")
+    return ctx.error(
+        f"this {ctx.factor.dist.name} factor is not conjugate for '{name}': it contains "
+        f"{words} (in the term {describe(term, ctx)}), but a {family} q-distribution "
+        f"only absorbs {', '.join(STAT_WORDS[s].format(v=name) for s in FAMILIES[q_family(ctx.model, name)].stats)}",
+        hint)
+
+
+def describe(term: Term, ctx: FactorContext) -> str:
+    """A term in user words: E[...]-free statistics of named variables."""
+    parts = [str(term.coeff)] if term.coeff != 1 else []
+    for a in term.atoms:
+        if not a.var.startswith("@"):
+            parts.append(STAT_WORDS.get(a.stat, a.stat).format(v=a.var))
+    return " · ".join(parts) or "a constant"

@@ -1,0 +1,1 @@
+"""Emit: the update program as a standalone NumPy module."""

@@ -1,0 +1,300 @@
+"""Emit: the lowered update program → a standalone NumPy module (text).
+
+The module is printed from the program tree.  User text enters it only as
+validated identifiers inside string literals (dictionary keys such as
+``E['lambda']``), never as Python names, and as numbers printed by ``repr``;
+so ``lambda``, ``import`` or ``__init__`` in a model are ordinary keys and a
+hostile model cannot inject code.  The runtime (family functions and the
+prelude) is copied verbatim from the package: it imports numpy and scipy only.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+
+from ..derive.expressions import EYE, ONES
+from ..errors import VmpCheckError
+from ..families.registry import FAMILIES, runtime_source
+from ..language.ast import BinOp, Call, Index, Name, Neg, Num
+from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
+from . import prelude, runtime
+
+IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def key(name: str) -> str:
+    """A model name as a string literal, after checking it is an identifier."""
+    if not (IDENTIFIER.match(name) or re.match(r"^@[a-z]\d+$", name)):
+        raise VmpCheckError(f"'{name}' is not a valid identifier")
+    return repr(name)
+
+
+def onehot_key(name: str) -> str:
+    """The key of integer data's one-hot operand in the constants dict."""
+    key(name)
+    return repr("onehot:" + name)
+
+
+def dim_text(d) -> str:
+    return str(int(d)) if isinstance(d, int) else f"dim[{key(d)}]"
+
+
+# ------------------------------------------------------------- contractions
+def operand_text(o) -> str:
+    if o.kind == RANDOM:
+        return f"E[{key(o.name)}][{o.stat!r}]"
+    if o.kind == DATA:
+        return f"data[{key(o.name)}]"
+    if o.kind == HYPER:
+        return f"hyper[{key(o.name)}]"
+    if o.kind == ONEHOT:
+        return f"K[{onehot_key(o.name)}]"
+    return f"K[{key(o.name)}]"
+
+
+def contraction_text(c: Contraction) -> str:
+    dims = dict(c.label_dims)
+    factors = [] if c.coeff == 1 else [repr(float(c.coeff))]
+    factors += [dim_text(d) for d in c.sizes]
+    if not c.operands and not c.out:
+        return " * ".join(factors) or "1.0"
+    letters = {}
+    for label in [l for o in c.operands for l in o.labels] + list(c.out):
+        letters.setdefault(label, LETTERS[len(letters)])
+    specs, args = [], []
+    for o in c.operands:
+        specs.append("".join(letters[l] for l in o.labels))
+        args.append(operand_text(o) if o.name != EYE else
+                    f"np.eye({dim_text(dims[o.labels[0]])})")
+    spec = ",".join(specs) + "->" + "".join(letters[l] for l in c.out)
+    call = f"contract({spec!r}, {', '.join(args)})"
+    return " * ".join(factors + [call])
+
+
+# ---------------------------------------------------------------- hypers
+def expr_text(expr) -> str:
+    """A constant (hyper) expression as NumPy code; only validated pieces."""
+    if isinstance(expr, Num):
+        return repr(float(expr.value))
+    if isinstance(expr, Name):
+        return f"dim[{key(expr.id)}]" if expr.id[:1] != "@" else "0"
+    if isinstance(expr, Neg):
+        return f"(-{expr_text(expr.operand)})"
+    if isinstance(expr, BinOp):
+        op = {"+": "+", "-": "-", "*": "*", "/": "/", "@": "@"}[expr.op]
+        return f"({expr_text(expr.left)} {op} {expr_text(expr.right)})"
+    if isinstance(expr, Call):
+        args = [expr_text(a) for a in expr.args]
+        if expr.func in ("zeros", "ones", "eye"):
+            return f"np.{expr.func}(int({args[0]}))"
+        return {"dot": "np.dot({})", "sum": "np.sum({})", "diag": "np.diag({})"}[expr.func] \
+            .format(", ".join(args))
+    if isinstance(expr, Index):
+        raise VmpCheckError("a hyperparameter cannot be indexed", expr.span)
+    raise VmpCheckError("unsupported hyperparameter expression", getattr(expr, "span", None))
+
+
+def hyper_text(expr, hypers: dict) -> str:
+    """Like expr_text, but names refer to dims or earlier hypers."""
+    if isinstance(expr, Name) and expr.id in hypers:
+        return f"hyper[{key(expr.id)}]"
+    if isinstance(expr, (BinOp,)):
+        return f"({hyper_text(expr.left, hypers)} {expr.op} {hyper_text(expr.right, hypers)})"
+    if isinstance(expr, Neg):
+        return f"(-{hyper_text(expr.operand, hypers)})"
+    if isinstance(expr, Call):
+        args = ", ".join(hyper_text(a, hypers) for a in expr.args)
+        if expr.func in ("zeros", "ones", "eye"):
+            return f"np.{expr.func}(int({args}))"
+        return f"np.{ {'dot': 'dot', 'sum': 'sum', 'diag': 'diag'}[expr.func]}({args})"
+    return expr_text(expr)
+
+
+# ----------------------------------------------------------------- module
+def emit(program: Program, equations: str = "") -> str:
+    model = program.model
+    lines = [module_doc(model, equations), HEADER, runtime_text(program), ""]
+    lines += spec_lines(program)
+    lines += hypers_function(model)
+    lines += constants_function(program)
+    for index, step in enumerate(program.steps):
+        lines += update_function(index, step, program, prior_only=False)
+        lines += update_function(index, step, program, prior_only=True)
+    lines += elbo_function(program)
+    lines += updates_table(program)
+    lines.append(strip_imports(inspect.getsource(runtime)))
+    return "\n".join(lines) + "\n"
+
+
+HEADER = '''import warnings
+
+import numpy as np
+from scipy import linalg as sla
+from scipy import sparse as spsparse
+from scipy import special as sps
+'''
+
+
+def module_doc(model, equations: str) -> str:
+    text = (f"Variational message passing for the model '{model.name}', generated by vmpdsl.\n\n"
+            f"Imports numpy and scipy only.  Call fit(data) -> dict.\n\n"
+            f"Derived updates\n===============\n{equations}")
+    return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '\n"""'
+
+
+def runtime_text(program: Program) -> str:
+    families = sorted({step.family for step in program.steps} |
+                      {v.family for v in program.model.variables.values()
+                       if v.role == "data" and v.family in FAMILIES})
+    body = [strip_imports(inspect.getsource(prelude)), runtime_source(families)]
+    return "\n\n".join(body)
+
+
+def strip_imports(source: str) -> str:
+    kept = [l for l in source.splitlines()
+            if not l.startswith(("import ", "from "))]
+    return "\n".join(kept)
+
+
+def spec_lines(program: Program) -> list:
+    model = program.model
+    data = tuple((v.name, tuple(v.shape), v.dtype, v.categories, v.family)
+                 for v in model.by_role("data"))
+    dims = {name: (float(d.value) if isinstance(d, Num) else None)
+            for name, d in model.dims.items()}
+    for name, default in model.dims.items():
+        if default is not None and not isinstance(default, Num):
+            raise VmpCheckError(f"the default of dim '{name}' must be a number", default.span)
+    latents = tuple((s.name, s.family, tuple(model.variables[s.name].plates),
+                     stat_shapes(s, model)) for s in program.steps)
+    hypers = tuple(model.hypers)
+    return [f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
+            f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}", ""]
+
+
+def stat_shapes(step, model) -> dict:
+    """Each statistic's array shape (as dims) for one latent."""
+    var = model.variables[step.name]
+    family = FAMILIES[step.family]
+    event = (var.categories,) if step.family == "Categorical" else tuple(var.event)
+    shapes = {}
+    for stat in family.stats:
+        rank = family.event_rank[stat]
+        own = () if rank == 0 else event if rank == len(event) else event + event
+        shapes[stat] = tuple(var.plates) + own
+    return shapes
+
+
+def init_order(program: Program) -> tuple:
+    """Latents ordered so that each prior's parents are initialized first."""
+    deps = {}
+    for step in program.steps:
+        parents = set()
+        for stat in step.stats:
+            for c in prior_contractions(stat, step.name, program):
+                parents |= {o.name for o in c.operands if o.kind == RANDOM}
+        deps[step.name] = parents - {step.name}
+    order = []
+    while len(order) < len(deps):
+        ready = [n for n in deps if n not in order and deps[n] <= set(order)]
+        if not ready:
+            raise VmpCheckError("the priors of the model form a cycle: " + ", ".join(deps))
+        order.append(ready[0])
+    return tuple(order)
+
+
+def prior_contractions(stat_update, name, program):
+    derivation = program.derivation
+    update = derivation.update_of(name)
+    messages = update.messages[stat_update.stat]
+    return [c for c, m in zip(stat_update.contractions, messages)
+            if derivation.factors[m.factor].factor.variable == name]
+
+
+def hypers_function(model) -> list:
+    lines = ["def _hypers(dim):", "    hyper = {}"]
+    seen = {}
+    for name, expr in model.hypers.items():
+        lines.append(f"    hyper[{key(name)}] = np.asarray({hyper_text(expr, seen)}, dtype=float)")
+        seen[name] = expr
+    lines += ["    return hyper", ""]
+    return lines
+
+
+def constants_function(program: Program) -> list:
+    lines = ["def _constants(dim, data, hyper):", "    K = {}"]
+    model = program.model
+    for v in model.by_role("data"):
+        if v.dtype == "int" and v.categories is not None:
+            lines.append(f"    K[{onehot_key(v.name)}] = OneHot(data[{key(v.name)}], "
+                         f"{dim_text(v.categories)})")
+    for const in program.derivation.constants.items.values():
+        lines.append(f"    K[{key(const.name)}] = apply_constant_function({const.func!r}, "
+                     f"{derived_value(const, model)}, {dim_arg(const.arg)})")
+    for h in program.hoisted:
+        lines.append(f"    K[{key(h.name)}] = {contraction_text(h.contraction)}")
+    lines += ["    return K", ""]
+    return lines
+
+
+def dim_arg(arg) -> str:
+    return "None" if arg is None else dim_text(arg)
+
+
+def derived_value(const, model) -> str:
+    """The constant term sum of a derived constant, broadcast to its full shape."""
+    shape = "(" + "".join(f"{dim_text(d)}, " for d in const.dims) + ")"
+    dims = tuple(zip(const.inputs, const.dims))
+    parts = []
+    for term in const.terms:
+        operands = tuple(operand(a, model) for a in term.atoms if a.var != ONES)
+        c = Contraction(term.coeff, term.sizes, operands, const.inputs, dims)
+        parts.append(f"np.broadcast_to({contraction_text(c)}, {shape})")
+    return " + ".join(parts) if parts else f"np.zeros({shape})"
+
+
+def update_function(index: int, step, program: Program, prior_only: bool) -> list:
+    model = program.model
+    name = f"_{'prior' if prior_only else 'update'}_{index}"
+    shapes = stat_shapes(step, model)
+    lines = [f"def {name}(E, K, data, hyper, dim):",
+             f"    # q({step.name}): {step.family}", "    C = {"]
+    for stat, shape in shapes.items():
+        dims = "".join(f"{dim_text(d)}, " for d in shape)
+        lines.append(f"        {stat!r}: np.zeros(({dims})),")
+    lines.append("    }")
+    for stat in step.stats:
+        chosen = (prior_contractions(stat, step.name, program) if prior_only
+                  else stat.contractions)
+        for c in chosen:
+            lines.append(f"    C[{stat.stat!r}] += {contraction_text(c)}")
+    lines += ["    return C", ""]
+    return lines
+
+
+def elbo_function(program: Program) -> list:
+    lines = ["def _expected_log_joint(E, K, data, hyper, dim):", "    total = 0.0"]
+    for c in program.elbo:
+        lines.append(f"    total += np.sum({contraction_text(c)})")
+    lines += ["    return float(total)", ""]
+    return lines
+
+
+def updates_table(program: Program) -> list:
+    rows = [f"    ({key(s.name)}, {s.family!r}, _update_{i}, _prior_{i}),"
+            for i, s in enumerate(program.steps)]
+    families = sorted({s.family for s in program.steps})
+    funcs = ["    " + repr(f) + ": (" + ", ".join(
+        f"{fam_fn(f, field)}" for field in
+        ("params_from_coeffs", "expectations", "entropy", "sample", "check_params")) + "),"
+        for f in families]
+    observed = sorted({v.family for v in program.model.by_role("data") if v.family in FAMILIES})
+    checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
+    return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
+            "SUPPORT_CHECKS = {"] + checks + ["}", ""])
+
+
+def fam_fn(family: str, field: str) -> str:
+    fn = getattr(FAMILIES[family], field)
+    return fn.__name__ if fn is not None else "None"

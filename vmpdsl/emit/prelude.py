@@ -1,0 +1,144 @@
+"""The runtime every emitted module carries (copied verbatim; numpy and scipy only).
+
+``contract`` is einsum plus one extension: an operand may be a ``OneHot`` (an
+integer array standing for its one-hot matrix).  Contracting with a one-hot
+matrix is never done densely: a one-hot axis shared with another operand is a
+*gather* (fancy indexing), and a one-hot axis that survives to the output is a
+*scatter* (a sparse matrix product).  Labels of the output that no operand
+carries come back as size-1 axes, so ``accumulator += contract(...)``
+broadcasts.
+"""
+import numpy as np
+from scipy import sparse as spsparse
+from scipy import special as sps
+
+
+class DataError(ValueError):
+    """Bad data, hyperparameters or initial values handed to ``fit``."""
+
+
+class FitError(FloatingPointError):
+    """The iteration produced an invalid posterior; names the variable."""
+
+
+class OneHot:
+    """Integer data ``values`` (any shape) as a one-hot array over ``size`` categories."""
+
+    def __init__(self, values, size):
+        self.values = np.asarray(values, dtype=np.intp)
+        self.size = int(size)
+        self._matrix = None
+
+    @property
+    def shape(self):
+        return self.values.shape + (self.size,)
+
+    def matrix(self):
+        """The (rows, size) sparse one-hot matrix, built once (used for scatters)."""
+        if self._matrix is None:
+            rows = self.values.size
+            self._matrix = spsparse.csr_matrix(
+                (np.ones(rows), (np.arange(rows), self.values.ravel())),
+                shape=(rows, self.size))
+        return self._matrix
+
+
+_EINSUM_PATHS = {}
+
+
+def contract(spec, *operands):
+    """``np.einsum(spec, *operands)`` where operands may be ``OneHot``."""
+    inputs, out = spec.split("->")
+    labels = inputs.split(",") if inputs else []
+    return _contract(labels, list(operands), out)
+
+
+def _contract(labels, operands, out):
+    hot_at = next((p for p, o in enumerate(operands) if isinstance(o, OneHot)), None)
+    if hot_at is None:
+        return _einsum(labels, operands, out)
+    hot = operands.pop(hot_at)
+    hot_labels = labels.pop(hot_at)
+    rows, cat = hot_labels[:-1], hot_labels[-1]
+    for p, (lab, op) in enumerate(zip(labels, operands)):
+        if cat in lab:
+            labels[p], operands[p] = _gather(lab, op, cat, rows, hot.values)
+    if cat not in out:
+        gone = [r for r in rows if all(r not in l for l in labels) and r not in out]
+        scale = float(np.prod([hot.values.shape[rows.index(r)] for r in gone]))
+        return scale * _contract(labels, operands, out)
+    if any(r in out for r in rows):
+        raise NotImplementedError("a one-hot output keeping its rows")
+    inner = out.replace(cat, rows)
+    dense = _contract(labels, operands, inner)
+    dense = np.broadcast_to(dense, _full_shape(dense, inner, rows, hot.values.shape))
+    start = inner.index(rows)
+    moved = np.moveaxis(dense, list(range(start, start + len(rows))), list(range(len(rows))))
+    rest = moved.shape[len(rows):]
+    flat = np.asarray(hot.matrix().T @ moved.reshape(hot.values.size, -1))
+    return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)
+
+
+def _full_shape(array, labels, rows, row_shape):
+    shape = list(array.shape)
+    for r, size in zip(rows, row_shape):
+        shape[labels.index(r)] = size
+    return tuple(shape)
+
+
+def _gather(lab, op, cat, rows, values):
+    """Replace axis ``cat`` of ``op`` by the rows of ``values`` (a gather)."""
+    axis = lab.index(cat)
+    shared = [r for r in rows if r in lab]
+    if not shared:
+        return lab.replace(cat, rows), np.take(op, values, axis=axis)
+    if len(rows) != 1:
+        raise NotImplementedError("gathering with multi-axis integer data")
+    row_axis = lab.index(rows)
+    moved = np.moveaxis(op, [row_axis, axis], [0, 1])
+    picked = moved[np.arange(values.shape[0]), values]
+    rest = "".join(l for l in lab if l not in (rows, cat))
+    return rows + rest, picked
+
+
+def _einsum(labels, operands, out):
+    present = "".join(l for l in out if any(l in lab for lab in labels))
+    if not operands:
+        return np.ones((1,) * len(out))
+    spec = ",".join(labels) + "->" + present
+    key = (spec,) + tuple(np.shape(o) for o in operands)
+    path = _EINSUM_PATHS.get(key)
+    if path is None:
+        path = np.einsum_path(spec, *operands, optimize="greedy")[0]
+        _EINSUM_PATHS[key] = path
+    result = np.einsum(spec, *operands, optimize=path)
+    if present == out:
+        return result
+    shape = [result.shape[present.index(l)] if l in present else 1 for l in out]
+    order = sorted(range(len(present)), key=lambda a: out.index(present[a]))
+    return np.transpose(result, order).reshape(shape)
+
+
+def apply_constant_function(func, value, arg=None):
+    """The nonlinear functions a model applies to constants (once per fit)."""
+    value = np.asarray(value, dtype=float)
+    if func == "log":
+        return np.log(value)
+    if func == "log1m":
+        return np.log1p(-value)
+    if func == "lgamma":
+        return sps.gammaln(value)
+    if func == "lgamma1p":
+        return sps.gammaln(value + 1.0)
+    if func == "lgamma_sum":
+        return sps.gammaln(value.sum(axis=-1))
+    if func == "logdet":
+        return 2.0 * np.log(np.diagonal(np.linalg.cholesky(value), axis1=-2, axis2=-1)).sum(-1)
+    if func == "inv":
+        return np.linalg.inv(value)
+    if func == "mvlgamma_half":
+        d = int(arg)
+        half = value / 2.0
+        return (d * (d - 1) / 4.0 * np.log(np.pi)
+                + sum(sps.gammaln(half - i / 2.0) for i in range(d)))
+    raise ValueError(func)

@@ -1,0 +1,178 @@
+"""The model-independent part of every emitted module: data binding,
+initialization and the coordinate-ascent loop (copied verbatim; numpy only).
+
+It refers to the tables each emitted module defines: ``DATA_SPEC``,
+``DIM_DEFAULTS``, ``HYPER_NAMES``, ``LATENTS``, ``INIT_ORDER``, ``UPDATES``,
+``FAMILY_FUNCTIONS`` and the functions ``_hypers``, ``_constants`` and
+``_expected_log_joint``.
+"""
+import warnings
+
+import numpy as np
+
+
+def bind_data(data):
+    """Validate the data against DATA_SPEC and bind every dim's size."""
+    if not isinstance(data, dict):
+        raise DataError("data must be a dict of arrays by name")
+    dim, arrays = {}, {}
+    for name, value in data.items():
+        if name in DIM_DEFAULTS and name not in [s[0] for s in DATA_SPEC]:
+            dim[name] = _size(name, value)
+    for name, shape, dtype, categories, family in DATA_SPEC:
+        if name not in data:
+            raise DataError(f"the data has no array '{name}' (the model declares "
+                            f"data {name}[{', '.join(map(str, shape))}])")
+        arrays[name] = _array(name, data[name], shape, dtype)
+        for axis, d in enumerate(shape):
+            size = arrays[name].shape[axis]
+            if isinstance(d, int):
+                if size != d:
+                    raise DataError(f"axis {axis} of '{name}' has size {size}, not {d}")
+            elif dim.setdefault(d, size) != size:
+                raise DataError(f"dim {d} is {dim[d]} elsewhere but axis {axis} of "
+                                f"'{name}' has size {size}")
+    for name, default in DIM_DEFAULTS.items():
+        if name not in dim:
+            if default is None:
+                raise DataError(f"dim {name} is not fixed by any data array; give it "
+                                f"with the data, e.g. {{'{name}': 3}}")
+            dim[name] = int(default)
+    for name, shape, dtype, categories, family in DATA_SPEC:
+        _check_values(name, arrays[name], dtype, categories, family, dim)
+    return dim, arrays
+
+
+def _size(name, value):
+    size = np.asarray(value)
+    if size.ndim != 0 or not float(size).is_integer() or size < 0:
+        raise DataError(f"dim {name} must be a non-negative whole number, got {value!r}")
+    return int(size)
+
+
+def _array(name, value, shape, dtype):
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"'{name}' must be numeric") from None
+    if array.ndim != len(shape):
+        raise DataError(f"'{name}' must have {len(shape)} axes ({', '.join(map(str, shape))}), "
+                        f"got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise DataError(f"'{name}' has a non-finite value (NaN or inf) at index {bad}")
+    if dtype == "int":
+        if not np.all(array == np.round(array)):
+            raise DataError(f"'{name}' is declared int but has fractional values")
+        return array.astype(np.intp)
+    return array
+
+
+def _check_values(name, array, dtype, categories, family, dim):
+    if dtype == "int" and categories is not None:
+        size = dim[categories] if isinstance(categories, str) else int(categories)
+        bad = (array < 0) | (array >= size)
+        if np.any(bad):
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise DataError(f"'{name}' indexes {categories} = {size} values but has "
+                            f"{array[index]} at index {index}")
+    checker = SUPPORT_CHECKS.get(family)
+    if checker is not None and not (family == "Categorical"):
+        problem = checker(array) if family != "Binomial" else None
+        if problem:
+            raise DataError(f"'{name}': {problem}")
+
+
+def _posterior(name, family, coeffs):
+    try:
+        return FAMILY_FUNCTIONS[family][0](coeffs)
+    except FloatingPointError as err:
+        raise FitError(f"the update of '{name}' gave an invalid {family} "
+                       f"posterior: {err}") from None
+
+
+def _initial_state(q, E, K, data, hyper, dim, rng, init):
+    """Each latent starts at its prior (given its parents' starting moments);
+    Categorical latents start from random responsibilities and plated Gaussians
+    from a draw, so that symmetric components separate."""
+    latents = {name: (family, plates) for name, family, plates, shapes in LATENTS}
+    updates = {row[0]: row for row in UPDATES}
+    for name in INIT_ORDER:
+        family, plates = latents[name]
+        functions = FAMILY_FUNCTIONS[family]
+        if name in init:
+            q[name] = _user_init(name, family, init[name], functions)
+        else:
+            q[name] = _posterior(name, family, updates[name][3](E, K, data, hyper, dim))
+            if family == "Categorical":
+                probs = q[name]["probs"]
+                q[name] = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
+            elif family in ("Normal", "MvNormal") and plates:
+                q[name] = dict(q[name], mean=functions[3](q[name], rng))
+        E[name] = functions[1](q[name])
+
+
+def _user_init(name, family, value, functions):
+    if family == "Categorical" and not isinstance(value, dict):
+        value = {"probs": value}
+    if not isinstance(value, dict):
+        raise DataError(f"init for '{name}' must be a dict of its {family} parameters")
+    params = {k: np.asarray(v, dtype=float) for k, v in value.items()}
+    if family == "MvNormal":
+        if "cov" in params and "precision" not in params:
+            params["precision"] = np.linalg.inv(params["cov"])
+        if "precision" in params and "cov" not in params:
+            params["cov"] = np.linalg.inv(params["precision"])
+    problem = functions[4](params) if functions[4] else None
+    if problem:
+        raise DataError(f"init for '{name}': {problem}")
+    return params
+
+
+def elbo_value(q, E, K, data, hyper, dim):
+    total = _expected_log_joint(E, K, data, hyper, dim)
+    for name, family, plates, shapes in LATENTS:
+        total += float(np.sum(FAMILY_FUNCTIONS[family][2](q[name])))
+    return total
+
+
+def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None):
+    """Fit the model by coordinate ascent on the ELBO (variational message passing).
+
+    Returns a dict: posterior (standard parameters per latent), expectations,
+    elbo (one value per sweep, non-decreasing), converged, iterations, dims, hypers.
+    """
+    dim, data = bind_data(data)
+    hyper = _hypers(dim)
+    for name, value in (hypers or {}).items():
+        if name not in HYPER_NAMES:
+            raise DataError(f"unknown hyperparameter '{name}'; the model has "
+                            f"{', '.join(HYPER_NAMES) or 'none'}")
+        value = np.asarray(value, dtype=float)
+        if value.shape != hyper[name].shape:
+            raise DataError(f"hyperparameter '{name}' must have shape {hyper[name].shape}, "
+                            f"got {value.shape}")
+        hyper[name] = value
+    K = _constants(dim, data, hyper)
+    rng = np.random.default_rng(seed)
+    q, E = {}, {}
+    _initial_state(q, E, K, data, hyper, dim, rng, init or {})
+    trace, converged = [], False
+    for iteration in range(max_iter):
+        for name, family, update, prior in UPDATES:
+            q[name] = _posterior(name, family, update(E, K, data, hyper, dim))
+            E[name] = FAMILY_FUNCTIONS[family][1](q[name])
+        trace.append(elbo_value(q, E, K, data, hyper, dim))
+        if not np.isfinite(trace[-1]):
+            raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
+        if callback is not None:
+            callback(iteration + 1, trace[-1])
+        if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-1]):
+            converged = True
+            break
+    if not converged and max_iter > 0:
+        warnings.warn(f"{MODEL_NAME}: not converged after {max_iter} iterations "
+                      f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
+                      RuntimeWarning, stacklevel=2)
+    return {"posterior": q, "expectations": E, "elbo": np.asarray(trace),
+            "converged": converged, "iterations": len(trace), "dims": dim, "hypers": hyper}
