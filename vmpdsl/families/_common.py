@@ -1,0 +1,120 @@
+"""Numeric helpers shared by the family functions.
+
+The code emitter copies these functions' source text verbatim into every
+generated module (see ``registry.runtime_source``), so each one may use only
+``np``, ``sps``, ``sla`` and the other helpers defined here: no closures, no
+other globals, no package imports.  Batched SPD work goes through
+``np.linalg`` (batched since forever) rather than ``scipy.linalg``, whose
+batching is recent.
+"""
+import numpy as np
+from scipy import special as sps  # noqa: F401  (part of the emitted header)
+from scipy import linalg as sla  # noqa: F401  (part of the emitted header)
+
+
+def first_index(bad):
+    """The index tuple of the first True entry of a boolean array."""
+    return tuple(int(i) for i in np.argwhere(np.asarray(bad))[0])
+
+
+def found_at(x, bad):
+    """'found V at index I' for the first bad entry, to end a user message."""
+    x = np.broadcast_to(np.asarray(x), np.shape(bad))
+    index = first_index(bad)
+    where = f" at index {index}" if index else ""
+    return f"found {x[index].item()!r}{where}"
+
+
+def positive_problem(value, what):
+    """A sentence if any entry of ``value`` is not positive and finite, else None."""
+    value = np.asarray(value, dtype=float)
+    bad = ~(np.isfinite(value) & (value > 0))
+    if np.any(bad):
+        return f"{what} must be positive and finite; {found_at(value, bad)}"
+    return None
+
+
+def require_positive(value, what):
+    """``value`` as a float array; FloatingPointError when an entry is not positive."""
+    problem = positive_problem(value, what)
+    if problem is not None:
+        raise FloatingPointError(problem)
+    return np.asarray(value, dtype=float)
+
+
+def spd_problem(matrix, what):
+    """A sentence if ``matrix`` (..., D, D) is not a batch of finite SPD matrices."""
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
+        return f"{what} must be a square matrix; got shape {matrix.shape}"
+    if not np.all(np.isfinite(matrix)):
+        return f"{what} must be finite; {found_at(matrix, ~np.isfinite(matrix))}"
+    asym = np.abs(matrix - np.swapaxes(matrix, -1, -2))
+    tol = 1e-8 * np.max(np.abs(matrix), axis=(-1, -2), keepdims=True) + 1e-300
+    if np.any(asym > tol):
+        index = first_index(np.any(asym > tol, axis=(-1, -2)))
+        return f"{what} must be symmetric; the matrix at batch index {index} is not"
+    smallest = np.linalg.eigvalsh(matrix)[..., 0]
+    if np.any(smallest <= 0):
+        index = first_index(smallest <= 0)
+        return (f"{what} must be positive definite; the matrix at batch index {index} "
+                f"has eigenvalue {smallest[index].item():.3g}")
+    return None
+
+
+def symmetrize(matrix):
+    """(A + Aᵀ)/2 over the last two axes: removes rounding asymmetry."""
+    return 0.5 * (matrix + np.swapaxes(matrix, -1, -2))
+
+
+def chol_lower(matrix, what):
+    """Lower Cholesky factor of a batch of SPD matrices.
+
+    Raises FloatingPointError naming ``what`` when one is not SPD, which the
+    engine reports as a user error on the variable being updated.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    if not np.all(np.isfinite(matrix)):
+        raise FloatingPointError(f"{what} has non-finite entries")
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        raise FloatingPointError(f"{what} is not positive definite") from None
+
+
+def chol_logdet(chol):
+    """log det A from A's Cholesky factor: 2 Σ log diag L."""
+    return 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+
+
+def chol_inverse(chol):
+    """A⁻¹ = L⁻ᵀ L⁻¹ from A's lower Cholesky factor L (exactly symmetric)."""
+    eye = np.broadcast_to(np.eye(chol.shape[-1]), chol.shape)
+    linv = np.linalg.solve(chol, eye)
+    return symmetrize(np.swapaxes(linv, -1, -2) @ linv)
+
+
+def spd_inverse(matrix, what):
+    """Inverse of a batch of SPD matrices via Cholesky; FloatingPointError if not SPD."""
+    return chol_inverse(chol_lower(matrix, what))
+
+
+def log_multigamma(a, dim):
+    """log Γ_D(a) = D(D−1)/4 log π + Σ_j log Γ(a − j/2), vectorised over ``a``."""
+    j = np.arange(dim)
+    terms = sps.gammaln(np.expand_dims(np.asarray(a, dtype=float), -1) - 0.5 * j)
+    return 0.25 * dim * (dim - 1) * np.log(np.pi) + np.sum(terms, axis=-1)
+
+
+def logsumexp_normalize(logits):
+    """Softmax over the last axis, shifted by the maximum so nothing underflows."""
+    logits = np.asarray(logits, dtype=float)
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    weights = np.exp(shifted)
+    return weights / np.sum(weights, axis=-1, keepdims=True)
+
+
+def contract(coeff, stat, rank):
+    """<C, u>: the elementwise product summed over the last ``rank`` axes."""
+    product = np.asarray(coeff) * np.asarray(stat)
+    return np.sum(product, axis=tuple(range(-rank, 0))) if rank else product

@@ -1,0 +1,95 @@
+"""Categorical(probs) over 0 .. K−1.
+
+log p(x) = Σ_k [x = k] log π_k
+statistic onehot (K,); coefficient C_onehot = log π (up to a constant).
+A value is an integer index; a point value (and an init) is a probability
+vector over the K categories, whose plug-in one-hot expectation is itself.
+"""
+import numpy as np
+from scipy import special as sps
+
+from ._common import first_index, found_at, logsumexp_normalize
+from .family import Family
+
+
+def categorical_params_from_coeffs(coeffs):
+    probs = logsumexp_normalize(coeffs["onehot"])
+    if not np.all(np.isfinite(probs)):
+        bad = ~np.all(np.isfinite(probs), axis=-1)
+        raise FloatingPointError("Categorical coefficients must be finite for at least one "
+                                 f"category; the row at index {first_index(bad)} is not")
+    return {"probs": probs}
+
+
+def categorical_coeffs_from_params(params):
+    with np.errstate(divide="ignore"):
+        return {"onehot": np.log(np.asarray(params["probs"], dtype=float))}
+
+
+def categorical_expectations(params):
+    return {"onehot": np.asarray(params["probs"], dtype=float)}
+
+
+def categorical_entropy(params):
+    return np.sum(sps.entr(np.asarray(params["probs"], dtype=float)), axis=-1)
+
+
+def categorical_mode(params):
+    probs = np.asarray(params["probs"], dtype=float)
+    best = np.argmax(probs, axis=-1)
+    return (np.arange(probs.shape[-1]) == best[..., None]).astype(float)
+
+
+def categorical_point_expectations(value):
+    return {"onehot": np.asarray(value, dtype=float)}
+
+
+def categorical_sample(params, rng):
+    # Inverse CDF per batch element: count the cumulative masses below a uniform.
+    probs = np.asarray(params["probs"], dtype=float)
+    cumulative = np.cumsum(probs, axis=-1)
+    u = rng.random(probs.shape[:-1]) * cumulative[..., -1]
+    return np.minimum(np.sum(cumulative <= u[..., None], axis=-1), probs.shape[-1] - 1)
+
+
+def categorical_log_density(x, params):
+    x = np.asarray(x).astype(int)
+    probs = np.asarray(params["probs"], dtype=float)
+    probs = np.broadcast_to(probs, np.broadcast_shapes(x.shape, probs.shape[:-1]) + probs.shape[-1:])
+    x = np.broadcast_to(x, probs.shape[:-1])
+    with np.errstate(divide="ignore"):
+        return np.log(np.take_along_axis(probs, x[..., None], axis=-1)[..., 0])
+
+
+def categorical_check_support(x, categories):
+    values = np.asarray(x, dtype=float)
+    bad = ~(np.isfinite(values) & (values == np.floor(values)) & (values >= 0) & (values < categories))
+    if np.any(bad):
+        return (f"Categorical observations must be integers in 0 .. {categories - 1}; "
+                f"{found_at(x, bad)}")
+    return None
+
+
+def categorical_check_params(params):
+    probs = np.asarray(params["probs"], dtype=float)
+    bad = ~(np.isfinite(probs) & (probs >= 0))
+    if probs.ndim < 1 or np.any(bad):
+        return ("Categorical probs must be non-negative vectors; "
+                + (found_at(probs, bad) if np.any(bad) else "got a scalar"))
+    off = np.abs(np.sum(probs, axis=-1) - 1.0) > 1e-6
+    if np.any(off):
+        return f"Categorical probs must sum to 1; the row at index {first_index(off)} does not"
+    return None
+
+
+CATEGORICAL = Family(
+    name="Categorical", stats=("onehot",), param_names=("probs",),
+    event_rank={"onehot": 1}, value_rank=0, posterior="Categorical",
+    params_from_coeffs=categorical_params_from_coeffs,
+    coeffs_from_params=categorical_coeffs_from_params,
+    expectations=categorical_expectations, entropy=categorical_entropy,
+    mode=categorical_mode, point_expectations=categorical_point_expectations,
+    sample=categorical_sample, log_density=categorical_log_density,
+    check_support=categorical_check_support, check_params=categorical_check_params,
+    helpers=(first_index, found_at, logsumexp_normalize),
+)

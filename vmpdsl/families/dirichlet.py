@@ -1,0 +1,89 @@
+"""Dirichlet(concentration α) on the K-simplex.
+
+log p(x) = Σ_k (α_k − 1) log x_k − log B(α),  log B(α) = Σ log Γ(α_k) − log Γ(Σ α)
+statistic log = log x (K,); coefficient C_log = α − 1.
+"""
+import numpy as np
+from scipy import special as sps
+
+from ._common import first_index, found_at, positive_problem, require_positive
+from .family import Family
+
+
+def dirichlet_params_from_coeffs(coeffs):
+    alpha = np.asarray(coeffs["log"], dtype=float) + 1.0
+    return {"concentration": require_positive(alpha, "Dirichlet concentration").copy()}
+
+
+def dirichlet_coeffs_from_params(params):
+    return {"log": np.asarray(params["concentration"], dtype=float) - 1.0}
+
+
+def dirichlet_expectations(params):
+    alpha = np.asarray(params["concentration"], dtype=float)
+    total = np.sum(alpha, axis=-1, keepdims=True)
+    return {"log": sps.digamma(alpha) - sps.digamma(total)}
+
+
+def dirichlet_entropy(params):
+    alpha = np.asarray(params["concentration"], dtype=float)
+    total = np.sum(alpha, axis=-1)
+    log_beta = np.sum(sps.gammaln(alpha), axis=-1) - sps.gammaln(total)
+    return (log_beta + (total - alpha.shape[-1]) * sps.digamma(total)
+            - np.sum((alpha - 1.0) * sps.digamma(alpha), axis=-1))
+
+
+def dirichlet_mode(params):
+    alpha = np.asarray(params["concentration"], dtype=float)
+    if not np.all(alpha > 1.0):
+        raise FloatingPointError("Dirichlet mode needs every concentration > 1 (otherwise "
+                                 f"it lies on the boundary); {found_at(alpha, ~(alpha > 1.0))}")
+    return (alpha - 1.0) / (np.sum(alpha, axis=-1, keepdims=True) - alpha.shape[-1])
+
+
+def dirichlet_point_expectations(value):
+    return {"log": np.log(np.asarray(value, dtype=float))}
+
+
+def dirichlet_sample(params, rng):
+    # Normalised Gamma draws; rng.dirichlet does not broadcast over batches.
+    draws = rng.gamma(np.asarray(params["concentration"], dtype=float))
+    return draws / np.sum(draws, axis=-1, keepdims=True)
+
+
+def dirichlet_log_density(x, params):
+    alpha = np.asarray(params["concentration"], dtype=float)
+    log_beta = np.sum(sps.gammaln(alpha), axis=-1) - sps.gammaln(np.sum(alpha, axis=-1))
+    return np.sum(sps.xlogy(alpha - 1.0, x), axis=-1) - log_beta
+
+
+def dirichlet_check_support(x):
+    values = np.asarray(x, dtype=float)
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if values.ndim < 1 or np.any(bad):
+        return ("Dirichlet observations must be probability vectors; "
+                + (found_at(x, bad) if np.any(bad) else "got a scalar"))
+    off = np.abs(np.sum(values, axis=-1) - 1.0) > 1e-6
+    if np.any(off):
+        return f"Dirichlet observations must sum to 1; the vector at index {first_index(off)} does not"
+    return None
+
+
+def dirichlet_check_params(params):
+    alpha = np.asarray(params["concentration"], dtype=float)
+    if alpha.ndim < 1:
+        return "Dirichlet concentration must be a vector (e.g. alpha * ones(K))"
+    return positive_problem(alpha, "Dirichlet concentration")
+
+
+DIRICHLET = Family(
+    name="Dirichlet", stats=("log",), param_names=("concentration",),
+    event_rank={"log": 1}, value_rank=1, posterior="Dirichlet",
+    params_from_coeffs=dirichlet_params_from_coeffs,
+    coeffs_from_params=dirichlet_coeffs_from_params,
+    expectations=dirichlet_expectations, entropy=dirichlet_entropy, mode=dirichlet_mode,
+    point_expectations=dirichlet_point_expectations, sample=dirichlet_sample,
+    log_density=dirichlet_log_density, check_support=dirichlet_check_support,
+    check_params=dirichlet_check_params,
+    helpers=(first_index, found_at, positive_problem, require_positive),
+)

@@ -1,0 +1,62 @@
+"""The ``Family`` record: everything the compiler knows about one distribution.
+
+It lives in its own module (re-exported by ``registry``) so that each family
+module can end with its record while ``registry`` imports the family modules,
+without an import cycle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+# The function fields, in the order runtime_source emits them.
+FUNCTION_FIELDS = ("params_from_coeffs", "coeffs_from_params", "expectations",
+                   "entropy", "mode", "point_expectations", "sample",
+                   "log_density", "check_support", "check_params")
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """One exponential family.
+
+    name          the distribution's name in the language ("Normal").
+    stats         sufficient statistics u_s(x) of the *posterior* family, e.g.
+                  ("x", "xx"); the VMP update produces a coefficient per name.
+    param_names   standard parameters of a q-distribution (LANGUAGE.md), or the
+                  arguments of an observation-only family.
+    event_rank    number of event axes of each statistic (MvNormal: x 1, xx 2).
+    value_rank    number of event axes of a value x (Wishart 2, Categorical 0:
+                  a value is an index; its point value is a probability vector).
+    posterior     name of the q family of a latent with this prior (Exponential
+                  → "Gamma"); None for observation-only families.  A latent
+                  uses the functions of FAMILIES[posterior].
+    helpers       the _common functions the family functions call (transitively).
+    internals     family-specific functions that the ones above call (Wishart's
+                  expected log-determinant); copied along with them.
+    The function fields are None where not applicable; see FUNCTION_FIELDS.
+    """
+
+    name: str
+    stats: tuple[str, ...]
+    param_names: tuple[str, ...]
+    event_rank: Mapping[str, int]
+    value_rank: int
+    posterior: str | None
+    log_density: Callable
+    check_support: Callable
+    check_params: Callable
+    params_from_coeffs: Callable | None = None
+    coeffs_from_params: Callable | None = None
+    expectations: Callable | None = None
+    entropy: Callable | None = None
+    mode: Callable | None = None
+    point_expectations: Callable | None = None
+    sample: Callable | None = None
+    helpers: tuple[Callable, ...] = field(default=())
+    internals: tuple[Callable, ...] = field(default=())
+
+    @property
+    def functions(self) -> tuple[Callable, ...]:
+        """The family's own functions (not helpers), in a stable order."""
+        found = (getattr(self, name) for name in FUNCTION_FIELDS)
+        return self.internals + tuple(fn for fn in found if fn is not None)

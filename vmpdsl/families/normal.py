@@ -1,0 +1,75 @@
+"""Normal(mean, precision), univariate.
+
+log p(x) = ½ log τ − ½ log 2π − τ/2 (x − m)²
+statistics x, xx = x²; coefficients C_x = τ m, C_xx = −τ/2.
+"""
+import numpy as np
+
+from ._common import first_index, found_at, positive_problem, require_positive
+from .family import Family
+
+
+def normal_params_from_coeffs(coeffs):
+    precision = require_positive(-2.0 * np.asarray(coeffs["xx"], dtype=float),
+                                 "Normal precision")
+    mean, precision = np.broadcast_arrays(coeffs["x"] / precision, precision)
+    return {"mean": mean.copy(), "precision": precision.copy()}
+
+
+def normal_coeffs_from_params(params):
+    precision = np.asarray(params["precision"], dtype=float)
+    return {"x": precision * params["mean"], "xx": -0.5 * precision}
+
+
+def normal_expectations(params):
+    mean = np.asarray(params["mean"], dtype=float)
+    return {"x": mean, "xx": mean ** 2 + 1.0 / params["precision"]}
+
+
+def normal_entropy(params):
+    return 0.5 * (np.log(2.0 * np.pi) + 1.0 - np.log(params["precision"]))
+
+
+def normal_mode(params):
+    return np.array(params["mean"], dtype=float)
+
+
+def normal_point_expectations(value):
+    value = np.asarray(value, dtype=float)
+    return {"x": value, "xx": value ** 2}
+
+
+def normal_sample(params, rng):
+    return rng.normal(params["mean"], 1.0 / np.sqrt(params["precision"]))
+
+
+def normal_log_density(x, params):
+    precision = np.asarray(params["precision"], dtype=float)
+    return 0.5 * (np.log(precision / (2.0 * np.pi)) - precision * (x - params["mean"]) ** 2)
+
+
+def normal_check_support(x):
+    values = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(values)):
+        return f"Normal observations must be finite real numbers; {found_at(x, ~np.isfinite(values))}"
+    return None
+
+
+def normal_check_params(params):
+    mean = np.asarray(params["mean"], dtype=float)
+    if not np.all(np.isfinite(mean)):
+        return f"Normal mean must be finite; {found_at(mean, ~np.isfinite(mean))}"
+    return positive_problem(params["precision"], "Normal precision")
+
+
+NORMAL = Family(
+    name="Normal", stats=("x", "xx"), param_names=("mean", "precision"),
+    event_rank={"x": 0, "xx": 0}, value_rank=0, posterior="Normal",
+    params_from_coeffs=normal_params_from_coeffs,
+    coeffs_from_params=normal_coeffs_from_params,
+    expectations=normal_expectations, entropy=normal_entropy, mode=normal_mode,
+    point_expectations=normal_point_expectations, sample=normal_sample,
+    log_density=normal_log_density, check_support=normal_check_support,
+    check_params=normal_check_params,
+    helpers=(first_index, found_at, positive_problem, require_positive),
+)

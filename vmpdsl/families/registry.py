@@ -1,0 +1,88 @@
+"""The family registry: one ``Family`` record per distribution of LANGUAGE.md.
+
+Adding a family means writing one module that ends with its record and adding
+one line to ``_RECORDS`` below.
+
+``runtime_source`` gives the source text of the numeric functions, which the
+code emitter pastes into a generated module below the header
+``import numpy as np`` / ``from scipy import special as sps`` /
+``from scipy import linalg as sla``.  That is why every family function is a
+plain module-level function that uses only those names, the ``_common``
+helpers it lists and its family's other functions.
+"""
+from __future__ import annotations
+
+import inspect
+
+from . import _common
+from .bernoulli import BERNOULLI
+from .beta import BETA
+from .binomial import BINOMIAL
+from .categorical import CATEGORICAL
+from .dirichlet import DIRICHLET
+from .exponential import EXPONENTIAL
+from .family import FUNCTION_FIELDS, Family
+from .gamma import GAMMA
+from .mvnormal import MVNORMAL
+from .normal import NORMAL
+from .poisson import POISSON
+from .wishart import WISHART
+
+__all__ = ["Family", "FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_source",
+           "RUNTIME_HEADER"]
+
+_RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
+            BINOMIAL, POISSON, EXPONENTIAL)
+
+FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
+
+RUNTIME_HEADER = ("import numpy as np\n"
+                  "from scipy import special as sps\n"
+                  "from scipy import linalg as sla\n")
+
+
+def get_family(name: str) -> Family:
+    """The record of distribution ``name``; KeyError listing the known names."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        known = ", ".join(FAMILIES)
+        raise KeyError(f"unknown distribution {name!r}; known: {known}") from None
+
+
+def _helper_order() -> dict:
+    """Each _common helper's position in its module, for a stable output order."""
+    order = {}
+    for name, value in vars(_common).items():
+        if inspect.isfunction(value) and value.__module__ == _common.__name__:
+            order[value] = len(order)
+    return order
+
+
+def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
+    """Source of the helpers and functions the named families need.
+
+    A family's posterior family comes along (Exponential brings Gamma).
+    ``helpers`` names further _common functions the caller's own code uses
+    (``"logsumexp_normalize"``, ``"contract"``).  Helpers come first in their
+    module order, then each family's functions in registry order; nothing is
+    repeated.
+    """
+    records = []
+    for name in families:
+        record = get_family(name)
+        for needed in (record, FAMILIES.get(record.posterior or "")):
+            if needed is not None and needed not in records:
+                records.append(needed)
+    records.sort(key=_RECORDS.index)
+    order = _helper_order()
+    wanted = {fn for record in records for fn in record.helpers}
+    for name in helpers:
+        fn = getattr(_common, name, None)
+        if fn not in order:
+            raise KeyError(f"unknown helper {name!r}; known: "
+                           + ", ".join(fn.__name__ for fn in order))
+        wanted.add(fn)
+    functions = sorted(wanted, key=order.__getitem__)
+    functions += [fn for record in records for fn in record.functions]
+    return "\n\n".join(inspect.getsource(fn).rstrip() + "\n" for fn in functions)
