@@ -367,12 +367,12 @@ class _Checker:
             return f"the plate index {name}"
         var = self.vars.get(name)
         if var is None:
-            return f"{name}, {self._a(self.decls.get(name, ('dim',))[0])}"
+            return f"{name} ({self._a(self.decls.get(name, ('dim',))[0])})"
         if var.role in _ROLE_WORDS:
-            return f"{name}, a {var.family} {_ROLE_WORDS[var.role]}"
+            return f"{name} (a {var.family} {_ROLE_WORDS[var.role]})"
         if var.role == "data":
-            return f"{name}, {'integer' if var.dtype == 'int' else 'real'} data"
-        return f"{name}, a {var.role}"
+            return f"{name} ({'integer' if var.dtype == 'int' else 'real'} data)"
+        return f"{name} (a {var.role})"
 
     def is_random(self, refs) -> bool:
         return any(self.vars[r].role in ("latent", "point", "param") for r in refs)

@@ -186,6 +186,10 @@ def _token_message(token, expected, prev, parser):
     if token.type in _RESERVED and "NAME" in expected:
         return (f"'{token}' is a reserved word and cannot be used as a name",
                 "choose another name")
+    if prev is not None and prev.type in _RESERVED and "NAME" in expected:
+        return (f"expected a name after '{prev}', found {_show(token)}",
+                f"'{prev}' is a reserved word: it cannot name a variable" if
+                token.type in ("TILDE", "LSQB") else None)
     if prev is not None and prev.type == "TILDE":
         return (f"expected a distribution after '~', found {_show(token)}",
                 "write e.g. `x ~ Normal(0.0, 1.0)`")
