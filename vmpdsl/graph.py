@@ -169,7 +169,7 @@ def write_graph(graph: nx.MultiDiGraph, path) -> Path:
         _render(graph, path, fmt)
     else:
         raise VmpError(f"cannot write a graph as '{path.suffix or path.name}'",
-                       hint="use a file name ending in .dot, .png, .svg or .pdf")
+                       filename=str(path), hint="use a file name ending in .dot, .png, .svg or .pdf")
     return path
 
 
@@ -179,14 +179,15 @@ def _render(graph, path: Path, fmt: str):
         done = subprocess.run([dot, f"-T{fmt}", "-o", str(path)], capture_output=True,
                               input=to_dot(graph).encode("utf-8"))
         if done.returncode != 0:
-            raise VmpError(f"Graphviz could not draw {path}: "
-                           f"{done.stderr.decode(errors='replace').strip()}")
+            raise VmpError("Graphviz could not draw the graph: "
+                           f"{done.stderr.decode(errors='replace').strip()}",
+                           filename=str(path))
         return
     try:
         from .plot import draw_matplotlib
     except ImportError:
         raise VmpError(f"drawing a .{fmt} file needs Graphviz's `dot` program or matplotlib",
-                       hint="install Graphviz (e.g. `apt install graphviz`) or "
+                       filename=str(path), hint="install Graphviz (e.g. `apt install graphviz`) or "
                             "`pip install 'vmpdsl[plot]'`; a .dot file needs neither"
                        ) from None
     draw_matplotlib(graph, path)

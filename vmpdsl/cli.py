@@ -1,0 +1,151 @@
+"""The ``vmpdsl`` command.
+
+Each subcommand is one function ``run(args) -> int`` plus one function that
+adds its arguments, registered in ``COMMANDS``; adding a subcommand means
+adding one entry.  ``main`` is the only place that turns errors into exit
+codes: a ``VmpError`` (bad model, bad data, missing file) prints its message
+with the caret context and exits 2; anything else is our bug and prints a
+short "internal error" line (exit 3), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import VmpError
+from .language import check, parse
+from .language.model import CheckedModel
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def load_model_file(path: str) -> CheckedModel:
+    """Parse and check a .vmp file; a missing or unreadable file is a user error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VmpError("no such model file", filename=path) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise VmpError(f"cannot read the model file: {err}", filename=path) from None
+    return check(parse(text, filename=path))
+
+
+# ---------------------------------------------------------------- check
+def _check_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("model", help="a .vmp model file")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    model = load_model_file(args.model)
+    print(summary(model))
+    return EXIT_OK
+
+
+def _fmt(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")" if shape else "scalar"
+
+
+def summary(model: CheckedModel) -> str:
+    """A readable table: the model, its dims, one row per variable."""
+    dims = ", ".join(name if default is None else f"{name} (default {_expr_text(default)})"
+                     for name, default in model.dims.items())
+    rows = [("variable", "role", "family", "shape", "plates", "values")]
+    for var in model.variables.values():
+        values = f"0..{var.categories}-1" if var.categories is not None else \
+            ("int" if var.dtype == "int" else "")
+        rows.append((var.name, var.role, var.family or "-", _fmt(var.shape),
+                     ", ".join(map(str, var.plates)) or "-", values))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+             for row in rows]
+    where = f" ({model.filename})" if model.filename else ""
+    head = [f"model {model.name}{where}: ok", f"dims: {dims or '-'}",
+            f"{len(model.variables)} variables, {len(model.factors)} factors"]
+    return "\n".join(head + table)
+
+
+def _expr_text(expr) -> str:
+    """A default's source text (dims defaults are usually plain numbers)."""
+    value = getattr(expr, "value", None)
+    if value is not None and float(value).is_integer():
+        return str(int(value))
+    return str(value) if value is not None else "an expression"
+
+
+# ---------------------------------------------------------------- graph
+def _graph_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("model", help="a .vmp model file")
+    parser.add_argument("-o", "--output", required=True,
+                        help="output file: .dot (no extra needed), .png, .svg or .pdf")
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from .graph import build_graph, write_graph  # networkx only when drawing
+
+    model = load_model_file(args.model)
+    path = write_graph(build_graph(model), args.output)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "check": Command("parse and check a model; print its variables", _check_arguments,
+                     run_check),
+    "graph": Command("draw the model's factor graph", _graph_arguments, run_graph),
+}
+
+
+# ---------------------------------------------------------------- entry point
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmpdsl", description="Variational message passing from a model description.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=command.help, description=command.help)
+        command.arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("vmpdsl")
+    except Exception:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def main(argv: list | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 2 bad input, 3 internal error)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed usage or help
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
+    try:
+        return args.run(args)
+    except VmpError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the one boundary that must not show a traceback
+        print(f"vmpdsl: internal error: {type(err).__name__}: {err}\n"
+              "this is a bug in vmpdsl, not in your model; please report it",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
