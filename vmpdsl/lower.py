@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .derive.expressions import EYE, ONES, STATEFUL_ROLES
-from .derive.messages import Derivation
+from .derive.messages import Derivation, constant_axes
 from .derive.terms import Term
 
 # Operand kinds
@@ -116,12 +116,8 @@ def contraction(term: Term, target, factor, model) -> Contraction:
     atoms = [a for a in term.atoms if a is not target]
     atoms, out = eliminate_identities(atoms, out)
     operands = tuple(operand(a, model) for a in atoms if a.var != ONES)
-    present = {l for o in operands for l in o.labels} | set(out)
-    plates = tuple(p.index for p in factor.factor.plates)
-    dropped = {l for a in atoms if a.var == ONES for l in a.indices}
-    missing = [l for l in plates + tuple(sorted(dropped)) if l not in present]
-    sizes = term.sizes + tuple(factor.label_dims[l] for l in dict.fromkeys(missing))
-    labels = present | set(missing)
+    sizes = term.sizes + constant_axes(atoms, out, factor)
+    labels = {l for a in atoms for l in a.indices} | set(out)
     dims = tuple(sorted((l, factor.label_dims[l]) for l in labels))
     return Contraction(term.coeff, sizes, operands, out, dims)
 

@@ -137,6 +137,17 @@ def target_event(factor: Factor, ctx: FactorContext, dist: str) -> tuple:
     return tuple(shape_of(factor.dist.args[0], ctx))
 
 
+def constant_axes(atoms, out: tuple, factor: FactorTerms) -> tuple:
+    """Dims of the axes a monomial is constant along, so summing it multiplies
+    by their sizes: the factor's plates (and ``ones`` axes) that no other atom
+    carries and the output does not keep (``Σ_n ½ log α`` is ``N/2 log α``)."""
+    from .expressions import ONES
+    carried = {l for a in atoms if a.var != ONES for l in a.indices} | set(out)
+    candidates = [p.index for p in factor.factor.plates]
+    candidates += [l for a in atoms if a.var == ONES for l in a.indices]
+    return tuple(factor.label_dims[l] for l in dict.fromkeys(candidates) if l not in carried)
+
+
 # ------------------------------------------------------------- canonical form
 def canonical(term: Term, ctx: FactorContext) -> Term:
     """Merge each random variable's atoms into one sufficient statistic."""

@@ -1,0 +1,12 @@
+"""vmpdsl: a modelling language that derives variational message passing.
+
+    import vmpdsl
+    model = vmpdsl.load("models/gmm.vmp")
+    fit = model.fit({"x": x, "K": 6})
+    fit.elbo, fit.posterior["pi"], fit.mean("mu"), model.equations(), model.code
+"""
+from .api import Fit, Model, load
+from .errors import VmpError
+
+__version__ = "0.1.0"
+__all__ = ["load", "Model", "Fit", "VmpError", "__version__"]

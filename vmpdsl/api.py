@@ -1,0 +1,132 @@
+"""The user-facing objects: ``load`` → ``Model`` → ``Model.fit`` → ``Fit``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .compiler import Compiled, compile_source
+from .errors import VmpDataError, VmpError
+from .families.registry import FAMILIES
+from .language import read_model
+
+
+def load(path_or_text: str | os.PathLike, filename: str | None = None) -> "Model":
+    """Compile a model given as a path to a .vmp file or as its source text."""
+    source, filename = model_source(path_or_text, filename)
+    return Model(compile_source(source, filename))
+
+
+def model_source(path_or_text, filename=None) -> tuple:
+    """The model text and a filename for messages, from a path or the text."""
+    text = str(path_or_text)
+    is_text = "\n" in text or "~" in text
+    if not is_text and os.path.isfile(text):
+        with open(text, encoding="utf-8") as handle:
+            return handle.read(), filename or text
+    if not is_text and text.endswith(".vmp"):
+        raise VmpError(f"no such model file: {text}")
+    return text, filename
+
+
+class Model:
+    """A compiled model: its equations, emitted code, factor graph and ``fit``."""
+
+    def __init__(self, compiled: Compiled):
+        self._compiled = compiled
+
+    @property
+    def name(self) -> str:
+        return self._compiled.model.name
+
+    @property
+    def checked(self):
+        return self._compiled.model
+
+    @property
+    def code(self) -> str:
+        """The emitted standalone NumPy module, as text."""
+        return self._compiled.code
+
+    @cached_property
+    def graph(self):
+        from .graph import build_graph
+        return build_graph(self._compiled.model)
+
+    def equations(self, style: str = "text", steps: bool = False) -> str:
+        from .derive.equations import equations_text
+        return equations_text(self._compiled.derivation, style, steps)
+
+    def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
+            tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
+            point=None, callback=None) -> "Fit":
+        """Fit by variational message passing; see LANGUAGE.md for the fields."""
+        if point:
+            raise VmpError("fit(point=...) is not available yet: point estimates "
+                           "come with the EM / variational-EM work; use a model "
+                           "without 'point' for now")
+        module = self._compiled.module
+        check_options(max_iter, tol)
+        try:
+            result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
+                                seed=seed, init=init, callback=callback)
+        except module.DataError as err:
+            raise VmpDataError(str(err)) from None
+        except module.FitError as err:
+            raise VmpDataError(f"the fit failed: {err}") from None
+        return Fit(self, result)
+
+
+def check_options(max_iter, tol):
+    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise VmpDataError(f"max_iter must be a positive whole number, got {max_iter!r}")
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise VmpDataError(f"tol must be a non-negative number, got {tol!r}")
+
+
+@dataclass
+class Fit:
+    """The result of a fit: the posterior, the ELBO trace and convergence."""
+
+    model: Model
+    result: dict = field(repr=False)
+
+    @property
+    def elbo(self) -> np.ndarray:
+        return self.result["elbo"]
+
+    @property
+    def posterior(self) -> dict:
+        return self.result["posterior"]
+
+    @property
+    def converged(self) -> bool:
+        return self.result["converged"]
+
+    @property
+    def iterations(self) -> int:
+        return self.result["iterations"]
+
+    @property
+    def dims(self) -> dict:
+        return self.result["dims"]
+
+    def family(self, name: str) -> str:
+        for step in self.model._compiled.program.steps:
+            if step.name == name:
+                return step.family
+        raise VmpError(f"'{name}' is not a latent variable of the model; latents: "
+                       f"{', '.join(self.posterior)}")
+
+    def mean(self, name: str) -> np.ndarray:
+        """The posterior mean E[name] (probabilities for a Categorical)."""
+        family = self.family(name)
+        q = self.posterior[name]
+        if family == "Dirichlet":
+            return q["concentration"] / q["concentration"].sum(-1, keepdims=True)
+        if family == "Beta":
+            return q["a"] / (q["a"] + q["b"])
+        stats = FAMILIES[family].expectations(q)
+        return stats["onehot"] if family == "Categorical" else stats["x"]
