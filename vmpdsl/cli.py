@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import commands
 from .errors import VmpError
 from .language import check, parse
 from .language.model import CheckedModel
@@ -102,6 +103,12 @@ COMMANDS = {
     "check": Command("parse and check a model; print its variables", _check_arguments,
                      run_check),
     "graph": Command("draw the model's factor graph", _graph_arguments, run_graph),
+    "equations": Command("print the derived variational updates", commands.equations_arguments,
+                         commands.run_equations),
+    "compile": Command("write a standalone NumPy module for the model",
+                       commands.compile_arguments, commands.run_compile),
+    "fit": Command("fit the model to data by variational message passing",
+                   commands.fit_arguments, commands.run_fit),
 }
 
 

@@ -1,0 +1,209 @@
+"""The engine's subcommands: ``equations``, ``compile`` and ``fit``.
+
+Registered in ``cli.COMMANDS``; errors are turned into exit codes there.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .api import Fit, Model, load
+from .errors import VmpDataError, VmpError
+
+
+def load_file(path: str) -> Model:
+    if not Path(path).is_file():
+        raise VmpError("no such model file", filename=path)
+    return load(path)
+
+
+# ------------------------------------------------------------- equations
+def equations_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("model", help="a .vmp model file")
+    parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+    parser.add_argument("--steps", action="store_true",
+                        help="also show each statistic's collected coefficient")
+
+
+def run_equations(args) -> int:
+    model = load_file(args.model)
+    print(model.equations("latex" if args.latex else "text", steps=args.steps))
+    return 0
+
+
+# --------------------------------------------------------------- compile
+def compile_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("model", help="a .vmp model file")
+    parser.add_argument("-o", "--output", required=True, help="the Python module to write")
+
+
+def run_compile(args) -> int:
+    model = load_file(args.model)
+    Path(args.output).write_text(model.code, encoding="utf-8")
+    print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
+    return 0
+
+
+# ------------------------------------------------------------------- fit
+def fit_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("model", help="a .vmp model file")
+    parser.add_argument("--data", action="append", default=[], metavar="[NAME=]FILE",
+                        help=".npz (arrays by name) or .csv (columns by name, or one "
+                             "matrix); NAME=FILE binds a whole file to one array")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a hyperparameter or a dim size (e.g. --set K=6)")
+    parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
+    parser.add_argument("--max-iter", type=int, default=500)
+    parser.add_argument("--tol", type=float, default=1e-8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="save the posterior and the ELBO trace (.npz or .json)")
+    parser.add_argument("--standardize", action="store_true",
+                        help="centre and scale every real data column to unit variance "
+                             "first (the posterior is then in standardized units)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def run_fit(args) -> int:
+    model = load_file(args.model)
+    data_names = [v.name for v in model.checked.by_role("data")]
+    data = {}
+    for spec in args.data:
+        data.update(read_data(spec, data_names))
+    if args.standardize:
+        data = standardized(data, model)
+    hypers = {}
+    for item in args.set:
+        name, value = parse_setting(item)
+        (data if name in model.checked.dims else hypers)[name] = value
+    points = [p for p in args.point.split(",") if p]
+    fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
+                    seed=args.seed, point=points or None,
+                    callback=None if args.quiet else progress())
+    status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
+    print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
+    print(posterior_table(fit))
+    if args.out:
+        save_fit(fit, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def standardized(data: dict, model: Model) -> dict:
+    """Real data arrays centred and scaled per column (integer data untouched)."""
+    out = dict(data)
+    for var in model.checked.by_role("data"):
+        if var.dtype == "real" and var.name in data:
+            x = np.asarray(data[var.name], dtype=float)
+            scale = x.std(axis=0)
+            out[var.name] = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    return out
+
+
+def progress():
+    last = {}
+
+    def show(iteration: int, elbo: float):
+        change = elbo - last.get("elbo", float("nan"))
+        last["elbo"] = elbo
+        if iteration <= 5 or iteration % 10 == 0:
+            print(f"iter {iteration:5d}  ELBO {elbo:16.6f}  change {change: .3e}")
+    return show
+
+
+def parse_setting(item: str) -> tuple:
+    name, sep, text = item.partition("=")
+    if not sep or not name.strip():
+        raise VmpDataError(f"--set takes NAME=VALUE, got {item!r}")
+    try:
+        value = float(text)
+    except ValueError:
+        raise VmpDataError(f"--set {name}: {text!r} is not a number") from None
+    return name.strip(), int(value) if value.is_integer() and "." not in text else value
+
+
+def read_data(spec: str, names: list) -> dict:
+    """Arrays from one --data argument."""
+    name, sep, path = spec.partition("=")
+    if not sep:
+        name, path = None, spec
+    file = Path(path)
+    if not file.is_file():
+        raise VmpDataError(f"no such data file: {path}")
+    if file.suffix == ".npz":
+        try:
+            with np.load(file, allow_pickle=False) as archive:
+                arrays = {k: archive[k] for k in archive.files}
+        except ValueError as err:
+            raise VmpDataError(f"{path}: {err} (pickled arrays are refused)") from None
+        return {name: next(iter(arrays.values()))} if name else arrays
+    if file.suffix == ".csv":
+        return read_csv(file, name, names)
+    raise VmpDataError(f"{path}: data files must be .npz or .csv")
+
+
+def read_csv(file: Path, name: str | None, names: list) -> dict:
+    lines = [l for l in file.read_text(encoding="utf-8").splitlines() if l.strip()]
+    if not lines:
+        raise VmpDataError(f"{file}: the file is empty")
+    header = [h.strip() for h in lines[0].split(",")]
+    has_header = any(not is_number(h) for h in header)
+    rows = lines[1:] if has_header else lines
+    table = []
+    for number, line in enumerate(rows, start=2 if has_header else 1):
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) != len(header):
+            raise VmpDataError(f"{file}:{number}: {len(cells)} cells, expected {len(header)}")
+        bad = next((c for c in cells if not is_number(c)), None)
+        if bad is not None:
+            raise VmpDataError(f"{file}:{number}: {bad!r} is not a number")
+        table.append([float(c) for c in cells])
+    matrix = np.array(table, dtype=float).reshape(len(table), len(header))
+    if name:
+        return {name: matrix[:, 0] if matrix.shape[1] == 1 else matrix}
+    if has_header and any(h in names for h in header):
+        return {h: matrix[:, i] for i, h in enumerate(header) if h in names}
+    if len(names) == 1:
+        return {names[0]: matrix}
+    raise VmpDataError(f"{file}: its columns ({', '.join(header)}) name none of the model's "
+                       f"data arrays ({', '.join(names)}); use --data NAME={file}")
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def posterior_table(fit: Fit) -> str:
+    rows = [("latent", "q", "shape", "posterior mean")]
+    for name in fit.posterior:
+        mean = np.asarray(fit.mean(name))
+        rows.append((name, fit.family(name), str(mean.shape), brief(mean)))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3]
+                     for r in rows)
+
+
+def brief(array: np.ndarray) -> str:
+    if array.size <= 12:
+        return np.array2string(array, precision=4, suppress_small=True,
+                               max_line_width=10_000).replace("\n", "")
+    return f"min {array.min():.4g}, max {array.max():.4g}, mean {array.mean():.4g}"
+
+
+def save_fit(fit: Fit, path: str):
+    flat = {"elbo": fit.elbo}
+    for name, params in fit.posterior.items():
+        for param, value in params.items():
+            flat[f"{name}.{param}"] = np.asarray(value)
+    if path.endswith(".npz"):
+        np.savez(path, **flat)
+    elif path.endswith(".json"):
+        Path(path).write_text(json.dumps({k: v.tolist() for k, v in flat.items()}, indent=1))
+    else:
+        raise VmpDataError("--out must end in .npz or .json")
