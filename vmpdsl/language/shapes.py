@@ -85,7 +85,8 @@ class Typer:
         name = expr.base.id
         if len(expr.indices) > len(base.shape):
             raise VmpCheckError(
-                f"{self.env.describe(name)} has {len(base.shape)} axes "
+                f"{self.env.describe(name)} has {len(base.shape)} "
+                f"ax{'i' if len(base.shape) == 1 else 'e'}s "
                 f"(shape {fmt_shape(base.shape)}) but is indexed with {len(expr.indices)}",
                 expr.span)
         shape, refs = list(base.shape[len(expr.indices):]), set(base.refs)
