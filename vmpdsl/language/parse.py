@@ -34,8 +34,9 @@ _RESERVED = {"MODEL", "DIM", "DATA", "HYPER", "PARAM", "POINT", "FOR", "IN"}
 
 def grammar_text() -> str:
     """The grammar: from grammar/ in a source checkout, else the installed package data."""
-    checkout = Path(__file__).resolve().parents[2] / "grammar" / "vmp.lark"
-    if checkout.is_file():
+    root = Path(__file__).resolve().parents[2]
+    checkout = root / "grammar" / "vmp.lark"
+    if checkout.is_file() and (root / "pyproject.toml").is_file():
         return checkout.read_text(encoding="utf-8")
     return resources.files("vmpdsl.grammar").joinpath("vmp.lark").read_text(encoding="utf-8")
 
