@@ -64,9 +64,13 @@ class Model:
             point=None, callback=None) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields."""
         if point:
-            raise VmpError("fit(point=...) is not available yet: point estimates "
-                           "come with the EM / variational-EM work; use a model "
-                           "without 'point' for now")
+            if isinstance(point, str):
+                point = [point]
+            compiled = self._compiled
+            points = tuple(point) + tuple(v.name for v in compiled.model.by_role("point"))
+            source = compiled.model.source
+            return Model(compile_source(source, compiled.model.filename, points)).fit(
+                data, hypers, max_iter, tol, seed, init, None, callback)
         module = self._compiled.module
         check_options(max_iter, tol)
         try:
@@ -124,6 +128,8 @@ class Fit:
         """The posterior mean E[name] (probabilities for a Categorical)."""
         family = self.family(name)
         q = self.posterior[name]
+        if "value" in q:
+            return q["value"]
         if family == "Dirichlet":
             return q["concentration"] / q["concentration"].sum(-1, keepdims=True)
         if family == "Beta":

@@ -10,6 +10,7 @@ short "internal error" line (exit 3), never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,9 @@ def main(argv: list | None = None) -> int:
     except VmpError as err:
         print(str(err), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (`vmpdsl equations m.vmp | head`)
+        sys.stdout = open(os.devnull, "w")  # so the interpreter's final flush stays quiet
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

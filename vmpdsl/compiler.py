@@ -6,7 +6,7 @@ are cached by model text, so loading the same model twice costs a dict lookup.
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .derive.equations import equations_text
@@ -27,20 +27,37 @@ class Compiled:
     module: types.ModuleType
 
 
-def compile_source(source: str, filename: str | None = None) -> Compiled:
+def compile_source(source: str, filename: str | None = None, points: tuple = ()) -> Compiled:
+    """Compile model text; ``points`` names latents to estimate as points (MAP)."""
     try:
-        return _compile_cached(source, filename)
+        return _compile_cached(source, filename, tuple(sorted(set(points))))
     except VmpError as err:
         raise err.with_source(source, filename) from None
 
 
 @lru_cache(maxsize=64)
-def _compile_cached(source: str, filename: str | None) -> Compiled:
-    model = check(parse(source, filename))
+def _compile_cached(source: str, filename: str | None, points: tuple) -> Compiled:
+    model = as_points(check(parse(source, filename)), points)
     derivation = derive(model)
     program = lower(derivation)
     code = emit(program, equations_text(derivation))
     return Compiled(model, derivation, program, code, load_module(code, model.name))
+
+
+def as_points(model: CheckedModel, points: tuple) -> CheckedModel:
+    """The model with the named latents estimated as points (keeping their priors)."""
+    if not points:
+        return model
+    variables = dict(model.variables)
+    for name in points:
+        var = variables.get(name)
+        if var is None or var.role not in ("latent", "point"):
+            latents = ", ".join(v.name for v in model.variables.values()
+                                if v.role in ("latent", "point"))
+            raise VmpError(f"cannot estimate '{name}' as a point: it is not a latent "
+                           f"variable of the model (latents: {latents or 'none'})")
+        variables[name] = replace(var, role="point")
+    return replace(model, variables=variables)
 
 
 def load_module(code: str, name: str) -> types.ModuleType:

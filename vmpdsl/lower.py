@@ -64,6 +64,7 @@ class Step:
     name: str
     family: str
     stats: tuple  # of StatUpdate
+    point: bool = False  # update to the mode, expectations by plug-in
 
 
 @dataclass
@@ -91,7 +92,7 @@ def lower(derivation: Derivation) -> Program:
                 c = contraction(message.term, message.target, factor, model)
                 contractions.append(hoister.hoist(c))
             stats.append(StatUpdate(stat, tuple(contractions)))
-        steps.append(Step(update.name, update.family, tuple(stats)))
+        steps.append(Step(update.name, update.family, tuple(stats), update.point))
     elbo = [hoister.hoist(contraction(t, None, f, model))
             for f in derivation.factors for t in f.terms]
     return Program(derivation, steps, elbo, hoister.items)

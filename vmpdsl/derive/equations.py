@@ -26,6 +26,11 @@ LATEX_STATS = {"x": r"\mathbb{{E}}[{v}]", "xx": r"\mathbb{{E}}[{v}{v}^\top]",
                "xx_scalar": r"\mathbb{{E}}[{v}^2]",
                "log": r"\mathbb{{E}}[\log {v}]", "log1m": r"\mathbb{{E}}[\log(1-{v})]",
                "logdet": r"\mathbb{{E}}[\log|{v}|]", "onehot": r"q({v})"}
+# A point estimate's statistics are plug-ins of its value, not expectations.
+PLUGIN_TEXT = {"x": "{v}", "xx": "{v}{v}ᵀ", "xx_scalar": "{v}²", "log": "log {v}",
+               "log1m": "log(1−{v})", "logdet": "log|{v}|", "onehot": "[{v} = k]"}
+PLUGIN_LATEX = {"x": "{v}", "xx": r"{v}{v}^\top", "xx_scalar": "{v}^2", "log": r"\log {v}",
+                "log1m": r"\log(1-{v})", "logdet": r"\log|{v}|", "onehot": r"[{v} = k]"}
 LETTERS = "ijklmpqrsuvabcdefgh"
 
 
@@ -66,6 +71,8 @@ class Printer:
         var = variables.get(a.var)
         if var is not None and var.role in ("latent", "point", "param"):
             table = LATEX_STATS if self.latex else TEXT_STATS
+            if var.role != "latent":
+                table = PLUGIN_LATEX if self.latex else PLUGIN_TEXT
             stat = "xx_scalar" if a.stat == "xx" and not var.event else a.stat
             return table[stat].format(v=self.name(a.var)) + self.labels(a.indices, names)
         if a.stat == "onehot":
@@ -146,11 +153,35 @@ def parameter_formulas(family: str, C: dict, dim: str) -> list:
     raise KeyError(family)
 
 
+def point_formulas(family: str, C: dict, dim: str) -> list:
+    """The M-step of a point estimate: the mode of the conjugate form its
+    messages define (with a flat prior for a param, the maximum likelihood)."""
+    two = sympy.Integer(2)
+    P, b = sympy.Symbol("P"), sympy.Symbol("b")
+    if family == "Normal":
+        return [("argmax", C["x"] / (-two * C["xx"]))]
+    if family == "MvNormal":
+        return [("P", -two * C["xx"]), ("b", C["x"]), ("argmax", sympy.Symbol("P⁻¹ b"))]
+    if family == "Gamma":
+        return [("argmax", C["log"] / (-C["x"]))]
+    if family == "Wishart":
+        return [("S", -two * C["x"]), ("argmax", two * C["logdet"] * sympy.Symbol("S⁻¹"))]
+    if family == "Dirichlet":
+        return [("c", C["log"]), ("argmax", sympy.Symbol("c / Σ c"))]
+    if family == "Beta":
+        return [("argmax", C["log"] / (C["log"] + C["log1m"]))]
+    if family == "Categorical":
+        return [("argmax", sympy.Symbol("one-hot of argmax_k") * C["onehot"])]
+    raise KeyError(family)
+
+
 def output_names(update, model) -> dict:
     """Readable index names for each statistic's axes (plates, then event)."""
     prior = model.factor_of(update.name)
-    plates = [p.index for p in prior.plates] if prior is not None else []
-    event = ["i", "j"]
+    var = model.variables[update.name]
+    plates = ([p.index for p in prior.plates] if prior is not None
+              else [str(d).lower() for d in var.plates])  # a param has no plates of its own
+    event = [c for c in LETTERS if c not in plates][:2]
     names = {}
     for stat, messages in update.messages.items():
         rank = len(messages[0].target.indices) - len(plates)
@@ -171,7 +202,7 @@ def equations_text(derivation: Derivation, style: str = "text", steps: bool = Fa
         for stat in FAMILIES[update.family].stats:
             C.setdefault(stat, sympy.Integer(0))
         dim = str(var.event[0]) if var.event else "1"
-        formulas = parameter_formulas(update.family, C, dim)
+        formulas = (point_formulas if update.point else parameter_formulas)(update.family, C, dim)
         blocks.append(render_block(printer, update, var, formulas, C, steps, names))
     return "\n\n".join(blocks)
 
@@ -184,9 +215,16 @@ def render_block(printer, update, var, formulas, C, steps, names) -> str:
         lines += [rf"\quad \mathrm{{{n}}} &= {printer.show(e)}\\" for n, e in formulas]
     else:
         index = "".join(f"[{n}]" for n in names.get(next(iter(names), ""), ())[:len(var.plates)])
-        lines = [f"q({update.name}{index}) = {update.family}({params})    # plates {plates or 'none'}"]
+        if update.point:
+            kind = "maximum likelihood" if var.role == "param" else "MAP"
+            lines = [f"{update.name}{index} = argmax E[log p]  ({kind} point estimate, "
+                     f"{update.family} form)    # plates {plates or 'none'}"]
+        else:
+            lines = [f"q({update.name}{index}) = {update.family}({params})    "
+                     f"# plates {plates or 'none'}"]
         if steps:
             lines += [f"  coefficient of {TEXT_STATS.get(s, s).format(v=update.name)}: "
                       f"{printer.show(e)}" for s, e in C.items()]
-        lines += [f"  {n} = {printer.show(e)}" for n, e in formulas]
+        lines += [f"  {update.name if n == 'argmax' else n} = {printer.show(e)}"
+                  for n, e in formulas]
     return "\n".join(lines)

@@ -52,6 +52,7 @@ class Update:
 
     name: str
     family: str  # the q family (a FAMILIES key)
+    point: bool = False  # a point estimate: plug-in expectations, mode update
     messages: dict = field(default_factory=dict)  # stat -> [Message]
 
 
@@ -69,13 +70,18 @@ class Derivation:
 def derive(model: CheckedModel) -> Derivation:
     """The VMP messages and ELBO monomials of a checked model."""
     constants = Constants()
-    updates = {v.name: Update(v.name, q_family(model, v.name))
-               for v in model.variables.values() if v.role in STATEFUL_ROLES}
-    factors = []
+    raw = []
     for factor in model.factors:
         ctx = FactorContext(model, factor, constants)
-        terms = tuple(canonical(t, ctx) for t in factor_terms(factor, ctx))
-        factors.append(FactorTerms(factor, terms, dict(ctx.label_dims)))
+        raw.append((ctx, factor_terms(factor, ctx)))
+    families = {v.name: q_family(model, v.name, raw)
+                for v in model.variables.values() if v.role in STATEFUL_ROLES}
+    updates = {name: Update(name, family, model.variables[name].role != "latent")
+               for name, family in families.items()}
+    factors = []
+    for ctx, terms in raw:
+        terms = tuple(canonical(t, ctx, families) for t in terms)
+        factors.append(FactorTerms(ctx.factor, terms, dict(ctx.label_dims)))
         for term in terms:
             for a in term.atoms:
                 if a.var in updates:
@@ -84,8 +90,13 @@ def derive(model: CheckedModel) -> Derivation:
     return Derivation(model, factors, list(updates.values()), constants)
 
 
-def q_family(model: CheckedModel, name: str) -> str:
+def q_family(model: CheckedModel, name: str, raw: list) -> str:
+    """The q family of a latent or point (its prior's posterior family); for a
+    param (no prior) the family whose statistics its uses produce."""
     var = model.variables[name]
+    if var.role == "param":
+        return param_family(var, {a.stat for _, terms in raw for t in terms
+                                  for a in t.atoms if a.var == name})
     family = FAMILIES.get(var.family)
     if family is None or family.posterior is None:
         raise VmpConjugacyError(
@@ -94,6 +105,28 @@ def q_family(model: CheckedModel, name: str) -> str:
             hint="observe it as data, or use a family with a conjugate posterior "
                  "(Normal, MvNormal, Gamma, Wishart, Dirichlet, Categorical, Beta, Bernoulli)")
     return family.posterior
+
+
+def param_family(var, stats: set) -> str:
+    """A param's statistics decide its family: a flat prior in that family
+    makes the mode of the collected messages the maximum-likelihood M-step."""
+    rank = len(var.event)
+    if "logdet" in stats and rank == 2:
+        return "Wishart"
+    if "log1m" in stats and rank == 0:
+        return "Beta"
+    if "log" in stats:
+        if rank == 0:
+            return "Gamma"
+        if rank == 1:
+            return "Dirichlet"
+    elif stats <= {"x"} and rank <= 1:
+        return "MvNormal" if rank else "Normal"
+    raise VmpConjugacyError(
+        f"vmpdsl cannot estimate the param '{var.name}' from how the model uses it "
+        f"(statistics {', '.join(sorted(stats)) or 'none'})", var.span,
+        hint="use the param as a mean, a precision, a rate or a probability vector, "
+             "or give it a prior")
 
 
 def factor_terms(factor: Factor, ctx: FactorContext) -> list:
@@ -149,7 +182,7 @@ def constant_axes(atoms, out: tuple, factor: FactorTerms) -> tuple:
 
 
 # ------------------------------------------------------------- canonical form
-def canonical(term: Term, ctx: FactorContext) -> Term:
+def canonical(term: Term, ctx: FactorContext, families: dict) -> Term:
     """Merge each random variable's atoms into one sufficient statistic."""
     variables = ctx.model.variables
     groups: dict = {}
@@ -159,15 +192,14 @@ def canonical(term: Term, ctx: FactorContext) -> Term:
             groups.setdefault(a.var, []).append(a)
     atoms = [a for a in term.atoms if a.var not in groups]
     for name, found in groups.items():
-        merged = merge(name, found, term, ctx)
-        allowed = FAMILIES[q_family(ctx.model, name)].stats
-        if merged.stat not in allowed:
-            raise conjugacy_error(name, merged.stat, term, ctx)
+        merged = merge(name, found, term, ctx, families[name])
+        if merged.stat not in FAMILIES[families[name]].stats:
+            raise conjugacy_error(name, merged.stat, term, ctx, families[name])
         atoms.append(merged)
     return Term(term.coeff, tuple(atoms), term.sizes)
 
 
-def merge(name: str, found: list, term: Term, ctx: FactorContext) -> Atom:
+def merge(name: str, found: list, term: Term, ctx: FactorContext, q: str) -> Atom:
     if len(found) == 1:
         return found[0]
     var = ctx.model.variables[name]
@@ -181,10 +213,10 @@ def merge(name: str, found: list, term: Term, ctx: FactorContext) -> Atom:
                 f"a sufficient statistic", f"declare '{name}' as one MvNormal vector "
                 f"instead of a plate of scalars")
         return Atom(name, "xx", a.indices + b.indices[nplates:])
-    raise conjugacy_error(name, "·".join(a.stat for a in found), term, ctx)
+    raise conjugacy_error(name, "·".join(a.stat for a in found), term, ctx, q)
 
 
-def conjugacy_error(name: str, stat: str, term: Term, ctx: FactorContext):
+def conjugacy_error(name: str, stat: str, term: Term, ctx: FactorContext, q: str):
     var = ctx.model.variables[name]
     family = var.family or "point"
     words = " · ".join(STAT_WORDS.get(s, s).format(v=name) for s in stat.split("·"))
@@ -199,7 +231,7 @@ def conjugacy_error(name: str, stat: str, term: Term, ctx: FactorContext):
     return ctx.error(
         f"this {ctx.factor.dist.name} factor is not conjugate for '{name}': it contains "
         f"{words} (in the term {describe(term, ctx)}), but a {family} q-distribution "
-        f"only absorbs {', '.join(STAT_WORDS[s].format(v=name) for s in FAMILIES[q_family(ctx.model, name)].stats)}",
+        f"only absorbs {', '.join(STAT_WORDS[s].format(v=name) for s in FAMILIES[q].stats)}",
         hint)
 
 

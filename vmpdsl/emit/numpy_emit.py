@@ -167,7 +167,7 @@ def spec_lines(program: Program) -> list:
         if default is not None and not isinstance(default, Num):
             raise VmpCheckError(f"the default of dim '{name}' must be a number", default.span)
     latents = tuple((s.name, s.family, tuple(model.variables[s.name].plates),
-                     stat_shapes(s, model)) for s in program.steps)
+                     value_shape(s, model), s.point) for s in program.steps)
     hypers = tuple(model.hypers)
     return [f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
             f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}", ""]
@@ -184,6 +184,12 @@ def stat_shapes(step, model) -> dict:
         own = () if rank == 0 else event if rank == len(event) else event + event
         shapes[stat] = tuple(var.plates) + own
     return shapes
+
+
+def value_shape(step, model) -> tuple:
+    """The shape of a latent's value (a probability vector for Dirichlet)."""
+    var = model.variables[step.name]
+    return tuple(var.plates) + tuple(var.event)
 
 
 def init_order(program: Program) -> tuple:
@@ -281,14 +287,19 @@ def elbo_function(program: Program) -> list:
     return lines
 
 
+RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "sample", "check_params",
+                     "mode", "point_expectations")
+
+
 def updates_table(program: Program) -> list:
-    rows = [f"    ({key(s.name)}, {s.family!r}, _update_{i}, _prior_{i}),"
+    rows = [f"    ({key(s.name)}, {s.family!r}, {s.point!r}, _update_{i}, _prior_{i}),"
             for i, s in enumerate(program.steps)]
     families = sorted({s.family for s in program.steps})
-    funcs = ["    " + repr(f) + ": (" + ", ".join(
-        f"{fam_fn(f, field)}" for field in
-        ("params_from_coeffs", "expectations", "entropy", "sample", "check_params")) + "),"
-        for f in families]
+    funcs = []
+    for family in families:
+        funcs.append(f"    {family!r}: {{")
+        funcs += [f"        {field!r}: {fam_fn(family, field)}," for field in RUNTIME_FUNCTIONS]
+        funcs.append("    },")
     observed = sorted({v.family for v in program.model.by_role("data") if v.family in FAMILIES})
     checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
     return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",

@@ -85,34 +85,88 @@ def _check_values(name, array, dtype, categories, family, dim):
 
 def _posterior(name, family, coeffs):
     try:
-        return FAMILY_FUNCTIONS[family][0](coeffs)
+        return FAMILY_FUNCTIONS[family]["params_from_coeffs"](coeffs)
     except FloatingPointError as err:
         raise FitError(f"the update of '{name}' gave an invalid {family} "
-                       f"posterior: {err}") from None
+                       f"distribution: {err}") from None
+
+
+def _set_state(q, E, name, family, point, params):
+    """Store a latent's q (or a point's value) and the expectations it implies."""
+    functions = FAMILY_FUNCTIONS[family]
+    if point:
+        if "value" not in params:
+            try:
+                params = {"value": functions["mode"](params)}
+            except FloatingPointError as err:
+                raise FitError(f"the point estimate of '{name}' does not exist: {err}") from None
+        q[name] = params
+        E[name] = functions["point_expectations"](params["value"])
+    else:
+        q[name] = params
+        E[name] = functions["expectations"](params)
 
 
 def _initial_state(q, E, K, data, hyper, dim, rng, init):
     """Each latent starts at its prior (given its parents' starting moments);
     Categorical latents start from random responsibilities and plated Gaussians
-    from a draw, so that symmetric components separate."""
-    latents = {name: (family, plates) for name, family, plates, shapes in LATENTS}
+    from a draw, so that symmetric components separate.  A param (no prior)
+    starts at a neutral value of its family."""
+    latents = {row[0]: row for row in LATENTS}
     updates = {row[0]: row for row in UPDATES}
     for name in INIT_ORDER:
-        family, plates = latents[name]
+        _, family, plates, shape, point = latents[name]
+        shape = tuple(dim[d] if isinstance(d, str) else d for d in shape)
         functions = FAMILY_FUNCTIONS[family]
         if name in init:
-            q[name] = _user_init(name, family, init[name], functions)
-        else:
-            q[name] = _posterior(name, family, updates[name][3](E, K, data, hyper, dim))
-            if family == "Categorical":
-                probs = q[name]["probs"]
-                q[name] = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
-            elif family in ("Normal", "MvNormal") and plates:
-                q[name] = dict(q[name], mean=functions[3](q[name], rng))
-        E[name] = functions[1](q[name])
+            _set_state(q, E, name, family, point, _user_init(name, family, point, init[name]))
+            continue
+        coeffs = updates[name][4](E, K, data, hyper, dim)
+        if point and not any(np.any(c) for c in coeffs.values()):
+            _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
+            continue
+        params = _posterior(name, family, coeffs)
+        if family == "Categorical":
+            probs = params["probs"]
+            params = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
+        elif family in ("Normal", "MvNormal") and plates:
+            params = dict(params, mean=functions["sample"](params, rng))
+            if point:
+                params = {"value": params["mean"]}
+        if point and "value" not in params:
+            try:
+                params = {"value": functions["mode"](params)}
+            except FloatingPointError:  # the prior has no interior mode: start at its mean
+                params = {"value": _prior_mean(family, params, functions)}
+        _set_state(q, E, name, family, point, params)
 
 
-def _user_init(name, family, value, functions):
+def _neutral_value(family, shape):
+    if family == "Wishart":
+        return np.broadcast_to(np.eye(shape[-1]), shape).copy()
+    if family == "Dirichlet":
+        return np.full(shape, 1.0 / shape[-1])
+    if family == "Beta":
+        return np.full(shape, 0.5)
+    if family == "Gamma":
+        return np.ones(shape)
+    return np.zeros(shape)
+
+
+def _prior_mean(family, params, functions):
+    if family == "Dirichlet":
+        alpha = params["concentration"]
+        return alpha / alpha.sum(-1, keepdims=True)
+    if family == "Beta":
+        return params["a"] / (params["a"] + params["b"])
+    return functions["expectations"](params)["x"]
+
+
+def _user_init(name, family, point, value):
+    if point:
+        if isinstance(value, dict):
+            value = value.get("value")
+        return {"value": np.asarray(value, dtype=float)}
     if family == "Categorical" and not isinstance(value, dict):
         value = {"probs": value}
     if not isinstance(value, dict):
@@ -123,16 +177,19 @@ def _user_init(name, family, value, functions):
             params["precision"] = np.linalg.inv(params["cov"])
         if "precision" in params and "cov" not in params:
             params["cov"] = np.linalg.inv(params["precision"])
-    problem = functions[4](params) if functions[4] else None
+    check = FAMILY_FUNCTIONS[family]["check_params"]
+    problem = check(params) if check else None
     if problem:
         raise DataError(f"init for '{name}': {problem}")
     return params
 
 
 def elbo_value(q, E, K, data, hyper, dim):
+    """Σ_f E[log f] + Σ H[q] (points have no entropy: the EM / MAP objective)."""
     total = _expected_log_joint(E, K, data, hyper, dim)
-    for name, family, plates, shapes in LATENTS:
-        total += float(np.sum(FAMILY_FUNCTIONS[family][2](q[name])))
+    for name, family, plates, shape, point in LATENTS:
+        if not point:
+            total += float(np.sum(FAMILY_FUNCTIONS[family]["entropy"](q[name])))
     return total
 
 
@@ -159,9 +216,9 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     _initial_state(q, E, K, data, hyper, dim, rng, init or {})
     trace, converged = [], False
     for iteration in range(max_iter):
-        for name, family, update, prior in UPDATES:
-            q[name] = _posterior(name, family, update(E, K, data, hyper, dim))
-            E[name] = FAMILY_FUNCTIONS[family][1](q[name])
+        for name, family, point, update, prior in UPDATES:
+            params = _posterior(name, family, update(E, K, data, hyper, dim))
+            _set_state(q, E, name, family, point, params)
         trace.append(elbo_value(q, E, K, data, hyper, dim))
         if not np.isfinite(trace[-1]):
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")

@@ -14,8 +14,8 @@ __all__ = ["parse", "check", "read_model"]
 def read_model(path_or_text: str | os.PathLike, filename: str | None = None) -> CheckedModel:
     """Parse and check a model given as a path to a .vmp file or as its source text.
 
-    A string is taken as a path when it names an existing file (model text always
-    has a newline or a `~`, which file names in practice do not).
+    A string is taken as a path when it names an existing file (``~`` expands to
+    the home directory); anything else, and anything with a newline, is model text.
     """
     path = _as_path(path_or_text)
     if path is not None:
@@ -27,9 +27,10 @@ def read_model(path_or_text: str | os.PathLike, filename: str | None = None) -> 
 def _as_path(value) -> Path | None:
     if isinstance(value, os.PathLike):
         return Path(value)
-    if "\n" in value or "~" in value:
+    if "\n" in value:
         return None
     try:
-        return Path(value) if Path(value).is_file() else None
+        path = Path(value).expanduser()
+        return path if path.is_file() else None
     except (OSError, ValueError):  # names too long for the file system, NUL bytes
         return None
