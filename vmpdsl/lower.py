@@ -71,7 +71,8 @@ class Step:
 class Program:
     derivation: Derivation
     steps: list
-    elbo: list  # of Contraction
+    elbo: list  # of Contraction: every monomial of E[log p]
+    elbo_rest: list  # the monomials without the last-updated latent (see lower)
     hoisted: list = field(default_factory=list)
 
     @property
@@ -95,7 +96,13 @@ def lower(derivation: Derivation) -> Program:
         steps.append(Step(update.name, update.family, tuple(stats), update.point))
     elbo = [hoister.hoist(contraction(t, None, f, model))
             for f in derivation.factors for t in f.terms]
-    return Program(derivation, steps, elbo, hoister.items)
+    # The monomials holding the last-updated latent v sum to Σ_s <C_s, E[u_s(v)]>
+    # with the coefficients its update has just computed, so a sweep's ELBO
+    # needs only the others (for a mixture, the costly gated terms are skipped).
+    last = steps[-1].name if steps else None
+    elbo_rest = [c for c, t in zip(elbo, (t for f in derivation.factors for t in f.terms))
+                 if all(a.var != last for a in t.atoms)]
+    return Program(derivation, steps, elbo, elbo_rest, hoister.items)
 
 
 def operand(atom, model) -> Operand:

@@ -280,10 +280,12 @@ def update_function(index: int, step, program: Program, prior_only: bool) -> lis
 
 
 def elbo_function(program: Program) -> list:
-    lines = ["def _expected_log_joint(E, K, data, hyper, dim):", "    total = 0.0"]
-    for c in program.elbo:
-        lines.append(f"    total += np.sum({contraction_text(c)})")
-    lines += ["    return float(total)", ""]
+    lines = []
+    for name, contractions in (("_expected_log_joint", program.elbo),
+                               ("_expected_log_joint_rest", program.elbo_rest)):
+        lines += [f"def {name}(E, K, data, hyper, dim):", "    total = 0.0"]
+        lines += [f"    total += np.sum({contraction_text(c)})" for c in contractions]
+        lines += ["    return float(total)", ""]
     return lines
 
 

@@ -184,9 +184,18 @@ def _user_init(name, family, point, value):
     return params
 
 
-def elbo_value(q, E, K, data, hyper, dim):
-    """Σ_f E[log f] + Σ H[q] (points have no entropy: the EM / MAP objective)."""
-    total = _expected_log_joint(E, K, data, hyper, dim)
+def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
+    """Σ_f E[log f] + Σ H[q] (points have no entropy: the EM / MAP objective).
+
+    With ``last_coeffs`` (the coefficients the sweep's last update computed),
+    the monomials holding that latent are <C_s, E[u_s]> and are not recomputed.
+    """
+    if last_coeffs is None:
+        total = _expected_log_joint(E, K, data, hyper, dim)
+    else:
+        last = E[UPDATES[-1][0]]
+        total = _expected_log_joint_rest(E, K, data, hyper, dim)
+        total += sum(float(np.sum(c * last[stat])) for stat, c in last_coeffs.items())
     for name, family, plates, shape, point in LATENTS:
         if not point:
             total += float(np.sum(FAMILY_FUNCTIONS[family]["entropy"](q[name])))
@@ -217,9 +226,9 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     trace, converged = [], False
     for iteration in range(max_iter):
         for name, family, point, update, prior in UPDATES:
-            params = _posterior(name, family, update(E, K, data, hyper, dim))
-            _set_state(q, E, name, family, point, params)
-        trace.append(elbo_value(q, E, K, data, hyper, dim))
+            coeffs = update(E, K, data, hyper, dim)
+            _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
+        trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
         if not np.isfinite(trace[-1]):
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
         if callback is not None:
