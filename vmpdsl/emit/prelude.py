@@ -49,7 +49,7 @@ _EINSUM_PATHS = {}
 def contract(spec, *operands):
     """``np.einsum(spec, *operands)`` where operands may be ``OneHot``."""
     inputs, out = spec.split("->")
-    labels = inputs.split(",") if inputs else []
+    labels = inputs.split(",") if operands else []  # '->' with one scalar is ['']
     return _contract(labels, list(operands), out)
 
 
@@ -101,22 +101,79 @@ def _gather(lab, op, cat, rows, values):
     return rows + rest, picked
 
 
+# Largest intermediate array (elements) a contraction may build; beyond it the
+# contraction runs in blocks along its largest axis (~32 MB per block).
+_BLOCK_ELEMENTS = 1 << 22
+
+
 def _einsum(labels, operands, out):
     present = "".join(l for l in out if any(l in lab for lab in labels))
     if not operands:
         return np.ones((1,) * len(out))
     spec = ",".join(labels) + "->" + present
     key = (spec,) + tuple(np.shape(o) for o in operands)
-    path = _EINSUM_PATHS.get(key)
-    if path is None:
-        path = np.einsum_path(spec, *operands, optimize="greedy")[0]
-        _EINSUM_PATHS[key] = path
-    result = np.einsum(spec, *operands, optimize=path)
+    plan = _EINSUM_PATHS.get(key)
+    if plan is None:
+        plan = _einsum_plan(labels, operands, present, spec)
+        _EINSUM_PATHS[key] = plan
+    path, axis, blocks = plan
+    if blocks == 1:
+        result = np.einsum(spec, *operands, optimize=path)
+    else:
+        result = _blocked_einsum(spec, labels, operands, present, path, axis, blocks)
     if present == out:
         return result
     shape = [result.shape[present.index(l)] if l in present else 1 for l in out]
     order = sorted(range(len(present)), key=lambda a: out.index(present[a]))
     return np.transpose(result, order).reshape(shape)
+
+
+def _einsum_plan(labels, operands, present, spec):
+    """A BLAS-friendly contraction order (no memory cap), and, when its largest
+    intermediate is too big, the axis to split and the number of blocks."""
+    sizes = {}
+    for lab, op in zip(labels, operands):
+        sizes.update(zip(lab, np.shape(op)))
+    path = np.einsum_path(spec, *operands, optimize=("greedy", 1 << 62))[0]
+    largest = _largest_intermediate(labels, present, path[1:], sizes)
+    if largest <= _BLOCK_ELEMENTS:
+        return path, None, 1
+    axis = max(sizes, key=sizes.get)
+    blocks = min(sizes[axis], -(-largest // _BLOCK_ELEMENTS))
+    return path, axis, blocks
+
+
+def _largest_intermediate(labels, out, steps, sizes):
+    remaining = list(labels)
+    largest = 0
+    for step in steps:
+        taken = [remaining[i] for i in step]
+        for i in sorted(step, reverse=True):
+            remaining.pop(i)
+        needed = set(out).union(*remaining) if remaining else set(out)
+        result = "".join(sorted({l for lab in taken for l in lab if l in needed}))
+        size = 1
+        for l in set("".join(taken)):
+            size *= sizes[l]
+        largest = max(largest, size if len(taken) > 2 else
+                      max(int(np.prod([sizes[l] for l in result])), 1))
+        remaining.append(result)
+    return largest
+
+
+def _blocked_einsum(spec, labels, operands, out, path, axis, blocks):
+    """The contraction in blocks along ``axis``: concatenated when the output
+    keeps the axis, summed when it is contracted away."""
+    size = next(np.shape(op)[lab.index(axis)] for lab, op in zip(labels, operands) if axis in lab)
+    bounds = np.linspace(0, size, blocks + 1).astype(int)
+    parts = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        chunk = [op[(slice(None),) * lab.index(axis) + (slice(start, stop),)] if axis in lab else op
+                 for lab, op in zip(labels, operands)]
+        parts.append(np.einsum(spec, *chunk, optimize=path))
+    if axis in out:
+        return np.concatenate(parts, axis=out.index(axis))
+    return sum(parts[1:], parts[0])
 
 
 def apply_constant_function(func, value, arg=None):
