@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install clean bench
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Benchmarks (issue 5): emitted code vs hand-written NumPy, scikit-learn, BayesPy.
+# Writes benchmarks/results.md and results.json; BENCH_ARGS=--quick for a fast check,
+# --models gmm,lda to select, --scaling for GMM N = 1e4 … 1e6. The third-party
+# references are optional: a failed install (e.g. bayespy) is skipped with a note.
+bench: $(STAMP)
+	-$(BIN)/pip install --quiet -e '.[bench]' || $(BIN)/pip install --quiet scikit-learn
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

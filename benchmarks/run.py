@@ -1,0 +1,466 @@
+"""vmpdsl benchmarks: emitted code vs hand-written NumPy, scikit-learn and BayesPy.
+
+    make bench                      # full sizes (issue 5), writes results.md / results.json
+    .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
+    .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset
+    .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
+
+Per model and implementation: per-iteration time (median over iterations after
+a warm-up; an iteration is one sweep over every factor plus the ELBO/bound),
+time to converge (same relative tolerance, from the same start), compile time
+(vmpdsl: first compile with the cache cleared, and a second load), peak
+memory (tracemalloc peak during a short fit, and as a ratio to the data's
+bytes), and each as a ratio to the vmpdsl emitted code in the same run. The
+hand-written reference is checked against vmpdsl from the same start: the
+ELBO traces must agree to 1e-6 (relative).
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)
+
+import vmpdsl  # noqa: E402
+from vmpdsl.compiler import _compile_cached  # noqa: E402
+
+import thirdparty as tp  # noqa: E402
+from reference import gmm as ref_gmm, hier as ref_hier, lda as ref_lda  # noqa: E402
+from reference import linreg as ref_linreg, pca as ref_pca  # noqa: E402
+
+TOL = 1e-6
+MAX_ITER = 200
+AGREE = 1e-6
+
+
+# ---------------------------------------------------------------- data ----
+def make_gmm(N, D, K, seed=1):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=4.0, size=(K, D))
+    x = centers[rng.integers(0, K, N)] + rng.normal(size=(N, D))
+    r = np.random.default_rng(seed + 100)
+    init = {"z": r.dirichlet(np.ones(K), N),
+            "mu": {"mean": x[r.choice(N, K, replace=False)],
+                   "cov": np.broadcast_to(np.eye(D) / D, (K, D, D)).copy()}}
+    return {"x": x, "K": K}, init
+
+
+def make_linreg(N, D, seed=2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, D))
+    y = X @ rng.normal(size=D) + 0.5 * rng.normal(size=N)
+    return {"X": X, "y": y}, {"w": {"mean": np.zeros(D), "cov": np.eye(D)}}
+
+
+def make_lda(Dc, V, K, tokens, seed=3):
+    rng = np.random.default_rng(seed)
+    phi = rng.dirichlet(0.05 * np.ones(V), K)
+    theta = rng.dirichlet(0.1 * np.ones(K), Dc)
+    lengths = rng.poisson(tokens / Dc, Dc)
+    doc = np.repeat(np.arange(Dc), lengths)
+    cum = np.cumsum(theta[doc], axis=1)
+    z = np.minimum((rng.random(doc.size)[:, None] > cum).sum(1), K - 1)
+    word = np.empty(doc.size, dtype=np.intp)
+    for k in range(K):
+        idx = np.flatnonzero(z == k)
+        word[idx] = rng.choice(V, size=idx.size, p=phi[k])
+    r = np.random.default_rng(seed + 100)
+    init = {"z": r.dirichlet(np.ones(K), doc.size)}
+    return {"doc": doc, "word": word, "Dc": Dc, "V": V, "K": K}, init
+
+
+def make_pca(N, D, K, seed=4):
+    rng = np.random.default_rng(seed)
+    Y = (rng.normal(size=(N, K)) @ rng.normal(size=(K, D)) + rng.normal(size=D)
+         + 0.3 * rng.normal(size=(N, D)))
+    r = np.random.default_rng(seed + 100)
+    init = {"W": {"mean": r.normal(size=(D, K)), "cov": np.broadcast_to(np.eye(K), (D, K, K)).copy()},
+            "mu": {"mean": r.normal(size=D), "precision": np.ones(D)},
+            "z": {"mean": r.normal(size=(N, K)), "cov": np.broadcast_to(np.eye(K), (N, K, K)).copy()}}
+    return {"Y": Y, "K": K}, init
+
+
+def make_hier(N, G, seed=5):
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, G, N)
+    y = (2.0 * rng.normal(size=G))[g] + rng.normal(size=N)
+    r = np.random.default_rng(seed + 100)
+    init = {"mu": {"mean": np.array(0.0), "precision": np.array(1e-4)},
+            "tau": {"shape": np.array(1.0), "rate": np.array(1.0)},
+            "sigma": {"shape": np.array(1.0), "rate": np.array(1.0)},
+            "theta": {"mean": r.normal(size=G), "precision": np.ones(G)}}
+    return {"y": y, "g": g, "G": G}, init
+
+
+def sizes(quick):
+    s = 10 if quick else 1
+    return {
+        "gmm": dict(N=100_000 // s, D=5, K=8),
+        "linreg": dict(N=100_000 // s, D=50),
+        "lda": dict(Dc=2000 // s, V=1000, K=20, tokens=200_000 // s),
+        "pca": dict(N=10_000 // s, D=50, K=10),
+        "hier": dict(N=1_000_000 // s, G=1000 // s),
+    }
+
+
+MAKERS = {"gmm": make_gmm, "linreg": make_linreg, "lda": make_lda, "pca": make_pca, "hier": make_hier}
+REFS = {"gmm": ref_gmm, "linreg": ref_linreg, "lda": ref_lda, "pca": ref_pca, "hier": ref_hier}
+
+
+def data_bytes(data):
+    return int(sum(np.asarray(v).nbytes for v in data.values() if np.ndim(v) > 0))
+
+
+# ---------------------------------------------------------- measurement ----
+def timed(run, max_iter, tol):
+    """Run ``run(max_iter, tol, callback)``; (trace, stamps, wall seconds)."""
+    trace, stamps = [], []
+
+    def callback(it, elbo):
+        stamps.append(time.perf_counter())
+        trace.append(elbo)
+
+    t0 = time.perf_counter()
+    run(max_iter, tol, callback)
+    return np.asarray(trace), np.asarray(stamps), time.perf_counter() - t0
+
+
+def per_iteration(stamps, warmup=2):
+    gaps = np.diff(stamps)[warmup - 1:] if len(stamps) > warmup else np.diff(stamps)
+    return float(np.median(gaps)) if len(gaps) else float("nan")
+
+
+def peak_memory(run, iters=3):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        run(iters, 0.0, None)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+CONVERGE_BUDGET_S = 60.0
+
+
+def capped(per_iter_s, max_iter):
+    """Iterations allowed for the convergence run: at most max_iter and about
+    CONVERGE_BUDGET_S seconds (a capped run is marked as not converged)."""
+    if not np.isfinite(per_iter_s) or per_iter_s <= 0:
+        return max_iter
+    return int(max(10, min(max_iter, CONVERGE_BUDGET_S / per_iter_s)))
+
+
+def measure(run, n_iter, tol, max_iter, mem=True):
+    """Per-iteration time, convergence time and peak memory of one implementation."""
+    trace, stamps, _ = timed(run, n_iter, 0.0)
+    out = {"per_iter_s": per_iteration(stamps), "trace": trace}
+    cap = capped(out["per_iter_s"], max_iter)
+    ctrace, _, wall = timed(run, cap, tol)
+    out.update(converge_s=wall, converge_iters=len(ctrace), final_elbo=float(ctrace[-1]) if len(ctrace) else None,
+               converged=bool(len(ctrace) > 1 and abs(ctrace[-1] - ctrace[-2]) <= tol * abs(ctrace[-1])))
+    if mem:
+        out["peak_bytes"] = peak_memory(run)
+    return out
+
+
+def compile_times(path):
+    _compile_cached.cache_clear()
+    t0 = time.perf_counter()
+    model = vmpdsl.load(path)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vmpdsl.load(path)
+    second = time.perf_counter() - t0
+    return model, first, second
+
+
+# ------------------------------------------------------------- per model ----
+def bench_model(name, cfg, n_iter, notes):
+    data, init = MAKERS[name](**cfg)
+    nbytes = data_bytes(data)
+    model, c1, c2 = compile_times(os.path.join(ROOT, "models", f"{name}.vmp"))
+    module = model._compiled.module
+    rows = {}
+
+    def vmp_run(max_iter, tol, callback):
+        return module.fit(data, max_iter=max_iter, tol=tol, seed=0, init=init, callback=callback)
+
+    def ref_run(max_iter, tol, callback):
+        return REFS[name].fit(data, init, max_iter=max_iter, tol=tol, callback=callback)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rows["vmpdsl"] = measure(vmp_run, n_iter, TOL, MAX_ITER)
+    rows["vmpdsl"].update(compile_first_s=c1, compile_second_s=c2)
+    rows["hand-written NumPy"] = measure(ref_run, n_iter, TOL, MAX_ITER)
+    a, b = rows["vmpdsl"]["trace"], rows["hand-written NumPy"]["trace"]
+    n = min(len(a), len(b))
+    agree = float(np.max(np.abs(a[:n] - b[:n]) / np.abs(b[:n])))
+    rows["hand-written NumPy"]["elbo_rel_diff"] = agree
+    rows["hand-written NumPy"]["note"] = (
+        f"same updates, order and start; ELBO traces agree to {agree:.1e}"
+        + ("" if agree <= AGREE else " (MISMATCH)"))
+    if name == "lda":
+        doc, word = data["doc"], data["word"]
+        pairs, inverse, counts = np.unique(doc * data["V"] + word, return_inverse=True, return_counts=True)
+        pdata = dict(data, doc=pairs // data["V"], word=pairs % data["V"])
+        pinit = {"z": np.zeros((pairs.size, data["K"]))}
+        np.add.at(pinit["z"], inverse, init["z"])
+        pinit["z"] /= counts[:, None]
+
+        def pair_run(max_iter, tol, callback):
+            return ref_lda.fit(pdata, pinit, max_iter=max_iter, tol=tol, callback=callback, weights=counts)
+
+        row = measure(pair_run, n_iter, TOL, MAX_ITER)
+        d = float(np.max(np.abs(row["trace"][:n] - b[:n]) / np.abs(b[:n])))
+        row["note"] = (f"tokens collapsed to {pairs.size} distinct (doc, word) pairs with counts "
+                       f"(exact for this model); ELBO agrees to {d:.1e}")
+        rows["hand-written NumPy, count matrix"] = row
+    third_party(name, data, init, rows, n_iter, notes)
+    for impl, row in rows.items():
+        row.pop("trace", None)
+        if "peak_bytes" in row:
+            row["peak_over_data"] = row["peak_bytes"] / nbytes
+    base = rows["vmpdsl"]
+    for impl, row in rows.items():
+        for key in ("per_iter_s", "converge_s", "peak_bytes"):
+            if row.get(key) is not None and base.get(key):
+                row[f"{key}_over_vmpdsl"] = row[key] / base[key]
+    return {"sizes": cfg, "data_bytes": nbytes, "rows": rows}
+
+
+def third_party(name, data, init, rows, n_iter, notes):
+    final = abs(rows["vmpdsl"]["final_elbo"] or 1.0)
+
+    def attempt(label, fn, note):
+        try:
+            rows[label] = fn()
+            rows[label]["note"] = note
+        except tp.Skip as err:
+            rows[label] = {"note": f"skipped: {err}"}
+        except Exception as err:  # a third-party failure is a note, not an error
+            rows[label] = {"note": f"failed: {type(err).__name__}: {str(err)[:120]}"}
+
+    def from_runner(runner, mem=True):
+        trace, stamps = runner(n_iter, 0.0)
+        out = {"per_iter_s": per_iteration(stamps)}
+        t0 = time.perf_counter()
+        ctrace, _ = runner(capped(out["per_iter_s"], MAX_ITER), TOL)
+        out.update(converge_s=time.perf_counter() - t0, converge_iters=len(ctrace),
+                   converged=bool(len(ctrace) > 1 and abs(ctrace[-1] - ctrace[-2]) <= TOL * abs(ctrace[-1])))
+        if mem:
+            tracemalloc.start()
+            try:
+                runner(3, 0.0)
+                out["peak_bytes"] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        return out
+
+    if name == "gmm":
+        x, K = data["x"], data["K"]
+        attempt("scikit-learn BayesianGaussianMixture",
+                lambda: from_runner(lambda it, tol: tp.sklearn_gmm(x, K, init["z"], it, tol * final)),
+                "not exact: joint Normal–Wishart q(mu, Λ) (Bishop), same priors and starting "
+                "responsibilities; stops on absolute bound change tol·|ELBO|")
+        attempt("BayesPy", lambda: from_runner(lambda it, tol: tp.bayespy_gmm(x, K, init["z"], it, tol)),
+                "not exact: q(mu) q(Λ) like vmpdsl but mu's prior N(0, (β0 ν0 I)⁻¹) does not scale with Λ")
+    elif name == "linreg":
+        attempt("BayesPy", lambda: from_runner(lambda it, tol: tp.bayespy_linreg(data["X"], data["y"], it, tol)),
+                "same priors and factorization; BayesPy's own start; BayesPy contracts the N×D data every sweep")
+    elif name == "pca":
+        attempt("BayesPy", lambda: from_runner(lambda it, tol: tp.bayespy_pca(data["Y"], data["K"], it, tol)),
+                "same model and factorization (per-n q(z_n)); BayesPy's own random start")
+    elif name == "lda":
+        def lda_row():
+            counts = tp.lda_counts(data["doc"], data["word"], data["Dc"], data["V"])
+            trace, stamps, m = tp.sklearn_lda(counts, data["K"], n_iter, 0.1)
+            out = {"per_iter_s": per_iteration(stamps)}
+            perp = m.perplexity(counts)
+            t0 = time.perf_counter()
+            cap = capped(out["per_iter_s"] * 2, MAX_ITER)
+            _, cst, _ = tp.sklearn_lda(counts, data["K"], cap, TOL * perp * np.log(perp), evaluate=True)
+            out.update(converge_s=time.perf_counter() - t0, converge_iters=len(cst), converged=len(cst) < cap)
+            tracemalloc.start()
+            try:
+                tp.sklearn_lda(counts, data["K"], 3, 0.1)
+                out["peak_bytes"] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            return out
+        attempt("scikit-learn LatentDirichletAllocation", lda_row,
+                "not the same algorithm: per-document inner fixed point (≤100 passes) on the "
+                "doc×word count matrix each iteration, own random start; convergence by "
+                "perplexity change (evaluated every iteration, tol scaled to match)")
+
+
+# -------------------------------------------------------------- scaling ----
+def scaling(quick, n_iter):
+    Ns = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
+    model = vmpdsl.load(os.path.join(ROOT, "models", "gmm.vmp"))
+    out = []
+    for N in Ns:
+        data, init = make_gmm(N, 10, 20)
+        row = {"N": N}
+        for label, run in (
+                ("vmpdsl", lambda it, tol, cb: model._compiled.module.fit(
+                    data, max_iter=it, tol=tol, seed=0, init=init, callback=cb)),
+                ("hand-written NumPy", lambda it, tol, cb: ref_gmm.fit(data, init, max_iter=it, tol=tol, callback=cb))):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                _, stamps, _ = timed(run, n_iter, 0.0)
+            row[label] = per_iteration(stamps)
+        out.append(row)
+        print(f"  scaling N={N}: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in row.items() if k != "N"), flush=True)
+    slopes = {}
+    for label in ("vmpdsl", "hand-written NumPy"):
+        slopes[label] = float(np.polyfit(np.log([r["N"] for r in out]), np.log([r[label] for r in out]), 1)[0])
+    return {"D": 10, "K": 20, "rows": out, "slope": slopes}
+
+
+# --------------------------------------------------------------- output ----
+def fmt_t(s):
+    if s is None or not np.isfinite(s):
+        return "–"
+    return f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def fmt_r(r):
+    return "–" if r is None else f"{r:.2f}×"
+
+
+def fmt_b(b):
+    return "–" if b is None else f"{b / 2 ** 20:.1f} MiB"
+
+
+def markdown(results):
+    out = ["# vmpdsl benchmarks", "",
+           f"Mode: {'quick (10× smaller)' if results['quick'] else 'full'}; "
+           f"{results['machine']}; numpy {np.__version__}; vmpdsl {results.get('vmpdsl', '?')}. "
+           f"Convergence: |ΔELBO| ≤ {TOL:g}·|ELBO|, at most {MAX_ITER} iterations. "
+           "Per-iteration time = median over iterations after a warm-up (one sweep + ELBO). "
+           "Ratios are to vmpdsl's emitted code in the same run (per-iteration / converge / peak memory). "
+           "Peak memory = tracemalloc peak during a 3-iteration fit; ×data = peak / bytes of the data arrays.",
+           ""]
+    for name, res in results["models"].items():
+        cfg = ", ".join(f"{k}={v}" for k, v in res["sizes"].items())
+        out += [f"## {name} ({cfg}; data {fmt_b(res['data_bytes'])})", "",
+                "| implementation | per iter | ratio | converge (iters) | ratio | compile first / cached | peak mem | ×data | ratio | note |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for impl, r in res["rows"].items():
+            comp = (f"{fmt_t(r['compile_first_s'])} / {fmt_t(r['compile_second_s'])}"
+                    if "compile_first_s" in r else "–")
+            conv = (f"{fmt_t(r.get('converge_s'))} ({r['converge_iters']}{'' if r.get('converged') else ', not converged'})"
+                    if "converge_iters" in r else "–")
+            pod = r.get("peak_over_data")
+            out.append(f"| {impl} | {fmt_t(r.get('per_iter_s'))} | {fmt_r(r.get('per_iter_s_over_vmpdsl'))} "
+                       f"| {conv} | {fmt_r(r.get('converge_s_over_vmpdsl'))} | {comp} "
+                       f"| {fmt_b(r.get('peak_bytes'))} | {'–' if pod is None else f'{pod:.2f}'} "
+                       f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
+        out.append("")
+    out += targets(results)
+    if "scaling" in results:
+        sc = results["scaling"]
+        out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
+                "| N | vmpdsl | hand-written NumPy | ratio |", "|---|---|---|---|"]
+        for r in sc["rows"]:
+            out.append(f"| {r['N']:,} | {fmt_t(r['vmpdsl'])} | {fmt_t(r['hand-written NumPy'])} "
+                       f"| {r['vmpdsl'] / r['hand-written NumPy']:.2f}× |")
+        out += ["", "Log-log slope of time per iteration in N: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in sc["slope"].items()), ""]
+    return "\n".join(out)
+
+
+def targets(results):
+    """The issue's targets as ratios from this run."""
+    lines = ["## Targets (issue 5), from this run", "",
+             "| target | model | measured | met |", "|---|---|---|---|"]
+
+    def row(target, model, value, ok):
+        lines.append(f"| {target} | {model} | {value} | {'yes' if ok else 'no'} |")
+
+    for name, res in results["models"].items():
+        rows = res["rows"]
+        v = rows["vmpdsl"]
+        h = rows.get("hand-written NumPy", {})
+        if h.get("per_iter_s"):
+            r = v["per_iter_s"] / h["per_iter_s"]
+            row("per iteration ≤ 1.2× hand-written", name, f"{r:.2f}×", r <= 1.2)
+        for label, limit in (("scikit-learn BayesianGaussianMixture", 1.0),
+                             ("scikit-learn LatentDirichletAllocation", None)):
+            o = rows.get(label, {})
+            if o.get("per_iter_s"):
+                r = v["per_iter_s"] / o["per_iter_s"]
+                row("per iteration ≤ 1.0× scikit-learn" if limit else "per iteration vs scikit-learn (report)",
+                    name, f"{r:.2f}×", r <= (limit or np.inf))
+        o = rows.get("BayesPy", {})
+        if o.get("per_iter_s"):
+            r = o["per_iter_s"] / v["per_iter_s"]
+            row("≥ 10× faster than BayesPy per iteration", name, f"{r:.1f}× faster", r >= 10)
+        row("compile < 1 s", name, fmt_t(v["compile_first_s"]), v["compile_first_s"] < 1)
+        row("cached load < 50 ms", name, fmt_t(v["compile_second_s"]), v["compile_second_s"] < 0.05)
+        row("peak memory ≤ 3× data", name, f"{v['peak_over_data']:.2f}× data", v["peak_over_data"] <= 3)
+    lines.append("")
+    return lines
+
+
+def vmpdsl_version():
+    """The vmpdsl commit measured (and whether its working tree had changes)."""
+    import subprocess
+    try:
+        return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier", help="comma-separated subset")
+    p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
+    p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
+    p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
+    p.add_argument("--render", action="store_true", help="only re-render results.md from results.json")
+    args = p.parse_args(argv)
+    if args.render:
+        with open(os.path.join(args.out, "results.json")) as fh:
+            md = markdown(json.load(fh))
+        with open(os.path.join(args.out, "results.md"), "w") as fh:
+            fh.write(md + "\n")
+        print(md)
+        return
+    n_iter = args.iters or (20 if args.quick else 8)
+    cfgs = sizes(args.quick)
+    results = {"quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+               "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {}}
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        t0 = time.perf_counter()
+        print(f"{name} {cfgs[name]} ...", flush=True)
+        results["models"][name] = bench_model(name, cfgs[name], n_iter, [])
+        for impl, r in results["models"][name]["rows"].items():
+            print(f"  {impl:40s} per iter {fmt_t(r.get('per_iter_s')):>10s}  ratio {fmt_r(r.get('per_iter_s_over_vmpdsl')):>7s}"
+                  f"  {r.get('note', '')[:90]}", flush=True)
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    if args.scaling:
+        results["scaling"] = scaling(args.quick, 4)
+    md = markdown(results)
+    with open(os.path.join(args.out, "results.md"), "w") as fh:
+        fh.write(md + "\n")
+    with open(os.path.join(args.out, "results.json"), "w") as fh:
+        json.dump(results, fh, indent=1, default=float)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
