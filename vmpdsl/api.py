@@ -136,3 +136,20 @@ class Fit:
             return q["a"] / (q["a"] + q["b"])
         stats = FAMILIES[family].expectations(q)
         return stats["onehot"] if family == "Categorical" else stats["x"]
+
+    # ------------------------------------------------------ new data (predict.py)
+    def local(self, new_data: dict) -> dict:
+        """Posterior of the local latents (e.g. responsibilities) of new rows,
+        with the fitted global posteriors held fixed: {name: parameters}."""
+        from .predict import local
+        return local(self, new_data)
+
+    def predict(self, new_data: dict, samples: int | None = None, seed: int = 0) -> dict:
+        """The posterior predictive for new rows (integrated over q); see vmpdsl.predict."""
+        from .predict import MC_SAMPLES, predict
+        return predict(self, new_data, MC_SAMPLES if samples is None else samples, seed)
+
+    def score(self, new_data: dict, samples: int | None = None, seed: int = 0) -> np.ndarray:
+        """log predictive density of each new row."""
+        from .predict import MC_SAMPLES, score
+        return score(self, new_data, MC_SAMPLES if samples is None else samples, seed)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import commands
+from . import commands, predict_command
 from .errors import VmpError
 from .language import check, parse
 from .language.model import CheckedModel
@@ -110,6 +110,8 @@ COMMANDS = {
                        commands.compile_arguments, commands.run_compile),
     "fit": Command("fit the model to data by variational message passing",
                    commands.fit_arguments, commands.run_fit),
+    "predict": Command("fit, then give the posterior predictive and local posteriors of new rows",
+                       predict_command.predict_arguments, predict_command.run_predict),
 }
 
 
