@@ -57,7 +57,7 @@ BAD_MODELS = [
      ("unknown function 'zero'", "did you mean 'zeros'?"), 2, 14),
     ('nonconjugate_exp',
      'dim N\ndata y[N]\nw ~ Normal(0.0, 1.0)\nfor n in N:\n    y[n] ~ Normal(exp(w), 1.0)\n',
-     'exp(...) in the Normal factor of y (line 5) makes the model non-conjugate', 5, 19),
+     'exp(w) in the Normal factor of y (line 5) makes the model non-conjugate', 5, 19),
     ('arity_too_many',
      'dim N\nmu ~ Normal(0.0, 1.0, 2.0)\n',
      ('Normal takes 2 arguments, got 3', 'Normal(mean, precision)'), 2, 6),

@@ -160,6 +160,17 @@ def _root(expr) -> str | None:
     return None
 
 
+def _names(expr):
+    """Every Name node below an expression (plate indices included)."""
+    if isinstance(expr, ast.Name):
+        yield expr
+    for child in getattr(expr, "args", ()) + getattr(expr, "indices", ()):
+        yield from _names(child)
+    for attr in ("base", "left", "right", "operand"):
+        if hasattr(expr, attr):
+            yield from _names(getattr(expr, attr))
+
+
 def _leading(indices) -> int:
     count = 0
     for index in indices:
@@ -229,8 +240,10 @@ _CALLS = {
 def _unknown_function(expr: ast.Call, context: str | None):
     if expr.func in NONLINEAR:
         where = f" in {context}" if context else ""
+        names = sorted({n.id for n in _names(expr)})
         return VmpConjugacyError(
-            f"{expr.func}(...){where} makes the model non-conjugate: variational message "
+            f"{expr.func}({', '.join(names) or '...'}){where} makes the model non-conjugate"
+            ": variational message "
             "passing needs each variable to enter linearly through + - * @ dot sum diag",
             expr.span,
             hint="reparameterise so the variable appears in a conjugate argument, e.g. "
