@@ -57,11 +57,14 @@ class VmpError(Exception):
         lines = self.source.splitlines()
         if not 1 <= self.span.line <= len(lines):
             return ""
-        text = lines[self.span.line - 1].expandtabs(4)
-        width = 1
+        raw = lines[self.span.line - 1]
+        # Columns count characters; expand tabs in the prefix the same way as
+        # in the shown line so the caret stays under the spot.
+        start = len(raw[:self.span.column - 1].expandtabs(4))
+        end = start + 1
         if self.span.end_line == self.span.line and self.span.end_column:
-            width = max(1, self.span.end_column - self.span.column)
-        return f"    {text}\n    {' ' * (self.span.column - 1)}{'^' * width}"
+            end = max(end, len(raw[:self.span.end_column - 1].expandtabs(4)))
+        return f"    {raw.expandtabs(4)}\n    {' ' * start}{'^' * (end - start)}"
 
     def __str__(self) -> str:
         parts = [f"{self.location}: {self.kind}: {self.message}"]
