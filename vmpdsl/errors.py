@@ -67,7 +67,8 @@ class VmpError(Exception):
         return f"    {raw.expandtabs(4)}\n    {' ' * start}{'^' * (end - start)}"
 
     def __str__(self) -> str:
-        parts = [f"{self.location}: {self.kind}: {self.message}"]
+        where = "" if self.span is None and self.filename is None else f"{self.location}: "
+        parts = [f"{where}{self.kind}: {self.message}"]
         context = self.caret_lines()
         if context:
             parts.append(context)

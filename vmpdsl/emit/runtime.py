@@ -56,7 +56,8 @@ def _array(name, value, shape, dtype):
     except (TypeError, ValueError):
         raise DataError(f"'{name}' must be numeric") from None
     if array.ndim != len(shape):
-        raise DataError(f"'{name}' must have {len(shape)} axes ({', '.join(map(str, shape))}), "
+        axes = f"{len(shape)} ax{'i' if len(shape) == 1 else 'e'}s"
+        raise DataError(f"'{name}' must have {axes} ({', '.join(map(str, shape))}), "
                         f"got shape {array.shape}")
     if not np.all(np.isfinite(array)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
