@@ -67,78 +67,31 @@ def _module(fit):
     return fit.model._compiled.module
 
 
-def _local_dims(module) -> set:
-    return {shape[0] for _, shape, *_ in module.DATA_SPEC if shape and isinstance(shape[0], str)}
-
-
 def local_latents(fit) -> list:
-    module = _module(fit)
-    dims = _local_dims(module)
-    return [row[0] for row in module.LATENTS if set(row[2]) & dims]
+    return _module(fit).local_latents()
 
 
 def _bind(fit, new_data: dict):
     """Bind new data, with every global dim taken from the fit and checked."""
     module = _module(fit)
-    if not isinstance(new_data, dict):
-        raise VmpDataError("new data must be a dict of arrays by name")
-    local_dims = _local_dims(module)
-    data_dims = {d for _, shape, *_ in module.DATA_SPEC for d in shape if isinstance(d, str)}
-    given = dict(new_data)
-    for name, size in fit.dims.items():
-        if name not in data_dims and name not in given:
-            given[name] = size
     try:
-        dim, data = module.bind_data(given)
+        return module._bind_new(fit.result, new_data)
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
-    for name, size in fit.dims.items():
-        if name not in local_dims and dim.get(name) != size:
-            raise VmpDataError(f"dim {name} is {dim.get(name)} in the new data but {size} "
-                               f"in the fitted model; only the observation plate "
-                               f"({', '.join(sorted(local_dims))}) may change")
-    return dim, data
-
-
-def _state(fit, dim, data, seed=0):
-    """q, E for the new data: globals from the fit, locals at their start."""
-    module = _module(fit)
-    hyper = dict(fit.result["hypers"])
-    K = module._constants(dim, data, hyper)
-    locals_ = set(local_latents(fit))
-    init = {name: params for name, params in fit.posterior.items() if name not in locals_}
-    q, E = {}, {}
-    try:
-        module._initial_state(q, E, K, data, hyper, dim, np.random.default_rng(seed), init)
-    except module.DataError as err:
-        raise VmpDataError(str(err)) from None
-    for name in init:
-        q[name], E[name] = fit.posterior[name], fit.result["expectations"][name]
-    return q, E, K, hyper
 
 
 def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:
-    """The posterior of the local latents of new rows, globals held fixed."""
-    names = local_latents(fit)
-    if not names:
+    """The posterior of the local latents of new rows, globals held fixed
+    (the emitted module's own ``local``, so the package and the module agree)."""
+    module = _module(fit)
+    if not module.local_latents():
         raise VmpError(f"model '{fit.model.name}' has no local latents (latents plated "
                        f"over the observation plate), so there is nothing to infer per "
                        f"new row; use predict() for the predictive distribution")
-    module = _module(fit)
-    dim, data = _bind(fit, new_data)
-    q, E, K, hyper = _state(fit, dim, data)
-    rows = [row for row in module.UPDATES if row[0] in names]
-    for _ in range(max_iter if len(rows) > 1 else 1):
-        change = 0.0
-        for name, family, point, update, _prior in rows:
-            old = E[name]
-            params = module._posterior(name, family, update(E, K, data, hyper, dim))
-            module._set_state(q, E, name, family, point, params)
-            change = max(change, max(float(np.max(np.abs(E[name][s] - old[s]), initial=0.0))
-                                     for s in old))
-        if change <= tol:
-            break
-    return {name: q[name] for name in names}
+    try:
+        return module.local(fit.result, new_data, max_iter=max_iter, tol=tol)
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None
 
 
 # ----------------------------------------------------------------- predict
@@ -303,7 +256,7 @@ def _predict_mixture(fit, new_data, samples, seed):
     module = _module(fit)
     z = _mixture_latent(fit)
     dim, data = _bind(fit, new_data)
-    q, E, K, hyper = _state(fit, dim, data)
+    q, E, K, hyper = module.fixed_state(fit.result, dim, data)
     update = next(r[3] for r in module.UPDATES if r[0] == z)
     weights = _mixing_weights(fit, z)
     functions = module.FAMILY_FUNCTIONS

@@ -243,3 +243,68 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                       RuntimeWarning, stacklevel=2)
     return {"posterior": q, "expectations": E, "elbo": np.asarray(trace),
             "converged": converged, "iterations": len(trace), "dims": dim, "hypers": hyper}
+
+
+# ------------------------------------------------------------- new data
+def local_latents():
+    """Latents plated over an observation plate (a leading axis of the data)."""
+    rows = {shape[0] for _, shape, *_ in DATA_SPEC if shape and isinstance(shape[0], str)}
+    return [row[0] for row in LATENTS if set(row[2]) & rows]
+
+
+def _bind_new(result, new_data):
+    """Bind new data; every dim other than the observation plates must keep
+    the size it had in the fit."""
+    if not isinstance(new_data, dict):
+        raise DataError("new data must be a dict of arrays by name")
+    observed = {shape[0] for _, shape, *_ in DATA_SPEC if shape and isinstance(shape[0], str)}
+    data_dims = {d for _, shape, *_ in DATA_SPEC for d in shape if isinstance(d, str)}
+    given = dict(new_data)
+    for name, size in result["dims"].items():
+        if name not in data_dims and name not in given:
+            given[name] = size
+    dim, data = bind_data(given)
+    for name, size in result["dims"].items():
+        if name not in observed and dim.get(name) != size:
+            raise DataError(f"dim {name} is {dim.get(name)} in the new data but {size} "
+                            f"in the fitted model; only the observation plate "
+                            f"({', '.join(sorted(observed))}) may change")
+    return dim, data
+
+
+def fixed_state(result, dim, data, seed=0):
+    """q, E, constants and hypers for new data: the fit's global posteriors,
+    the local latents at their starting state."""
+    names = set(local_latents())
+    hyper = dict(result["hypers"])
+    K = _constants(dim, data, hyper)
+    fixed = {name: params for name, params in result["posterior"].items() if name not in names}
+    q, E = {}, {}
+    _initial_state(q, E, K, data, hyper, dim, np.random.default_rng(seed), fixed)
+    for name in fixed:
+        q[name], E[name] = result["posterior"][name], result["expectations"][name]
+    return q, E, K, hyper
+
+
+def local(result, new_data, max_iter=500, tol=1e-12, seed=0):
+    """The posterior of the local latents of new rows with the global posteriors
+    of a fit (the dict ``fit`` returned) held fixed: for a mixture, the
+    responsibilities of new points, in closed form."""
+    names = local_latents()
+    if not names:
+        raise DataError(f"model '{MODEL_NAME}' has no local latents (latents plated over "
+                        f"the observation plate), so there is nothing to infer per new row")
+    dim, data = _bind_new(result, new_data)
+    q, E, K, hyper = fixed_state(result, dim, data, seed)
+    rows = [row for row in UPDATES if row[0] in names]
+    for _ in range(max_iter if len(rows) > 1 else 1):
+        change = 0.0
+        for name, family, point, update, prior in rows:
+            old = E[name]
+            _set_state(q, E, name, family, point,
+                       _posterior(name, family, update(E, K, data, hyper, dim)))
+            change = max(change, max(float(np.max(np.abs(E[name][s] - old[s]), initial=0.0))
+                                     for s in old))
+        if change <= tol:
+            break
+    return {name: q[name] for name in names}
