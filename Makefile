@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/vmpdsl graph models/gmm.vmp -o gmm.dot
 	$(BIN)/vmpdsl equations models/gmm.vmp
 	$(BIN)/vmpdsl fit models/gmm.vmp --data models/data/faithful.csv --standardize \
-		--set K=6 --set alpha0=0.01 --seed 0 --out faithful_fit.json
+		--set K=6 --set alpha0=0.01 --seed 0 --out faithful_fit.json --plot faithful_fit.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

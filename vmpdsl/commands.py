@@ -63,6 +63,9 @@ def fit_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--standardize", action="store_true",
                         help="centre and scale every real data column to unit variance "
                              "first (the posterior is then in standardized units)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the ELBO curve (and the clusters of a Gaussian mixture); "
+                             "needs the plot extra, skipped with a note without it")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -88,6 +91,12 @@ def run_fit(args) -> int:
     if args.out:
         save_fit(fit, args.out)
         print(f"wrote {args.out}")
+    if args.plot:
+        from .fitplot import plot_fit
+        try:
+            print(f"wrote {plot_fit(fit, data, args.plot)}")
+        except VmpError as err:  # the extra is optional: say so, do not fail the fit
+            print(f"no plot: {err.message}")
     return 0
 
 
