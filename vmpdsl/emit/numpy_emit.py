@@ -240,8 +240,26 @@ def constants_function(program: Program) -> list:
                      f"{derived_value(const, model)}, {dim_arg(const.arg)})")
     for h in program.hoisted:
         lines.append(f"    K[{key(h.name)}] = {contraction_text(h.contraction)}")
+    for index, step in enumerate(program.steps):
+        for stat in step.stats:
+            constant, _ = split_constant(stat.contractions)
+            if constant:
+                total = " + ".join(f"({contraction_text(c)})" for c in constant)
+                lines.append(f"    K[{folded_key(index, stat.stat)}] = {total}")
     lines += ["    return K", ""]
     return lines
+
+
+def split_constant(contractions) -> tuple:
+    """Contributions that involve no random variable are summed once per fit
+    (hyper terms, plate sizes, data sums); the rest run every sweep."""
+    constant = [c for c in contractions if all(o.constant for o in c.operands)]
+    varying = [c for c in contractions if not all(o.constant for o in c.operands)]
+    return constant, varying
+
+
+def folded_key(index: int, stat: str) -> str:
+    return repr(f"@s{index}.{stat}")
 
 
 def dim_arg(arg) -> str:
@@ -271,8 +289,12 @@ def update_function(index: int, step, program: Program, prior_only: bool) -> lis
         lines.append(f"        {stat!r}: np.zeros(({dims})),")
     lines.append("    }")
     for stat in step.stats:
-        chosen = (prior_contractions(stat, step.name, program) if prior_only
-                  else stat.contractions)
+        if prior_only:
+            chosen = prior_contractions(stat, step.name, program)
+        else:
+            constant, chosen = split_constant(stat.contractions)
+            if constant:
+                lines.append(f"    C[{stat.stat!r}] += K[{folded_key(index, stat.stat)}]")
         for c in chosen:
             lines.append(f"    C[{stat.stat!r}] += {contraction_text(c)}")
     lines += ["    return C", ""]

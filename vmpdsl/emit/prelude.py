@@ -49,6 +49,8 @@ _EINSUM_PATHS = {}
 def contract(spec, *operands):
     """``np.einsum(spec, *operands)`` where operands may be ``OneHot``."""
     inputs, out = spec.split("->")
+    if inputs == out and len(operands) == 1 and not isinstance(operands[0], OneHot):
+        return operands[0]  # 'ab->ab': nothing to contract
     labels = inputs.split(",") if operands else []  # '->' with one scalar is ['']
     return _contract(labels, list(operands), out)
 
