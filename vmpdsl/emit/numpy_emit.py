@@ -279,26 +279,47 @@ def derived_value(const, model) -> str:
 
 
 def update_function(index: int, step, program: Program, prior_only: bool) -> list:
+    """The coefficients of one latent's q.  Each accumulator has full length
+    only along the axes some contribution varies over (the rest have length
+    1) and is returned as a full-shape broadcast view: N rows that share one
+    precision then share one array, and the family factorizes it once."""
     model = program.model
     name = f"_{'prior' if prior_only else 'update'}_{index}"
     shapes = stat_shapes(step, model)
+    chosen = {}
+    for stat in step.stats:
+        chosen[stat.stat] = (prior_contractions(stat, step.name, program) if prior_only
+                             else stat.contractions)
     lines = [f"def {name}(E, K, data, hyper, dim):",
              f"    # q({step.name}): {step.family}", "    C = {"]
     for stat, shape in shapes.items():
-        dims = "".join(f"{dim_text(d)}, " for d in shape)
+        varying = varying_axes(chosen.get(stat, []), len(shape))
+        dims = "".join(f"{dim_text(d) if axis in varying else 1}, "
+                       for axis, d in enumerate(shape))
         lines.append(f"        {stat!r}: np.zeros(({dims})),")
     lines.append("    }")
     for stat in step.stats:
-        if prior_only:
-            chosen = prior_contractions(stat, step.name, program)
-        else:
-            constant, chosen = split_constant(stat.contractions)
+        contractions = chosen[stat.stat]
+        if not prior_only:
+            constant, contractions = split_constant(contractions)
             if constant:
                 lines.append(f"    C[{stat.stat!r}] += K[{folded_key(index, stat.stat)}]")
-        for c in chosen:
+        for c in contractions:
             lines.append(f"    C[{stat.stat!r}] += {contraction_text(c)}")
-    lines += ["    return C", ""]
+    full = ", ".join(f"{s!r}: ({''.join(dim_text(d) + ', ' for d in shape)})"
+                     for s, shape in shapes.items())
+    lines += [f"    full = {{{full}}}",
+              "    return {s: np.broadcast_to(c, full[s]) for s, c in C.items()}", ""]
     return lines
+
+
+def varying_axes(contractions, rank: int) -> set:
+    """Output axes along which at least one contribution is not constant."""
+    axes = set()
+    for c in contractions:
+        carried = {l for o in c.operands for l in o.labels}
+        axes |= {axis for axis, label in enumerate(c.out) if label in carried}
+    return axes
 
 
 def elbo_function(program: Program) -> list:

@@ -7,22 +7,24 @@ Functions read ``mean`` and ``precision`` (what a prior and a q both have);
 """
 import numpy as np
 
-from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
+from ._common import (chol_inverse, compact, chol_logdet, chol_lower, first_index, found_at,
                       spd_inverse, spd_problem, symmetrize)
 from .family import Family
 
 
 def mvnormal_params_from_coeffs(coeffs):
     c_x = np.asarray(coeffs["x"], dtype=float)
-    c_xx = np.asarray(coeffs["xx"], dtype=float)
+    c_xx = compact(np.asarray(coeffs["xx"], dtype=float), 2)
     # Only the symmetric part of C_xx pairs with x xᵀ, hence C + Cᵀ.
     precision = -(c_xx + np.swapaxes(c_xx, -1, -2))
     batch = np.broadcast_shapes(c_x.shape[:-1], precision.shape[:-2])
     dim = c_x.shape[-1]
-    precision = np.broadcast_to(precision, batch + (dim, dim))
     cov = chol_inverse(chol_lower(precision, "MvNormal precision"))
     mean = (cov @ c_x[..., None])[..., 0]
-    return {"mean": mean, "cov": cov, "precision": precision.copy()}
+    # A precision shared along a plate stays shared: broadcast views, no copies.
+    full = batch + (dim, dim)
+    return {"mean": np.broadcast_to(mean, batch + (dim,)),
+            "cov": np.broadcast_to(cov, full), "precision": np.broadcast_to(precision, full)}
 
 
 def mvnormal_coeffs_from_params(params):
@@ -45,8 +47,9 @@ def mvnormal_expectations(params):
 
 def mvnormal_entropy(params):
     precision = np.asarray(params["precision"], dtype=float)
-    logdet = chol_logdet(chol_lower(precision, "MvNormal precision"))
-    return 0.5 * (precision.shape[-1] * (1.0 + np.log(2.0 * np.pi)) - logdet)
+    logdet = chol_logdet(chol_lower(compact(precision, 2), "MvNormal precision"))
+    entropy = 0.5 * (precision.shape[-1] * (1.0 + np.log(2.0 * np.pi)) - logdet)
+    return np.broadcast_to(entropy, precision.shape[:-2])
 
 
 def mvnormal_mode(params):
@@ -112,6 +115,6 @@ MVNORMAL = Family(
     point_expectations=mvnormal_point_expectations, sample=mvnormal_sample,
     log_density=mvnormal_log_density, check_support=mvnormal_check_support,
     check_params=mvnormal_check_params,
-    helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,
+    helpers=(first_index, found_at, spd_problem, symmetrize, compact, chol_lower, chol_logdet,
              chol_inverse, spd_inverse),
 )
