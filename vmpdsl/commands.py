@@ -48,17 +48,22 @@ def run_compile(args) -> int:
 
 
 # ------------------------------------------------------------------- fit
-def fit_arguments(parser: argparse.ArgumentParser):
-    parser.add_argument("model", help="a .vmp model file")
-    parser.add_argument("--data", action="append", default=[], metavar="[NAME=]FILE",
-                        help=".npz (arrays by name) or .csv (columns by name, or one "
-                             "matrix); NAME=FILE binds a whole file to one array")
+def fit_options(parser: argparse.ArgumentParser):
+    """The options of a fit, shared by ``fit`` and ``predict``."""
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a hyperparameter or a dim size (e.g. --set K=6)")
     parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
     parser.add_argument("--max-iter", type=int, default=500)
     parser.add_argument("--tol", type=float, default=1e-8)
     parser.add_argument("--seed", type=int, default=0)
+
+
+def fit_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("model", help="a .vmp model file")
+    parser.add_argument("--data", action="append", default=[], metavar="[NAME=]FILE",
+                        help=".npz (arrays by name) or .csv (columns by name, or one "
+                             "matrix); NAME=FILE binds a whole file to one array")
+    fit_options(parser)
     parser.add_argument("--out", help="save the posterior and the ELBO trace (.npz or .json)")
     parser.add_argument("--standardize", action="store_true",
                         help="centre and scale every real data column to unit variance "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .commands import brief, load_file, parse_setting, read_data
+from .commands import brief, fit_options, load_file, parse_setting, read_data
 from .errors import VmpDataError
 from .predict import MC_SAMPLES
 
@@ -31,12 +31,7 @@ def predict_arguments(parser: argparse.ArgumentParser):
                         metavar="[NAME=]FILE",
                         help="the new rows (.npz or .csv); regressions: the inputs, and "
                              "the outputs too to get their log predictive density")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a hyperparameter or a dim size (e.g. --set K=6)")
-    parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
-    parser.add_argument("--max-iter", type=int, default=500)
-    parser.add_argument("--tol", type=float, default=1e-8)
-    parser.add_argument("--seed", type=int, default=0)
+    fit_options(parser)
     parser.add_argument("--samples", type=int, default=MC_SAMPLES,
                         help="Monte Carlo draws where the predictive has no closed form")
     parser.add_argument("--out", help="save the predictions (.npz)")
