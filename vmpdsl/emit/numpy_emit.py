@@ -169,7 +169,9 @@ def spec_lines(program: Program) -> list:
     latents = tuple((s.name, s.family, tuple(model.variables[s.name].plates),
                      value_shape(s, model), s.point) for s in program.steps)
     hypers = tuple(model.hypers)
-    return [f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
+    from ..predict import local_names, plan  # decided once, at compile time
+    return [f"PREDICTIVE = {plan(model)!r}", f"LOCAL_LATENTS = {tuple(local_names(model))!r}",
+            f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
             f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}", ""]
 
 
