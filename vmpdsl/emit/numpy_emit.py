@@ -248,6 +248,7 @@ def constants_function(program: Program) -> list:
             if constant:
                 total = " + ".join(f"({contraction_text(c)})" for c in constant)
                 lines.append(f"    K[{folded_key(index, stat.stat)}] = {total}")
+    lines += elbo_constants(program)
     lines += ["    return K", ""]
     return lines
 
@@ -325,12 +326,27 @@ def varying_axes(contractions, rank: int) -> set:
 
 
 def elbo_function(program: Program) -> list:
+    """E[log p], in full and without the last-updated latent's monomials; the
+    monomials of data and hypers alone are summed once per fit."""
     lines = []
     for name, contractions in (("_expected_log_joint", program.elbo),
                                ("_expected_log_joint_rest", program.elbo_rest)):
-        lines += [f"def {name}(E, K, data, hyper, dim):", "    total = 0.0"]
-        lines += [f"    total += np.sum({contraction_text(c)})" for c in contractions]
+        constant, varying = split_constant(contractions)
+        lines += [f"def {name}(E, K, data, hyper, dim):",
+                  f"    total = K[{repr('@' + name)}]" if constant else "    total = 0.0"]
+        lines += [f"    total += np.sum({contraction_text(c)})" for c in varying]
         lines += ["    return float(total)", ""]
+    return lines
+
+
+def elbo_constants(program: Program) -> list:
+    lines = []
+    for name, contractions in (("_expected_log_joint", program.elbo),
+                               ("_expected_log_joint_rest", program.elbo_rest)):
+        constant, _ = split_constant(contractions)
+        if constant:
+            total = " + ".join(f"np.sum({contraction_text(c)})" for c in constant)
+            lines.append(f"    K[{repr('@' + name)}] = float({total})")
     return lines
 
 

@@ -106,6 +106,10 @@ def _gather(lab, op, cat, rows, values):
 # Largest intermediate array (elements) a contraction may build; beyond it the
 # contraction runs in blocks along its largest axis (~32 MB per block).
 _BLOCK_ELEMENTS = 1 << 22
+# Up to this many elements per operand, a one- or two-operand contraction is
+# cheaper in einsum's C kernel than through numpy's path machinery (which
+# re-derives the path on every call); BLAS pays off only for large operands.
+_SMALL_ELEMENTS = 1 << 16
 
 
 def _einsum(labels, operands, out):
@@ -119,7 +123,9 @@ def _einsum(labels, operands, out):
         plan = _einsum_plan(labels, operands, present, spec)
         _EINSUM_PATHS[key] = plan
     path, axis, blocks = plan
-    if blocks == 1:
+    if path is None:  # small: the C kernel directly, no path machinery per call
+        result = np.einsum(spec, *operands)
+    elif blocks == 1:
         result = np.einsum(spec, *operands, optimize=path)
     else:
         result = _blocked_einsum(spec, labels, operands, present, path, axis, blocks)
@@ -136,6 +142,8 @@ def _einsum_plan(labels, operands, present, spec):
     sizes = {}
     for lab, op in zip(labels, operands):
         sizes.update(zip(lab, np.shape(op)))
+    if len(operands) <= 2 and max(np.size(op) for op in operands) <= _SMALL_ELEMENTS:
+        return None, None, 1
     path = np.einsum_path(spec, *operands, optimize=("greedy", 1 << 62))[0]
     largest = _largest_intermediate(labels, present, path[1:], sizes)
     if largest <= _BLOCK_ELEMENTS:
