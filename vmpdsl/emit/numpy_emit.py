@@ -59,6 +59,9 @@ def contraction_text(c: Contraction) -> str:
     factors += [dim_text(d) for d in c.sizes]
     if not c.operands and not c.out:
         return " * ".join(factors) or "1.0"
+    product = elementwise_text(c, dims)
+    if product is not None:
+        return " * ".join(factors + [product])
     letters = {}
     for label in [l for o in c.operands for l in o.labels] + list(c.out):
         letters.setdefault(label, LETTERS[len(letters)])
@@ -70,6 +73,28 @@ def contraction_text(c: Contraction) -> str:
     spec = ",".join(specs) + "->" + "".join(letters[l] for l in c.out)
     call = f"contract({spec!r}, {', '.join(args)})"
     return " * ".join(factors + [call])
+
+
+def elementwise_text(c: Contraction, dims: dict) -> str | None:
+    """A contraction that sums nothing is a broadcast product: print it as
+    one (``E['tau']['x'] * K['@h2'][:, None]``), which costs no call overhead.
+    None when it is not one (a sum, a one-hot operand, a repeated label)."""
+    if not c.operands or any(o.kind == ONEHOT or o.name == EYE for o in c.operands):
+        return None
+    parts = []
+    for o in c.operands:
+        labels = list(o.labels)
+        if len(set(labels)) != len(labels) or any(l not in c.out for l in labels):
+            return None
+        positions = [c.out.index(l) for l in labels]
+        if positions != sorted(positions):
+            return None  # would need a transpose
+        text = operand_text(o)
+        if labels and len(labels) < len(c.out):
+            index = ", ".join(":" if l in labels else "None" for l in c.out)
+            text = f"{text}[{index}]"
+        parts.append(text)
+    return "(" + " * ".join(parts) + ")"
 
 
 # ---------------------------------------------------------------- hypers
@@ -117,6 +142,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines = [module_doc(model, equations), HEADER, runtime_text(program), ""]
     lines += spec_lines(program)
     lines += hypers_function(model)
+    lines += safety_lines(program)
     lines += constants_function(program)
     for index, step in enumerate(program.steps):
         lines += update_function(index, step, program, prior_only=False)
@@ -146,7 +172,7 @@ def module_doc(model, equations: str) -> str:
 def runtime_text(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
-                       if v.role == "data" and v.family in FAMILIES})
+                       if v.role != "hyper" and v.family in FAMILIES})
     body = [strip_imports(inspect.getsource(prelude)), runtime_source(families)]
     return "\n\n".join(body)
 
@@ -228,6 +254,75 @@ def hypers_function(model) -> list:
         seen[name] = expr
     lines += ["    return hyper", ""]
     return lines
+
+
+def is_constant(expr, model) -> bool:
+    """An expression of numbers, dims, hypers and built-ins only."""
+    if isinstance(expr, Num):
+        return True
+    if isinstance(expr, Name):
+        return expr.id in model.hypers or expr.id in model.dims
+    if isinstance(expr, Neg):
+        return is_constant(expr.operand, model)
+    if isinstance(expr, BinOp):
+        return is_constant(expr.left, model) and is_constant(expr.right, model)
+    if isinstance(expr, Call):
+        return expr.func in ("zeros", "ones", "eye", "dot", "sum", "diag") and \
+            all(is_constant(a, model) for a in expr.args)
+    return False
+
+
+def hyper_names(expr, model) -> tuple:
+    """The hypers an expression refers to, in order of appearance."""
+    found = []
+
+    def walk(e):
+        if isinstance(e, Name) and e.id in model.hypers and e.id not in found:
+            found.append(e.id)
+        for child in (getattr(e, "left", None), getattr(e, "right", None),
+                      getattr(e, "operand", None), getattr(e, "base", None)):
+            if child is not None:
+                walk(child)
+        for child in getattr(e, "args", ()) + getattr(e, "indices", ()):
+            walk(child)
+    walk(expr)
+    return tuple(found)
+
+
+def safety_lines(program: Program) -> list:
+    """Tables for checks before fitting (see runtime.check_factor_arguments):
+    FACTOR_ARGS, one row per factor: (variable, role, distribution, line,
+    ((argument, hypers it uses, constant?), ...)); _factor_argument_values
+    evaluates the constant arguments; ARGUMENT_CHECKS are the families'
+    check_params.  MASKS / ENTROPY_MASKS: observed-masks of fit(missing="skip")."""
+    from ..derive.missing import masked_factors, orphan_masks
+    from ..language.distributions import DISTRIBUTIONS
+    model = program.model
+    rows, lines = [], ["def _factor_argument_values(dim, hyper):", "    return ("]
+    for factor in model.factors:
+        var = model.variables[factor.variable]
+        spec = DISTRIBUTIONS[factor.dist.name]
+        args, values = [], []
+        for arg, expr in zip(spec.args, factor.dist.args):
+            constant = is_constant(expr, model)
+            args.append((arg.name, hyper_names(expr, model), constant))
+            if constant:
+                values.append(f"{arg.name!r}: {hyper_text(expr, model.hypers)}")
+        line = factor.span.line if factor.span else 0
+        rows.append((key(var.name) and var.name, var.role, factor.dist.name, int(line),
+                     tuple(args)))
+        lines.append(f"        {{{', '.join(values)}}},")
+    lines += ["    )", ""]
+    dists = sorted({f.dist.name for f in model.factors})
+    checks = ", ".join(f"{d!r}: {fam_fn(d, 'check_params')}" for d in dists if d in FAMILIES)
+    masks = ()
+    if model.missing:
+        masked = masked_factors(model)
+        masks = tuple((model.factors[p].variable, name, len(labels))
+                      for p, (name, labels) in masked.items())
+    orphans = orphan_masks(model) if model.missing else {}
+    return lines + [f"FACTOR_ARGS = {tuple(rows)!r}", f"ARGUMENT_CHECKS = {{{checks}}}",
+                    f"MASKS = {masks!r}", f"ENTROPY_MASKS = {orphans!r}", ""]
 
 
 def constants_function(program: Program) -> list:
