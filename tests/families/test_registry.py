@@ -82,10 +82,10 @@ def _fresh_namespace(source):
 
 
 def test_runtime_source_is_deduplicated_and_stable():
-    source = runtime_source(LANGUAGE_FAMILIES, helpers=("contract",))
+    source = runtime_source(LANGUAGE_FAMILIES, helpers=("symmetrize",))
     defs = re.findall(r"^def (\w+)\(", source, flags=re.M)
     assert len(defs) == len(set(defs))
-    assert source == runtime_source(list(reversed(LANGUAGE_FAMILIES)), helpers=("contract",))
+    assert source == runtime_source(list(reversed(LANGUAGE_FAMILIES)), helpers=("symmetrize",))
     assert "import" not in source
     assert defs.index("chol_lower") < defs.index("normal_params_from_coeffs")
 

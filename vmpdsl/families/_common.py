@@ -115,17 +115,3 @@ def log_multigamma(a, dim):
     j = np.arange(dim)
     terms = sps.gammaln(np.expand_dims(np.asarray(a, dtype=float), -1) - 0.5 * j)
     return 0.25 * dim * (dim - 1) * np.log(np.pi) + np.sum(terms, axis=-1)
-
-
-def logsumexp_normalize(logits):
-    """Softmax over the last axis, shifted by the maximum so nothing underflows."""
-    logits = np.asarray(logits, dtype=float)
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    weights = np.exp(shifted)
-    return weights / np.sum(weights, axis=-1, keepdims=True)
-
-
-def contract(coeff, stat, rank):
-    """<C, u>: the elementwise product summed over the last ``rank`` axes."""
-    product = np.asarray(coeff) * np.asarray(stat)
-    return np.sum(product, axis=tuple(range(-rank, 0))) if rank else product

@@ -6,18 +6,23 @@ A value is an integer index; a point value (and an init) is a probability
 vector over the K categories, whose plug-in one-hot expectation is itself.
 """
 import numpy as np
-from scipy import special as sps
 
-from ._common import first_index, found_at, logsumexp_normalize
+from ._common import first_index, found_at
 from .family import Family
 
 
 def categorical_params_from_coeffs(coeffs):
-    probs = logsumexp_normalize(coeffs["onehot"])
-    if not np.all(np.isfinite(probs)):
-        bad = ~np.all(np.isfinite(probs), axis=-1)
+    logits = np.asarray(coeffs["onehot"], dtype=float)
+    # A NaN or ±inf anywhere in a row shows in its maximum: check the maxima
+    # (one value a row) instead of every probability.
+    top = np.max(logits, axis=-1, keepdims=True)
+    if not np.all(np.isfinite(top)):
+        bad = ~np.isfinite(top[..., 0])
         raise FloatingPointError("Categorical coefficients must be finite for at least one "
                                  f"category; the row at index {first_index(bad)} is not")
+    probs = logits - top  # one new array, then in place: responsibilities are N×K
+    np.exp(probs, out=probs)
+    probs /= np.sum(probs, axis=-1, keepdims=True)
     return {"probs": probs}
 
 
@@ -31,7 +36,9 @@ def categorical_expectations(params):
 
 
 def categorical_entropy(params):
-    return np.sum(sps.entr(np.asarray(params["probs"], dtype=float)), axis=-1)
+    # −Σ p log p; p = 0 contributes 0 (0 · log 1e-300), so no special cases.
+    probs = np.asarray(params["probs"], dtype=float)
+    return -np.einsum("...k,...k->...", probs, np.log(np.maximum(probs, 1e-300)))
 
 
 def categorical_mode(params):
@@ -91,5 +98,5 @@ CATEGORICAL = Family(
     mode=categorical_mode, point_expectations=categorical_point_expectations,
     sample=categorical_sample, log_density=categorical_log_density,
     check_support=categorical_check_support, check_params=categorical_check_params,
-    helpers=(first_index, found_at, logsumexp_normalize),
+    helpers=(first_index, found_at),
 )

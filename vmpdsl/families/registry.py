@@ -64,7 +64,7 @@ def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
 
     A family's posterior family comes along (Exponential brings Gamma).
     ``helpers`` names further _common functions the caller's own code uses
-    (``"logsumexp_normalize"``, ``"contract"``).  Helpers come first in their
+    (``"symmetrize"``).  Helpers come first in their
     module order, then each family's functions in registry order; nothing is
     repeated.
     """
