@@ -61,21 +61,33 @@ class Model:
 
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
-            point=None, callback=None) -> "Fit":
-        """Fit by variational message passing; see LANGUAGE.md for the fields."""
-        if point:
+            point=None, callback=None, missing: str = "error") -> "Fit":
+        """Fit by variational message passing; see LANGUAGE.md for the fields.
+
+        ``missing="skip"`` treats NaN observations (in arrays observed through
+        ``~``) as missing: their factors are dropped, which is exact in VMP (the
+        same posterior as without those observations).  By default NaN is an error.
+        """
+        if missing not in ("error", "skip", None):
+            raise VmpDataError(f"missing must be 'error' or 'skip', got {missing!r}")
+        skip = missing == "skip"
+        if point or (skip and not self._compiled.model.missing):
             if isinstance(point, str):
                 point = [point]
             compiled = self._compiled
-            points = tuple(point) + tuple(v.name for v in compiled.model.by_role("point"))
+            points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
-            return Model(compile_source(source, compiled.model.filename, points)).fit(
-                data, hypers, max_iter, tol, seed, init, None, callback)
+            return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
+                data, hypers, max_iter, tol, seed, init, None, callback, missing)
         module = self._compiled.module
         check_options(max_iter, tol)
+        if not isinstance(data, dict):
+            raise VmpDataError(f"data must be a dict of arrays by name, got "
+                               f"{type(data).__name__}")
         try:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
-                                seed=seed, init=init, callback=callback)
+                                seed=seed, init=init, callback=callback,
+                                missing="skip" if skip else None)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:
@@ -84,9 +96,10 @@ class Model:
 
 
 def check_options(max_iter, tol):
-    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) \
+            or max_iter < 1:
         raise VmpDataError(f"max_iter must be a positive whole number, got {max_iter!r}")
-    if not (isinstance(tol, (int, float)) and tol >= 0):
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and tol >= 0):
         raise VmpDataError(f"tol must be a non-negative number, got {tol!r}")
 
 

@@ -72,6 +72,9 @@ def fit_arguments(parser: argparse.ArgumentParser):
                         help="draw the ELBO curve (and the clusters of a Gaussian mixture); "
                              "needs the plot extra, skipped with a note without it")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--missing", choices=("error", "skip"), default="error",
+                        help="NaN observations: an error (default), or skip their factors "
+                             "(exact: the posterior without those observations)")
 
 
 def run_fit(args) -> int:
@@ -89,7 +92,7 @@ def run_fit(args) -> int:
     points = [p for p in args.point.split(",") if p]
     fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
                     seed=args.seed, point=points or None,
-                    callback=None if args.quiet else progress())
+                    callback=None if args.quiet else progress(), missing=args.missing)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
     print(posterior_table(fit))

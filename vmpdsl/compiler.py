@@ -27,17 +27,22 @@ class Compiled:
     module: types.ModuleType
 
 
-def compile_source(source: str, filename: str | None = None, points: tuple = ()) -> Compiled:
-    """Compile model text; ``points`` names latents to estimate as points (MAP)."""
+def compile_source(source: str, filename: str | None = None, points: tuple = (),
+                   missing: bool = False) -> Compiled:
+    """Compile model text; ``points`` names latents to estimate as points (MAP);
+    ``missing`` multiplies every likelihood by an observed-mask (missing="skip")."""
     try:
-        return _compile_cached(source, filename, tuple(sorted(set(points))))
+        return _compile_cached(source, filename, tuple(sorted(set(points))), bool(missing))
     except VmpError as err:
         raise err.with_source(source, filename) from None
 
 
 @lru_cache(maxsize=64)
-def _compile_cached(source: str, filename: str | None, points: tuple) -> Compiled:
+def _compile_cached(source: str, filename: str | None, points: tuple,
+                    missing: bool = False) -> Compiled:
     model = as_points(check(parse(source, filename)), points)
+    if missing:
+        model = replace(model, missing=True)
     derivation = derive(model)
     program = lower(derivation)
     code = emit(program, equations_text(derivation))

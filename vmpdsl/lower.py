@@ -107,7 +107,9 @@ def lower(derivation: Derivation) -> Program:
 
 def operand(atom, model) -> Operand:
     var = model.variables.get(atom.var)
-    if var is None:
+    if var is None and atom.var.startswith("@m"):
+        kind = DATA  # an observed-mask (derive/missing.py), bound with the data
+    elif var is None:
         kind = DERIVED
     elif var.role in STATEFUL_ROLES:
         kind = RANDOM

@@ -21,6 +21,7 @@ from ..errors import VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from .densities import DENSITIES
+from .missing import mask_selector
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
 from .terms import Atom, Term, mul
 
@@ -71,9 +72,11 @@ def derive(model: CheckedModel) -> Derivation:
     """The VMP messages and ELBO monomials of a checked model."""
     constants = Constants()
     raw = []
-    for factor in model.factors:
+    for position, factor in enumerate(model.factors):
         ctx = FactorContext(model, factor, constants)
-        raw.append((ctx, factor_terms(factor, ctx)))
+        terms = factor_terms(factor, ctx)
+        mask = mask_selector(model, position, factor)
+        raw.append((ctx, mul(terms, [Term(1, (mask,))]) if mask is not None else terms))
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
     updates = {name: Update(name, family, model.variables[name].role != "latent")

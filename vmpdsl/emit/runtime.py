@@ -11,19 +11,40 @@ import warnings
 import numpy as np
 
 
-def bind_data(data):
-    """Validate the data against DATA_SPEC and bind every dim's size."""
+def bind_data(data, missing=None):
+    """Validate the data against DATA_SPEC and bind every dim's size.
+
+    ``missing="skip"``: NaN in an observed array (the target of a ``~``) marks
+    a missing observation; its factor is dropped through the array's mask
+    (``arrays['@m0']``, 1 where observed; see MASKS).  An array that is not
+    in the model is ignored with a warning."""
     if not isinstance(data, dict):
         raise DataError("data must be a dict of arrays by name")
+    if missing not in (None, "error", "skip"):
+        raise DataError(f"missing must be 'error' or 'skip', got {missing!r}")
+    masks = {row[0]: row[1:] for row in globals().get("MASKS", ())}
+    if missing == "skip" and not masks:
+        raise DataError(f"model '{MODEL_NAME}' was compiled without missing-data masks "
+                        f"(or observes nothing); compile it with missing=True")
+    names = [s[0] for s in DATA_SPEC]
+    extra = [str(n) for n in data if n not in names and n not in DIM_DEFAULTS]
+    if extra:
+        warnings.warn(f"{MODEL_NAME}: ignoring data the model does not use: "
+                      f"{', '.join(extra)} (it has data {', '.join(names) or 'none'}"
+                      f"{' and dims ' + ', '.join(DIM_DEFAULTS) if DIM_DEFAULTS else ''})",
+                      UserWarning, stacklevel=3)
     dim, arrays = {}, {}
     for name, value in data.items():
-        if name in DIM_DEFAULTS and name not in [s[0] for s in DATA_SPEC]:
+        if name in DIM_DEFAULTS and name not in names:
             dim[name] = _size(name, value)
     for name, shape, dtype, categories, family in DATA_SPEC:
         if name not in data:
             raise DataError(f"the data has no array '{name}' (the model declares "
                             f"data {name}[{', '.join(map(str, shape))}])")
-        arrays[name] = _array(name, data[name], shape, dtype)
+        value = data[name]
+        if missing == "skip" and name in masks:
+            value, arrays[masks[name][0]] = _masked(name, value, masks[name][1])
+        arrays[name] = _array(name, value, shape, dtype)
         for axis, d in enumerate(shape):
             size = arrays[name].shape[axis]
             if isinstance(d, int):
@@ -43,18 +64,53 @@ def bind_data(data):
     return dim, arrays
 
 
+def _masked(name, value, plate_axes):
+    """NaN observations → (the array with them filled by an observed value, the
+    0/1 mask over the plate axes; an observation with any NaN is missing)."""
+    array = _numeric(name, value)
+    nan = np.isnan(array)
+    if array.ndim > plate_axes:
+        nan = np.any(nan, axis=tuple(range(plate_axes, array.ndim)))
+    observed = array[np.isfinite(array)]
+    fill = observed.flat[0] if observed.size else 0.0
+    rows = np.broadcast_to(np.expand_dims(nan, tuple(range(nan.ndim, array.ndim))), array.shape)
+    return np.where(rows, fill, array), (~nan).astype(float)
+
+
+def _numeric(name, value, kind=""):
+    """``value`` as a float array; refuses strings, complex numbers and objects."""
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biuf":
+            if raw.dtype.kind != "O":
+                raise TypeError(raw.dtype)
+            raw = np.asarray(value, dtype=float)
+        return np.asarray(raw, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"{kind}'{name}' must be an array of real numbers, got "
+                        f"{_type_name(value)}") from None
+
+
+def _type_name(value):
+    try:
+        return f"dtype {np.asarray(value).dtype}"
+    except Exception:
+        return type(value).__name__
+
+
 def _size(name, value):
-    size = np.asarray(value)
-    if size.ndim != 0 or not float(size).is_integer() or size < 0:
+    try:
+        size = np.asarray(value)
+        whole = size.ndim == 0 and size.dtype.kind in "biuf" and float(size).is_integer()
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or size < 0:
         raise DataError(f"dim {name} must be a non-negative whole number, got {value!r}")
     return int(size)
 
 
 def _array(name, value, shape, dtype):
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError(f"'{name}' must be numeric") from None
+    array = _numeric(name, value)
     if array.ndim != len(shape):
         axes = f"{len(shape)} ax{'i' if len(shape) == 1 else 'e'}s"
         raise DataError(f"'{name}' must have {axes} ({', '.join(map(str, shape))}), "
@@ -72,6 +128,9 @@ def _array(name, value, shape, dtype):
 def _check_values(name, array, dtype, categories, family, dim):
     if dtype == "int" and categories is not None:
         size = dim[categories] if isinstance(categories, str) else int(categories)
+        if size < 1:
+            raise DataError(f"'{name}' takes values in 0..{categories}-1 but {categories} = "
+                            f"{size}; it must be at least 1")
         bad = (array < 0) | (array >= size)
         if np.any(bad):
             index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -79,7 +138,9 @@ def _check_values(name, array, dtype, categories, family, dim):
                             f"{array[index]} at index {index}")
     checker = SUPPORT_CHECKS.get(family)
     if checker is not None and not (family == "Categorical"):
-        problem = checker(array) if family != "Binomial" else None
+        # Binomial counts against their trials: here only >= 0 and whole;
+        # check_factor_arguments compares them with the trials.
+        problem = checker(array) if family != "Binomial" else checker(array, np.inf)
         if problem:
             raise DataError(f"'{name}': {problem}")
 
@@ -119,14 +180,23 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
         _, family, plates, shape, point = latents[name]
         shape = tuple(dim[d] if isinstance(d, str) else d for d in shape)
         functions = FAMILY_FUNCTIONS[family]
+        coeffs = updates[name][4](E, K, data, hyper, dim)
+        if family in ("Categorical", "Dirichlet") and any(
+                np.shape(c)[-1:] == (0,) for c in coeffs.values()):
+            raise DataError(f"'{name}' is a {family} over 0 categories; the number of "
+                            f"categories must be at least 1")
+        has_prior = any(np.any(c) for c in coeffs.values())
+        if has_prior or not point:
+            try:
+                params = _posterior(name, family, coeffs)
+            except FitError as err:
+                raise DataError(_prior_problem(name, str(err))) from None
         if name in init:
             _set_state(q, E, name, family, point, _user_init(name, family, point, init[name]))
             continue
-        coeffs = updates[name][4](E, K, data, hyper, dim)
-        if point and not any(np.any(c) for c in coeffs.values()):
+        if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
-        params = _posterior(name, family, coeffs)
         if family == "Categorical":
             probs = params["probs"]
             params = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
@@ -140,6 +210,72 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
             except FloatingPointError:  # the prior has no interior mode: start at its mean
                 params = {"value": _prior_mean(family, params, functions)}
         _set_state(q, E, name, family, point, params)
+
+
+def _prior_problem(name, problem):
+    """A sentence for a prior that is not a distribution at the starting state,
+    naming its line and the hypers it uses."""
+    problem = problem.split(" distribution: ", 1)[-1]
+    for variable, role, dist, line, args in FACTOR_ARGS:
+        if variable == name and role in ("latent", "point"):
+            used = [h for _, hypers, _ in args for h in hypers]
+            uses = (f"; check the hyperparameter{'s' if len(used) > 1 else ''} "
+                    f"{', '.join(used)}") if used else ""
+            return (f"the prior of '{name}' (line {line}: {dist}) is not a valid "
+                    f"distribution: {problem}{uses}")
+    return f"the prior of '{name}' is not a valid distribution: {problem}"
+
+
+_PLACEHOLDERS = {"mean": 0.0, "precision": 1.0, "shape": 1.0, "rate": 1.0, "a": 1.0,
+                 "b": 1.0, "p": 0.5, "trials": 0.0}
+
+
+def _with_placeholders(dist, args, given, known):
+    """``given`` completed with valid stand-ins for the other arguments, so that
+    the family's check_params judges the given ones alone (``known``: every
+    constant argument, for the event size)."""
+    size = next((np.shape(v)[-1] for v in known.values() if np.ndim(v) >= 1), 1)
+    params = dict(given)
+    for arg, _, _ in args:
+        if arg not in params:
+            if dist in ("MvNormal", "Wishart") and arg in ("precision", "scale"):
+                params[arg] = np.eye(size)
+            elif dist == "MvNormal" and arg == "mean":
+                params[arg] = np.zeros(size)
+            elif arg == "df":
+                params[arg] = size + 1.0
+            else:
+                params[arg] = _PLACEHOLDERS.get(arg, 1.0)
+    return params
+
+
+def check_factor_arguments(dim, hyper, data=None):
+    """Before fitting: every factor argument that is a constant (hypers, dims,
+    numbers) must be a valid parameter of its distribution (the families'
+    check_params); the error names the hyperparameters, the argument and the
+    factor.  Arguments with random variables are checked at initialization."""
+    try:
+        with np.errstate(all="ignore"):
+            values = _factor_argument_values(dim, hyper)
+    except (ValueError, TypeError, np.linalg.LinAlgError) as err:
+        raise DataError(f"the hyperparameters do not evaluate: {err}") from None
+    for (variable, role, dist, line, args), given in zip(FACTOR_ARGS, values):
+        check = ARGUMENT_CHECKS.get(dist)
+        what = "prior of" if role in ("latent", "point") else "likelihood of"
+        for arg, hypers, constant in args:
+            if not constant or check is None:
+                continue
+            problem = check(_with_placeholders(dist, args, {arg: given[arg]}, given))
+            if problem:
+                source = (f"hyperparameter{'s' if len(hypers) > 1 else ''} "
+                          f"{', '.join(hypers)}" if hypers else "the constant")
+                raise DataError(f"{source} gives the {arg} of the {dist} {what} '{variable}' "
+                                f"(line {line}), which is invalid: {problem}")
+        if dist == "Binomial" and data is not None and variable in data \
+                and "trials" in given:
+            problem = SUPPORT_CHECKS["Binomial"](data[variable], given["trials"])
+            if problem:
+                raise DataError(f"'{variable}': {problem} ({float(given['trials']):g} trials)")
 
 
 def _neutral_value(family, shape):
@@ -172,7 +308,12 @@ def _user_init(name, family, point, value):
         value = {"probs": value}
     if not isinstance(value, dict):
         raise DataError(f"init for '{name}' must be a dict of its {family} parameters")
-    params = {k: np.asarray(v, dtype=float) for k, v in value.items()}
+    params = {k: _numeric(f"{name}.{k}", v, "init ") for k, v in value.items()}
+    check = FAMILY_FUNCTIONS[family]["check_params"]
+    problem = check(params) if check and family == "MvNormal" and (
+        "precision" in params or "cov" in params) else None
+    if problem:
+        raise DataError(f"init for '{name}': {problem}")
     if family == "MvNormal":
         if "cov" in params and "precision" not in params:
             params["precision"] = np.linalg.inv(params["cov"])
@@ -197,31 +338,56 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
         last = E[UPDATES[-1][0]]
         total = _expected_log_joint_rest(E, K, data, hyper, dim)
         total += sum(float(np.sum(c * last[stat])) for stat, c in last_coeffs.items())
+    masks = globals().get("ENTROPY_MASKS", {})
     for name, family, plates, shape, point in LATENTS:
         if not point:
-            total += float(np.sum(FAMILY_FUNCTIONS[family]["entropy"](q[name])))
+            entropy = FAMILY_FUNCTIONS[family]["entropy"](q[name])
+            if name in masks and masks[name] in data:
+                entropy = entropy * data[masks[name]]  # rows without observations
+            total += float(np.sum(entropy))
     return total
 
 
-def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None):
+def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
+        missing=None):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
 
     Returns a dict: posterior (standard parameters per latent), expectations,
     elbo (one value per sweep, non-decreasing), converged, iterations, dims, hypers.
+    ``missing="skip"`` drops the factors of NaN observations (see bind_data).
     """
-    dim, data = bind_data(data)
+    dim, data = bind_data(data, missing)
     hyper = _hypers(dim)
+    if hypers is not None and not isinstance(hypers, dict):
+        raise DataError("hypers must be a dict of values by name")
     for name, value in (hypers or {}).items():
         if name not in HYPER_NAMES:
             raise DataError(f"unknown hyperparameter '{name}'; the model has "
                             f"{', '.join(HYPER_NAMES) or 'none'}")
-        value = np.asarray(value, dtype=float)
+        value = _numeric(name, value, "hyperparameter ")
         if value.shape != hyper[name].shape:
             raise DataError(f"hyperparameter '{name}' must have shape {hyper[name].shape}, "
                             f"got {value.shape}")
+        if not np.all(np.isfinite(value)):
+            raise DataError(f"hyperparameter '{name}' must be finite (no NaN or inf)")
         hyper[name] = value
-    K = _constants(dim, data, hyper)
-    rng = np.random.default_rng(seed)
+    check_factor_arguments(dim, hyper, data)
+    if init is not None and not isinstance(init, dict):
+        raise DataError("init must be a dict of starting values by latent name")
+    unknown = [str(n) for n in (init or {}) if n not in [row[0] for row in LATENTS]]
+    if unknown:
+        raise DataError(f"init names {', '.join(unknown)}, which "
+                        f"{'is not a latent' if len(unknown) == 1 else 'are not latents'}; "
+                        f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise DataError(f"seed must be a whole number or None, got {seed!r}") from None
+    try:
+        K = _constants(dim, data, hyper)
+    except (np.linalg.LinAlgError, FloatingPointError) as err:
+        raise DataError(f"the constants of the model (from the data and hypers) "
+                        f"cannot be computed: {err}") from None
     q, E = {}, {}
     _initial_state(q, E, K, data, hyper, dim, rng, init or {})
     trace, converged = [], False

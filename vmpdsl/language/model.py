@@ -82,6 +82,7 @@ class CheckedModel:
     hypers: dict  # hyper name -> default value Expr
     factors: tuple  # of Factor, in source order
     program: Program = field(compare=False, default=None)
+    missing: bool = False  # likelihood factors carry observed-masks (fit(missing="skip"))
 
     @property
     def source(self) -> str:

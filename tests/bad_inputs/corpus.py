@@ -1,0 +1,379 @@
+"""The bad-input corpus (issue 6): one table of hostile models, bad data, bad
+hyperparameters and numerical edge cases, each with its exact outcome.
+
+A case is ``Case(id, kind, model, data, options, expect)``:
+
+* ``model``: an example model's name (``models/<name>.vmp``) or model text;
+* ``data``: a dict for ``Model.fit`` (None: compile only);
+* ``options``: keyword arguments of ``fit`` (hypers, missing, init, ...);
+* ``expect``: ``Ok(check)`` — it compiles (and fits, with finite, monotone
+  ELBO) and ``check(fit_or_model)`` holds — or ``Err(class, *substrings)`` —
+  it raises exactly that VmpError subclass with every substring in ``str(err)``
+  (``Warn(substring, check)`` — it fits and warns).
+
+The models' text never makes anything run: MARKER is the file a case would
+create if any of its text were executed as Python (test_corpus checks it never
+appears).  tests/language/bad_models.py (malformed models) and
+tests/engine/test_engine_bad_data.py (basic bad data) are not repeated here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vmpdsl.errors import VmpCheckError, VmpDataError, VmpError, VmpSyntaxError
+
+MARKER = "vmpdsl_pwned_marker"
+
+
+@dataclass(frozen=True)
+class Ok:
+    check: object = None  # callable(fit or model) -> bool, or None
+
+
+@dataclass(frozen=True)
+class Err:
+    cls: type
+    parts: tuple = ()
+
+    def __init__(self, cls, *parts):
+        object.__setattr__(self, "cls", cls)
+        object.__setattr__(self, "parts", parts)
+
+
+@dataclass(frozen=True)
+class Warn:
+    part: str
+    check: object = None
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    kind: str  # hostile | data | hyper | numeric
+    model: str
+    data: object = None
+    options: dict = field(default_factory=dict)
+    expect: object = Ok()
+
+
+# ----------------------------------------------------------------- data
+RNG = np.random.default_rng(6)
+X1 = RNG.normal(size=25)
+XLIN = RNG.normal(size=(30, 3))
+YLIN = XLIN @ np.array([1.0, -2.0, 0.5]) + 0.3 * RNG.normal(size=30)
+XGMM = np.r_[RNG.normal(size=(20, 2)) - 3, RNG.normal(size=(20, 2)) + 3]
+COUNTS = np.r_[RNG.poisson(2, 15), RNG.poisson(20, 15)]
+COIN = (RNG.random(30) < 0.3).astype(int)
+LDA = {"doc": np.array([0, 0, 0, 1, 1, 1]), "word": np.array([0, 1, 2, 1, 2, 3]),
+       "Dc": 2, "K": 2, "V": 4}
+
+
+def ng_text(mu="mu", tau="tau", x="x", N="N", n="n", model="normal_gamma", a0="a0"):
+    """The normal–gamma model with every name replaceable."""
+    return (f"model {model}\ndim {N}\ndata {x}[{N}]\nhyper {a0} = 1.0\n"
+            f"{tau} ~ Gamma({a0}, 1.0)\n{mu} ~ Normal(0.0, {tau})\n"
+            f"for {n} in {N}:\n    {x}[{n}] ~ Normal({mu}, {tau})\n")
+
+
+def same_as_plain(fit):
+    """The posterior of the plain normal–gamma model on X1 (names do not matter)."""
+    import vmpdsl
+    plain = vmpdsl.load(ng_text()).fit({"x": X1}, max_iter=50)
+    ours = [np.asarray(v) for q in fit.posterior.values() for v in q.values()]
+    theirs = [np.asarray(v) for q in plain.posterior.values() for v in q.values()]
+    return len(ours) == len(theirs) and all(np.allclose(a, b, rtol=1e-12, atol=0)
+                                            for a, b in zip(ours, theirs))
+
+
+def plain_gmm():
+    import os
+    import vmpdsl
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "models", "gmm.vmp")
+    return vmpdsl.load(path).fit({"x": XGMM, "K": 2}, max_iter=100, seed=0)
+
+
+def ng_case(id, data_name="x", **names):
+    return Case(id, "hostile", ng_text(**names), {names.get("x", "x"): X1},
+                {"max_iter": 50}, Ok(same_as_plain))
+
+
+def has(*names):
+    return lambda fit: set(names) <= set(fit.posterior)
+
+
+def with_nan(array, rows):
+    out = np.array(array, dtype=float)
+    out[rows] = np.nan
+    return out
+
+
+LONG = "v" * 10_000
+BREAKOUT = "'''\nimport os\nopen(" + repr(MARKER) + ", 'w')\n'''"
+
+CASES = [
+    # ------------------------------------------------ hostile model text
+    ng_case("name-lambda", mu="lambda"),
+    ng_case("name-import", tau="import"),
+    ng_case("name-dunder-import", mu="__import__"),
+    ng_case("name-np", mu="np"),
+    ng_case("name-scipy", tau="scipy"),
+    ng_case("name-sps", mu="sps"),
+    ng_case("name-fit", mu="fit"),
+    ng_case("name-self", tau="self"),
+    ng_case("name-dunder-init", mu="__init__"),
+    ng_case("name-dunder-builtins", tau="__builtins__"),
+    ng_case("name-contract", mu="contract"),
+    ng_case("name-E", mu="E"),
+    ng_case("name-K-as-latent", tau="K"),
+    ng_case("name-C", mu="C"),
+    ng_case("name-OneHot", tau="OneHot"),
+    ng_case("name-exec-as-data", x="exec"),
+    ng_case("name-open-as-data", x="open"),
+    ng_case("name-print-as-plate-index", n="print"),
+    ng_case("name-None-as-dim", N="None"),
+    ng_case("name-True-as-hyper", a0="True"),
+    ng_case("name-class-as-model", model="class"),
+    ng_case("name-dunder-class-model", model="__class__"),
+    ng_case("name-DataError", mu="DataError"),
+    ng_case("name-_hypers", tau="_hypers"),
+    ng_case("name-10000-chars", mu=LONG),
+    ng_case("name-greek", mu="μ", tau="τ"),
+    Case("reserved-data-as-name", "hostile", ng_text(mu="data"), {"x": X1}, {},
+         Err(VmpSyntaxError, "expected a name after 'data'", "'data' is a reserved word")),
+    Case("reserved-dim-as-name", "hostile", ng_text(tau="dim"), {"x": X1}, {},
+         Err(VmpSyntaxError, "expected a name after 'dim'")),
+    Case("reserved-hyper-as-name", "hostile", ng_text(mu="hyper"), {"x": X1}, {},
+         Err(VmpSyntaxError, "expected a name after 'hyper'")),
+    Case("nfkc-lookalike-fi-ligature", "hostile",
+         "dim N\ndata x[N]\nﬁ ~ Normal(0.0, 1.0)\nfi ~ Gamma(1.0, 1.0)\n"
+         "for n in N:\n    x[n] ~ Normal(ﬁ, fi)\n", {"x": X1}, {"max_iter": 20},
+         Ok(lambda fit: list(fit.posterior) == ["ﬁ", "fi"]
+            and fit.family("ﬁ") == "Normal" and fit.family("fi") == "Gamma")),
+    Case("nfkc-lookalike-data-key", "hostile",
+         "dim N\ndata ﬁ[N]\nmu ~ Normal(0.0, 1.0)\nfor n in N:\n    ﬁ[n] ~ Normal(mu, 1.0)\n",
+         {"fi": X1}, {}, Err(VmpDataError, "the data has no array 'ﬁ'")),
+    Case("nfkc-fullwidth-name", "hostile", ng_text(mu="ｍｕ"), {"x": X1}, {"max_iter": 50},
+         Ok(has("ｍｕ"))),
+    Case("breakout-comment-triple-quotes", "hostile",
+         "# \"\"\" ''' \\ \\\\ \" ' open('" + MARKER + "','w') \"\"\"\n" + ng_text(),
+         {"x": X1}, {"max_iter": 50}, Ok(same_as_plain)),
+    Case("breakout-comment-newline-code", "hostile",
+         ng_text().replace("\nfor", "  # \\\nfor").replace(
+             "tau ~ Gamma(a0, 1.0)", "tau ~ Gamma(a0, 1.0)  # \"\"\"); open('" + MARKER + "', 'w')#"),
+         {"x": X1}, {"max_iter": 50}, Ok(same_as_plain)),
+    Case("breakout-in-name", "hostile", ng_text(mu="mu'] + open('" + MARKER + "', 'w') + E['"),
+         {"x": X1}, {}, Err(VmpSyntaxError, "unexpected character")),
+    Case("breakout-string-as-number", "hostile",
+         ng_text().replace("hyper a0 = 1.0", "hyper a0 = \"\"\"1\"\"\""), {"x": X1}, {},
+         Err(VmpSyntaxError, "unexpected character '\"'")),
+    Case("breakout-multiline-string", "hostile", BREAKOUT + "\n" + ng_text(), {"x": X1}, {},
+         Err(VmpSyntaxError, "unexpected character")),
+    Case("breakout-backslash-continuation", "hostile",
+         ng_text().replace("mu ~ Normal(0.0, tau)", "mu ~ Normal(0.0, \\\ntau)"), {"x": X1}, {},
+         Err(VmpSyntaxError, "unexpected character '\\'")),
+    Case("breakout-dunder-call", "hostile",
+         ng_text().replace("Normal(0.0, tau)", "__import__('os')"), {"x": X1}, {},
+         Err(VmpSyntaxError)),
+    Case("breakout-attribute", "hostile",
+         ng_text().replace("Normal(0.0, tau)", "Normal(0.0, tau.__class__)"), {"x": X1}, {},
+         Err(VmpSyntaxError, "unexpected character '.'")),
+    Case("breakout-exec-as-distribution", "hostile",
+         ng_text().replace("Normal(0.0, tau)", "exec(tau)"), {"x": X1}, {},
+         Err(VmpCheckError, "unknown distribution 'exec'")),
+    Case("breakout-eval-as-function", "hostile",
+         ng_text().replace("Normal(0.0, tau)", "Normal(eval(0.0), tau)"), {"x": X1}, {},
+         Err(VmpCheckError, "unknown function 'eval'")),
+    Case("gmm-helper-names", "hostile",
+         "model np\ndim N, sps, contract\ndata x[N, contract]\n"
+         "hyper K = 1.0, E = 1.0, C = contract, dim_ = eye(contract), data_ = zeros(contract)\n"
+         "OneHot ~ Dirichlet(K * ones(sps))\nfor k in sps:\n    fit[k] ~ Wishart(C, dim_)\n"
+         "    lambda[k] ~ MvNormal(data_, E * fit[k])\nfor n in N:\n"
+         "    import[n] ~ Categorical(OneHot)\n    x[n] ~ MvNormal(lambda[import[n]], fit[import[n]])\n",
+         {"x": XGMM, "sps": 2}, {"max_iter": 100, "seed": 0},
+         Ok(lambda fit: np.allclose(fit.elbo, plain_gmm().elbo, rtol=1e-12)
+            and np.allclose(fit.mean("OneHot"), plain_gmm().mean("pi"), rtol=1e-12))),
+
+    # ------------------------------------------------------------ bad data
+    Case("extra-array-warns", "data", "normal_gamma", {"x": X1, "y": X1, "zz": 3}, {},
+         Warn("ignoring data the model does not use: y, zz")),
+    Case("data-not-a-dict", "data", "normal_gamma", [X1], {},
+         Err(VmpDataError, "data must be a dict of arrays by name, got list")),
+    Case("dims-disagree-between-arrays", "data", "linreg", {"X": XLIN, "y": YLIN[:29]}, {},
+         Err(VmpDataError, "dim N is 30 elsewhere but axis 0 of 'y' has size 29")),
+    Case("dims-disagree-with-given-dim", "data", "gmm", {"x": XGMM, "K": 2, "D": 3}, {},
+         Err(VmpDataError, "dim D is 3 elsewhere but axis 1 of 'x' has size 2")),
+    Case("wrong-shape-scalar", "data", "normal_gamma", {"x": 1.0}, {},
+         Err(VmpDataError, "'x' must have 1 axis (N), got shape ()")),
+    Case("complex-data", "data", "normal_gamma", {"x": X1 + 1j}, {},
+         Err(VmpDataError, "'x' must be an array of real numbers, got dtype complex128")),
+    Case("string-numbers", "data", "normal_gamma", {"x": X1.astype(str)}, {},
+         Err(VmpDataError, "'x' must be an array of real numbers")),
+    Case("ragged-data", "data", "gmm", {"x": [[1.0, 2.0], [3.0]], "K": 2}, {},
+         Err(VmpDataError, "'x' must be an array of real numbers")),
+    Case("none-in-data", "data", "normal_gamma", {"x": [1.0, None, 2.0]}, {},
+         Err(VmpDataError, "'x' has a non-finite value (NaN or inf) at index (1,)")),
+    Case("nan-error-by-default", "data", "normal_gamma", {"x": with_nan(X1, [4])}, {},
+         Err(VmpDataError, "'x' has a non-finite value (NaN or inf) at index (4,)")),
+    Case("inf-with-missing-skip", "data", "normal_gamma",
+         {"x": np.where(np.arange(25) == 2, np.inf, X1)}, {"missing": "skip"},
+         Err(VmpDataError, "'x' has a non-finite value (NaN or inf) at index (2,)")),
+    Case("nan-in-covariate-with-skip", "data", "linreg",
+         {"X": with_nan(XLIN, (3, 1)), "y": YLIN}, {"missing": "skip"},
+         Err(VmpDataError, "'X' has a non-finite value (NaN or inf) at index (3, 1)")),
+    Case("missing-option-unknown", "data", "normal_gamma", {"x": X1}, {"missing": "drop"},
+         Err(VmpDataError, "missing must be 'error' or 'skip', got 'drop'")),
+    Case("poisson-fractional", "data", "poisson_mix",
+         {"c": np.r_[COUNTS[:-1], 2.5], "K": 2}, {},
+         Err(VmpDataError, "'c' is declared int but has fractional values")),
+    Case("poisson-negative-first", "data", "poisson_mix", {"c": np.r_[-1, COUNTS], "K": 2}, {},
+         Err(VmpDataError, "'c': Poisson counts must be non-negative integers; found -1")),
+    Case("binomial-more-than-trials", "data",
+         "dim N\ndata c[N]: int\nhyper trials = 5\np ~ Beta(1.0, 1.0)\n"
+         "for n in N:\n    c[n] ~ Binomial(trials, p)\n", {"c": np.array([0, 3, 6, 2])}, {},
+         Err(VmpDataError, "'c': Binomial counts must be integers between 0 and the number "
+                           "of trials; found 6 at index (2,) (5 trials)")),
+    Case("binomial-negative", "data",
+         "dim N\ndata c[N]: int\nhyper trials = 5\np ~ Beta(1.0, 1.0)\n"
+         "for n in N:\n    c[n] ~ Binomial(trials, p)\n", {"c": np.array([0, -3, 1])}, {},
+         Err(VmpDataError, "'c': Binomial counts must be integers", "found -3")),
+    Case("binomial-fractional-trials", "hyper",
+         "dim N\ndata c[N]: int\nhyper trials = 5\np ~ Beta(1.0, 1.0)\n"
+         "for n in N:\n    c[n] ~ Binomial(trials, p)\n", {"c": np.array([0, 3, 1])},
+         {"hypers": {"trials": 4.5}},
+         Err(VmpDataError, "hyperparameter trials gives the trials of the Binomial likelihood "
+                           "of 'c' (line 6)", "Binomial trials must be non-negative integers")),
+    Case("binomial-good", "data",
+         "dim N\ndata c[N]: int\nhyper trials = 5\np ~ Beta(1.0, 1.0)\n"
+         "for n in N:\n    c[n] ~ Binomial(trials, p)\n", {"c": np.array([0, 3, 5, 2])},
+         {"max_iter": 20}, Ok(lambda fit: np.allclose(fit.posterior["p"]["a"], 11.0)
+                              and np.allclose(fit.posterior["p"]["b"], 11.0))),
+    Case("bernoulli-minus-one", "data", "coin", {"x": np.r_[COIN, -1]}, {},
+         Err(VmpDataError, "'x': Bernoulli observations must be 0 or 1; found -1 at index (30,)")),
+    Case("bernoulli-half", "data", "coin", {"x": np.r_[COIN, 0.5]}, {},
+         Err(VmpDataError, "'x' is declared int but has fractional values")),
+    Case("categorical-label-fractional", "data", "lda", dict(LDA, word=LDA["word"] + 0.5), {},
+         Err(VmpDataError, "'word' is declared int but has fractional values")),
+    Case("categorical-label-negative", "data", "lda", dict(LDA, word=LDA["word"] - 1), {},
+         Err(VmpDataError, "'word' indexes V = 4 values but has -1 at index (0,)")),
+    Case("index-out-of-range-doc", "data", "lda", dict(LDA, doc=np.array([0, 0, 0, 1, 1, 2])), {},
+         Err(VmpDataError, "'doc' indexes Dc = 2 values but has 2 at index (5,)")),
+    Case("zero-categories", "data", "lda", dict(LDA, V=0), {},
+         Err(VmpDataError, "'word' takes values in 0..V-1 but V = 0; it must be at least 1")),
+    Case("zero-components", "data", "gmm", {"x": XGMM, "K": 0}, {},
+         Err(VmpDataError, "'pi' is a Dirichlet over 0 categories")),
+    Case("dim-not-a-number", "data", "gmm", {"x": XGMM, "K": "two"}, {},
+         Err(VmpDataError, "dim K must be a non-negative whole number, got 'two'")),
+    Case("dim-negative", "data", "gmm", {"x": XGMM, "K": -2}, {},
+         Err(VmpDataError, "dim K must be a non-negative whole number, got -2")),
+    Case("empty-plate-is-the-prior", "data", "normal_gamma", {"x": np.zeros(0)}, {"max_iter": 20},
+         # the mean-field fixed point of the prior alone: shape a0 + 1/2, E[tau] = 1
+         Ok(lambda fit: np.allclose(fit.posterior["tau"]["shape"], 1.5)
+            and np.allclose(fit.posterior["tau"]["rate"], 1.5)
+            and np.allclose(fit.posterior["mu"]["mean"], 0.0)
+            and np.allclose(fit.posterior["mu"]["precision"], 1.0))),
+    Case("empty-plate-gmm-is-the-prior", "data", "gmm", {"x": np.zeros((0, 2)), "K": 3},
+         {"max_iter": 20}, Ok(lambda fit: np.allclose(fit.posterior["pi"]["concentration"], 1.0)
+                              and np.allclose(fit.posterior["Lambda"]["df"], 3.0)
+                              and np.allclose(fit.posterior["mu"]["mean"], 0.0))),
+    Case("more-components-than-points", "data", "gmm", {"x": XGMM[:3], "K": 10},
+         {"max_iter": 200, "seed": 0},
+         Ok(lambda fit: np.isclose(fit.posterior["pi"]["concentration"].sum(), 13.0))),
+    Case("all-points-identical-gmm", "data", "gmm", {"x": np.ones((50, 2)), "K": 3},
+         {"max_iter": 200, "seed": 0},
+         Ok(lambda fit: np.allclose(fit.mean("mu")[np.argmax(fit.mean("pi"))], 50 / 51, atol=2e-3))),
+    Case("all-points-identical-ng", "data", "normal_gamma", {"x": np.full(40, 2.0)},
+         {"max_iter": 200}, Ok(lambda fit: abs(fit.mean("mu") - 80 / 41) < 1e-9)),
+    Case("tiny-values-1e-300", "data", "normal_gamma", {"x": X1 * 1e-300}, {"max_iter": 100},
+         Ok(lambda fit: abs(fit.mean("mu")) < 1e-250)),
+    Case("huge-values-1e300-overflow", "numeric", "normal_gamma", {"x": X1 * 1e300}, {},
+         Err(VmpDataError, "the fit failed: the update of 'tau' gave an invalid Gamma",
+             "found inf")),
+    Case("huge-values-1e150-gmm", "numeric", "gmm", {"x": XGMM * 1e150, "K": 2},
+         {"max_iter": 100, "seed": 0}, Ok()),
+
+    # ------------------------------------------------------ bad hyperparameters
+    Case("hyper-shape-negative", "hyper", "normal_gamma", {"x": X1}, {"hypers": {"a0": -1.0}},
+         Err(VmpDataError, "hyperparameter a0 gives the shape of the Gamma prior of 'tau' "
+                           "(line 5), which is invalid: Gamma shape must be positive")),
+    Case("hyper-rate-zero", "hyper", "normal_gamma", {"x": X1}, {"hypers": {"b0": 0.0}},
+         Err(VmpDataError, "hyperparameter b0 gives the rate of the Gamma prior of 'tau'")),
+    Case("hyper-precision-factor-negative", "hyper", "normal_gamma", {"x": X1},
+         {"hypers": {"kappa0": -1.0}},
+         Err(VmpDataError, "the prior of 'mu' (line 6: Normal) is not a valid distribution: "
+                           "Normal precision must be positive", "kappa0")),
+    Case("hyper-mvnormal-precision-zero", "hyper", "gmm", {"x": XGMM, "K": 2},
+         {"hypers": {"beta0": 0.0}},
+         Err(VmpDataError, "the prior of 'mu' (line 8: MvNormal) is not a valid distribution",
+             "beta0")),
+    Case("hyper-weight-precision-negative", "hyper", "linreg_em", {"X": XLIN, "y": YLIN},
+         {"hypers": {"lambda": -2.0}},
+         Err(VmpDataError, "hyperparameter lambda gives the precision of the MvNormal prior "
+                           "of 'w' (line 7)", "must be positive definite")),
+    Case("hyper-wishart-df-too-small", "hyper", "gmm", {"x": XGMM, "K": 2},
+         {"hypers": {"nu0": 1.0}},
+         Err(VmpDataError, "hyperparameter nu0 gives the df of the Wishart prior of 'Lambda' "
+                           "(line 7)", "Wishart df must exceed D - 1 = 1; found 1.0")),
+    Case("hyper-wishart-scale-not-spd", "hyper", "gmm", {"x": XGMM, "K": 2},
+         {"hypers": {"W0": np.array([[1.0, 2.0], [2.0, 1.0]])}},
+         Err(VmpDataError, "hyperparameter W0 gives the scale of the Wishart prior of 'Lambda'",
+             "must be positive definite")),
+    Case("hyper-wishart-scale-asymmetric", "hyper", "gmm", {"x": XGMM, "K": 2},
+         {"hypers": {"W0": np.array([[1.0, 0.5], [0.0, 1.0]])}},
+         Err(VmpDataError, "hyperparameter W0", "Wishart scale must be symmetric")),
+    Case("hyper-concentration-zero", "hyper", "gmm", {"x": XGMM, "K": 2},
+         {"hypers": {"alpha0": 0.0}},
+         Err(VmpDataError, "hyperparameter alpha0 gives the concentration of the Dirichlet "
+                           "prior of 'pi' (line 5)")),
+    Case("hyper-lda-eta-negative", "hyper", "lda", LDA, {"hypers": {"eta": -0.1}},
+         Err(VmpDataError, "hyperparameter eta gives the concentration of the Dirichlet prior "
+                           "of 'phi'")),
+    Case("hyper-ard-shape-zero", "hyper", "pca", {"Y": XLIN, "K": 2}, {"hypers": {"a": 0.0}},
+         Err(VmpDataError, "hyperparameter a gives the shape of the Gamma prior of 'tau'")),
+    Case("hyper-literal-in-model-invalid", "hyper",
+         "dim N\ndata x[N]\ntau ~ Gamma(-1.0, 1.0)\nfor n in N:\n    x[n] ~ Normal(0.0, tau)\n",
+         {"x": X1}, {}, Err(VmpDataError, "the constant gives the shape of the Gamma prior of "
+                                          "'tau' (line 3)")),
+    Case("hyper-likelihood-precision-negative", "hyper",
+         "dim N\ndata x[N]\nhyper prec = 1.0\nmu ~ Normal(0.0, 1.0)\n"
+         "for n in N:\n    x[n] ~ Normal(mu, prec)\n", {"x": X1}, {"hypers": {"prec": -1.0}},
+         Err(VmpDataError, "hyperparameter prec gives the precision of the Normal likelihood "
+                           "of 'x' (line 6)")),
+    Case("hyper-wrong-shape", "hyper", "gmm", {"x": XGMM, "K": 2}, {"hypers": {"W0": np.eye(3)}},
+         Err(VmpDataError, "hyperparameter 'W0' must have shape (2, 2), got (3, 3)")),
+    Case("hyper-unknown-name", "hyper", "gmm", {"x": XGMM, "K": 2}, {"hypers": {"alpha": 1.0}},
+         Err(VmpDataError, "unknown hyperparameter 'alpha'; the model has alpha0, beta0, nu0, "
+                           "W0, m0")),
+    Case("hyper-not-a-number", "hyper", "normal_gamma", {"x": X1}, {"hypers": {"mu0": "zero"}},
+         Err(VmpDataError, "hyperparameter 'mu0' must be an array of real numbers")),
+    Case("hyper-nan", "hyper", "normal_gamma", {"x": X1}, {"hypers": {"mu0": np.nan}},
+         Err(VmpDataError, "hyperparameter 'mu0' must be finite")),
+    Case("hypers-not-a-dict", "hyper", "normal_gamma", {"x": X1}, {"hypers": [1.0]},
+         Err(VmpDataError, "hypers must be a dict")),
+
+    # ------------------------------------------------------------- options
+    Case("init-unknown-latent", "data", "gmm", {"x": XGMM, "K": 2}, {"init": {"zz": 1}},
+         Err(VmpDataError, "init names zz, which is not a latent; the latents are pi, Lambda, "
+                           "mu, z")),
+    Case("seed-not-a-number", "data", "normal_gamma", {"x": X1}, {"seed": "a"},
+         Err(VmpDataError, "seed must be a whole number or None, got 'a'")),
+    Case("max-iter-bool", "data", "normal_gamma", {"x": X1}, {"max_iter": True},
+         Err(VmpDataError, "max_iter must be a positive whole number, got True")),
+
+    # --------------------------------------------------- numerical robustness
+    Case("responsibilities-underflow-far-points", "numeric", "gmm",
+         {"x": np.r_[XGMM, [[1e3, -1e3]]], "K": 2}, {"max_iter": 300, "seed": 0},
+         Ok(lambda fit: np.all(np.isfinite(fit.posterior["z"]["probs"])))),
+    Case("far-apart-clusters", "numeric", "gmm",
+         {"x": np.r_[XGMM[:20], XGMM[20:] + 1e5], "K": 2}, {"max_iter": 300, "seed": 0},
+         Ok(lambda fit: np.allclose(np.sort(fit.mean("pi")), [0.5, 0.5], atol=0.02))),
+    Case("collinear-design-near-singular", "numeric", "linreg",
+         {"X": np.c_[XLIN[:, :1], XLIN[:, :1] * (1 + 1e-12), XLIN[:, 2:]], "y": YLIN},
+         {"max_iter": 300}, Ok(lambda fit: np.all(np.isfinite(fit.mean("w"))))),
+    Case("singular-init-precision", "numeric", "gmm", {"x": XGMM, "K": 2},
+         {"init": {"mu": {"mean": np.zeros((2, 2)), "precision": np.zeros((2, 2, 2))}}},
+         Err(VmpDataError, "init for 'mu': MvNormal precision must be positive definite")),
+    Case("huge-n", "numeric", "normal_gamma", {"x": np.tile(X1, 40_000)}, {"max_iter": 50},
+         Ok(lambda fit: fit.posterior["tau"]["shape"] == 1.0 + 1e6 / 2 + 0.5)),
+]
