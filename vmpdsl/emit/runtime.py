@@ -371,7 +371,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         if not np.all(np.isfinite(value)):
             raise DataError(f"hyperparameter '{name}' must be finite (no NaN or inf)")
         hyper[name] = value
-    check_factor_arguments(dim, hyper, data)
+    with np.errstate(divide="ignore", invalid="ignore"):  # probing invalid values is its job
+        check_factor_arguments(dim, hyper, data)
     if init is not None and not isinstance(init, dict):
         raise DataError("init must be a dict of starting values by latent name")
     unknown = [str(n) for n in (init or {}) if n not in [row[0] for row in LATENTS]]
@@ -384,7 +385,10 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     except (TypeError, ValueError):
         raise DataError(f"seed must be a whole number or None, got {seed!r}") from None
     try:
-        K = _constants(dim, data, hyper)
+        # an invalid hyper (log 0) gives inf here; the checks of the starting
+        # state below name it, so numpy need not warn first
+        with np.errstate(divide="ignore", invalid="ignore"):
+            K = _constants(dim, data, hyper)
     except (np.linalg.LinAlgError, FloatingPointError) as err:
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
