@@ -128,3 +128,18 @@ def test_random_text_never_raises_anything_but_vmp_errors(text):
         check(parse(text))
     except VmpError as err:
         assert str(err)
+
+
+@pytest.mark.parametrize("text", [
+    "model m\ndim N\ndata y[N]\nfor n in N:\n    y[n] ~ Normal(y[n]",
+    "model m\ndim N\nfor n in N:\n    for m in N:\n        x[n] ~ Normal(0.0,",
+    "model m\ndim N\ndata y[N]\nfor n in N:\n    y[n] ~ Normal(y[",
+], ids=["unclosed-call", "nested-dedent", "unclosed-index"])
+def test_an_error_at_the_end_of_the_file_points_inside_it(text):
+    """Found by fuzzing: the file's closing dedent sits on the line after the
+    last, and the caret must not point past the text."""
+    with pytest.raises(VmpSyntaxError) as info:
+        parse(text, "m.vmp")
+    span, lines = info.value.span, text.splitlines()
+    assert 1 <= span.line <= len(lines)
+    assert "^" in str(info.value)

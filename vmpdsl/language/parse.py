@@ -104,7 +104,9 @@ def parse(text: str, filename: str | None = None) -> ast.Program:
         tree = parser.parse(source)
         statements = _ToAst().transform(tree)
     except UnexpectedInput as err:
-        raise _syntax_error(err, parser).with_source(text, filename) from None
+        error = _syntax_error(err, parser)
+        error.span = _within(error.span, text)
+        raise error.with_source(text, filename) from None
     except VmpSyntaxError as err:
         raise err.with_source(text, filename) from None
     except VisitError as err:  # a conversion rule rejected a value
@@ -161,6 +163,16 @@ def _syntax_error(err: UnexpectedInput, parser: Lark) -> VmpSyntaxError:
     if opened and hint is None and token.line > opened[-1].line:
         hint = f"is the '{opened[-1]}' on line {opened[-1].line} left unclosed?"
     return VmpSyntaxError(message, _token_span(token), hint=hint)
+
+
+def _within(span: Span, text: str) -> Span:
+    """A position past the end (the closing dedent of the file, which sits on
+    the line after the last) points at the end of the last line instead."""
+    lines = text.splitlines() or [""]
+    if span.line <= len(lines):
+        return span
+    end = len(lines[-1]) + 1
+    return Span(len(lines), end, len(lines), end + 1)
 
 
 def _token_span(token) -> Span:
