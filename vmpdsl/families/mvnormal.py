@@ -20,7 +20,10 @@ def mvnormal_params_from_coeffs(coeffs):
     batch = np.broadcast_shapes(c_x.shape[:-1], precision.shape[:-2])
     dim = c_x.shape[-1]
     cov = chol_inverse(chol_lower(precision, "MvNormal precision"))
-    mean = (cov @ c_x[..., None])[..., 0]
+    if cov.size == dim * dim:  # one covariance for every row: a single GEMM (cov is symmetric)
+        mean = c_x @ cov.reshape(dim, dim)
+    else:
+        mean = (cov @ c_x[..., None])[..., 0]
     # A precision shared along a plate stays shared: broadcast views, no copies.
     full = batch + (dim, dim)
     return {"mean": np.broadcast_to(mean, batch + (dim,)),
