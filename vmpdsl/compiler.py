@@ -9,7 +9,6 @@ import types
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from .derive.equations import equations_text
 from .derive.messages import Derivation, derive
 from .emit.numpy_emit import emit
 from .errors import VmpError
@@ -40,6 +39,7 @@ def compile_source(source: str, filename: str | None = None, points: tuple = (),
 @lru_cache(maxsize=64)
 def _compile_cached(source: str, filename: str | None, points: tuple,
                     missing: bool = False) -> Compiled:
+    from .derive.equations import equations_text  # sympy: only when compiling
     model = as_points(check(parse(source, filename)), points)
     if missing:
         model = replace(model, missing=True)
