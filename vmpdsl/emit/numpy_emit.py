@@ -98,42 +98,31 @@ def elementwise_text(c: Contraction, dims: dict) -> str | None:
 
 
 # ---------------------------------------------------------------- hypers
-def expr_text(expr) -> str:
-    """A constant (hyper) expression as NumPy code; only validated pieces."""
+OPERATORS = ("+", "-", "*", "/", "@")
+BUILTIN_CALLS = {"dot": "np.dot", "sum": "np.sum", "diag": "np.diag"}
+
+
+def constant_text(expr, hypers=()) -> str:
+    """A constant expression — numbers, dims, built-ins and the hypers named in
+    ``hypers`` — as NumPy code, printed only from validated pieces."""
     if isinstance(expr, Num):
         return repr(float(expr.value))
     if isinstance(expr, Name):
-        return f"dim[{key(expr.id)}]" if expr.id[:1] != "@" else "0"
+        return f"hyper[{key(expr.id)}]" if expr.id in hypers else f"dim[{key(expr.id)}]"
     if isinstance(expr, Neg):
-        return f"(-{expr_text(expr.operand)})"
-    if isinstance(expr, BinOp):
-        op = {"+": "+", "-": "-", "*": "*", "/": "/", "@": "@"}[expr.op]
-        return f"({expr_text(expr.left)} {op} {expr_text(expr.right)})"
+        return f"(-{constant_text(expr.operand, hypers)})"
+    if isinstance(expr, BinOp) and expr.op in OPERATORS:
+        left, right = constant_text(expr.left, hypers), constant_text(expr.right, hypers)
+        return f"({left} {expr.op} {right})"
     if isinstance(expr, Call):
-        args = [expr_text(a) for a in expr.args]
+        args = [constant_text(a, hypers) for a in expr.args]
         if expr.func in ("zeros", "ones", "eye"):
             return f"np.{expr.func}(int({args[0]}))"
-        return {"dot": "np.dot({})", "sum": "np.sum({})", "diag": "np.diag({})"}[expr.func] \
-            .format(", ".join(args))
+        if expr.func in BUILTIN_CALLS:
+            return f"{BUILTIN_CALLS[expr.func]}({', '.join(args)})"
     if isinstance(expr, Index):
         raise VmpCheckError("a hyperparameter cannot be indexed", expr.span)
     raise VmpCheckError("unsupported hyperparameter expression", getattr(expr, "span", None))
-
-
-def hyper_text(expr, hypers: dict) -> str:
-    """Like expr_text, but names refer to dims or earlier hypers."""
-    if isinstance(expr, Name) and expr.id in hypers:
-        return f"hyper[{key(expr.id)}]"
-    if isinstance(expr, (BinOp,)):
-        return f"({hyper_text(expr.left, hypers)} {expr.op} {hyper_text(expr.right, hypers)})"
-    if isinstance(expr, Neg):
-        return f"(-{hyper_text(expr.operand, hypers)})"
-    if isinstance(expr, Call):
-        args = ", ".join(hyper_text(a, hypers) for a in expr.args)
-        if expr.func in ("zeros", "ones", "eye"):
-            return f"np.{expr.func}(int({args}))"
-        return f"np.{ {'dot': 'dot', 'sum': 'sum', 'diag': 'diag'}[expr.func]}({args})"
-    return expr_text(expr)
 
 
 # ----------------------------------------------------------------- module
@@ -250,7 +239,7 @@ def hypers_function(model) -> list:
     lines = ["def _hypers(dim):", "    hyper = {}"]
     seen = {}
     for name, expr in model.hypers.items():
-        lines.append(f"    hyper[{key(name)}] = np.asarray({hyper_text(expr, seen)}, dtype=float)")
+        lines.append(f"    hyper[{key(name)}] = np.asarray({constant_text(expr, seen)}, dtype=float)")
         seen[name] = expr
     lines += ["    return hyper", ""]
     return lines
@@ -307,7 +296,7 @@ def safety_lines(program: Program) -> list:
             constant = is_constant(expr, model)
             args.append((arg.name, hyper_names(expr, model), constant))
             if constant:
-                values.append(f"{arg.name!r}: {hyper_text(expr, model.hypers)}")
+                values.append(f"{arg.name!r}: {constant_text(expr, model.hypers)}")
         line = factor.span.line if factor.span else 0
         rows.append((key(var.name) and var.name, var.role, factor.dist.name, int(line),
                      tuple(args)))
