@@ -17,7 +17,7 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import prelude, runtime
+from . import checks, new_data, prelude, runtime
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -138,7 +138,7 @@ def emit(program: Program, equations: str = "") -> str:
         lines += update_function(index, step, program, prior_only=True)
     lines += elbo_function(program)
     lines += updates_table(program)
-    lines.append(strip_imports(inspect.getsource(runtime)))
+    lines += [strip_imports(inspect.getsource(part)) for part in (checks, runtime, new_data)]
     return "\n".join(lines) + "\n"
 
 
