@@ -45,7 +45,12 @@ def mvnormal_expectations(params):
         cov = np.asarray(params["cov"], dtype=float)
     else:
         cov = spd_inverse(params["precision"], "MvNormal precision")
-    return {"x": mean, "xx": cov + mean[..., :, None] * mean[..., None, :]}
+    second = mean[..., :, None] * mean[..., None, :]  # one N×D×D array, then in place
+    if second.shape == np.broadcast_shapes(second.shape, np.shape(cov)):
+        second += cov
+    else:  # a covariance with more batch axes than the mean (a user's init)
+        second = second + cov
+    return {"x": mean, "xx": second}
 
 
 def mvnormal_entropy(params):
