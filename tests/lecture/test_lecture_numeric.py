@@ -22,6 +22,17 @@ def assert_close(actual, expected, what):
     np.testing.assert_allclose(actual, expected, err_msg=what, **TOL)
 
 
+def fits_per_sweep(m, data, states, **options):
+    """(k, vmpdsl's fit after k sweeps, the hand-written state after k sweeps),
+    until the fit stops because the ELBO no longer changes in floating point."""
+    for k, s in enumerate(states, start=1):
+        fit = quiet_fit(m, data, max_iter=k, tol=0.0, **options)
+        if fit.iterations < k:
+            assert fit.converged and k > 3
+            return
+        yield k, fit, s
+
+
 # ------------------------------------------------------------------ linreg
 def notes_linreg(X, y, a0, b0, e0, f0, sweeps):
     """The notes' updates q(alpha), q(lambda), q(w) in that order, per sweep."""
@@ -46,11 +57,7 @@ def test_linreg_matches_notes_every_sweep():
     hyp = dict(a0=1e-2, b0=1e-4, e0=1e-2, f0=1e-4)
     m = model("linreg")
     states = notes_linreg(X, y, **hyp, sweeps=SWEEPS)
-    for k, s in enumerate(states, start=1):
-        fit = quiet_fit(m, {"X": X, "y": y}, max_iter=k, tol=0.0)
-        if fit.iterations < k:  # the ELBO stopped changing in floating point: done
-            assert fit.converged and k > 3
-            break
+    for k, fit, s in fits_per_sweep(m, {"X": X, "y": y}, states):
         q = fit.posterior
         assert_close(q["alpha"]["shape"], s["a"], f"alpha shape, sweep {k}")
         assert_close(q["alpha"]["rate"], s["b"], f"alpha rate, sweep {k}")
@@ -105,11 +112,7 @@ def test_linreg_em_matches_notes_every_sweep():
     m = model("linreg_em")
     states = notes_linreg_em(X, y, a0=1.0, b0=1.0, lam=1.0, sweeps=SWEEPS)
     previous = -np.inf
-    for k, s in enumerate(states, start=1):
-        fit = quiet_fit(m, {"X": X, "y": y}, max_iter=k, tol=0.0)
-        if fit.iterations < k:  # the ELBO stopped changing in floating point: done
-            assert fit.converged and k > 3
-            break
+    for k, fit, s in fits_per_sweep(m, {"X": X, "y": y}, states):
         q = fit.posterior
         assert_close(q["alpha"]["shape"], s["a"], f"alpha shape, sweep {k}")
         assert_close(q["alpha"]["rate"], s["b"], f"alpha rate, sweep {k}")
@@ -164,11 +167,7 @@ def test_normal_gamma_matches_bishop_every_sweep():
     hyp = dict(mu0=0.5, kappa0=2.0, a0=1.5, b0=0.8)
     m = model("normal_gamma")
     states = bishop_normal_gamma(x, **hyp, sweeps=SWEEPS)
-    for k, s in enumerate(states, start=1):
-        fit = quiet_fit(m, {"x": x}, hypers=hyp, max_iter=k, tol=0.0)
-        if fit.iterations < k:  # the ELBO stopped changing in floating point: done
-            assert fit.converged and k > 3
-            break
+    for k, fit, s in fits_per_sweep(m, {"x": x}, states, hypers=hyp):
         q = fit.posterior
         assert_close(q["tau"]["shape"], s["a"], f"tau shape, sweep {k}")
         assert_close(q["tau"]["rate"], s["b"], f"tau rate, sweep {k}")
