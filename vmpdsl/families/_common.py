@@ -62,6 +62,19 @@ def spd_problem(matrix, what):
     return None
 
 
+def simplex_problem(values, what, noun, unit):
+    """None for finite non-negative vectors summing to 1, else a sentence
+    ("{what} must be {noun}; ..." or "... the {unit} at index ... does not")."""
+    array = np.asarray(values, dtype=float)
+    bad = ~(np.isfinite(array) & (array >= 0))
+    if array.ndim < 1 or np.any(bad):
+        return f"{what} must be {noun}; " + (found_at(values, bad) if np.any(bad) else "got a scalar")
+    off = np.abs(np.sum(array, axis=-1) - 1.0) > 1e-6
+    if np.any(off):
+        return f"{what} must sum to 1; the {unit} at index {first_index(off)} does not"
+    return None
+
+
 def symmetrize(matrix):
     """(A + Aᵀ)/2 over the last two axes: removes rounding asymmetry."""
     return 0.5 * (matrix + np.swapaxes(matrix, -1, -2))

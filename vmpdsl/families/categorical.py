@@ -7,7 +7,7 @@ vector over the K categories, whose plug-in one-hot expectation is itself.
 """
 import numpy as np
 
-from ._common import first_index, found_at
+from ._common import first_index, found_at, simplex_problem
 from .family import Family
 
 
@@ -78,15 +78,7 @@ def categorical_check_support(x, categories):
 
 
 def categorical_check_params(params):
-    probs = np.asarray(params["probs"], dtype=float)
-    bad = ~(np.isfinite(probs) & (probs >= 0))
-    if probs.ndim < 1 or np.any(bad):
-        return ("Categorical probs must be non-negative vectors; "
-                + (found_at(probs, bad) if np.any(bad) else "got a scalar"))
-    off = np.abs(np.sum(probs, axis=-1) - 1.0) > 1e-6
-    if np.any(off):
-        return f"Categorical probs must sum to 1; the row at index {first_index(off)} does not"
-    return None
+    return simplex_problem(params["probs"], "Categorical probs", "non-negative vectors", "row")
 
 
 CATEGORICAL = Family(
@@ -98,5 +90,5 @@ CATEGORICAL = Family(
     mode=categorical_mode, point_expectations=categorical_point_expectations,
     sample=categorical_sample, log_density=categorical_log_density,
     check_support=categorical_check_support, check_params=categorical_check_params,
-    helpers=(first_index, found_at),
+    helpers=(first_index, found_at, simplex_problem),
 )

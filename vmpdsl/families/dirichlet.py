@@ -6,7 +6,7 @@ statistic log = log x (K,); coefficient C_log = α − 1.
 import numpy as np
 from scipy import special as sps
 
-from ._common import first_index, found_at, positive_problem, require_positive
+from ._common import first_index, found_at, positive_problem, require_positive, simplex_problem
 from .family import Family
 
 
@@ -58,15 +58,7 @@ def dirichlet_log_density(x, params):
 
 
 def dirichlet_check_support(x):
-    values = np.asarray(x, dtype=float)
-    bad = ~(np.isfinite(values) & (values >= 0))
-    if values.ndim < 1 or np.any(bad):
-        return ("Dirichlet observations must be probability vectors; "
-                + (found_at(x, bad) if np.any(bad) else "got a scalar"))
-    off = np.abs(np.sum(values, axis=-1) - 1.0) > 1e-6
-    if np.any(off):
-        return f"Dirichlet observations must sum to 1; the vector at index {first_index(off)} does not"
-    return None
+    return simplex_problem(x, "Dirichlet observations", "probability vectors", "vector")
 
 
 def dirichlet_check_params(params):
@@ -85,5 +77,5 @@ DIRICHLET = Family(
     point_expectations=dirichlet_point_expectations, sample=dirichlet_sample,
     log_density=dirichlet_log_density, check_support=dirichlet_check_support,
     check_params=dirichlet_check_params,
-    helpers=(first_index, found_at, positive_problem, require_positive),
+    helpers=(first_index, found_at, positive_problem, require_positive, simplex_problem),
 )
