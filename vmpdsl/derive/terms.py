@@ -15,7 +15,7 @@ it shines: printing the derived equations and checking them symbolically.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product as cartesian
 
@@ -103,25 +103,3 @@ def sub(a: list, b: list) -> list:
 
 def with_sizes(s: list, sizes: tuple) -> list:
     return [Term(t.coeff, t.atoms, t.sizes + tuple(sizes)) for t in s]
-
-
-def rename(s: list, mapping: dict) -> list:
-    """Rename index labels in every atom of a sum."""
-    def ren(a: Atom) -> Atom:
-        return Atom(a.var, a.stat, tuple(mapping.get(i, i) for i in a.indices))
-    return [Term(t.coeff, tuple(ren(a) for a in t.atoms), t.sizes) for t in s]
-
-
-@dataclass
-class Labels:
-    """A fresh-index-label generator, one per factor."""
-
-    prefix: str = "i"
-    count: int = 0
-    used: set = field(default_factory=set)
-
-    def fresh(self, hint: str | None = None) -> str:
-        self.count += 1
-        label = f"{self.prefix}{self.count}"
-        self.used.add(label)
-        return label
