@@ -10,25 +10,13 @@ import numpy as np
 from .compiler import Compiled, compile_source
 from .errors import VmpDataError, VmpError
 from .families.registry import FAMILIES
-from .language import read_model
+from .language import model_source
 
 
 def load(path_or_text: str | os.PathLike, filename: str | None = None) -> "Model":
     """Compile a model given as a path to a .vmp file or as its source text."""
     source, filename = model_source(path_or_text, filename)
     return Model(compile_source(source, filename))
-
-
-def model_source(path_or_text, filename=None) -> tuple:
-    """The model text and a filename for messages, from a path or the text."""
-    text = str(path_or_text)
-    is_text = "\n" in text or "~" in text
-    if not is_text and os.path.isfile(text):
-        with open(text, encoding="utf-8") as handle:
-            return handle.read(), filename or text
-    if not is_text and text.endswith(".vmp"):
-        raise VmpError(f"no such model file: {text}")
-    return text, filename
 
 
 class Model:

@@ -13,12 +13,11 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from . import commands, predict_command
 from .errors import VmpError
-from .language import check, parse
+from .language import check, parse, read_source
 from .language.model import CheckedModel
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
@@ -33,13 +32,7 @@ class Command:
 
 def load_model_file(path: str) -> CheckedModel:
     """Parse and check a .vmp file; a missing or unreadable file is a user error."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VmpError("no such model file", filename=path) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise VmpError(f"cannot read the model file: {err}", filename=path) from None
-    return check(parse(text, filename=path))
+    return check(parse(read_source(path), filename=path))
 
 
 # ---------------------------------------------------------------- check

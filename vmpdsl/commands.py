@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import Fit, Model, load
+from .api import Fit, Model
+from .compiler import compile_source
 from .errors import VmpDataError, VmpError
+from .language import read_source
 
 
 def load_file(path: str) -> Model:
-    if not Path(path).is_file():
-        raise VmpError("no such model file", filename=path)
-    return load(path)
+    """Compile a .vmp file; a missing or unreadable file is a user error."""
+    return Model(compile_source(read_source(path), path))
 
 
 # ------------------------------------------------------------- equations
