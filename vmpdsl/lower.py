@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .derive.expressions import EYE, ONES, STATEFUL_ROLES
 from .derive.messages import Derivation, constant_axes
 from .derive.terms import Term
+from .families import FAMILIES
 
 # Operand kinds
 RANDOM, DATA, ONEHOT, HYPER, DERIVED, HOISTED = (
@@ -28,6 +29,8 @@ class Operand:
     name: str
     stat: str
     labels: tuple
+    # the runtime may hold this statistic factored (a SharedOuter): pass it to contract
+    factored: bool = False
 
     @property
     def constant(self) -> bool:
@@ -112,7 +115,10 @@ def operand(atom, model) -> Operand:
     elif var is None:
         kind = DERIVED
     elif var.role in STATEFUL_ROLES:
-        kind = RANDOM
+        family = FAMILIES.get(var.family)  # None for a param (a point, no prior)
+        family = family and FAMILIES[family.posterior or family.name]
+        return Operand(RANDOM, atom.var, atom.stat, atom.indices,
+                       factored=bool(family) and atom.stat in family.factored_stats)
     elif atom.stat == "onehot":
         kind = ONEHOT
     else:

@@ -59,8 +59,8 @@ def local(result, new_data, max_iter=500, tol=1e-12, seed=0):
             old = E[name]
             _set_state(q, E, name, family, point,
                        _posterior(name, family, update(E, K, data, hyper, dim)))
-            change = max(change, max(float(np.max(np.abs(E[name][s] - old[s]), initial=0.0))
-                                     for s in old))
+            change = max(change, max(float(np.max(np.abs(dense(E[name][s]) - dense(old[s])),
+                                                  initial=0.0)) for s in old))
         if change <= tol:
             break
     return {name: q[name] for name in names}

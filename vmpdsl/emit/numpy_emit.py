@@ -78,8 +78,9 @@ def contraction_text(c: Contraction) -> str:
 def elementwise_text(c: Contraction, dims: dict) -> str | None:
     """A contraction that sums nothing is a broadcast product: print it as
     one (``E['tau']['x'] * K['@h2'][:, None]``), which costs no call overhead.
-    None when it is not one (a sum, a one-hot operand, a repeated label)."""
-    if not c.operands or any(o.kind == ONEHOT or o.name == EYE for o in c.operands):
+    None when it is not one (a sum, a one-hot or factored operand, a repeated label)."""
+    if not c.operands or any(o.kind == ONEHOT or o.name == EYE or o.factored
+                             for o in c.operands):
         return None
     parts = []
     for o in c.operands:

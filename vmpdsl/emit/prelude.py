@@ -7,6 +7,12 @@ matrix is never done densely: a one-hot axis shared with another operand is a
 *scatter* (a sparse matrix product).  Labels of the output that no operand
 carries come back as size-1 axes, so ``accumulator += contract(...)``
 broadcasts.
+
+A second extension: an operand may be a ``SharedOuter``, the second moment
+E[x xᵀ] = m mᵀ + Σ of Gaussian rows that share one covariance Σ.  It is never
+built; ``contract`` splits the contraction into its mean part (two copies of
+m, so Σ_n E[x xᵀ] costs one GEMM) and its covariance part (Σ once, times the
+number of rows it stands for).
 """
 import numpy as np
 from scipy import sparse as spsparse
@@ -43,19 +49,72 @@ class OneHot:
         return self._matrix
 
 
+def compact(array, event_ndim):
+    """The distinct part of a broadcast batch: every leading (batch) axis with
+    stride 0 shrunk to length 1, so one factorization serves all its copies
+    (N rows sharing one precision need one Cholesky, not N)."""
+    array = np.asarray(array)
+    index = tuple(slice(0, 1) if stride == 0 and size > 1 else slice(None)
+                  for stride, size in zip(array.strides[:array.ndim - event_ndim],
+                                          array.shape[:array.ndim - event_ndim]))
+    return array[index]
+
+
+class SharedOuter:
+    """E[x xᵀ] = m mᵀ + Σ for rows x (batch axes, then D) sharing a covariance:
+    ``mean`` (…, D) and ``cov`` with length 1 along the batch axes it is shared
+    over.  ``np.asarray`` builds the dense (…, D, D) array (for users)."""
+
+    def __init__(self, mean, cov):
+        self.mean = mean
+        self.cov = cov
+
+    @property
+    def shape(self):
+        return self.mean.shape + self.mean.shape[-1:]
+
+    def __array__(self, dtype=None, copy=None):
+        second = self.mean[..., :, None] * self.mean[..., None, :]
+        second += self.cov
+        return second if dtype is None else second.astype(dtype)
+
+    def inner(self, coeff):
+        """Σ coeff · E[x xᵀ] over every axis (coeff broadcasts to ``shape``)."""
+        coeff = compact(np.asarray(coeff), 2)
+        quadratic = np.einsum("...ij,...i,...j->", coeff, self.mean, self.mean, optimize=True)
+        shared = coeff * self.cov
+        rows = np.prod(self.shape[:-2]) / np.prod(shared.shape[:-2])
+        return float(quadratic) + rows * float(np.sum(shared))
+
+
+def dense(value):
+    """A statistic as a plain array (a ``SharedOuter`` is built)."""
+    return np.asarray(value) if isinstance(value, SharedOuter) else value
+
+
+def inner_product(coeff, stat):
+    """Σ coeff · stat over every axis, ``stat`` possibly a ``SharedOuter``."""
+    if isinstance(stat, SharedOuter):
+        return stat.inner(coeff)
+    return float(np.sum(coeff * stat))
+
+
 _EINSUM_PATHS = {}
 
 
 def contract(spec, *operands):
-    """``np.einsum(spec, *operands)`` where operands may be ``OneHot``."""
+    """``np.einsum(spec, *operands)`` where operands may be ``OneHot`` or ``SharedOuter``."""
     inputs, out = spec.split("->")
     if inputs == out and len(operands) == 1 and not isinstance(operands[0], OneHot):
-        return operands[0]  # 'ab->ab': nothing to contract
+        return dense(operands[0])  # 'ab->ab': nothing to contract
     labels = inputs.split(",") if operands else []  # '->' with one scalar is ['']
     return _contract(labels, list(operands), out)
 
 
 def _contract(labels, operands, out):
+    outer_at = next((p for p, o in enumerate(operands) if isinstance(o, SharedOuter)), None)
+    if outer_at is not None:
+        return _split_outer(labels, operands, out, outer_at)
     hot_at = next((p for p, o in enumerate(operands) if isinstance(o, OneHot)), None)
     if hot_at is None:
         return _einsum(labels, operands, out)
@@ -79,6 +138,28 @@ def _contract(labels, operands, out):
     rest = moved.shape[len(rows):]
     flat = np.asarray(hot.matrix().T @ moved.reshape(hot.values.size, -1))
     return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)
+
+
+def _split_outer(labels, operands, out, at):
+    """contract(…, m mᵀ + Σ, …) = contract(…, m, m, …) + contract(…, Σ, …), where
+    Σ drops the batch axes it is shared over: a dropped label no other operand
+    or the output carries is a plain sum of equal terms, i.e. a factor."""
+    outer, lab = operands[at], labels[at]
+    batch, i, j = lab[:-2], lab[-2], lab[-1]
+    before, after = operands[:at], operands[at + 1:]
+    means = _contract(labels[:at] + [batch + i, batch + j] + labels[at + 1:],
+                      before + [outer.mean, outer.mean] + after, out)
+    shared = [a for a in range(len(batch))
+              if outer.cov.shape[a] == 1 and outer.mean.shape[a] != 1]
+    cov = outer.cov.reshape([n for a, n in enumerate(outer.cov.shape) if a not in shared])
+    cov_lab = "".join(l for a, l in enumerate(lab) if a not in shared)
+    others = labels[:at] + labels[at + 1:]
+    scale = 1.0
+    for a in shared:
+        if batch[a] not in out and all(batch[a] not in l for l in others):
+            scale *= outer.mean.shape[a]
+    covs = _contract(labels[:at] + [cov_lab] + labels[at + 1:], before + [cov] + after, out)
+    return means + scale * covs
 
 
 def _full_shape(array, labels, rows, row_shape):

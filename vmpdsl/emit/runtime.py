@@ -152,7 +152,7 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
     else:
         last = E[UPDATES[-1][0]]
         total = _expected_log_joint_rest(E, K, data, hyper, dim)
-        total += sum(float(np.sum(c * last[stat])) for stat, c in last_coeffs.items())
+        total += sum(inner_product(c, last[stat]) for stat, c in last_coeffs.items())
     masks = globals().get("ENTROPY_MASKS", {})
     for name, family, plates, shape, point in LATENTS:
         if not point:
@@ -226,5 +226,6 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         warnings.warn(f"{MODEL_NAME}: not converged after {max_iter} iterations "
                       f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
                       RuntimeWarning, stacklevel=2)
-    return {"posterior": q, "expectations": E, "elbo": np.asarray(trace),
+    expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
+    return {"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
             "converged": converged, "iterations": len(trace), "dims": dim, "hypers": hyper}

@@ -80,17 +80,6 @@ def symmetrize(matrix):
     return 0.5 * (matrix + np.swapaxes(matrix, -1, -2))
 
 
-def compact(array, event_ndim):
-    """The distinct part of a broadcast batch: every leading (batch) axis with
-    stride 0 shrunk to length 1, so one factorization serves all its copies
-    (N rows sharing one precision need one Cholesky, not N)."""
-    array = np.asarray(array)
-    index = tuple(slice(0, 1) if stride == 0 and size > 1 else slice(None)
-                  for stride, size in zip(array.strides[:array.ndim - event_ndim],
-                                          array.shape[:array.ndim - event_ndim]))
-    return array[index]
-
-
 def chol_lower(matrix, what):
     """Lower Cholesky factor of a batch of SPD matrices.
 

@@ -33,6 +33,9 @@ class Family:
     helpers       the _common functions the family functions call (transitively).
     internals     family-specific functions that the ones above call (Wishart's
                   expected log-determinant); copied along with them.
+    factored_stats  statistics ``expectations`` may return factored rather than
+                  as an array (MvNormal's xx as a SharedOuter); the emitted code
+                  passes them only to ``contract``, which expands them.
     The function fields are None where not applicable; see FUNCTION_FIELDS.
     """
 
@@ -54,6 +57,7 @@ class Family:
     sample: Callable | None = None
     helpers: tuple[Callable, ...] = field(default=())
     internals: tuple[Callable, ...] = field(default=())
+    factored_stats: tuple[str, ...] = ()
 
     @property
     def functions(self) -> tuple[Callable, ...]:

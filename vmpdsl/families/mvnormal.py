@@ -7,7 +7,8 @@ Functions read ``mean`` and ``precision`` (what a prior and a q both have);
 """
 import numpy as np
 
-from ._common import (chol_inverse, compact, chol_logdet, chol_lower, first_index, found_at,
+from ..emit.prelude import SharedOuter, compact
+from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       spd_inverse, spd_problem, symmetrize)
 from .family import Family
 
@@ -45,6 +46,12 @@ def mvnormal_expectations(params):
         cov = np.asarray(params["cov"], dtype=float)
     else:
         cov = spd_inverse(params["precision"], "MvNormal precision")
+    full = mean.shape + mean.shape[-1:]
+    if mean.ndim > 1 and np.broadcast_shapes(full, cov.shape) == full:
+        shared = compact(np.broadcast_to(cov, full), 2)
+        if shared.size < np.prod(full):
+            # rows sharing one covariance: E[x xᵀ] stays factored (see SharedOuter)
+            return {"x": mean, "xx": SharedOuter(mean, shared)}
     second = mean[..., :, None] * mean[..., None, :]  # one N×D×D array, then in place
     if second.shape == np.broadcast_shapes(second.shape, np.shape(cov)):
         second += cov
@@ -116,13 +123,13 @@ def mvnormal_check_params(params):
 
 MVNORMAL = Family(
     name="MvNormal", stats=("x", "xx"), param_names=("mean", "cov", "precision"),
-    event_rank={"x": 1, "xx": 2}, value_rank=1, posterior="MvNormal",
+    event_rank={"x": 1, "xx": 2}, value_rank=1, posterior="MvNormal", factored_stats=("xx",),
     params_from_coeffs=mvnormal_params_from_coeffs,
     coeffs_from_params=mvnormal_coeffs_from_params,
     expectations=mvnormal_expectations, entropy=mvnormal_entropy, mode=mvnormal_mode,
     point_expectations=mvnormal_point_expectations, sample=mvnormal_sample,
     log_density=mvnormal_log_density, check_support=mvnormal_check_support,
     check_params=mvnormal_check_params,
-    helpers=(first_index, found_at, spd_problem, symmetrize, compact, chol_lower, chol_logdet,
+    helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,
              chol_inverse, spd_inverse),
 )
