@@ -81,7 +81,12 @@ class SharedOuter:
     def inner(self, coeff):
         """Σ coeff · E[x xᵀ] over every axis (coeff broadcasts to ``shape``)."""
         coeff = compact(np.asarray(coeff), 2)
-        quadratic = np.einsum("...ij,...i,...j->", coeff, self.mean, self.mean, optimize=True)
+        mean = self.mean
+        if coeff.size == coeff.shape[-1] ** 2:  # one coefficient matrix for all rows: a GEMM
+            rows = mean.reshape(-1, mean.shape[-1])
+            quadratic = np.sum((rows @ coeff.reshape(coeff.shape[-2:])) * rows)
+        else:
+            quadratic = np.sum((mean[..., None, :] @ coeff)[..., 0, :] * mean)
         shared = coeff * self.cov
         rows = np.prod(self.shape[:-2]) / np.prod(shared.shape[:-2])
         return float(quadratic) + rows * float(np.sum(shared))
