@@ -84,7 +84,7 @@ class SharedOuter:
         mean = self.mean
         if coeff.size == coeff.shape[-1] ** 2:  # one coefficient matrix for all rows: a GEMM
             rows = mean.reshape(-1, mean.shape[-1])
-            quadratic = np.sum((rows @ coeff.reshape(coeff.shape[-2:])) * rows)
+            quadratic = np.vdot(rows @ coeff.reshape(coeff.shape[-2:]), rows)
         else:
             quadratic = np.sum((mean[..., None, :] @ coeff)[..., 0, :] * mean)
         shared = coeff * self.cov
