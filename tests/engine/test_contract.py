@@ -3,10 +3,13 @@
 Its extensions must change only the cost, never the value: a ``OneHot`` is its
 one-hot matrix, a ``SharedOuter`` is m mᵀ + Σ, a contraction past the block
 size equals the unblocked one, and output labels no operand carries come back
-as size-1 axes.
+as size-1 axes.  The plan compiled once per spec and shapes (pairwise matmul
+and einsum steps) must serve operands of any values and strides.
 """
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from vmpdsl.emit import prelude
 from vmpdsl.emit.prelude import OneHot, SharedOuter, contract, inner_product
@@ -115,14 +118,122 @@ def test_one_hot_and_plain_contractions(spec, shapes, hot):
 def test_blocked_contraction_equals_unblocked(monkeypatch):
     monkeypatch.setattr(prelude, "_BLOCK_ELEMENTS", 50)
     monkeypatch.setattr(prelude, "_SMALL_ELEMENTS", 1)
-    monkeypatch.setattr(prelude, "_EINSUM_PATHS", {})
+    monkeypatch.setattr(prelude, "_PLANS", {})
     rng = np.random.default_rng(5)
     a, b, c = rng.normal(size=(40, 6)), rng.normal(size=(6, 5)), rng.normal(size=(40, 5))
     _check("nd,dk,nk->", a, b, c)
     _check("nd,dk->nk", a, b)
     _check("nd,nk->dk", a, c)
+    _check("nd,nk->ndk", a[:1], c)                                # n broadcast: not cut
+    _check("nd,nk->dk", np.broadcast_to(a[:1], a.shape), c)      # zero stride: cut
+    _check("nn,nk->nk", rng.normal(size=(40, 40)), c)             # a diagonal: both axes cut
 
 
 def test_output_labels_no_operand_carries_are_size_one():
     got = contract("ab->cab", np.ones((2, 3)))
     assert got.shape == (1, 2, 3)
+
+
+@pytest.mark.parametrize("spec,shapes", [
+    ("nab,nbc->nac", [(6, 4, 5), (6, 5, 3)]),               # batched
+    ("nab,nbc->cna", [(6, 4, 5), (6, 5, 3)]),               # then transposed
+    ("ab,bc->ca", [(4, 5), (5, 3)]),                        # the pair swapped
+    ("nab,nbc->nac", [((1, 4, 5), (6, 4, 5)), (6, 5, 3)]),  # a zero-stride batch axis
+    ("nab,nbc->nac", [(1, 4, 5), (6, 5, 3)]),               # a size-1 batch axis
+    ("ab,bc->ac", [((4, 1), (4, 5)), (5, 3)]),              # a zero-stride contracted axis
+    ("ab,bc->ac", [(4, 1), (5, 3)]),                        # a size-1 contracted axis
+    ("ab,ab->", [(7, 4), ((1, 4), (7, 4))]),
+    ("abc,bcd->da", [(7, 4, 5), (4, 5, 3)]),
+    ("ab,bc,cd->ad", [(4, 5), (5, 6), (6, 3)]),
+    ("ab,bc,c->ac", [(4, 0), (0, 3), (3,)]),                # empty
+    ("ab,bc,c->abc", [(4, 0), (0, 3), (3,)]),
+    ("nab,nb->na", [(6, 4, 5), (6, 5)]),                    # batched matrix-vector
+])
+def test_matmul_steps_equal_einsum(monkeypatch, spec, shapes):
+    """Pairwise steps by matmul, also on broadcast, size-1 and empty axes; a
+    (base, shape) pair is a zero-stride view."""
+    monkeypatch.setattr(prelude, "_SMALL_ELEMENTS", 0)
+    monkeypatch.setattr(prelude, "_PLANS", {})
+    rng = np.random.default_rng(7)
+    for _ in range(2):  # compiling the plan, then the cached plan with new values
+        _check(spec, *[np.broadcast_to(rng.normal(size=s[0]), s[1]) if isinstance(s[0], tuple)
+                       else rng.normal(size=s) for s in shapes])
+
+
+@st.composite
+def _contractions(draw):
+    """A random multi-operand spec with operands: labels shared, free, summed or
+    repeated (diagonals), some axes size 1 (broadcast), some zero-stride views,
+    sizes 1 to 20."""
+    sizes = draw(st.lists(st.sampled_from([2, 3, 5, 20, 1]), min_size=2, max_size=6))
+    assume(np.prod(sizes) <= 200_000)  # the dense oracle loops over every label
+    letters = "abcdef"[:len(sizes)]
+    terms = draw(st.lists(st.lists(st.sampled_from(letters), unique=True, min_size=1, max_size=4),
+                          min_size=2, max_size=4))
+    if draw(st.booleans()):  # a diagonal
+        terms[0].append(terms[0][0])
+    if draw(st.booleans()):  # a scalar
+        terms[-1] = []
+    carried = sorted(set("".join("".join(t) for t in terms)))
+    # each label kept or summed, in random order; z: carried by no operand
+    out = "".join(l for l in draw(st.permutations(carried + ["z"])) if draw(st.booleans()))
+    # per operand and label: 0 full, 1 a size-1 axis, 2 a zero-stride (broadcast) view
+    modes = [{l: draw(st.sampled_from([0, 0, 0, 0, 0, 1, 2])) for l in t} for t in terms]
+    spec = ",".join("".join(t) for t in terms) + "->" + out
+
+    def operands(rng, layout):
+        ops = []
+        for t, mode in zip(terms, modes):
+            full = [1 if mode[l] == 1 else sizes[letters.index(l)] for l in t]
+            base = rng.normal(size=[1 if mode[l] else n for l, n in zip(t, full)])
+            op = np.broadcast_to(base, full)
+            ops.append(op if layout == "broadcast" else
+                       np.array(op, order="F") if layout == "fortran" else op.copy())
+        return ops
+    return spec, operands
+
+
+def _check_close(spec, got, operands):
+    """|contract - einsum| within 1e-10 of the same sum over |terms| (a relative
+    error that cancellation in the sum cannot make spuriously large)."""
+    expected = _einsum(spec, *operands)
+    bound = _einsum(spec, *[np.abs(o) for o in operands])
+    assert np.shape(got) == np.shape(expected), spec
+    assert np.all(np.abs(got - expected) <= 1e-10 * bound + 1e-300), spec
+
+
+@settings(max_examples=300, deadline=None)
+@given(_contractions(), st.integers(0, 2 ** 32 - 1),
+       st.sampled_from(["defaults", "steps", "blocked"]))
+def test_random_contractions_equal_einsum(case, seed, route):
+    """Every route (one C-kernel call, pairwise steps, blocks) equals np.einsum;
+    a plan compiled once serves operands of any values and strides."""
+    spec, operands = case
+    rng = np.random.default_rng(seed)
+    tuning = {"steps": {"_SMALL_ELEMENTS": 0},
+              "blocked": {"_SMALL_ELEMENTS": 0, "_BLOCK_ELEMENTS": 64}}.get(route, {})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prelude, "_PLANS", {})
+        for name, value in tuning.items():
+            patch.setattr(prelude, name, value)
+        first = operands(rng, "broadcast")
+        _check_close(spec, contract(spec, *first), first)
+        plans = dict(prelude._PLANS)
+        for layout in ("contiguous", "fortran"):  # the cached plan, other values and strides
+            again = operands(rng, layout)
+            _check_close(spec, contract(spec, *again), again)
+        assert prelude._PLANS == plans
+
+
+def test_plan_is_compiled_once_and_reused(monkeypatch):
+    monkeypatch.setattr(prelude, "_PLANS", {})
+    rng = np.random.default_rng(6)
+    a, b, c = rng.normal(size=(30, 20)), rng.normal(size=(20, 25)), rng.normal(size=(30, 25))
+    first = contract("ab,bc,ac->", a, b, c)
+    (plan,) = prelude._PLANS.values()
+    assert contract("ab,bc,ac->", a, b, c) == first
+    (again,) = prelude._PLANS.values()
+    assert again is plan
+    np.testing.assert_allclose(first, np.einsum("ab,bc,ac->", a, b, c), rtol=1e-12)
+    _check("ab,bc,ac->", a[:7], b, c[:7])  # other shapes, another plan
+    assert len(prelude._PLANS) == 2

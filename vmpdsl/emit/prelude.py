@@ -104,7 +104,8 @@ def inner_product(coeff, stat):
     return float(np.sum(coeff * stat))
 
 
-_EINSUM_PATHS = {}
+_PLANS = {}  # (labels, out, *shapes) -> plan (see _plan)
+_REWRITTEN = {OneHot, SharedOuter}  # operand types contract rewrites away
 
 
 def contract(spec, *operands):
@@ -117,6 +118,8 @@ def contract(spec, *operands):
 
 
 def _contract(labels, operands, out):
+    if _REWRITTEN.isdisjoint(map(type, operands)):  # the common case, checked cheaply
+        return _einsum(labels, operands, out)
     outer_at = next((p for p, o in enumerate(operands) if isinstance(o, SharedOuter)), None)
     if outer_at is not None:
         return _split_outer(labels, operands, out, outer_at)
@@ -193,83 +196,169 @@ def _gather(lab, op, cat, rows, values):
 # contraction runs in blocks along its largest axis (~32 MB per block).
 _BLOCK_ELEMENTS = 1 << 22
 # Up to this many elements per operand, a one- or two-operand contraction is
-# cheaper in einsum's C kernel than through numpy's path machinery (which
-# re-derives the path on every call); BLAS pays off only for large operands.
+# cheapest as one call of einsum's C kernel; BLAS pays off only for large operands.
 _SMALL_ELEMENTS = 1 << 16
 
 
 def _einsum(labels, operands, out):
-    present = "".join(l for l in out if any(l in lab for lab in labels))
+    """np.einsum by a plan compiled once per spec and operand shapes: with a
+    path, np.einsum re-parses it on every call (~50 µs), which costs more than
+    the small contractions of a model's iteration."""
     if not operands:
         return np.ones((1,) * len(out))
-    spec = ",".join(labels) + "->" + present
-    key = (spec,) + tuple(np.shape(o) for o in operands)
-    plan = _EINSUM_PATHS.get(key)
+    shapes = [getattr(o, "shape", ()) for o in operands]  # () for Python numbers
+    key = (",".join(labels), out, *shapes)
+    plan = _PLANS.get(key)
     if plan is None:
-        plan = _einsum_plan(labels, operands, present, spec)
-        _EINSUM_PATHS[key] = plan
-    path, axis, blocks = plan
-    if path is None:  # small: the C kernel directly, no path machinery per call
-        result = np.einsum(spec, *operands)
-    elif blocks == 1:
-        result = np.einsum(spec, *operands, optimize=path)
-    else:
-        result = _blocked_einsum(spec, labels, operands, present, path, axis, blocks)
-    if present == out:
-        return result
-    shape = [result.shape[present.index(l)] if l in present else 1 for l in out]
-    order = sorted(range(len(present)), key=lambda a: out.index(present[a]))
-    return np.transpose(result, order).reshape(shape)
+        plan = _PLANS[key] = _plan(labels, shapes, out)
+    return plan(operands)
 
 
-def _einsum_plan(labels, operands, present, spec):
-    """A BLAS-friendly contraction order (no memory cap), and, when its largest
-    intermediate is too big, the axis to split and the number of blocks."""
+def _plan(labels, shapes, out, block=True):
+    """A function of the operands: pairwise steps in numpy's greedy order, by
+    matmul when they contract a label and by einsum's C kernel otherwise (as
+    np.einsum's own path does, so results round as they did with it), blocked
+    when an intermediate is too big."""
     sizes = {}
-    for lab, op in zip(labels, operands):
-        sizes.update(zip(lab, np.shape(op)))
-    if len(operands) <= 2 and max(np.size(op) for op in operands) <= _SMALL_ELEMENTS:
-        return None, None, 1
-    path = np.einsum_path(spec, *operands, optimize=("greedy", 1 << 62))[0]
-    largest = _largest_intermediate(labels, present, path[1:], sizes)
-    if largest <= _BLOCK_ELEMENTS:
-        return path, None, 1
+    for lab, shape in zip(labels, shapes):
+        for l, n in zip(lab, shape):
+            if sizes.get(l, 1) == 1:  # a size-1 axis broadcasts against any other
+                sizes[l] = n
+    present = "".join(l for l in out if l in sizes)
+    shape = None if present == out else tuple(sizes.get(l, 1) for l in out)
+    if len(labels) <= 2 and max(np.prod(s) for s in shapes) <= _SMALL_ELEMENTS:
+        spec = ",".join(labels) + "->" + present
+        if shape is None:
+            return lambda operands: np.einsum(spec, *operands)
+        return lambda operands: np.einsum(spec, *operands).reshape(shape)
+    prep, terms = _prepare(labels, shapes, sizes, present)
+    steps, result, largest = _steps(terms, present, sizes)
+    if block and largest > _BLOCK_ELEMENTS:
+        return _blocked(labels, shapes, present, sizes, largest, shape)
+    order = None if result == present else tuple(result.index(l) for l in present)
+
+    def run(operands):
+        operands = list(operands)
+        for p, spec in prep:
+            operands[p] = np.einsum(spec, operands[p])
+        for at, step, arg in steps:  # as in np.einsum: the result goes last
+            taken = [operands[i] for i in at]
+            for i in sorted(at, reverse=True):
+                del operands[i]
+            operands.append(step(arg, *taken))
+        return _finish(operands[0], order, shape)
+    return run
+
+
+def _prepare(labels, shapes, sizes, present):
+    """Single-operand einsums, (position, spec), dropping from each operand what
+    neither another operand nor the output needs: size-1 axes broadcast against
+    a longer axis (the operand is constant along them), repeated labels
+    (diagonals) and labels only it carries (summed out first); and the labels
+    each operand is left with."""
+    carried = ["".join(dict.fromkeys(l for l, n in zip(lab, s) if n == sizes[l]))
+               for lab, s in zip(labels, shapes)]
+    prep, terms = [], []
+    for p, lab in enumerate(labels):
+        others = present + "".join(carried[:p] + carried[p + 1:])
+        terms.append("".join(l for l in carried[p] if l in others))
+        if terms[-1] != lab:
+            prep.append((p, lab + "->" + terms[-1]))
+    return prep, terms
+
+
+def _steps(terms, present, sizes):
+    """The steps (argument positions, function, spec or matmul recipe) of numpy's
+    greedy path over ``terms``; the labels of the result; the largest intermediate."""
+    path = [tuple(range(len(terms)))] if len(terms) == 2 else []
+    if len(terms) > 2:
+        dummies = [np.broadcast_to(0.0, [sizes[l] for l in t]) for t in terms]
+        path = np.einsum_path(",".join(terms) + "->" + present, *dummies,
+                              optimize=("greedy", 1 << 62))[0][1:]
+    terms, steps, largest = list(terms), [], 0
+    for at in path:
+        at = tuple(sorted(at))
+        taken = [terms[i] for i in at]
+        for i in reversed(at):
+            del terms[i]
+        needed = set(present).union(*terms)
+        recipe = _matmul_recipe(*taken, needed, sizes) if len(taken) == 2 else None
+        if recipe is not None and not terms and recipe[-1] != present:
+            swapped = _matmul_recipe(*taken[::-1], needed, sizes)
+            if swapped[-1] == present:  # the result straight in output order
+                recipe, at = swapped, at[::-1]
+        if recipe is not None:
+            kept = recipe[-1]
+            steps.append((at, _by_matmul, recipe))
+        else:
+            kept = "".join(dict.fromkeys(l for t in taken for l in t if l in needed))
+            kept = kept if terms else present
+            steps.append((at, np.einsum, ",".join(taken) + "->" + kept))
+        # einsum's kernel on three or more operands loops over all their labels
+        largest = max(largest, _count(kept if len(taken) <= 2 else set("".join(taken)), sizes))
+        terms.append(kept)
+    return steps, terms[0], largest
+
+
+def _count(labels, sizes):
+    return int(np.prod([sizes[l] for l in labels]))
+
+
+def _matmul_recipe(a, b, needed, sizes):
+    """How to compute the pair ``a``, ``b`` (no repeated labels) by one matmul:
+    ``a`` transposed to (batch, its free, contracted) labels, ``b`` to (batch,
+    contracted, its free), each reshaped to 3-D (2-D without batch labels);
+    None when nothing is contracted.  The last entry is the result's labels."""
+    batch = [l for l in a if l in b and l in needed]
+    summed = [l for l in a if l in b and l not in needed]
+    free_a = [l for l in a if l not in b]
+    free_b = [l for l in b if l not in a]
+    nb, nc, na, nf = (_count(g, sizes) for g in (batch, summed, free_a, free_b))
+    if not summed:
+        return None
+    lead = (nb,) if batch else ()
+    return ([a.index(l) for l in batch + free_a + summed], lead + (na, nc),
+            [b.index(l) for l in batch + summed + free_b], lead + (nc, nf),
+            tuple(sizes[l] for l in batch + free_a + free_b), "".join(batch + free_a + free_b))
+
+
+def _by_matmul(recipe, a, b):
+    perm_a, shape_a, perm_b, shape_b, shape, _ = recipe
+    return np.matmul(a.transpose(perm_a).reshape(shape_a),
+                     b.transpose(perm_b).reshape(shape_b)).reshape(shape)
+
+
+def _finish(result, order, shape):
+    """The result in output order, with size-1 axes for output labels no operand carries."""
+    if order is not None:
+        result = result.transpose(order)
+    return result if shape is None else result.reshape(shape)
+
+
+def _blocked(labels, shapes, present, sizes, largest, shape):
+    """The contraction in blocks along its largest axis, each by its own plan:
+    concatenated when the output keeps the axis, summed when it is contracted."""
     axis = max(sizes, key=sizes.get)
-    blocks = min(sizes[axis], -(-largest // _BLOCK_ELEMENTS))
-    return path, axis, blocks
-
-
-def _largest_intermediate(labels, out, steps, sizes):
-    remaining = list(labels)
-    largest = 0
-    for step in steps:
-        taken = [remaining[i] for i in step]
-        for i in sorted(step, reverse=True):
-            remaining.pop(i)
-        needed = set(out).union(*remaining) if remaining else set(out)
-        result = "".join(sorted({l for lab in taken for l in lab if l in needed}))
-        size = 1
-        for l in set("".join(taken)):
-            size *= sizes[l]
-        largest = max(largest, size if len(taken) > 2 else
-                      max(int(np.prod([sizes[l] for l in result])), 1))
-        remaining.append(result)
-    return largest
-
-
-def _blocked_einsum(spec, labels, operands, out, path, axis, blocks):
-    """The contraction in blocks along ``axis``: concatenated when the output
-    keeps the axis, summed when it is contracted away."""
-    size = next(np.shape(op)[lab.index(axis)] for lab, op in zip(labels, operands) if axis in lab)
-    bounds = np.linspace(0, size, blocks + 1).astype(int)
-    parts = []
+    count = min(sizes[axis], -(-largest // _BLOCK_ELEMENTS))
+    bounds = np.linspace(0, sizes[axis], count + 1).astype(int)
+    plans, blocks = {}, []
     for start, stop in zip(bounds[:-1], bounds[1:]):
-        chunk = [op[(slice(None),) * lab.index(axis) + (slice(start, stop),)] if axis in lab else op
-                 for lab, op in zip(labels, operands)]
-        parts.append(np.einsum(spec, *chunk, optimize=path))
-    if axis in out:
-        return np.concatenate(parts, axis=out.index(axis))
-    return sum(parts[1:], parts[0])
+        # a size-1 axis of that label is broadcast, so it is not cut
+        cuts = [tuple(slice(start, stop) if l == axis and n > 1 else slice(None)
+                      for l, n in zip(lab, s)) for lab, s in zip(labels, shapes)]
+        if stop - start not in plans:
+            part = [tuple(stop - start if l == axis and n > 1 else n for l, n in zip(lab, s))
+                    for lab, s in zip(labels, shapes)]
+            plans[stop - start] = _plan(labels, part, present, block=False)
+        blocks.append((cuts, plans[stop - start]))
+    at = present.index(axis) if axis in present else None
+
+    def run(operands):
+        parts = [plan([op[cut] if cut else op for op, cut in zip(operands, cuts)])
+                 for cuts, plan in blocks]
+        result = sum(parts[1:], parts[0]) if at is None else np.concatenate(parts, axis=at)
+        return _finish(result, None, shape)
+    return run
 
 
 def apply_constant_function(func, value, arg=None):
