@@ -29,7 +29,9 @@ class Compiled:
 def compile_source(source: str, filename: str | None = None, points: tuple = (),
                    missing: bool = False) -> Compiled:
     """Compile model text; ``points`` names latents to estimate as points (MAP);
-    ``missing`` multiplies every likelihood by an observed-mask (missing="skip")."""
+    ``missing`` multiplies every likelihood by an observed-mask (missing="skip").
+    Without masks, the factors of a plate whose duplicate rows may be merged
+    carry count weights instead (derive/weights.py)."""
     try:
         return _compile_cached(source, filename, tuple(sorted(set(points))), bool(missing))
     except VmpError as err:

@@ -110,8 +110,8 @@ def lower(derivation: Derivation) -> Program:
 
 def operand(atom, model) -> Operand:
     var = model.variables.get(atom.var)
-    if var is None and atom.var.startswith("@m"):
-        kind = DATA  # an observed-mask (derive/missing.py), bound with the data
+    if var is None and atom.var.startswith(("@m", "@w")):
+        kind = DATA  # a row mask or count (derive/weights.py), bound with the data
     elif var is None:
         kind = DERIVED
     elif var.role in STATEFUL_ROLES:
@@ -171,8 +171,11 @@ class Hoister:
         if not randoms and not c.out:
             labels = ()
         biggest = max(len(set(o.labels)) for o in constants)
-        if len(labels) > biggest:
-            return c  # would build an array larger than its inputs (e.g. X_ni X_nj)
+        if len(labels) > biggest or any(o.kind == ONEHOT and set(o.labels) <= set(labels)
+                                        for o in constants):
+            # would build an array larger than its inputs (X_ni X_nj), or a
+            # one-hot made dense (row weights times [word_t = v])
+            return c
         if len(constants) == 1 and len(set(constants[0].labels)) == len(labels):
             return c  # nothing to contract
         dims = tuple((l, d) for l, d in c.label_dims if l in {x for o in constants for x in o.labels})

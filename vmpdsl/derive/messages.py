@@ -11,7 +11,9 @@ The message to latent ``v``'s statistic ``s`` is then the sum of the monomials
 holding ``v.s`` with every other random atom replaced by its expectation:
 ``log q*(v) = Σ_s <C_s, u_s(v)>`` with ``C_s = Σ E_{-v}[coefficient of v.s]``.
 The ELBO is ``Σ_f E[log f] + Σ_v H[q_v]``: every monomial with every atom
-replaced by its expectation, plus the entropies.
+replaced by its expectation, plus the entropies.  Row weights (missing-data
+masks, counts of merged duplicate rows) multiply factors here and are decided
+in ``weights.py``.
 """
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ from ..errors import VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from .densities import DENSITIES
-from .missing import mask_selector
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
 from .terms import Atom, Term, mul
+from .weights import RowWeights
 
 STAT_WORDS = {"x": "{v}", "xx": "{v}²", "log": "log {v}", "log1m": "log(1 − {v})",
               "logdet": "log det {v}", "onehot": "[{v} = k]", "value": "{v}"}
@@ -71,12 +73,13 @@ class Derivation:
 def derive(model: CheckedModel) -> Derivation:
     """The VMP messages and ELBO monomials of a checked model."""
     constants = Constants()
+    weights = RowWeights(model)
     raw = []
     for position, factor in enumerate(model.factors):
         ctx = FactorContext(model, factor, constants)
         terms = factor_terms(factor, ctx)
-        mask = mask_selector(model, position, factor)
-        raw.append((ctx, mul(terms, [Term(1, (mask,))]) if mask is not None else terms))
+        weight = weights.factor_weight(position, factor)  # a row mask or count
+        raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
     updates = {name: Update(name, family, model.variables[name].role != "latent")
@@ -89,7 +92,7 @@ def derive(model: CheckedModel) -> Derivation:
             for a in term.atoms:
                 if a.var in updates:
                     messages = updates[a.var].messages.setdefault(a.stat, [])
-                    messages.append(Message(len(factors) - 1, term, a))
+                    messages.append(Message(len(factors) - 1, weights.message_term(term, a), a))
     return Derivation(model, factors, list(updates.values()), constants)
 
 

@@ -14,8 +14,10 @@ def bind_data(data, missing=None):
 
     ``missing="skip"``: NaN in an observed array (the target of a ``~``) marks
     a missing observation; its factor is dropped through the array's mask
-    (``arrays['@m0']``, 1 where observed; see MASKS).  An array that is not
-    in the model is ignored with a warning."""
+    (``arrays['@m0']``, 1 where observed; see MASKS).  The rows of a
+    collapsible plate get count weights of 1 (``arrays['@w0']``; see
+    COLLAPSIBLE and runtime.collapse_rows).  An array that is not in the model
+    is ignored with a warning."""
     if not isinstance(data, dict):
         raise DataError("data must be a dict of arrays by name")
     if missing not in (None, "error", "skip"):
@@ -59,6 +61,8 @@ def bind_data(data, missing=None):
             dim[name] = int(default)
     for name, shape, dtype, categories, family in DATA_SPEC:
         _check_values(name, arrays[name], dtype, categories, family, dim)
+    for plate, weight, _, _ in globals().get("COLLAPSIBLE", ()):
+        arrays[weight] = np.ones(dim[plate])  # each row counts once until fit merges duplicates
     return dim, arrays
 
 

@@ -284,8 +284,11 @@ def safety_lines(program: Program) -> list:
     FACTOR_ARGS, one row per factor: (variable, role, distribution, line,
     ((argument, hypers it uses, constant?), ...)); _factor_argument_values
     evaluates the constant arguments; ARGUMENT_CHECKS are the families'
-    check_params.  MASKS / ENTROPY_MASKS: observed-masks of fit(missing="skip")."""
-    from ..derive.missing import masked_factors, orphan_masks
+    check_params.  Row weights (derive/weights.py): MASKS, the observed-masks
+    of fit(missing="skip"); COLLAPSIBLE, the plates whose duplicate rows fit
+    merges into counted rows; ROW_WEIGHTS, the latents whose entropy (and
+    share of the last update's coefficients) carries a row weight."""
+    from ..derive.weights import collapsible_plates, masked_factors, row_latents
     from ..language.distributions import DISTRIBUTIONS
     model = program.model
     rows, lines = [], ["def _factor_argument_values(dim, hyper):", "    return ("]
@@ -310,9 +313,9 @@ def safety_lines(program: Program) -> list:
         masked = masked_factors(model)
         masks = tuple((model.factors[p].variable, name, len(labels))
                       for p, (name, labels) in masked.items())
-    orphans = orphan_masks(model) if model.missing else {}
     return lines + [f"FACTOR_ARGS = {tuple(rows)!r}", f"ARGUMENT_CHECKS = {{{checks}}}",
-                    f"MASKS = {masks!r}", f"ENTROPY_MASKS = {orphans!r}", ""]
+                    f"MASKS = {masks!r}", f"COLLAPSIBLE = {collapsible_plates(model)!r}",
+                    f"ROW_WEIGHTS = {row_latents(model)!r}", ""]
 
 
 def constants_function(program: Program) -> list:

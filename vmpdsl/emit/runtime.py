@@ -1,15 +1,17 @@
 """The model-independent core of every emitted module: the state of q,
-its initialization and the coordinate-ascent loop (copied verbatim; numpy only).
+its initialization and the coordinate-ascent loop, and the merging of
+duplicate rows (copied verbatim; numpy and scipy only).
 
 It refers to the tables each emitted module defines: ``DATA_SPEC``,
 ``DIM_DEFAULTS``, ``HYPER_NAMES``, ``LATENTS``, ``INIT_ORDER``, ``UPDATES``,
-``FAMILY_FUNCTIONS`` and the functions ``_hypers``, ``_constants`` and
-``_expected_log_joint``; data checks are in ``checks.py``, questions about
-new data in ``new_data.py``.
+``FAMILY_FUNCTIONS``, ``COLLAPSIBLE``, ``ROW_WEIGHTS`` and the functions
+``_hypers``, ``_constants`` and ``_expected_log_joint``; data checks are in
+``checks.py``, questions about new data in ``new_data.py``.
 """
 import warnings
 
 import numpy as np
+from scipy import sparse as spsparse
 
 
 def _posterior(name, family, coeffs):
@@ -59,7 +61,10 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
             except FitError as err:
                 raise DataError(_prior_problem(name, str(err))) from None
         if name in init:
-            _set_state(q, E, name, family, point, _user_init(name, family, point, init[name]))
+            given = _user_init(name, family, point, init[name])
+            if has_prior or not point:
+                _check_init_shapes(name, given, params)
+            _set_state(q, E, name, family, point, given)
             continue
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
@@ -77,6 +82,20 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
             except FloatingPointError:  # the prior has no interior mode: start at its mean
                 params = {"value": _prior_mean(family, params, functions)}
         _set_state(q, E, name, family, point, params)
+
+
+def _check_init_shapes(name, given, prior):
+    """An init must fit the latent's shape (its prior's parameters show it)."""
+    for key, value in given.items():
+        if key in prior:
+            want = np.shape(prior[key])
+            try:
+                fits = np.broadcast_shapes(np.shape(value), want) == want
+            except ValueError:
+                fits = False
+            if not fits:
+                raise DataError(f"init for '{name}': {key} must have shape {want}, "
+                                f"got {np.shape(value)}")
 
 
 def _prior_problem(name, problem):
@@ -147,29 +166,131 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
     With ``last_coeffs`` (the coefficients the sweep's last update computed),
     the monomials holding that latent are <C_s, E[u_s]> and are not recomputed.
     """
+    weights = globals().get("ROW_WEIGHTS", {})  # derive/weights.py
     if last_coeffs is None:
         total = _expected_log_joint(E, K, data, hyper, dim)
     else:
-        last = E[UPDATES[-1][0]]
+        name = UPDATES[-1][0]
         total = _expected_log_joint_rest(E, K, data, hyper, dim)
-        total += sum(inner_product(c, last[stat]) for stat, c in last_coeffs.items())
-    masks = globals().get("ENTROPY_MASKS", {})
+        weight = data.get(weights.get(name))
+        for stat, c in last_coeffs.items():
+            if weight is None:
+                total += inner_product(c, E[name][stat])
+            else:  # a count weight left this latent's own messages
+                # (a 0/1 mask stayed in them: weighting again is harmless, m·m = m)
+                total += _weighted_inner(weight, c, E[name][stat])
     for name, family, plates, shape, point in LATENTS:
         if not point:
             entropy = FAMILY_FUNCTIONS[family]["entropy"](q[name])
-            if name in masks and masks[name] in data:
-                entropy = entropy * data[masks[name]]  # rows without observations
+            if name in weights and weights[name] in data:
+                entropy = entropy * data[weights[name]]  # masked or counted rows
             total += float(np.sum(entropy))
     return total
 
 
+def _weighted_inner(weight, coeff, stat):
+    """Σ over rows of weight · <coeff_row, stat_row>, without a weighted copy of coeff."""
+    if not isinstance(stat, np.ndarray):  # a factored statistic: inner_product knows it
+        return inner_product(coeff * _along_rows(weight, coeff), stat)
+    axes = "abcdefghijkl"[:stat.ndim]
+    return float(np.einsum(f"{axes},{axes},{axes[:np.ndim(weight)]}->", coeff, stat, weight))
+
+
+def _along_rows(weight, array):
+    """A row weight shaped to broadcast along ``array``'s leading (plate) axes."""
+    return np.reshape(weight, np.shape(weight) + (1,) * (np.ndim(array) - np.ndim(weight)))
+
+
+# Merge duplicate rows only when that leaves at most this share of them.
+COLLAPSE_SHARE = 0.9
+
+
+def collapse_rows(dim, data, init):
+    """Merge the duplicate rows of each collapsible plate (COLLAPSIBLE) into one
+    row weighted by its count, in place of ``dim``, ``data`` and ``init``.  Exact:
+    rows with equal data have equal factors, so equal q's at every fixed point
+    (derive/weights.py).  A given ``init`` of the plate's latents becomes its
+    per-group mean: the messages to the globals are linear in Σ_t E[u(z_t)], so
+    when the globals are updated first, the first sweep is the uncollapsed one.
+    Returns {plate: (latents, inverse index, rows)} for ``expand_rows``."""
+    groups = {}
+    for plate, weight, names, latents in globals().get("COLLAPSIBLE", ()):
+        rows = dim[plate]
+        given = {name: init[name] for name in latents if name in init}
+        if rows == 0 or not all(_has_rows(v, rows) for v in given.values()):
+            continue  # an init of another shape: _check_init_shapes reports it
+        keep, inverse, counts = _distinct_rows([data[name] for name in names])
+        if counts.size > COLLAPSE_SHARE * rows:
+            continue
+        for name in names:
+            data[name] = data[name][keep]
+        data[weight] = counts.astype(float)
+        dim[plate] = counts.size
+        for name, value in given.items():
+            init[name] = _group_mean(name, value, inverse, counts)
+        groups[plate] = (latents, inverse, rows)
+    return groups
+
+
+def _has_rows(value, rows):
+    values = value.values() if isinstance(value, dict) else [value]
+    return all(np.ndim(v) >= 1 and np.shape(v)[0] == rows for v in values)
+
+
+def _distinct_rows(columns):
+    """(a row of each distinct row, the inverse index, the counts) of integer
+    columns: one int64 key per row (mixed radix) when the value ranges allow,
+    so that np.unique sorts numbers, not rows."""
+    key, span = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for column in columns:
+        low, size = int(column.min()), int(column.max()) - int(column.min()) + 1
+        span *= size
+        if span >= 2 ** 62:
+            _, keep, inverse, counts = np.unique(np.stack(columns, 1), axis=0, return_index=True,
+                                                 return_inverse=True, return_counts=True)
+            return keep, inverse.reshape(-1), counts
+        key = key * size + (column - low)
+    _, keep, inverse, counts = np.unique(key, return_index=True, return_inverse=True,
+                                         return_counts=True)
+    return keep, inverse.reshape(-1), counts
+
+
+def _group_mean(name, value, inverse, counts):
+    if isinstance(value, dict):
+        return {k: _group_mean(f"{name}.{k}", v, inverse, counts) for k, v in value.items()}
+    value = _numeric(name, value, "init ")
+    # the (groups × rows) averaging matrix: one sparse product, not np.add.at
+    mean = spsparse.csr_matrix((1.0 / counts[inverse], (inverse, np.arange(inverse.size))),
+                               shape=(counts.size, inverse.size))
+    return (mean @ value.reshape(inverse.size, -1)).reshape((counts.size,) + value.shape[1:])
+
+
+def expand_rows(result, groups):
+    """The result of a collapsed fit per original row: the posterior and
+    expectations of the plate's latents gathered back, its dim restored."""
+    for plate, (latents, inverse, rows) in groups.items():
+        merged = result["dims"][plate]
+        result["dims"][plate] = rows
+        for name in latents:
+            for part in ("posterior", "expectations"):
+                result[part][name] = {k: np.take(v, inverse, axis=0) if np.ndim(v) >= 1 and
+                                      np.shape(v)[0] == merged else v
+                                      for k, v in result[part][name].items()}
+    return result
+
+
 def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
-        missing=None):
+        missing=None, collapse=True):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
 
     Returns a dict: posterior (standard parameters per latent), expectations,
     elbo (one value per sweep, non-decreasing), converged, iterations, dims, hypers.
     ``missing="skip"`` drops the factors of NaN observations (see bind_data).
+    Duplicate rows of a collapsible plate (COLLAPSIBLE: all its data integer,
+    e.g. LDA's (doc, word) tokens) are fitted once with their count
+    (collapse_rows), which gives the same fit; ``collapse=False`` fits every
+    row.  The result is per row either way; with no ``init``, the random start
+    of the plate's latents is drawn per distinct row.
     """
     dim, data = bind_data(data, missing)
     hyper = _hypers(dim)
@@ -199,6 +320,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):
         raise DataError(f"seed must be a whole number or None, got {seed!r}") from None
+    init = dict(init or {})
+    groups = collapse_rows(dim, data, init) if collapse else {}
     try:
         # an invalid hyper (log 0) gives inf here; the checks of the starting
         # state below name it, so numpy need not warn first
@@ -208,7 +331,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
     q, E = {}, {}
-    _initial_state(q, E, K, data, hyper, dim, rng, init or {})
+    _initial_state(q, E, K, data, hyper, dim, rng, init)
     trace, converged = [], False
     for iteration in range(max_iter):
         for name, family, point, update, prior in UPDATES:
@@ -227,5 +350,6 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                       f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
                       RuntimeWarning, stacklevel=2)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
-    return {"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
-            "converged": converged, "iterations": len(trace), "dims": dim, "hypers": hyper}
+    return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
+                        "converged": converged, "iterations": len(trace), "dims": dim,
+                        "hypers": hyper}, groups)
