@@ -237,3 +237,30 @@ def test_plan_is_compiled_once_and_reused(monkeypatch):
     np.testing.assert_allclose(first, np.einsum("ab,bc,ac->", a, b, c), rtol=1e-12)
     _check("ab,bc,ac->", a[:7], b, c[:7])  # other shapes, another plan
     assert len(prelude._PLANS) == 2
+
+
+def test_products_of_given_operands_are_memoized_by_identity(monkeypatch):
+    """Yᵀz reached from two specs (the tau and W updates of PCA) is computed
+    once while z is the same object; a new z (an update) recomputes it."""
+    monkeypatch.setattr(prelude, "_PLANS", {})
+    monkeypatch.setattr(prelude, "_MEMO", {})
+    monkeypatch.setattr(prelude, "_SMALL_ELEMENTS", 0)  # the step route at test sizes
+    calls = []
+    real = prelude._by_matmul
+    monkeypatch.setattr(prelude, "_by_matmul", lambda *a: calls.append(a[0]) or real(*a))
+    rng = np.random.default_rng(7)
+    y, w, z = rng.normal(size=(40, 6)), rng.normal(size=(6, 3)), rng.normal(size=(40, 3))
+    tau = np.float64(2.0)
+    first = contract("ab,bc,ac->", y, w, z)
+    count = len(calls)
+    again = contract("nd,,ni->di", y, tau, z)           # another spec, same Yᵀz
+    np.testing.assert_allclose(again, tau * y.T @ z, rtol=1e-12)
+    assert len(calls) == count                           # no new matmul: Yᵀz reused
+    np.testing.assert_allclose(first, np.einsum("ab,bc,ac->", y, w, z), rtol=1e-12)
+    z_new = z + 1.0                                      # an update: a new object
+    np.testing.assert_allclose(contract("ab,bc,ac->", y, w, z_new),
+                               np.einsum("ab,bc,ac->", y, w, z_new), rtol=1e-12)
+    assert len(calls) > count
+    shared = next(result for _, result in prelude._MEMO.values())
+    with pytest.raises(ValueError):
+        shared += 1.0                                    # results are read-only

@@ -105,6 +105,12 @@ def inner_product(coeff, stat):
 
 
 _PLANS = {}  # (labels, out, *shapes) -> plan (see _plan)
+# Step results whose inputs are operands as given (data, E[...] arrays), by
+# step: (inputs, result).  E[v] is replaced, never changed, when v is updated,
+# so the same input objects mean the same result: a product such as Yᵀ E[z]
+# that several updates and the ELBO need is computed once per change of z.
+# ``fit`` clears it; results are read-only so no caller can alter a shared one.
+_MEMO = {}
 _REWRITTEN = {OneHot, SharedOuter}  # operand types contract rewrites away
 
 
@@ -239,15 +245,44 @@ def _plan(labels, shapes, out, block=True):
 
     def run(operands):
         operands = list(operands)
+        given = list(operands)  # None marks an intermediate (not memoized)
         for p, spec in prep:
             operands[p] = np.einsum(spec, operands[p])
-        for at, step, arg in steps:  # as in np.einsum: the result goes last
+            given[p] = None
+        for (at, step, arg), memo in zip(steps, memo_keys):
             taken = [operands[i] for i in at]
+            inputs = [given[i] for i in at]
             for i in sorted(at, reverse=True):
-                del operands[i]
-            operands.append(step(arg, *taken))
+                del operands[i], given[i]
+            operands.append(_memoized(memo, inputs, step, arg, taken)
+                            if memo is not None and all(x is not None for x in inputs)
+                            else step(arg, *taken))
+            given.append(None)  # as in np.einsum: the result goes last
         return _finish(operands[0], order, shape)
+    # blocks see fresh slices every call: memoizing them would only hold memory
+    memo_keys = [(step, _canonical(arg)) if block else None for at, step, arg in steps]
     return run
+
+
+def _memoized(memo, inputs, step, arg, taken):
+    key = memo + tuple(np.shape(t) for t in taken)
+    hit = _MEMO.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], inputs)):
+        return hit[1]
+    result = step(arg, *taken)
+    if isinstance(result, np.ndarray):
+        result.flags.writeable = False
+    _MEMO[key] = (inputs, result)
+    return result
+
+
+def _canonical(arg):
+    """A step's spec with labels renamed by first appearance (a matmul recipe
+    has no labels): the same product reached from different specs is one entry."""
+    if not isinstance(arg, str):
+        return tuple(tuple(x) if isinstance(x, list) else x for x in arg[:-1])
+    names = {}
+    return "".join(names.setdefault(c, chr(97 + len(names))) if c.isalpha() else c for c in arg)
 
 
 def _prepare(labels, shapes, sizes, present):
