@@ -38,3 +38,17 @@ def test_different_seeds_start_differently(name):
     model = example(name)
     traces = [quiet_fit(model, data, max_iter=3, tol=0.0, seed=s).elbo for s in range(4)]
     assert any(not np.array_equal(traces[0], t) for t in traces[1:])
+
+
+def test_data_changed_in_place_between_fits_is_seen():
+    """contract memoizes products by the identity of its operands; a second
+    fit on the same array object, changed in place, must not reuse them."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(2000, 40))  # large enough for contract's memoized route
+    model = example("pca")
+    data = {"Y": y, "K": 3}
+    quiet_fit(model, data, max_iter=3, tol=0.0, seed=0)
+    y *= 3.0
+    again = quiet_fit(model, data, max_iter=3, tol=0.0, seed=0)
+    fresh = quiet_fit(model, {"Y": y.copy(), "K": 3}, max_iter=3, tol=0.0, seed=0)
+    np.testing.assert_array_equal(again.elbo, fresh.elbo)

@@ -18,6 +18,7 @@ def bind_data(data, missing=None):
     collapsible plate get count weights of 1 (``arrays['@w0']``; see
     COLLAPSIBLE and runtime.collapse_rows).  An array that is not in the model
     is ignored with a warning."""
+    _MEMO.clear()  # products memoized by identity must not outlive data changed in place
     if not isinstance(data, dict):
         raise DataError("data must be a dict of arrays by name")
     if missing not in (None, "error", "skip"):

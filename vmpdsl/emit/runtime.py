@@ -349,6 +349,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         warnings.warn(f"{MODEL_NAME}: not converged after {max_iter} iterations "
                       f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
                       RuntimeWarning, stacklevel=2)
+    _MEMO.clear()  # free the products the sweeps shared
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
                         "converged": converged, "iterations": len(trace), "dims": dim,
