@@ -23,7 +23,15 @@ import time
 import tracemalloc
 import warnings
 
-import numpy as np
+# BLAS threads: one by default, for every implementation alike (set before
+# numpy loads).  On this shared 2-core machine multithreaded OpenBLAS spins on
+# a busy core: one 50×50 Cholesky inverse measured 5 ms instead of 30 µs, which
+# made small models' timings noise.  BENCH_BLAS_THREADS=2 make bench to change it.
+BLAS_THREADS = os.environ.get("BENCH_BLAS_THREADS", "1")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, BLAS_THREADS)
+
+import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -442,7 +450,8 @@ def main(argv=None):
         return
     n_iter = args.iters or (20 if args.quick else 8)
     cfgs = sizes(args.quick)
-    results = {"quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    results = {"quick": args.quick, "machine": (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                          f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"),
                "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {}}
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         t0 = time.perf_counter()
