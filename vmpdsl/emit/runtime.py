@@ -271,11 +271,17 @@ def expand_rows(result, groups):
     for plate, (latents, inverse, rows) in groups.items():
         merged = result["dims"][plate]
         result["dims"][plate] = rows
+        gathered = {}  # by identity: a Categorical's probs are also its E[onehot]
+
+        def per_row(v):
+            if np.ndim(v) == 0 or np.shape(v)[0] != merged:
+                return v
+            if id(v) not in gathered:
+                gathered[id(v)] = (v, np.take(v, inverse, axis=0))
+            return gathered[id(v)][1]
         for name in latents:
             for part in ("posterior", "expectations"):
-                result[part][name] = {k: np.take(v, inverse, axis=0) if np.ndim(v) >= 1 and
-                                      np.shape(v)[0] == merged else v
-                                      for k, v in result[part][name].items()}
+                result[part][name] = {k: per_row(v) for k, v in result[part][name].items()}
     return result
 
 
