@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 
 from family_cases import HAND_COEFFS, LATENT_CASES, RANK, STATS, ids, scipy_draws, spd
 from vmpdsl.families import get_family
@@ -69,6 +70,21 @@ SOFTMAX_CASES = [
 def test_categorical_softmax_is_stable(coeffs, expected):
     probs = get_family("Categorical").params_from_coeffs({"onehot": np.array(coeffs)})["probs"]
     np.testing.assert_allclose(probs, expected, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("coeffs", [c[1] for c in SOFTMAX_CASES] + [
+    np.random.default_rng(0).normal(scale=30.0, size=(50, 7))], ids=[c[0] for c in SOFTMAX_CASES] + ["random"])
+def test_categorical_bound_share_is_inner_product_plus_entropy(coeffs):
+    """The ELBO share of a latent just updated: <C, p> + H[p] = log Σ e^C per row."""
+    family = get_family("Categorical")
+    coeffs = {"onehot": np.array(coeffs, dtype=float)}
+    params = family.params_from_coeffs(coeffs)
+    share = family.bound_share(coeffs, params)
+    np.testing.assert_allclose(share, logsumexp(coeffs["onehot"], axis=-1), rtol=1e-12)
+    finite = np.isfinite(coeffs["onehot"]).all(axis=-1)
+    with np.errstate(invalid="ignore"):  # −inf · 0 in rows the check below leaves out
+        direct = np.sum(coeffs["onehot"] * params["probs"], axis=-1) + family.entropy(params)
+    np.testing.assert_allclose(share[finite], direct[finite], rtol=1e-10, atol=1e-9)
 
 
 INVALID_COEFFS = [

@@ -438,7 +438,8 @@ def elbo_constants(program: Program) -> list:
     return lines
 
 
-RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "sample", "check_params",
+RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
+                     "check_params",
                      "mode", "point_expectations")
 
 

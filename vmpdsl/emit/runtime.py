@@ -167,20 +167,27 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
     the monomials holding that latent are <C_s, E[u_s]> and are not recomputed.
     """
     weights = globals().get("ROW_WEIGHTS", {})  # derive/weights.py
+    shared = None  # a latent whose entropy is in its bound share already
     if last_coeffs is None:
         total = _expected_log_joint(E, K, data, hyper, dim)
     else:
-        name = UPDATES[-1][0]
+        name, family, point = UPDATES[-1][:3]
         total = _expected_log_joint_rest(E, K, data, hyper, dim)
         weight = data.get(weights.get(name))
-        for stat, c in last_coeffs.items():
-            if weight is None:
-                total += inner_product(c, E[name][stat])
-            else:  # a count weight left this latent's own messages
-                # (a 0/1 mask stayed in them: weighting again is harmless, m·m = m)
-                total += _weighted_inner(weight, c, E[name][stat])
+        # (a 0/1 mask stayed in the latent's messages; weighting again is harmless, m·m = m)
+        bound_share = FAMILY_FUNCTIONS[family]["bound_share"]
+        if bound_share is not None and not point:  # Σ_s <C_s, E[u_s]> + H[q] at once
+            share = bound_share(last_coeffs, q[name])
+            total += float(np.sum(share if weight is None else share * weight))
+            shared = name
+        else:
+            for stat, c in last_coeffs.items():
+                if weight is None:
+                    total += inner_product(c, E[name][stat])
+                else:  # a count weight left this latent's own messages
+                    total += _weighted_inner(weight, c, E[name][stat])
     for name, family, plates, shape, point in LATENTS:
-        if not point:
+        if not point and name != shared:
             entropy = FAMILY_FUNCTIONS[family]["entropy"](q[name])
             if name in weights and weights[name] in data:
                 entropy = entropy * data[weights[name]]  # masked or counted rows

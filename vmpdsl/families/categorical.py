@@ -41,6 +41,14 @@ def categorical_entropy(params):
     return -np.einsum("...k,...k->...", probs, np.log(np.maximum(probs, 1e-300)))
 
 
+def categorical_bound_share(coeffs, params):
+    # <C, p> + H[p] = log Σ_k e^{C_k} for p = softmax(C); at the top category
+    # C_k − log p_k equals it, so N logs replace the entropy's N×K.
+    logits = np.asarray(coeffs["onehot"], dtype=float)
+    probs = np.asarray(params["probs"], dtype=float)
+    return np.max(logits, axis=-1) - np.log(np.max(probs, axis=-1))
+
+
 def categorical_mode(params):
     probs = np.asarray(params["probs"], dtype=float)
     best = np.argmax(probs, axis=-1)
@@ -89,6 +97,7 @@ CATEGORICAL = Family(
     expectations=categorical_expectations, entropy=categorical_entropy,
     mode=categorical_mode, point_expectations=categorical_point_expectations,
     sample=categorical_sample, log_density=categorical_log_density,
+    bound_share=categorical_bound_share,
     check_support=categorical_check_support, check_params=categorical_check_params,
     helpers=(first_index, found_at, simplex_problem),
 )

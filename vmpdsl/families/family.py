@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 # The function fields, in the order runtime_source emits them.
 FUNCTION_FIELDS = ("params_from_coeffs", "coeffs_from_params", "expectations",
                    "entropy", "mode", "point_expectations", "sample",
-                   "log_density", "check_support", "check_params")
+                   "log_density", "check_support", "check_params", "bound_share")
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +33,9 @@ class Family:
     helpers       the _common functions the family functions call (transitively).
     internals     family-specific functions that the ones above call (Wishart's
                   expected log-determinant); copied along with them.
+    bound_share   optional, (coeffs, params) → per row Σ_s <C_s, E[u_s]> + H[q]: the
+                  ELBO share of a latent just updated to q from C, cheaper than
+                  the inner product and the entropy apart (Categorical: log Σ e^C).
     factored_stats  statistics ``expectations`` may return factored rather than
                   as an array (MvNormal's xx as a SharedOuter); the emitted code
                   passes them only to ``contract``, which expands them.
@@ -55,6 +58,7 @@ class Family:
     mode: Callable | None = None
     point_expectations: Callable | None = None
     sample: Callable | None = None
+    bound_share: Callable | None = None
     helpers: tuple[Callable, ...] = field(default=())
     internals: tuple[Callable, ...] = field(default=())
     factored_stats: tuple[str, ...] = ()
