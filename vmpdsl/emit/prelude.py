@@ -247,8 +247,12 @@ def _plan(labels, shapes, out, block=True):
         operands = list(operands)
         given = list(operands)  # None marks an intermediate (not memoized)
         for p, spec in prep:
-            operands[p] = np.einsum(spec, operands[p])
-            given[p] = None
+            if block:  # a row sum Σ_n E[z] is shared like a product
+                operands[p] = given[p] = _memoized((np.einsum, _canonical(spec)), [given[p]],
+                                                   np.einsum, spec, [operands[p]])
+            else:
+                operands[p] = given[p] = np.einsum(spec, operands[p])
+                given[p] = None
         for (at, step, arg), memo in zip(steps, memo_keys):
             taken = [operands[i] for i in at]
             inputs = [given[i] for i in at]
