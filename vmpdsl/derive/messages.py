@@ -86,7 +86,7 @@ def derive(model: CheckedModel) -> Derivation:
                for name, family in families.items()}
     factors = []
     for ctx, terms in raw:
-        terms = tuple(canonical(t, ctx, families) for t in terms)
+        terms = combine_like_terms([canonical(t, ctx, families) for t in terms], ctx.label_dims)
         factors.append(FactorTerms(ctx.factor, terms, dict(ctx.label_dims)))
         for term in terms:
             for a in term.atoms:
@@ -203,6 +203,35 @@ def canonical(term: Term, ctx: FactorContext, families: dict) -> Term:
             raise conjugacy_error(name, merged.stat, term, ctx, families[name])
         atoms.append(merged)
     return Term(term.coeff, tuple(atoms), term.sizes)
+
+
+def combine_like_terms(terms: list, label_dims) -> tuple:
+    """Sum the coefficients of terms equal up to the order of their atoms and
+    the names of their labels (a quadratic form's cross terms w·z·mu and
+    mu·w·z; (a − 1) log τ next to −log τ), dropping those that cancel: each
+    monomial is then computed, and printed, once."""
+    combined: dict = {}
+    for term in terms:
+        key = like_term_key(term, label_dims)
+        if key in combined:
+            first = combined[key]
+            combined[key] = Term(first.coeff + term.coeff, first.atoms, first.sizes)
+        else:
+            combined[key] = term
+    return tuple(t for t in combined.values() if t.coeff != 0)
+
+
+def like_term_key(term: Term, label_dims) -> tuple:
+    """Atoms sorted by (variable, statistic), labels renamed by first appearance
+    with their dims; sizes as a sorted tuple.  Equal keys mean equal monomials
+    (ties between atoms of one array may hide a match, never invent one)."""
+    atoms = sorted(term.atoms, key=lambda a: (a.var, a.stat, len(a.indices)))
+    names: dict = {}
+    for a in atoms:
+        for label in a.indices:
+            names.setdefault(label, (len(names), label_dims.get(label)))
+    return (tuple((a.var, a.stat, tuple(names[l] for l in a.indices)) for a in atoms),
+            tuple(sorted(map(str, term.sizes))))
 
 
 def merge(name: str, found: list, term: Term, ctx: FactorContext, q: str) -> Atom:
