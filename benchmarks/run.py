@@ -91,9 +91,10 @@ def make_pca(N, D, K, seed=4):
     Y = (rng.normal(size=(N, K)) @ rng.normal(size=(K, D)) + rng.normal(size=D)
          + 0.3 * rng.normal(size=(N, D)))
     r = np.random.default_rng(seed + 100)
-    init = {"W": {"mean": r.normal(size=(D, K)), "cov": np.broadcast_to(np.eye(K), (D, K, K)).copy()},
+    # one covariance for every row, given as a broadcast view (as a user would)
+    init = {"W": {"mean": r.normal(size=(D, K)), "cov": np.broadcast_to(np.eye(K), (D, K, K))},
             "mu": {"mean": r.normal(size=D), "precision": np.ones(D)},
-            "z": {"mean": r.normal(size=(N, K)), "cov": np.broadcast_to(np.eye(K), (N, K, K)).copy()}}
+            "z": {"mean": r.normal(size=(N, K)), "cov": np.broadcast_to(np.eye(K), (N, K, K))}}
     return {"Y": Y, "K": K}, init
 
 

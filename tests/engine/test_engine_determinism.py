@@ -52,3 +52,17 @@ def test_data_changed_in_place_between_fits_is_seen():
     again = quiet_fit(model, data, max_iter=3, tol=0.0, seed=0)
     fresh = quiet_fit(model, {"Y": y.copy(), "K": 3}, max_iter=3, tol=0.0, seed=0)
     np.testing.assert_array_equal(again.elbo, fresh.elbo)
+
+
+def test_a_broadcast_init_covariance_equals_its_copy():
+    """A covariance given once for every row (a broadcast view) is inverted and
+    checked once and stays shared; the fit is the one from a dense copy."""
+    rng = np.random.default_rng(8)
+    data, K = {"Y": rng.normal(size=(60, 5)), "K": 2}, 2
+    shared = np.broadcast_to(0.5 * np.eye(K), (60, K, K))
+    start = {"mean": rng.normal(size=(60, K))}
+    model = example("pca")
+    viewed = quiet_fit(model, data, max_iter=5, tol=0.0, seed=0, init={"z": dict(start, cov=shared)})
+    copied = quiet_fit(model, data, max_iter=5, tol=0.0, seed=0,
+                       init={"z": dict(start, cov=shared.copy())})
+    np.testing.assert_allclose(viewed.elbo, copied.elbo, rtol=1e-12)

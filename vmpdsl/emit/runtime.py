@@ -150,14 +150,21 @@ def _user_init(name, family, point, value):
         raise DataError(f"init for '{name}': {problem}")
     if family == "MvNormal":
         if "cov" in params and "precision" not in params:
-            params["precision"] = np.linalg.inv(params["cov"])
+            params["precision"] = _shared_inverse(params["cov"])
         if "precision" in params and "cov" not in params:
-            params["cov"] = np.linalg.inv(params["precision"])
+            params["cov"] = _shared_inverse(params["precision"])
     check = FAMILY_FUNCTIONS[family]["check_params"]
     problem = check(params) if check else None
     if problem:
         raise DataError(f"init for '{name}': {problem}")
     return params
+
+
+def _shared_inverse(matrices):
+    """Inverses of a batch of matrices, each distinct one inverted once: rows
+    given one broadcast covariance keep sharing it (and E[x xᵀ] stays factored)."""
+    matrices = np.asarray(matrices, dtype=float)
+    return np.broadcast_to(np.linalg.inv(compact(matrices, 2)), matrices.shape)
 
 
 def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):

@@ -11,6 +11,8 @@ import numpy as np
 from scipy import special as sps  # noqa: F401  (part of the emitted header)
 from scipy import linalg as sla  # noqa: F401  (part of the emitted header)
 
+from ..emit.prelude import compact
+
 
 def first_index(bad):
     """The index tuple of the first True entry of a boolean array."""
@@ -47,6 +49,7 @@ def spd_problem(matrix, what):
     matrix = np.asarray(matrix, dtype=float)
     if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
         return f"{what} must be a square matrix; got shape {matrix.shape}"
+    matrix = compact(matrix, 2)  # a matrix broadcast along the batch is checked once
     if not np.all(np.isfinite(matrix)):
         return f"{what} must be finite; {found_at(matrix, ~np.isfinite(matrix))}"
     asym = np.abs(matrix - np.swapaxes(matrix, -1, -2))
