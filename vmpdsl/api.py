@@ -49,8 +49,12 @@ class Model:
 
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
-            point=None, callback=None, missing: str = "error") -> "Fit":
+            point=None, callback=None, missing: str = "error", collapse: bool = True) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
+
+        ``collapse=False`` fits every row of a plate with only integer data,
+        instead of its distinct rows weighted by their counts (the same fit;
+        see the README).
 
         ``missing="skip"`` treats NaN observations (in arrays observed through
         ``~``) as missing: their factors are dropped, which is exact in VMP (the
@@ -66,7 +70,7 @@ class Model:
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
-                data, hypers, max_iter, tol, seed, init, None, callback, missing)
+                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse)
         module = self._compiled.module
         check_options(max_iter, tol)
         if not isinstance(data, dict):
@@ -75,7 +79,7 @@ class Model:
         try:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                                 seed=seed, init=init, callback=callback,
-                                missing="skip" if skip else None)
+                                missing="skip" if skip else None, collapse=bool(collapse))
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:

@@ -255,3 +255,27 @@ def test_missing_data_masks_are_not_collapsed():
     for name in ("phi", "theta"):
         np.testing.assert_allclose(masked["posterior"][name]["concentration"],
                                    plain["posterior"][name]["concentration"], rtol=RTOL)
+
+
+def test_the_api_passes_collapse_through():
+    model = vmpdsl.load("models/lda.vmp")
+    data, init = lda_corpus(seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        merged_fit = model.fit(data, init=init, max_iter=20, tol=0)
+        plain_fit = model.fit(data, init=init, max_iter=20, tol=0, collapse=False)
+    np.testing.assert_allclose(merged_fit.elbo, plain_fit.elbo, rtol=RTOL)
+    calls = []
+    real = model._compiled.module.collapse_rows
+    model._compiled.module.collapse_rows = lambda *a: calls.append(1) or real(*a)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model.fit(data, init=init, max_iter=2, tol=0, collapse=False)
+        assert not calls  # the row-by-row fit really ran
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model.fit(data, init=init, max_iter=2, tol=0)
+        assert calls
+    finally:
+        model._compiled.module.collapse_rows = real
