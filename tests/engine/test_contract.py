@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from vmpdsl.emit import prelude
+from vmpdsl.emit import einsum as executor
 from vmpdsl.emit.prelude import OneHot, SharedOuter, contract, inner_product
 
 N, K, D = 7, 3, 4
@@ -116,9 +116,9 @@ def test_one_hot_and_plain_contractions(spec, shapes, hot):
 
 
 def test_blocked_contraction_equals_unblocked(monkeypatch):
-    monkeypatch.setattr(prelude, "_BLOCK_ELEMENTS", 50)
-    monkeypatch.setattr(prelude, "_SMALL_ELEMENTS", 1)
-    monkeypatch.setattr(prelude, "_PLANS", {})
+    monkeypatch.setattr(executor, "_BLOCK_ELEMENTS", 50)
+    monkeypatch.setattr(executor, "_SMALL_ELEMENTS", 1)
+    monkeypatch.setattr(executor, "_PLANS", {})
     rng = np.random.default_rng(5)
     a, b, c = rng.normal(size=(40, 6)), rng.normal(size=(6, 5)), rng.normal(size=(40, 5))
     _check("nd,dk,nk->", a, b, c)
@@ -152,8 +152,8 @@ def test_output_labels_no_operand_carries_are_size_one():
 def test_matmul_steps_equal_einsum(monkeypatch, spec, shapes):
     """Pairwise steps by matmul, also on broadcast, size-1 and empty axes; a
     (base, shape) pair is a zero-stride view."""
-    monkeypatch.setattr(prelude, "_SMALL_ELEMENTS", 0)
-    monkeypatch.setattr(prelude, "_PLANS", {})
+    monkeypatch.setattr(executor, "_SMALL_ELEMENTS", 0)
+    monkeypatch.setattr(executor, "_PLANS", {})
     rng = np.random.default_rng(7)
     for _ in range(2):  # compiling the plan, then the cached plan with new values
         _check(spec, *[np.broadcast_to(rng.normal(size=s[0]), s[1]) if isinstance(s[0], tuple)
@@ -213,41 +213,41 @@ def test_random_contractions_equal_einsum(case, seed, route):
     tuning = {"steps": {"_SMALL_ELEMENTS": 0},
               "blocked": {"_SMALL_ELEMENTS": 0, "_BLOCK_ELEMENTS": 64}}.get(route, {})
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(prelude, "_PLANS", {})
+        patch.setattr(executor, "_PLANS", {})
         for name, value in tuning.items():
-            patch.setattr(prelude, name, value)
+            patch.setattr(executor, name, value)
         first = operands(rng, "broadcast")
         _check_close(spec, contract(spec, *first), first)
-        plans = dict(prelude._PLANS)
+        plans = dict(executor._PLANS)
         for layout in ("contiguous", "fortran"):  # the cached plan, other values and strides
             again = operands(rng, layout)
             _check_close(spec, contract(spec, *again), again)
-        assert prelude._PLANS == plans
+        assert executor._PLANS == plans
 
 
 def test_plan_is_compiled_once_and_reused(monkeypatch):
-    monkeypatch.setattr(prelude, "_PLANS", {})
+    monkeypatch.setattr(executor, "_PLANS", {})
     rng = np.random.default_rng(6)
     a, b, c = rng.normal(size=(30, 20)), rng.normal(size=(20, 25)), rng.normal(size=(30, 25))
     first = contract("ab,bc,ac->", a, b, c)
-    (plan,) = prelude._PLANS.values()
+    (plan,) = executor._PLANS.values()
     assert contract("ab,bc,ac->", a, b, c) == first
-    (again,) = prelude._PLANS.values()
+    (again,) = executor._PLANS.values()
     assert again is plan
     np.testing.assert_allclose(first, np.einsum("ab,bc,ac->", a, b, c), rtol=1e-12)
     _check("ab,bc,ac->", a[:7], b, c[:7])  # other shapes, another plan
-    assert len(prelude._PLANS) == 2
+    assert len(executor._PLANS) == 2
 
 
 def test_products_of_given_operands_are_memoized_by_identity(monkeypatch):
     """Yᵀz reached from two specs (the tau and W updates of PCA) is computed
     once while z is the same object; a new z (an update) recomputes it."""
-    monkeypatch.setattr(prelude, "_PLANS", {})
-    monkeypatch.setattr(prelude, "_MEMO", {})
-    monkeypatch.setattr(prelude, "_SMALL_ELEMENTS", 0)  # the step route at test sizes
+    monkeypatch.setattr(executor, "_PLANS", {})
+    monkeypatch.setattr(executor, "_MEMO", {})
+    monkeypatch.setattr(executor, "_SMALL_ELEMENTS", 0)  # the step route at test sizes
     calls = []
-    real = prelude._by_matmul
-    monkeypatch.setattr(prelude, "_by_matmul", lambda *a: calls.append(a[0]) or real(*a))
+    real = executor._by_matmul
+    monkeypatch.setattr(executor, "_by_matmul", lambda *a: calls.append(a[0]) or real(*a))
     rng = np.random.default_rng(7)
     y, w, z = rng.normal(size=(40, 6)), rng.normal(size=(6, 3)), rng.normal(size=(40, 3))
     tau = np.float64(2.0)
@@ -261,6 +261,6 @@ def test_products_of_given_operands_are_memoized_by_identity(monkeypatch):
     np.testing.assert_allclose(contract("ab,bc,ac->", y, w, z_new),
                                np.einsum("ab,bc,ac->", y, w, z_new), rtol=1e-12)
     assert len(calls) > count
-    shared = next(result for _, result in prelude._MEMO.values())
+    shared = next(result for _, result in executor._MEMO.values())
     with pytest.raises(ValueError):
         shared += 1.0                                    # results are read-only

@@ -4,8 +4,9 @@ The module is printed from the program tree.  User text enters it only as
 validated identifiers inside string literals (dictionary keys such as
 ``E['lambda']``), never as Python names, and as numbers printed by ``repr``;
 so ``lambda``, ``import`` or ``__init__`` in a model are ordinary keys and a
-hostile model cannot inject code.  The runtime (family functions and the
-prelude) is copied verbatim from the package: it imports numpy and scipy only.
+hostile model cannot inject code.  The runtime (the prelude, the einsum
+executor, family functions, checks, the fit loop) is copied verbatim from the
+package: it imports numpy and scipy only.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import checks, new_data, prelude, runtime
+from . import checks, einsum, new_data, prelude, runtime
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -163,7 +164,8 @@ def runtime_text(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
                        if v.role != "hyper" and v.family in FAMILIES})
-    body = [strip_imports(inspect.getsource(prelude)), runtime_source(families)]
+    body = [strip_imports(inspect.getsource(part)) for part in (prelude, einsum)]
+    body.append(runtime_source(families))
     return "\n\n".join(body)
 
 
