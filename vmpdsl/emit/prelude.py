@@ -79,8 +79,11 @@ class SharedOuter:
         return self.mean.shape + self.mean.shape[-1:]
 
     def __array__(self, dtype=None, copy=None):
-        second = self.mean[..., :, None] * self.mean[..., None, :]
-        second += self.cov
+        second = self.mean[..., :, None] * self.mean[..., None, :]  # one (…, D, D) array
+        if second.shape == np.broadcast_shapes(second.shape, np.shape(self.cov)):
+            second += self.cov  # in place
+        else:  # a covariance with more batch axes than the mean (a user's init)
+            second = second + self.cov
         return second if dtype is None else second.astype(dtype)
 
     def inner(self, coeff):
@@ -102,8 +105,16 @@ def dense(value):
     return np.asarray(value) if isinstance(value, SharedOuter) else value
 
 
-def inner_product(coeff, stat):
-    """Σ coeff · stat over every axis, ``stat`` possibly a ``SharedOuter``."""
+def inner_product(coeff, stat, weight=None):
+    """Σ coeff · stat over every axis, ``stat`` possibly a ``SharedOuter``; a
+    row ``weight`` multiplies along the leading (plate) axes, without a
+    weighted copy of ``coeff`` unless ``stat`` is factored."""
+    if weight is not None and not isinstance(stat, SharedOuter):
+        axes = "abcdefghijkl"[:np.ndim(stat)]
+        return float(np.einsum(f"{axes},{axes},{axes[:np.ndim(weight)]}->", coeff, stat, weight))
+    if weight is not None:  # shaped to broadcast along the rows
+        along = np.shape(weight) + (1,) * (np.ndim(coeff) - np.ndim(weight))
+        coeff = coeff * np.reshape(weight, along)
     if isinstance(stat, SharedOuter):
         return stat.inner(coeff)
     return float(np.sum(coeff * stat))
@@ -127,9 +138,7 @@ def _contract(labels, operands, out):
     outer_at = next((p for p, o in enumerate(operands) if isinstance(o, SharedOuter)), None)
     if outer_at is not None:
         return _split_outer(labels, operands, out, outer_at)
-    hot_at = next((p for p, o in enumerate(operands) if isinstance(o, OneHot)), None)
-    if hot_at is None:
-        return _einsum(labels, operands, out)
+    hot_at = next(p for p, o in enumerate(operands) if isinstance(o, OneHot))
     hot = operands.pop(hot_at)
     hot_labels = labels.pop(hot_at)
     rows, cat = hot_labels[:-1], hot_labels[-1]

@@ -187,12 +187,9 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
             share = bound_share(last_coeffs, q[name])
             total += float(np.sum(share if weight is None else share * weight))
             shared = name
-        else:
-            for stat, c in last_coeffs.items():
-                if weight is None:
-                    total += inner_product(c, E[name][stat])
-                else:  # a count weight left this latent's own messages
-                    total += _weighted_inner(weight, c, E[name][stat])
+        else:  # a count weight left this latent's own messages: it goes here
+            total += sum(inner_product(c, E[name][stat], weight)
+                         for stat, c in last_coeffs.items())
     for name, family, plates, shape, point in LATENTS:
         if not point and name != shared:
             entropy = FAMILY_FUNCTIONS[family]["entropy"](q[name])
@@ -200,19 +197,6 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
                 entropy = entropy * data[weights[name]]  # masked or counted rows
             total += float(np.sum(entropy))
     return total
-
-
-def _weighted_inner(weight, coeff, stat):
-    """Σ over rows of weight · <coeff_row, stat_row>, without a weighted copy of coeff."""
-    if not isinstance(stat, np.ndarray):  # a factored statistic: inner_product knows it
-        return inner_product(coeff * _along_rows(weight, coeff), stat)
-    axes = "abcdefghijkl"[:stat.ndim]
-    return float(np.einsum(f"{axes},{axes},{axes[:np.ndim(weight)]}->", coeff, stat, weight))
-
-
-def _along_rows(weight, array):
-    """A row weight shaped to broadcast along ``array``'s leading (plate) axes."""
-    return np.reshape(weight, np.shape(weight) + (1,) * (np.ndim(array) - np.ndim(weight)))
 
 
 # Merge duplicate rows only when that leaves at most this share of them.

@@ -52,12 +52,7 @@ def mvnormal_expectations(params):
         if shared.size < np.prod(full):
             # rows sharing one covariance: E[x xᵀ] stays factored (see SharedOuter)
             return {"x": mean, "xx": SharedOuter(mean, shared)}
-    second = mean[..., :, None] * mean[..., None, :]  # one N×D×D array, then in place
-    if second.shape == np.broadcast_shapes(second.shape, np.shape(cov)):
-        second += cov
-    else:  # a covariance with more batch axes than the mean (a user's init)
-        second = second + cov
-    return {"x": mean, "xx": second}
+    return {"x": mean, "xx": np.asarray(SharedOuter(mean, cov))}
 
 
 def mvnormal_entropy(params):
