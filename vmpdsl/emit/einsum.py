@@ -71,8 +71,7 @@ def _plan(labels, shapes, out, block=True):
                 operands[p] = given[p] = _memoized((np.einsum, _canonical(spec)), [given[p]],
                                                    np.einsum, spec, [operands[p]])
             else:
-                operands[p] = given[p] = np.einsum(spec, operands[p])
-                given[p] = None
+                operands[p], given[p] = np.einsum(spec, operands[p]), None
         for (at, step, arg), memo in zip(steps, memo_keys):
             taken = [operands[i] for i in at]
             inputs = [given[i] for i in at]
