@@ -49,12 +49,17 @@ class Model:
 
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
-            point=None, callback=None, missing: str = "error", collapse: bool = True) -> "Fit":
+            point=None, callback=None, missing: str = "error", collapse: bool = True,
+            mean_field: bool = False) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         ``collapse=False`` fits every row of a plate with only integer data,
         instead of its distinct rows weighted by their counts (the same fit;
         see the README).
+
+        ``mean_field=True`` factorizes the joint blocks (a mean and its scaled
+        precision, q(mu, Lambda) Normal–Wishart; see derive/blocks.py) into
+        q(mu) q(Lambda).
 
         ``missing="skip"`` treats NaN observations (in arrays observed through
         ``~``) as missing: their factors are dropped, which is exact in VMP (the
@@ -63,14 +68,17 @@ class Model:
         if missing not in ("error", "skip", None):
             raise VmpDataError(f"missing must be 'error' or 'skip', got {missing!r}")
         skip = missing == "skip"
-        if point or (skip and not self._compiled.model.missing):
+        if point or (skip and not self._compiled.model.missing) \
+                or bool(mean_field) != self._compiled.model.mean_field:
             if isinstance(point, str):
                 point = [point]
             compiled = self._compiled
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
-            return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
-                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse)
+            return Model(compile_source(source, compiled.model.filename, points, skip,
+                                        bool(mean_field))).fit(
+                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse,
+                mean_field)
         module = self._compiled.module
         check_options(max_iter, tol)
         if not isinstance(data, dict):
@@ -123,9 +131,12 @@ class Fit:
         return self.result["dims"]
 
     def family(self, name: str) -> str:
-        for step in self.model._compiled.program.steps:
-            if step.name == name:
-                return step.family
+        """The q family of a latent; a joint block's member (derive/blocks.py)
+        gives its own family: its posterior holds that family's fields."""
+        for update in self.model._compiled.derivation.updates:
+            if name in update.variables:
+                return self.model.checked.variables[name].family if update.members \
+                    else update.family
         raise VmpError(f"'{name}' is not a latent variable of the model; latents: "
                        f"{', '.join(self.posterior)}")
 
@@ -133,6 +144,8 @@ class Fit:
         """The posterior mean E[name] (probabilities for a Categorical)."""
         family = self.family(name)
         q = self.posterior[name]
+        if any(name in u.members for u in self.model._compiled.derivation.updates):
+            return self.result["expectations"][name]["x"]  # a joint block's member
         if "value" in q:
             return q["value"]
         if family == "Dirichlet":

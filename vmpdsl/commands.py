@@ -54,6 +54,9 @@ def fit_options(parser: argparse.ArgumentParser):
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a hyperparameter or a dim size (e.g. --set K=6)")
     parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
+    parser.add_argument("--mean-field", action="store_true",
+                        help="factorize joint blocks: q(mu) q(Lambda) instead of one "
+                             "Normal–Wishart (Normal–Gamma) q(mu, Lambda)")
     parser.add_argument("--max-iter", type=int, default=500)
     parser.add_argument("--tol", type=float, default=1e-8)
     parser.add_argument("--seed", type=int, default=0)
@@ -93,7 +96,8 @@ def run_fit(args) -> int:
     points = [p for p in args.point.split(",") if p]
     fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
                     seed=args.seed, point=points or None,
-                    callback=None if args.quiet else progress(), missing=args.missing)
+                    callback=None if args.quiet else progress(), missing=args.missing,
+                    mean_field=args.mean_field)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
     print(posterior_table(fit))

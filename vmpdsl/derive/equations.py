@@ -17,6 +17,7 @@ from fractions import Fraction
 
 import sympy
 
+from .block_equations import block_formulas, block_members, block_stat_text, block_title
 from .expressions import EYE, ONES
 from .messages import Derivation, constant_axes
 
@@ -69,6 +70,10 @@ class Printer:
             return f"{c.func}({inner})" + self.labels(a.indices, names)
         variables = self.derivation.model.variables
         var = variables.get(a.var)
+        members = block_members(self.derivation, a.var)
+        if members:  # a joint block's statistic (block_equations.py)
+            return block_stat_text(members, a.stat, not var.event, self.latex,
+                                   self.name) + self.labels(a.indices, names)
         if var is not None and var.role in ("latent", "point", "param"):
             table = LATEX_STATS if self.latex else TEXT_STATS
             if var.role != "latent":
@@ -202,7 +207,8 @@ def equations_text(derivation: Derivation, style: str = "text", steps: bool = Fa
         for stat in FAMILIES[update.family].stats:
             C.setdefault(stat, sympy.Integer(0))
         dim = str(var.event[0]) if var.event else "1"
-        formulas = (point_formulas if update.point else parameter_formulas)(update.family, C, dim)
+        formulas = (block_formulas if update.members else point_formulas if update.point
+                    else parameter_formulas)(update.family, C, dim)
         blocks.append(render_block(printer, update, var, formulas, C, steps, names))
     return "\n\n".join(blocks)
 
@@ -211,7 +217,8 @@ def render_block(printer, update, var, formulas, C, steps, names) -> str:
     plates = "".join(f"[{d}]" for d in var.plates)
     params = ", ".join(n for n, _ in formulas)
     if printer.latex:
-        lines = [rf"q({printer.name(update.name)}) &= \mathrm{{{update.family}}}({params})\\"]
+        title = ", ".join(printer.name(v) for v in update.variables)
+        lines = [rf"q({title}) &= \mathrm{{{update.family}}}({params})\\"]
         lines += [rf"\quad \mathrm{{{n}}} &= {printer.show(e)}\\" for n, e in formulas]
     else:
         index = "".join(f"[{n}]" for n in names.get(next(iter(names), ""), ())[:len(var.plates)])
@@ -220,7 +227,8 @@ def render_block(printer, update, var, formulas, C, steps, names) -> str:
             lines = [f"{update.name}{index} = argmax E[log p]  ({kind} point estimate, "
                      f"{update.family} form)    # plates {plates or 'none'}"]
         else:
-            lines = [f"q({update.name}{index}) = {update.family}({params})    "
+            title = block_title(update, index) if update.members else f"{update.name}{index}"
+            lines = [f"q({title}) = {update.family}({params})    "
                      f"# plates {plates or 'none'}"]
         if steps:
             lines += [f"  coefficient of {TEXT_STATS.get(s, s).format(v=update.name)}: "

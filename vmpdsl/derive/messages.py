@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ..errors import VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
+from .blocks import find_blocks, rewrite
 from .densities import DENSITIES
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
 from .terms import Atom, Term, mul
@@ -57,6 +58,12 @@ class Update:
     family: str  # the q family (a FAMILIES key)
     point: bool = False  # a point estimate: plug-in expectations, mode update
     messages: dict = field(default_factory=dict)  # stat -> [Message]
+    members: tuple = ()  # a block's variables (derive/blocks.py); () for one latent
+
+    @property
+    def variables(self) -> tuple:
+        """The model variables this q covers."""
+        return self.members or (self.name,)
 
 
 @dataclass
@@ -82,18 +89,34 @@ def derive(model: CheckedModel) -> Derivation:
         raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
-    updates = {name: Update(name, family, model.variables[name].role != "latent")
-               for name, family in families.items()}
-    factors = []
-    for ctx, terms in raw:
-        terms = combine_like_terms([canonical(t, ctx, families) for t in terms], ctx.label_dims)
-        factors.append(FactorTerms(ctx.factor, terms, dict(ctx.label_dims)))
-        for term in terms:
+    factors = [FactorTerms(ctx.factor, combine_like_terms(
+        [canonical(t, ctx, families) for t in terms], ctx.label_dims), dict(ctx.label_dims))
+        for ctx, terms in raw]
+    found = find_blocks(model, factors)  # joint q's (blocks.py)
+    factors = [FactorTerms(f.factor, combine_like_terms(
+        [rewrite(t, found) for t in f.terms], f.label_dims), f.label_dims) for f in factors]
+    updates = block_updates(model, families, found)
+    for position, f in enumerate(factors):
+        for term in f.terms:
             for a in term.atoms:
                 if a.var in updates:
                     messages = updates[a.var].messages.setdefault(a.stat, [])
-                    messages.append(Message(len(factors) - 1, weights.message_term(term, a), a))
+                    messages.append(Message(position, weights.message_term(term, a), a))
     return Derivation(model, factors, list(updates.values()), constants)
+
+
+def block_updates(model: CheckedModel, families: dict, blocks: list) -> dict:
+    """One update per latent, in declaration order; a block's update replaces
+    its members' at the place of the first member declared."""
+    owner = {m: b for b in blocks for m in b.members}
+    updates = {}
+    for name, family in families.items():
+        block = owner.get(name)
+        if block is None:
+            updates[name] = Update(name, family, model.variables[name].role != "latent")
+        elif block.name not in updates:
+            updates[block.name] = Update(block.name, block.family, members=block.members)
+    return updates
 
 
 def q_family(model: CheckedModel, name: str, raw: list) -> str:

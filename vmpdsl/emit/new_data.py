@@ -167,6 +167,8 @@ def _predict_mixture(result, new_data, samples, seed, z, weights):
     rows = {row[0]: row for row in LATENTS}
     plug, random = {}, []
     for name, params in result["posterior"].items():
+        if name not in rows:
+            continue  # a block's member (BLOCKS): drawn with its block
         family, point = rows[name][1], rows[name][4]
         if name == z or point:
             continue  # points: E already holds their plug-in statistics

@@ -190,7 +190,15 @@ def spec_lines(program: Program) -> list:
     from ..predict import local_names, plan  # decided once, at compile time
     return [f"PREDICTIVE = {plan(model)!r}", f"LOCAL_LATENTS = {tuple(local_names(model))!r}",
             f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
-            f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}", ""]
+            f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}",
+            f"BLOCKS = {block_rows(program)!r}", ""]
+
+
+def block_rows(program: Program) -> tuple:
+    """(block, family, members) of every joint block (derive/blocks.py); the
+    runtime splits its posterior into the members' (runtime.split_blocks)."""
+    return tuple((u.name, u.family, tuple(u.members))
+                 for u in program.derivation.updates if u.members)
 
 
 def stat_shapes(step, model) -> dict:
@@ -235,7 +243,7 @@ def prior_contractions(stat_update, name, program):
     update = derivation.update_of(name)
     messages = update.messages[stat_update.stat]
     return [c for c, m in zip(stat_update.contractions, messages)
-            if derivation.factors[m.factor].factor.variable == name]
+            if derivation.factors[m.factor].factor.variable in update.variables]
 
 
 def hypers_function(model) -> list:
@@ -441,7 +449,7 @@ def elbo_constants(program: Program) -> list:
 
 
 RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations")
+                     "check_params", "mode", "point_expectations", "marginals")
 
 
 def updates_table(program: Program) -> list:

@@ -72,8 +72,9 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
         if family == "Categorical":
             probs = params["probs"]
             params = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
-        elif family in ("Normal", "MvNormal") and plates:
-            params = dict(params, mean=functions["sample"](params, rng))
+        elif family in ("Normal", "MvNormal", "NormalWishart", "NormalGamma") and plates:
+            draw = functions["sample"](params, rng)  # a block draws (mean, precision)
+            params = dict(params, mean=draw["mean"] if isinstance(draw, dict) else draw)
             if point:
                 params = {"value": params["mean"]}
         if point and "value" not in params:
@@ -355,6 +356,21 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                       RuntimeWarning, stacklevel=2)
     _MEMO.clear()  # free the products the sweeps shared
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
-    return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
-                        "converged": converged, "iterations": len(trace), "dims": dim,
-                        "hypers": hyper}, groups)
+    return expand_rows(split_blocks({"posterior": q, "expectations": expectations,
+                                     "elbo": np.asarray(trace), "converged": converged,
+                                     "iterations": len(trace), "dims": dim, "hypers": hyper}),
+                       groups)
+
+
+def split_blocks(result):
+    """Each joint block's posterior as its members' (derive/blocks.py): the
+    first member's entry keeps the joint parameters (and the block's
+    statistics, which new-data questions reuse) next to its marginal fields."""
+    for name, family, members in globals().get("BLOCKS", ()):
+        parts = FAMILY_FUNCTIONS[family]["marginals"](result["posterior"][name])
+        parts[0][1].update(result["expectations"][name])
+        for part in ("posterior", "expectations"):  # the members in the block's place
+            split = {member: value[part == "expectations"] for member, value in zip(members, parts)}
+            result[part] = {k: v for key, value in result[part].items()
+                            for k, v in (split.items() if key == name else [(key, value)])}
+    return result

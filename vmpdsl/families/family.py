@@ -12,7 +12,8 @@ from typing import Callable, Mapping
 # The function fields, in the order runtime_source emits them.
 FUNCTION_FIELDS = ("params_from_coeffs", "coeffs_from_params", "expectations",
                    "entropy", "mode", "point_expectations", "sample",
-                   "log_density", "check_support", "check_params", "bound_share")
+                   "log_density", "check_support", "check_params", "bound_share",
+                   "marginals")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +40,11 @@ class Family:
     factored_stats  statistics ``expectations`` may return factored rather than
                   as an array (MvNormal's xx as a SharedOuter); the emitted code
                   passes them only to ``contract``, which expands them.
+    members       for a joint block family (normal_wishart.py): the families of
+                  the variables its q covers, whose functions it calls (and
+                  runtime_source brings along); () for a family of one variable.
+    marginals     a block's params → ((q, E) per member): the members' posteriors
+                  and expectations implied by the joint, for users.
     The function fields are None where not applicable; see FUNCTION_FIELDS.
     """
 
@@ -59,9 +65,11 @@ class Family:
     point_expectations: Callable | None = None
     sample: Callable | None = None
     bound_share: Callable | None = None
+    marginals: Callable | None = None
     helpers: tuple[Callable, ...] = field(default=())
     internals: tuple[Callable, ...] = field(default=())
     factored_stats: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
 
     @property
     def functions(self) -> tuple[Callable, ...]:

@@ -25,14 +25,18 @@ from .family import FUNCTION_FIELDS, Family
 from .gamma import GAMMA
 from .mvnormal import MVNORMAL
 from .normal import NORMAL
+from .normal_wishart import NORMALGAMMA, NORMALWISHART
 from .poisson import POISSON
 from .wishart import WISHART
 
-__all__ = ["Family", "FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_source",
+__all__ = ["Family", "FAMILIES", "BLOCK_FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_source",
            "RUNTIME_HEADER"]
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
-            BINOMIAL, POISSON, EXPONENTIAL)
+            BINOMIAL, POISSON, EXPONENTIAL, NORMALWISHART, NORMALGAMMA)
+# The joint block families (q over a mean and its precision, derive/blocks.py)
+# are not distributions of the language.
+BLOCK_FAMILIES = ("NormalWishart", "NormalGamma")
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
 
@@ -62,7 +66,8 @@ def _helper_order() -> dict:
 def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
     """Source of the helpers and functions the named families need.
 
-    A family's posterior family comes along (Exponential brings Gamma).
+    A family's posterior family comes along (Exponential brings Gamma), and
+    a block family's members (NormalWishart brings MvNormal and Wishart).
     ``helpers`` names further _common functions the caller's own code uses
     (``"symmetrize"``).  Helpers come first in their
     module order, then each family's functions in registry order; nothing is
@@ -71,7 +76,8 @@ def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
     records = []
     for name in families:
         record = get_family(name)
-        for needed in (record, FAMILIES.get(record.posterior or "")):
+        related = (record.posterior or "",) + record.members
+        for needed in (record,) + tuple(FAMILIES.get(r) for r in related):
             if needed is not None and needed not in records:
                 records.append(needed)
     records.sort(key=_RECORDS.index)

@@ -83,6 +83,7 @@ class CheckedModel:
     factors: tuple  # of Factor, in source order
     program: Program = field(compare=False, default=None)
     missing: bool = False  # likelihood factors carry observed-masks (fit(missing="skip"))
+    mean_field: bool = False  # no joint blocks: q(mu) q(Lambda) (fit(mean_field=True))
 
     @property
     def source(self) -> str:
