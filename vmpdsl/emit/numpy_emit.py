@@ -195,9 +195,10 @@ def spec_lines(program: Program) -> list:
 
 
 def block_rows(program: Program) -> tuple:
-    """(block, family, members) of every joint block (derive/blocks.py); the
-    runtime splits its posterior into the members' (runtime.split_blocks)."""
-    return tuple((u.name, u.family, tuple(u.members))
+    """(block, family, members, parameters) of every joint block
+    (derive/blocks.py); the runtime splits its posterior into the members'
+    (runtime.split_blocks)."""
+    return tuple((u.name, u.family, tuple(u.members), FAMILIES[u.family].param_names)
                  for u in program.derivation.updates if u.members)
 
 

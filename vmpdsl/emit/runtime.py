@@ -18,8 +18,14 @@ def _posterior(name, family, coeffs):
     try:
         return FAMILY_FUNCTIONS[family]["params_from_coeffs"](coeffs)
     except FloatingPointError as err:
-        raise FitError(f"the update of '{name}' gave an invalid {family} "
+        raise FitError(f"the update of {_q_name(name)} gave an invalid {family} "
                        f"distribution: {err}") from None
+
+
+def _q_name(name):
+    """'mu', or q(mu, tau) for a joint block (BLOCKS)."""
+    members = {row[0]: row[2] for row in globals().get("BLOCKS", ())}.get(name)
+    return f"q({', '.join(members)})" if members else f"'{name}'"
 
 
 def _set_state(q, E, name, family, point, params):
@@ -316,11 +322,16 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         check_factor_arguments(dim, hyper, data)
     if init is not None and not isinstance(init, dict):
         raise DataError("init must be a dict of starting values by latent name")
-    unknown = [str(n) for n in (init or {}) if n not in [row[0] for row in LATENTS]]
+    for block, family, members, params in globals().get("BLOCKS", ()):
+        if any(m in (init or {}) for m in members[1:]):
+            raise DataError(f"init: {', '.join(members)} have one joint {family} q; give "
+                            f"init['{block}'] with its parameters ({', '.join(params)}), "
+                            f"or fit with mean_field=True")
+    unknown = [str(n) for n in (init or {}) if n not in _latent_names()]
     if unknown:
         raise DataError(f"init names {', '.join(unknown)}, which "
                         f"{'is not a latent' if len(unknown) == 1 else 'are not latents'}; "
-                        f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
+                        f"the latents are {', '.join(_latent_names()) or 'none'}")
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):
@@ -362,11 +373,17 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                        groups)
 
 
+def _latent_names():
+    """The latents, a joint block's members in its place."""
+    blocks = {row[0]: row[2] for row in globals().get("BLOCKS", ())}
+    return [m for row in LATENTS for m in blocks.get(row[0], (row[0],))]
+
+
 def split_blocks(result):
     """Each joint block's posterior as its members' (derive/blocks.py): the
     first member's entry keeps the joint parameters (and the block's
     statistics, which new-data questions reuse) next to its marginal fields."""
-    for name, family, members in globals().get("BLOCKS", ()):
+    for name, family, members, _ in globals().get("BLOCKS", ()):
         parts = FAMILY_FUNCTIONS[family]["marginals"](result["posterior"][name])
         parts[0][1].update(result["expectations"][name])
         for part in ("posterior", "expectations"):  # the members in the block's place

@@ -13,9 +13,10 @@ Normal–Gamma is the scalar case with Gamma(shape a, rate b): a = C_logdet + ½
 b = −C_L − β m²/2.  The entropy is H[q(Λ)] + E_Λ H[N(μ | m, (βΛ)⁻¹)] (10.77).
 
 ``marginals`` splits the joint into the members' posteriors for users: Λ's
-marginal is exactly Wishart(W, ν) (Gamma(a, b)); μ's is a Student-t, reported by
-its mean and covariance W⁻¹ / (β (ν − D − 1)) (b / (β (a − 1))), inf where that
-does not exist, next to the joint parameters.
+marginal is exactly Wishart(W, ν) (Gamma(a, b)); μ's is a Student-t, so μ's
+posterior holds the joint parameters (mean m, beta and the precision's), and
+its expectations the marginal moments E[μ] = m, E[μμᵀ] = m mᵀ + W⁻¹ / (β (ν − D − 1))
+(m² + b / (β (a − 1))), inf where the marginal has no variance (ν ≤ D + 1).
 """
 import numpy as np
 from scipy import special as sps
@@ -116,12 +117,11 @@ def normalwishart_marginals(params):
     mean, beta = np.asarray(params["mean"], dtype=float), np.asarray(params["beta"], dtype=float)
     df, scale = np.asarray(params["df"], dtype=float), np.asarray(params["scale"], dtype=float)
     dim = mean.shape[-1]
-    spare = (df - dim - 1.0) * beta
-    with np.errstate(divide="ignore"):
-        factor = np.where(spare > 0, 1.0 / np.where(spare > 0, spare, 1.0), np.inf)
-    cov = factor[..., None, None] * spd_inverse(scale, "Normal–Wishart scale")
+    spare = ((df - dim - 1.0) * beta)[..., None, None]
+    cov = np.where(spare > 0, spd_inverse(scale, "Normal–Wishart scale")
+                   / np.where(spare > 0, spare, 1.0), np.inf)
     outer = mean[..., :, None] * mean[..., None, :]
-    joint = {"mean": mean, "cov": cov, "beta": beta, "df": df, "scale": scale}
+    joint = {"mean": mean, "beta": beta, "df": df, "scale": scale}
     lam = {"df": df, "scale": scale}
     return ((joint, {"x": mean, "xx": outer + cov}),
             (lam, {"x": df[..., None, None] * scale,
@@ -199,9 +199,8 @@ def normalgamma_marginals(params):
     mean, beta = np.asarray(params["mean"], dtype=float), np.asarray(params["beta"], dtype=float)
     shape, rate = np.asarray(params["shape"], dtype=float), np.asarray(params["rate"], dtype=float)
     spare = (shape - 1.0) * beta
-    with np.errstate(divide="ignore"):
-        var = np.where(spare > 0, rate / np.where(spare > 0, spare, 1.0), np.inf)
-    joint = {"mean": mean, "var": var, "beta": beta, "shape": shape, "rate": rate}
+    var = np.where(spare > 0, rate / np.where(spare > 0, spare, 1.0), np.inf)
+    joint = {"mean": mean, "beta": beta, "shape": shape, "rate": rate}
     return ((joint, {"x": mean, "xx": mean ** 2 + var}),
             ({"shape": shape, "rate": rate},
              {"x": shape / rate, "log": sps.digamma(shape) - np.log(rate)}))
