@@ -106,6 +106,9 @@ def normalwishart_check_support(x):
 
 
 def normalwishart_check_params(params):
+    missing = [k for k in ("mean", "beta", "df", "scale") if k not in params]
+    if missing:
+        return f"a Normal–Wishart q needs mean, beta, df and scale; missing {', '.join(missing)}"
     problem = positive_problem(params["beta"], "Normal–Wishart beta")
     if problem is None and not np.all(np.isfinite(params["mean"])):
         problem = "Normal–Wishart mean must be finite"
@@ -188,6 +191,9 @@ def normalgamma_check_support(x):
 
 
 def normalgamma_check_params(params):
+    missing = [k for k in ("mean", "beta", "shape", "rate") if k not in params]
+    if missing:
+        return f"a Normal–Gamma q needs mean, beta, shape and rate; missing {', '.join(missing)}"
     problem = positive_problem(params["beta"], "Normal–Gamma beta")
     if problem is None and not np.all(np.isfinite(params["mean"])):
         problem = "Normal–Gamma mean must be finite"
