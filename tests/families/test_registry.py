@@ -32,7 +32,7 @@ def test_unknown_family_lists_the_known_names():
         get_family("Cauchy")
 
 
-@pytest.mark.parametrize("name", LANGUAGE_FAMILIES)
+@pytest.mark.parametrize("name", LANGUAGE_FAMILIES + list(BLOCK_FAMILIES))
 def test_record_is_consistent(name):
     family = get_family(name)
     assert set(family.event_rank) == set(family.stats)

@@ -78,6 +78,16 @@ def normalwishart_entropy(params):
             - 0.5 * wishart_expected_logdet(df, scale))
 
 
+def normalwishart_mode(params):
+    """The joint mode: μ = m, Λ = (ν − D) W (log q at μ = m is (ν − D)/2 log|Λ| − ½ tr(W⁻¹Λ))."""
+    df, scale = np.asarray(params["df"], dtype=float), np.asarray(params["scale"], dtype=float)
+    dim = scale.shape[-1]
+    if not np.all(df > dim):
+        raise FloatingPointError(f"Normal–Wishart mode needs df > D = {dim}")
+    return {"mean": np.array(params["mean"], dtype=float),
+            "precision": (df - dim)[..., None, None] * scale}
+
+
 def normalwishart_sample(params, rng):
     lam = wishart_sample({"df": params["df"], "scale": params["scale"]}, rng)
     precision = np.asarray(params["beta"], dtype=float)[..., None, None] * lam
@@ -165,6 +175,15 @@ def normalgamma_entropy(params):
             - 0.5 * (sps.digamma(shape) - np.log(rate)))
 
 
+def normalgamma_mode(params):
+    """The joint mode: μ = m, τ = (a − ½) / b."""
+    shape = np.asarray(params["shape"], dtype=float)
+    if not np.all(shape > 0.5):
+        raise FloatingPointError("Normal–Gamma mode needs shape > 1/2")
+    return {"mean": np.array(params["mean"], dtype=float),
+            "precision": (shape - 0.5) / np.asarray(params["rate"], dtype=float)}
+
+
 def normalgamma_sample(params, rng):
     tau = rng.gamma(params["shape"], 1.0 / np.asarray(params["rate"], dtype=float))
     sd = 1.0 / np.sqrt(np.asarray(params["beta"], dtype=float) * tau)
@@ -221,6 +240,7 @@ NORMALWISHART = Family(
     params_from_coeffs=normalwishart_params_from_coeffs,
     coeffs_from_params=normalwishart_coeffs_from_params,
     expectations=normalwishart_expectations, entropy=normalwishart_entropy,
+    mode=normalwishart_mode,
     point_expectations=normalwishart_point_expectations, sample=normalwishart_sample,
     log_density=normalwishart_log_density, check_support=normalwishart_check_support,
     check_params=normalwishart_check_params, marginals=normalwishart_marginals,
@@ -235,6 +255,7 @@ NORMALGAMMA = Family(
     params_from_coeffs=normalgamma_params_from_coeffs,
     coeffs_from_params=normalgamma_coeffs_from_params,
     expectations=normalgamma_expectations, entropy=normalgamma_entropy,
+    mode=normalgamma_mode,
     point_expectations=normalgamma_point_expectations, sample=normalgamma_sample,
     log_density=normalgamma_log_density, check_support=normalgamma_check_support,
     check_params=normalgamma_check_params, marginals=normalgamma_marginals,
