@@ -231,11 +231,17 @@ def render_block(printer, update, var, formulas, C, steps, names) -> str:
             lines = [f"q({title}) = {update.family}({params})    "
                      f"# plates {plates or 'none'}"]
         if steps:
-            lines += [f"  coefficient of {TEXT_STATS.get(s, s).format(v=update.name)}: "
+            lines += [f"  coefficient of {stat_label(update, var, s)}: "
                       f"{printer.show(e)}" for s, e in C.items()]
         lines += [f"  {update.name if n == 'argmax' else n} = {printer.show(e)}"
                   for n, e in formulas]
     return "\n".join(lines)
+
+
+def stat_label(update, var, stat: str) -> str:
+    if update.members:
+        return block_stat_text(update.members, stat, not var.event, False, str)
+    return TEXT_STATS.get(stat, stat).format(v=update.name)
 
 
 # ------------------------------------------------------ elementwise symbolic form
