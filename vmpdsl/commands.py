@@ -16,9 +16,13 @@ from .errors import VmpDataError, VmpError
 from .language import read_source
 
 
-def load_file(path: str) -> Model:
+def load_file(path: str, mean_field: bool = False) -> Model:
     """Compile a .vmp file; a missing or unreadable file is a user error."""
-    return Model(compile_source(read_source(path), path))
+    return Model(compile_source(read_source(path), path, mean_field=mean_field))
+
+
+MEAN_FIELD_HELP = ("factorize joint blocks: q(mu) q(Lambda) instead of one "
+                   "Normal–Wishart (Normal–Gamma) q(mu, Lambda)")
 
 
 # ------------------------------------------------------------- equations
@@ -27,10 +31,11 @@ def equations_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--steps", action="store_true",
                         help="also show each statistic's collected coefficient")
+    parser.add_argument("--mean-field", action="store_true", help=MEAN_FIELD_HELP)
 
 
 def run_equations(args) -> int:
-    model = load_file(args.model)
+    model = load_file(args.model, args.mean_field)
     print(model.equations("latex" if args.latex else "text", steps=args.steps))
     return 0
 
@@ -39,10 +44,11 @@ def run_equations(args) -> int:
 def compile_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("-o", "--output", required=True, help="the Python module to write")
+    parser.add_argument("--mean-field", action="store_true", help=MEAN_FIELD_HELP)
 
 
 def run_compile(args) -> int:
-    model = load_file(args.model)
+    model = load_file(args.model, args.mean_field)
     Path(args.output).write_text(model.code, encoding="utf-8")
     print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
     return 0
@@ -54,9 +60,7 @@ def fit_options(parser: argparse.ArgumentParser):
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a hyperparameter or a dim size (e.g. --set K=6)")
     parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
-    parser.add_argument("--mean-field", action="store_true",
-                        help="factorize joint blocks: q(mu) q(Lambda) instead of one "
-                             "Normal–Wishart (Normal–Gamma) q(mu, Lambda)")
+    parser.add_argument("--mean-field", action="store_true", help=MEAN_FIELD_HELP)
     parser.add_argument("--max-iter", type=int, default=500)
     parser.add_argument("--tol", type=float, default=1e-8)
     parser.add_argument("--seed", type=int, default=0)
