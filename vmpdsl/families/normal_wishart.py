@@ -22,8 +22,8 @@ import numpy as np
 from scipy import special as sps
 
 from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
-                      log_multigamma, positive_problem, require_positive, spd_inverse,
-                      spd_problem, symmetrize)
+                      log_multigamma, missing_problem, positive_problem, require_positive,
+                      spd_inverse, spd_problem, symmetrize)
 from .family import Family
 from .gamma import gamma_check_params, gamma_entropy
 from .mvnormal import mvnormal_log_density, mvnormal_sample
@@ -110,16 +110,12 @@ def normalwishart_log_density(x, params):
 
 
 def normalwishart_check_support(x):
-    if not isinstance(x, dict) or not {"mean", "precision"} <= set(x):
-        return "a Normal–Wishart value is a dict with 'mean' and 'precision'"
-    return None
+    return missing_problem(x, ("mean", "precision"), "a Normal–Wishart value")
 
 
 def normalwishart_check_params(params):
-    missing = [k for k in ("mean", "beta", "df", "scale") if k not in params]
-    if missing:
-        return f"a Normal–Wishart q needs mean, beta, df and scale; missing {', '.join(missing)}"
-    problem = positive_problem(params["beta"], "Normal–Wishart beta")
+    problem = (missing_problem(params, ("mean", "beta", "df", "scale"), "a Normal–Wishart q")
+               or positive_problem(params["beta"], "Normal–Wishart beta"))
     if problem is None and not np.all(np.isfinite(params["mean"])):
         problem = "Normal–Wishart mean must be finite"
     return problem or wishart_check_params({"df": params["df"], "scale": params["scale"]})
@@ -204,16 +200,12 @@ def normalgamma_log_density(x, params):
 
 
 def normalgamma_check_support(x):
-    if not isinstance(x, dict) or not {"mean", "precision"} <= set(x):
-        return "a Normal–Gamma value is a dict with 'mean' and 'precision'"
-    return None
+    return missing_problem(x, ("mean", "precision"), "a Normal–Gamma value")
 
 
 def normalgamma_check_params(params):
-    missing = [k for k in ("mean", "beta", "shape", "rate") if k not in params]
-    if missing:
-        return f"a Normal–Gamma q needs mean, beta, shape and rate; missing {', '.join(missing)}"
-    problem = positive_problem(params["beta"], "Normal–Gamma beta")
+    problem = (missing_problem(params, ("mean", "beta", "shape", "rate"), "a Normal–Gamma q")
+               or positive_problem(params["beta"], "Normal–Gamma beta"))
     if problem is None and not np.all(np.isfinite(params["mean"])):
         problem = "Normal–Gamma mean must be finite"
     return problem or gamma_check_params({"shape": params["shape"], "rate": params["rate"]})
@@ -244,7 +236,8 @@ NORMALWISHART = Family(
     point_expectations=normalwishart_point_expectations, sample=normalwishart_sample,
     log_density=normalwishart_log_density, check_support=normalwishart_check_support,
     check_params=normalwishart_check_params, marginals=normalwishart_marginals,
-    helpers=(first_index, found_at, positive_problem, require_positive, spd_problem,
+    helpers=(first_index, found_at, positive_problem, missing_problem, require_positive,
+             spd_problem,
              symmetrize, chol_lower, chol_logdet, chol_inverse, spd_inverse, log_multigamma),
 )
 
@@ -259,5 +252,5 @@ NORMALGAMMA = Family(
     point_expectations=normalgamma_point_expectations, sample=normalgamma_sample,
     log_density=normalgamma_log_density, check_support=normalgamma_check_support,
     check_params=normalgamma_check_params, marginals=normalgamma_marginals,
-    helpers=(first_index, found_at, positive_problem, require_positive),
+    helpers=(first_index, found_at, positive_problem, missing_problem, require_positive),
 )
