@@ -386,8 +386,15 @@ def split_blocks(result):
     for name, family, members, _ in globals().get("BLOCKS", ()):
         parts = FAMILY_FUNCTIONS[family]["marginals"](result["posterior"][name])
         parts[0][1].update(result["expectations"][name])
-        for part in ("posterior", "expectations"):  # the members in the block's place
-            split = {member: value[part == "expectations"] for member, value in zip(members, parts)}
-            result[part] = {k: v for key, value in result[part].items()
-                            for k, v in (split.items() if key == name else [(key, value)])}
+        for index, part in enumerate(("posterior", "expectations")):
+            split = {member: pair[index] for member, pair in zip(members, parts)}
+            result[part] = _replace_key(result[part], name, split)
     return result
+
+
+def _replace_key(table, key, items):
+    """``table`` with ``key`` replaced by ``items``, in its place."""
+    out = {}
+    for k, v in table.items():
+        out.update(items if k == key else {k: v})
+    return out
