@@ -79,6 +79,17 @@ def test_gathered_normal_gamma_groups_are_exact_in_one_sweep(seed, G, N):
     np.testing.assert_allclose(fit.elbo, want, rtol=1e-10, atol=1e-9)
 
 
+def test_an_exponential_precision_prior_forms_a_normal_gamma_block():
+    """Exponential(b0) is Gamma(1, b0): the same exact posterior and evidence."""
+    source = ("model e\ndim N\ndata x[N]\ntau ~ Exponential(2.0)\n"
+              "mu ~ Normal(0.5, 3.0 * tau)\nfor n in N:\n    x[n] ~ Normal(mu, tau)\n")
+    assert updates(source)["mu"] == ("NormalGamma", ("mu", "tau"))
+    x = np.random.default_rng(1).normal(1.0, 0.5, 12)
+    fit = quiet_fit(vmpdsl.load(source), {"x": x}, max_iter=2, tol=0.0)
+    want = group_evidence(x, np.zeros(12, int), 1, a0=1.0, b0=2.0, kappa0=3.0, mu0=0.5)
+    np.testing.assert_allclose(fit.elbo, want, rtol=1e-12)
+
+
 def test_cli_mean_field_flag(tmp_path, capsys):
     from vmpdsl import cli
     np.savez(tmp_path / "x.npz", x=np.random.default_rng(0).normal(1.0, 2.0, 20))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..families.registry import FAMILIES
 from ..language.model import CheckedModel
 from .terms import Atom, Term
 
@@ -61,7 +62,7 @@ def find_blocks(model: CheckedModel, factors: list) -> list:
     blocks = []
     for precision, means in candidates.items():
         if len(means) == 1 and joint_form(model, means[0], precision, terms):
-            family = PAIRS[(model.variables[means[0]].family, model.variables[precision].family)]
+            family = PAIRS[(model.variables[means[0]].family, q_of(model, precision))]
             plates = len(model.variables[precision].plates)
             blocks.append(Block(family, (means[0], precision), plates))
     return blocks
@@ -78,9 +79,15 @@ def pairs_in_priors(model: CheckedModel, factors: list):
         for name in sorted(found - {mean.name}):
             other = model.variables.get(name)
             if (other is not None and other.role == "latent"
-                    and (mean.family, other.family) in PAIRS
+                    and (mean.family, q_of(model, name)) in PAIRS
                     and tuple(other.plates) == tuple(mean.plates)):
                 yield mean.name, name
+
+
+def q_of(model: CheckedModel, name: str) -> str | None:
+    """The q family a latent's prior gives (an Exponential prior: Gamma)."""
+    family = FAMILIES.get(model.variables[name].family)
+    return family.posterior if family is not None else None
 
 
 def joint_form(model, mean: str, precision: str, terms: list) -> bool:
