@@ -52,6 +52,20 @@ def test_pairs_that_are_not_a_normal_wishart_stay_factorized(extra, why):
     assert found["mu"] == ("MvNormal", ()) and found["Lambda"] == ("Wishart", ()), why
 
 
+def test_joint_atoms_only_where_the_contraction_is_the_block_statistic():
+    from vmpdsl.derive.blocks import joint_atom
+    from vmpdsl.derive.terms import Atom, Term
+    lam, mu = Atom("L", "x", ("k", "i", "j")), Atom("m", "x", ("k", "j"))
+    assert joint_atom(Term(1, (lam, mu, Atom("d", "value", ("i",)))), "m", "L", 1) == \
+        Atom("m", "Lx", ("k", "i"))  # Σ_ij d_i Λ_ij μ_j = dᵀ(Λμ)
+    both = Term(1, (lam, Atom("m", "xx", ("k", "j", "i"))))
+    assert joint_atom(both, "m", "L", 1) == Atom("m", "xLx", ("k",))
+    # Σ_ij d_i Λ_ij μ_i μ_j is not a function of μᵀΛμ; Σ_j Λ_ij μ_j d_j not of Λμ
+    assert joint_atom(Term(1, both.atoms + (Atom("d", "value", ("i",)),)), "m", "L", 1) is None
+    assert joint_atom(Term(1, (lam, mu, Atom("d", "value", ("j",)))), "m", "L", 1) is None
+    assert joint_atom(Term(1, (Atom("L", "logdet", ("k",)), mu)), "m", "L", 1) is None
+
+
 def group_evidence(x, g, G, a0, b0, kappa0, mu0):
     """Σ_k log p(x_k) of independent Normal–Gamma groups (Murphy 2007 §3)."""
     total = 0.0

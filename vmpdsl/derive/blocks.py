@@ -116,12 +116,15 @@ def joint_atom(term: Term, mean: str, precision: str, nplates: int) -> Atom | No
     if lam.stat != "x" or mu.indices[:nplates] != plates:
         return None
     own = mu.indices[nplates:]
-    if mu.stat == "xx" and sorted(own) == sorted(event) and len(set(event)) == len(event):
+    # the labels the block atom sums over must be summed nowhere else in the term
+    elsewhere = {l for a in term.atoms if a is not mu and a is not lam for l in a.indices}
+    if mu.stat == "xx" and sorted(own) == sorted(event) and len(set(event)) == len(event) \
+            and not set(event) & elsewhere:
         return Atom(mean, "xLx", plates)
     if mu.stat == "x" and len(own) == len(event) == 0:
         return Atom(mean, "Lx", plates)
     if mu.stat == "x" and len(own) == 1 and len(event) == 2 and event[0] != event[1] \
-            and own[0] in event:
+            and own[0] in event and own[0] not in elsewhere:
         return Atom(mean, "Lx", plates + tuple(l for l in event if l != own[0]))
     return None
 
