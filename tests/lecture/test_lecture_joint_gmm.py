@@ -141,3 +141,37 @@ def test_joint_bound_is_never_below_the_factorized_one_from_its_responsibilities
     factorized = quiet_fit(m, data, mean_field=True, seed=seed, max_iter=100)
     joint = quiet_fit(m, data, init={"z": factorized.posterior["z"]["probs"]}, max_iter=1)
     assert joint.elbo[0] >= factorized.elbo[-1] - 1e-9 * abs(factorized.elbo[-1])
+
+
+def test_joint_gmm_matches_scikit_learn_from_the_same_start():
+    """scikit-learn's BayesianGaussianMixture (Dirichlet weights, full
+    covariances) runs the same PRML §10.2 updates: started from R0 it does an
+    M-step, then (E-step, M-step) per iteration, so its parameters after n
+    iterations are vmpdsl's after n + 1 sweeps.  (Its Nₖ carry +10 eps.)"""
+    mixture = pytest.importorskip("sklearn.mixture")
+    x, _, _ = mixture_data(seed=5, n_per=20)
+    K, n = 3, 8
+    R0 = start(len(x), K, seed=6)
+
+    class Started(mixture.BayesianGaussianMixture):
+        def _initialize_parameters(self, X, random_state, xp=None):
+            self._initialize(X, R0.copy())
+
+    sk = Started(n_components=K, covariance_type="full", tol=0.0, reg_covar=0.0, max_iter=n,
+                 weight_concentration_prior_type="dirichlet_distribution",
+                 weight_concentration_prior=0.5, mean_precision_prior=2.0,
+                 mean_prior=np.array([0.5, -0.5]), degrees_of_freedom_prior=3.0,
+                 covariance_prior=np.array([[2.0, 0.3], [0.3, 1.0]]))  # = W0⁻¹
+    with pytest.warns(Warning):  # "did not converge": tol = 0 runs all n iterations
+        sk.fit(x)
+    hypers = {"alpha0": 0.5, "beta0": 2.0, "m0": np.array([0.5, -0.5]), "nu0": 3.0,
+              "W0": np.linalg.inv(np.array([[2.0, 0.3], [0.3, 1.0]]))}
+    q = quiet_fit(model("gmm"), {"x": x, "K": K}, hypers=hypers, init={"z": R0},
+                  max_iter=n + 1, tol=0.0).posterior
+    close = dict(rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(q["pi"]["concentration"], sk.weight_concentration_, **close)
+    np.testing.assert_allclose(q["mu"]["beta"], sk.mean_precision_, **close)
+    np.testing.assert_allclose(q["mu"]["mean"], sk.means_, **close)
+    np.testing.assert_allclose(q["Lambda"]["df"], sk.degrees_of_freedom_, **close)
+    np.testing.assert_allclose(q["Lambda"]["df"][:, None, None] * q["Lambda"]["scale"],
+                               sk.precisions_, **close)
