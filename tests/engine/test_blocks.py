@@ -114,3 +114,13 @@ def test_cli_mean_field_flag(tmp_path, capsys):
         line = capsys.readouterr().out.splitlines()[0]
         elbos.append(float(line.rsplit("ELBO ", 1)[1]))
     assert elbos[0] > elbos[1]  # the joint q is exact: its bound is the log evidence
+
+
+def test_a_fits_posterior_restarts_the_joint_fit_where_it_stopped():
+    """init=fit.posterior (the members' entries included) continues the fit:
+    the block starts from its joint parameters, z from its responsibilities."""
+    x = np.random.default_rng(0).normal(size=(40, 2))
+    model = vmpdsl.load("models/gmm.vmp")
+    first = quiet_fit(model, {"x": x, "K": 2}, seed=1, max_iter=20)
+    again = quiet_fit(model, {"x": x, "K": 2}, init=first.posterior, max_iter=3)
+    assert again.elbo[0] >= first.elbo[-1] - 1e-9 * abs(first.elbo[-1])

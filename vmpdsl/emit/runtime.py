@@ -322,11 +322,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         check_factor_arguments(dim, hyper, data)
     if init is not None and not isinstance(init, dict):
         raise DataError("init must be a dict of starting values by latent name")
-    for block, family, members, params in globals().get("BLOCKS", ()):
-        if any(m in (init or {}) for m in members[1:]):
-            raise DataError(f"init: {', '.join(members)} have one joint {family} q; give "
-                            f"init['{block}'] with its parameters ({', '.join(params)}), "
-                            f"or fit with mean_field=True")
+    init = _block_inits(init)
     unknown = [str(n) for n in (init or {}) if n not in _latent_names()]
     if unknown:
         raise DataError(f"init names {', '.join(unknown)}, which "
@@ -371,6 +367,22 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                                      "elbo": np.asarray(trace), "converged": converged,
                                      "iterations": len(trace), "dims": dim, "hypers": hyper}),
                        groups)
+
+
+def _block_inits(init):
+    """``init`` without the joint blocks' other members (BLOCKS): a block starts
+    from init[block], its joint parameters (as a fit's posterior holds them),
+    so a member given alone is an error."""
+    init = dict(init or {})
+    for block, family, members, params in globals().get("BLOCKS", ()):
+        given = [m for m in members[1:] if m in init]
+        if given and block not in init:
+            raise DataError(f"init: {', '.join(members)} have one joint {family} q; give "
+                            f"init['{block}'] with its parameters ({', '.join(params)}), "
+                            f"or fit with mean_field=True")
+        for member in given:
+            del init[member]
+    return init
 
 
 def _latent_names():
