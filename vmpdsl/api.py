@@ -131,12 +131,11 @@ class Fit:
         return self.result["dims"]
 
     def family(self, name: str) -> str:
-        """The q family of a latent; a joint block's member (derive/blocks.py)
-        gives its own family: its posterior holds that family's fields."""
+        """The family of the q that covers a latent: for a member of a joint
+        block (derive/blocks.py), the block's (NormalWishart)."""
         for update in self.model._compiled.derivation.updates:
             if name in update.variables:
-                return self.model.checked.variables[name].family if update.members \
-                    else update.family
+                return update.family
         raise VmpError(f"'{name}' is not a latent variable of the model; latents: "
                        f"{', '.join(self.posterior)}")
 
@@ -144,8 +143,8 @@ class Fit:
         """The posterior mean E[name] (probabilities for a Categorical)."""
         family = self.family(name)
         q = self.posterior[name]
-        if any(name in u.members for u in self.model._compiled.derivation.updates):
-            return self.result["expectations"][name]["x"]  # a joint block's member
+        if FAMILIES[family].members:  # a joint block's member: its marginal mean
+            return self.result["expectations"][name]["x"]
         if "value" in q:
             return q["value"]
         if family == "Dirichlet":
