@@ -11,7 +11,9 @@ The message to latent ``v``'s statistic ``s`` is then the sum of the monomials
 holding ``v.s`` with every other random atom replaced by its expectation:
 ``log q*(v) = Σ_s <C_s, u_s(v)>`` with ``C_s = Σ E_{-v}[coefficient of v.s]``.
 The ELBO is ``Σ_f E[log f] + Σ_v H[q_v]``: every monomial with every atom
-replaced by its expectation, plus the entropies.  Row weights (missing-data
+replaced by its expectation, plus the entropies.  A joint block (a mean and
+its scaled precision, ``blocks.py``) is one such v: its members' atoms are
+rewritten into the block's statistics before the messages are collected.  Row weights (missing-data
 masks, counts of merged duplicate rows) multiply factors here and are decided
 in ``weights.py``.
 """
