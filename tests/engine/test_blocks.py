@@ -124,3 +124,41 @@ def test_a_fits_posterior_restarts_the_joint_fit_where_it_stopped():
     first = quiet_fit(model, {"x": x, "K": 2}, seed=1, max_iter=20)
     again = quiet_fit(model, {"x": x, "K": 2}, init=first.posterior, max_iter=3)
     assert again.elbo[0] >= first.elbo[-1] - 1e-9 * abs(first.elbo[-1])
+
+
+NW_SINGLE = """
+model nw
+dim N, D
+data x[N, D]
+hyper nu0 = 4.0, beta0 = 0.7, m0 = zeros(D), W0 = eye(D)
+Lambda ~ Wishart(nu0, W0)
+mu ~ MvNormal(m0, beta0 * Lambda)
+for n in N:
+    x[n] ~ MvNormal(mu, Lambda)
+"""
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), N=st.integers(1, 25), D=st.integers(1, 3))
+def test_a_normal_wishart_block_is_exact_in_one_sweep(seed, N, D):
+    """log p(X) = −ND/2 log π + log Γ_D(ν_N/2) − log Γ_D(ν0/2) + ν0/2 log|W0⁻¹|
+    − ν_N/2 log|W_N⁻¹| + D/2 log(β0/β_N)  (Murphy 2007, §8)."""
+    from scipy.special import multigammaln
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, D)) @ rng.normal(size=(D, D)) + rng.normal(size=D)
+    A = rng.normal(size=(D, D))
+    W0, m0, nu0, beta0 = np.linalg.inv(A @ A.T + D * np.eye(D)), rng.normal(size=D), D + 1.5, 0.7
+    xbar = x.mean(0)
+    S = (x - xbar).T @ (x - xbar)
+    betaN, nuN = beta0 + N, nu0 + N
+    WN_inv = np.linalg.inv(W0) + S + beta0 * N / betaN * np.outer(xbar - m0, xbar - m0)
+    evidence = (-N * D / 2 * np.log(np.pi) + multigammaln(nuN / 2, D) - multigammaln(nu0 / 2, D)
+                - nu0 / 2 * np.linalg.slogdet(W0)[1] - nuN / 2 * np.linalg.slogdet(WN_inv)[1]
+                + D / 2 * np.log(beta0 / betaN))
+    hypers = {"nu0": nu0, "beta0": beta0, "m0": m0, "W0": W0}
+    fit = quiet_fit(vmpdsl.load(NW_SINGLE), {"x": x}, hypers=hypers, max_iter=2, tol=0.0)
+    np.testing.assert_allclose(fit.elbo, evidence, rtol=1e-10)
+    np.testing.assert_allclose(fit.posterior["mu"]["mean"], (beta0 * m0 + N * xbar) / betaN,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.inv(fit.posterior["Lambda"]["scale"]), WN_inv,
+                               rtol=1e-9, atol=1e-10)
