@@ -162,3 +162,30 @@ def test_a_normal_wishart_block_is_exact_in_one_sweep(seed, N, D):
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.linalg.inv(fit.posterior["Lambda"]["scale"]), WN_inv,
                                rtol=1e-9, atol=1e-10)
+
+
+HIER_MEAN = """
+model h
+dim N, K, D
+data x[N, D]
+data g[N]: int
+m0 ~ MvNormal(zeros(D), 0.1 * eye(D))
+for k in K:
+    Lambda[k] ~ Wishart(D, eye(D))
+    mu[k] ~ MvNormal(m0, 2.0 * Lambda[k])
+for n in N:
+    x[n] ~ MvNormal(mu[g[n]], Lambda[g[n]])
+"""
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), K=st.integers(1, 3))
+def test_a_block_under_a_latent_mean_keeps_the_elbo_monotone(seed, K):
+    """m0 latent: the block's messages to it are E[Λ] and E[Λμ]; m0's to the block E[m0]."""
+    assert updates(HIER_MEAN)["mu"] == ("NormalWishart", ("mu", "Lambda"))
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, K, 40)
+    x = 3 * rng.normal(size=(K, 2))[g] + rng.normal(size=(40, 2))
+    elbo = quiet_fit(vmpdsl.load(HIER_MEAN), {"x": x, "g": g, "K": K}, max_iter=60,
+                     tol=0.0, seed=seed).elbo
+    assert np.all(np.diff(elbo) >= -1e-9 * np.abs(elbo[1:]))
