@@ -189,3 +189,15 @@ def test_a_block_under_a_latent_mean_keeps_the_elbo_monotone(seed, K):
     elbo = quiet_fit(vmpdsl.load(HIER_MEAN), {"x": x, "g": g, "K": K}, max_iter=60,
                      tol=0.0, seed=seed).elbo
     assert np.all(np.diff(elbo) >= -1e-9 * np.abs(elbo[1:]))
+
+
+def test_local_blocks_of_new_rows_are_split_into_their_members():
+    """A block per row is local: local() on the training rows gives the fit's
+    posteriors (each row's q(mu[n], tau[n]) depends on its own x[n] only)."""
+    source = ("model r\ndim N\ndata x[N]\nfor n in N:\n    tau[n] ~ Gamma(2.0, 1.0)\n"
+              "    mu[n] ~ Normal(0.0, 3.0 * tau[n])\n    x[n] ~ Normal(mu[n], tau[n])\n")
+    x = np.random.default_rng(0).normal(size=10)
+    fit = quiet_fit(vmpdsl.load(source), {"x": x}, max_iter=5)
+    new = fit.local({"x": x[:3]})
+    for name, key in (("mu", "mean"), ("mu", "beta"), ("tau", "shape"), ("tau", "rate")):
+        np.testing.assert_allclose(new[name][key], fit.posterior[name][key][:3], rtol=1e-12)

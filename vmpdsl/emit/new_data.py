@@ -63,7 +63,10 @@ def local(result, new_data, max_iter=500, tol=1e-12, seed=0):
                                                   initial=0.0)) for s in old))
         if change <= tol:
             break
-    return {name: q[name] for name in names}
+    updated = [row[0] for row in rows]  # a local joint block: its members' posteriors
+    split = split_blocks({"posterior": {n: q[n] for n in updated},
+                          "expectations": {n: E[n] for n in updated}})
+    return {name: split["posterior"][name] for name in names}
 
 
 QUAD_NODES = 128

@@ -396,6 +396,8 @@ def split_blocks(result):
     first member's entry keeps the joint parameters (and the block's
     statistics, which new-data questions reuse) next to its marginal fields."""
     for name, family, members, _ in globals().get("BLOCKS", ()):
+        if name not in result["posterior"]:
+            continue  # not among the latents asked for (new_data.local)
         parts = FAMILY_FUNCTIONS[family]["marginals"](result["posterior"][name])
         parts[0][1].update(result["expectations"][name])
         for index, part in enumerate(("posterior", "expectations")):
