@@ -198,7 +198,7 @@ def _predict_mixture(result, new_data, samples, seed, z, weights):
                 FAMILY_FUNCTIONS[family]["sample"](params, rng))
         draws.append(sps.logsumexp(update(E_s, K, data, hyper, dim)["onehot"], axis=-1))
     log_density = sps.logsumexp(np.stack(draws), axis=0) - np.log(samples)
-    sampled = ", ".join(name for name, *_ in random)
+    sampled = ", ".join(m for name, *_ in random for m in _members(name))
     return {"observed": observed, "log_density": log_density,
             "method": f"monte carlo over q({sampled}), {samples} draws (seed {seed})",
             "samples": samples, "responsibilities": responsibilities}

@@ -24,8 +24,13 @@ def _posterior(name, family, coeffs):
 
 def _q_name(name):
     """'mu', or q(mu, tau) for a joint block (BLOCKS)."""
-    members = {row[0]: row[2] for row in globals().get("BLOCKS", ())}.get(name)
-    return f"q({', '.join(members)})" if members else f"'{name}'"
+    members = _members(name)
+    return f"q({', '.join(members)})" if len(members) > 1 else f"'{name}'"
+
+
+def _members(name):
+    """The latents a q covers: a joint block's members (BLOCKS), else the one."""
+    return {row[0]: row[2] for row in globals().get("BLOCKS", ())}.get(name, (name,))
 
 
 def _set_state(q, E, name, family, point, params):
@@ -387,8 +392,7 @@ def _block_inits(init):
 
 def _latent_names():
     """The latents, a joint block's members in its place."""
-    blocks = {row[0]: row[2] for row in globals().get("BLOCKS", ())}
-    return [m for row in LATENTS for m in blocks.get(row[0], (row[0],))]
+    return [m for row in LATENTS for m in _members(row[0])]
 
 
 def split_blocks(result):
