@@ -23,6 +23,7 @@ from ..errors import VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from .densities import DENSITIES
+from .links import link_density, with_local_parameters
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
 from .terms import Atom, Term, mul
 from .weights import RowWeights
@@ -72,6 +73,7 @@ class Derivation:
 
 def derive(model: CheckedModel) -> Derivation:
     """The VMP messages and ELBO monomials of a checked model."""
+    model = with_local_parameters(model)  # the links' local parameters (links.py)
     constants = Constants()
     weights = RowWeights(model)
     raw = []
@@ -160,7 +162,9 @@ def factor_terms(factor: Factor, ctx: FactorContext) -> list:
     def arg(k, out):
         return to_terms(factor.dist.args[k], out, ctx)
 
-    terms = DENSITIES[dist](x, arg, ctx, event)
+    terms = link_density(factor, ctx, x, arg)  # a link: its bound (links.py)
+    if terms is None:
+        terms = DENSITIES[dist](x, arg, ctx, event)
     selectors = [[Term(1, (a,))] for a in ctx.selectors.values()]
     return mul(terms, *selectors) if selectors else terms
 
