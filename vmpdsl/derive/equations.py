@@ -204,7 +204,7 @@ def equations_text(derivation: Derivation, style: str = "text", steps: bool = Fa
         for stat in FAMILIES[update.family].stats:
             C.setdefault(stat, sympy.Integer(0))
         dim = str(var.event[0]) if var.event else "1"
-        formulas = local_formulas(update.family, C, update.name) or \
+        formulas = local_formulas(derivation, update, C) or \
             (point_formulas if update.point else parameter_formulas)(update.family, C, dim)
         blocks.append(render_block(printer, update, var, formulas, C, steps, names))
     return "\n\n".join(blocks)

@@ -76,6 +76,7 @@ class FactorContext:
     label_dims: dict = field(default_factory=dict)
     selectors: dict = field(default_factory=dict)  # (var, rows) -> Atom
     count: int = 0
+    nonconjugate: list = field(default_factory=list)  # derive/nonconjugate.py records
 
     def __post_init__(self):
         for plate in self.factor.plates:

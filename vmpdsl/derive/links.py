@@ -25,6 +25,7 @@ from fractions import Fraction
 from ..language.links import LINKS, Link
 from ..language.model import CheckedModel, Factor, Variable
 from .densities import constant_only
+from .nonconjugate import exp_term
 from .terms import add, atom, const, mul, scale, sub
 
 HALF = Fraction(1, 2)
@@ -76,6 +77,10 @@ def link_density(factor: Factor, ctx, x, arg) -> list | None:
     def eta(out=()):  # converted afresh per use: η² needs distinct dummy labels
         from .expressions import to_terms
         return to_terms(inner, out, ctx)
+    if link.name == "exp":  # no quadratic bound: Newton on E[exp(η)] (nonconjugate.py)
+        ctx.nonconjugate.append(exp_term(eta(), ctx))
+        return add(mul(x(()), eta()),
+                   scale(-1, constant_only("lgamma1p", x(()), (), ctx, "count")))
     name = local_name(ctx.model, factor, link)
     if link.name == "softmax":
         return softmax_bound(x, eta, name, ctx)
