@@ -21,12 +21,20 @@ from scipy import special as sps
 from .family import Family
 
 
-def jj_check(params):
+def jj_check_params(params):
     return None  # a local parameter: any real ξ gives a valid bound
 
 
-def softmaxbound_check(params):
+def jj_check_support(x):
+    return None  # never observed
+
+
+def softmaxbound_check_params(params):
     return None  # any ψ gives a valid bound
+
+
+def softmaxbound_check_support(x):
+    return None  # never observed
 
 
 def jj_params_from_coeffs(coeffs):
@@ -71,7 +79,7 @@ JJ = Family(
     event_rank={"lam": 0, "c": 0}, value_rank=0, posterior="JJ",
     params_from_coeffs=jj_params_from_coeffs, mode=jj_mode,
     point_expectations=jj_point_expectations,
-    log_density=None, check_support=jj_check, check_params=jj_check,
+    log_density=None, check_support=jj_check_support, check_params=jj_check_params,
 )
 
 SOFTMAX_BOUND = Family(
@@ -79,5 +87,6 @@ SOFTMAX_BOUND = Family(
     event_rank={"g": 1, "c": 0}, value_rank=1, posterior="SoftmaxBound",
     params_from_coeffs=softmaxbound_params_from_coeffs, mode=softmaxbound_mode,
     point_expectations=softmaxbound_point_expectations,
-    log_density=None, check_support=softmaxbound_check, check_params=softmaxbound_check,
+    log_density=None, check_support=softmaxbound_check_support,
+    check_params=softmaxbound_check_params,
 )
