@@ -78,8 +78,10 @@ def gva_coefficients(C, stats, terms):
         if better is None:
             break
         mean, cov = mean + t * step, 0.5 * ((cov + t * delta) + (cov + t * delta).T)
-        gain, value = better - value, better
-        if gain <= 1e-15 * max(1.0, abs(value)) and t == 1.0:
+        value = better
+        # the gain is second order in the step: stop on the step's size
+        if np.max(np.abs(t * step)) <= 1e-13 * (1.0 + np.max(np.abs(mean))) and \
+                np.max(np.abs(t * delta)) <= 1e-13 * np.max(np.abs(cov)):
             break
     precision = np.linalg.inv(cov)
     precision = 0.5 * (precision + precision.T)
@@ -119,8 +121,8 @@ def lgamma_coefficients(C, stats, terms):
             t *= 0.5
         if better is None:
             break
-        v, gain, value = v * np.exp(t * step), better - value, better
-        if abs(t * step) <= 1e-13 or gain <= 1e-16 * max(1.0, abs(value)) and g2 < 0:
+        v, value = v * np.exp(t * step), better
+        if abs(t * step) <= 1e-14:  # the gain is second order in the step: stop on the step
             break
     shape = np.shape(C["x"])
     return {"x": np.full(shape, -1.0), "log": np.full(shape, v)}  # Gamma mode (a − 1)/b = v
