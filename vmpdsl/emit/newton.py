@@ -109,7 +109,7 @@ def lgamma_coefficients(C, stats, terms):
     value = _lgamma_objective(c_x, c_log, v, terms)
     for _ in range(NEWTON_STEPS):
         d1 = c_x + c_log / v + sum(w * s * sps.digamma(s * v) for w, s in terms)
-        d2 = -c_log / v ** 2 + sum(w * s * s * sps.polygamma(1, s * v) for w, s in terms)
+        d2 = -c_log / v ** 2 + sum(w * s * s * sps.zeta(2.0, s * v) for w, s in terms)
         g1, g2 = d1 * v, d2 * v * v + d1 * v  # derivatives in u = log v
         step = -g1 / g2 if g2 < 0 else np.sign(g1)
         t, better = 1.0, None
