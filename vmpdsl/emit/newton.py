@@ -16,6 +16,18 @@ from .prelude import SharedOuter, dense
 NEWTON_STEPS = 100
 
 
+def _backtrack(objective, value):
+    """(t, objective(t)) for the first t in 1, ½, ¼, … with objective(t) ≥
+    value; (None, None) when even a tiny step does not rise (at the optimum)."""
+    t = 1.0
+    while t > 1e-12:
+        trial = objective(t)
+        if trial >= value:
+            return t, trial
+        t *= 0.5
+    return None, None
+
+
 def _gaussian_moments(stats):
     """(mean, covariance) of a Gaussian q from its statistics."""
     mean = np.array(stats["x"], dtype=float)
@@ -68,13 +80,8 @@ def gva_coefficients(C, stats, terms):
         hess = prec + sum((X * rates[:, None]).T @ X for X, rates in rated)
         new_cov = np.linalg.inv(0.5 * (hess + hess.T))
         step, delta = new_cov @ grad, new_cov - cov
-        t, better = 1.0, None
-        while t > 1e-12:
-            trial = _gaussian_objective(c_x, prec, mean + t * step, cov + t * delta, terms)
-            if trial >= value:
-                better = trial
-                break
-            t *= 0.5
+        t, better = _backtrack(lambda t: _gaussian_objective(
+            c_x, prec, mean + t * step, cov + t * delta, terms), value)
         if better is None:
             break
         mean, cov = mean + t * step, 0.5 * ((cov + t * delta) + (cov + t * delta).T)
@@ -112,13 +119,8 @@ def lgamma_coefficients(C, stats, terms):
         d2 = -c_log / v ** 2 + sum(w * s * s * sps.zeta(2.0, s * v) for w, s in terms)
         g1, g2 = d1 * v, d2 * v * v + d1 * v  # derivatives in u = log v
         step = -g1 / g2 if g2 < 0 else np.sign(g1)
-        t, better = 1.0, None
-        while t > 1e-12:
-            trial = _lgamma_objective(c_x, c_log, v * np.exp(t * step), terms)
-            if trial >= value:
-                better = trial
-                break
-            t *= 0.5
+        t, better = _backtrack(lambda t: _lgamma_objective(c_x, c_log, v * np.exp(t * step),
+                                                           terms), value)
         if better is None:
             break
         v, value = v * np.exp(t * step), better

@@ -50,18 +50,17 @@ def _lgamma_args(program, name: str) -> str:
     return "[" + ", ".join(rows) + "]"
 
 
+# per kind: the Newton update (emit/newton.py), its ELBO share, its arguments
+KINDS = ((ExpTerm, "gva_coefficients", "gva_expected_exp", _exp_args),
+         (LgammaTerm, "lgamma_coefficients", "lgamma_expected", _lgamma_args))
+
+
 def update_lines(step, program) -> list:
     """After a variable's coefficients are collected: its Newton update."""
     from .numpy_emit import key
     records = records_of(program, step.name)
-    lines = []
-    if any(isinstance(r, ExpTerm) for r in records):
-        lines.append(f"    C = gva_coefficients(C, E[{key(step.name)}], "
-                     f"{_exp_args(program, step.name)})")
-    if any(isinstance(r, LgammaTerm) for r in records):
-        lines.append(f"    C = lgamma_coefficients(C, E[{key(step.name)}], "
-                     f"{_lgamma_args(program, step.name)})")
-    return lines
+    return [f"    C = {update}(C, E[{key(step.name)}], {args(program, step.name)})"
+            for kind, update, _, args in KINDS if any(isinstance(r, kind) for r in records)]
 
 
 def elbo_lines(program) -> list:
@@ -70,12 +69,8 @@ def elbo_lines(program) -> list:
     lines = []
     for name in dict.fromkeys(r.var for r in records_of(program)):
         records = records_of(program, name)
-        if any(isinstance(r, ExpTerm) for r in records):
-            lines.append(f"    total += gva_expected_exp(E[{key(name)}], "
-                         f"{_exp_args(program, name)})")
-        if any(isinstance(r, LgammaTerm) for r in records):
-            lines.append(f"    total += lgamma_expected(E[{key(name)}], "
-                         f"{_lgamma_args(program, name)})")
+        lines += [f"    total += {share}(E[{key(name)}], {args(program, name)})"
+                  for kind, _, share, args in KINDS if any(isinstance(r, kind) for r in records)]
     return lines
 
 
