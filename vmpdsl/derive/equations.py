@@ -195,7 +195,7 @@ def equations_text(derivation: Derivation, style: str = "text", steps: bool = Fa
     """The derived update of every latent, in plain text or LaTeX."""
     printer = Printer(derivation, style)
     model = derivation.model
-    blocks = bound_blocks(derivation)  # what each link factor became (link_equations.py)
+    blocks = bound_blocks(derivation, style)  # what each link factor became (link_equations.py)
     for update in derivation.updates:
         var = model.variables[update.name]
         names = output_names(update, model)

@@ -68,8 +68,9 @@ def gaussian_newton(C: dict) -> list:
             ("e[n]", sympy.Symbol("exp(x[n]ᵀ mean + x[n]ᵀ cov x[n]/2)"))]
 
 
-def bound_blocks(derivation) -> list:
-    """One block per link factor: the bound that replaces its log density."""
+def bound_blocks(derivation, style: str = "text") -> list:
+    """One block per link factor: the bound that replaces its log density
+    (in LaTeX output, as comment lines)."""
     model = derivation.model
     blocks = []
     for factor in model.factors:
@@ -84,10 +85,12 @@ def bound_blocks(derivation) -> list:
         text = "\n".join(BOUND_TEXT[link.name]).format(
             y=y, dist=source_of(model, factor.dist) or factor.dist.name,
             n=n, choose=f" + log C({n}, {y})" if binomial else "")
+        text = text.replace("− 1 λ", "− λ").replace("+ 1 c", "+ c")
         eta = source_of(model, call.args[0])
         name = local_name(model, factor, link)
         text = text.replace("ξ", name).replace("ψ", name)
-        blocks.append(text + (f"\n  η = {eta}" if eta else ""))
+        text += f"\n  η = {eta}" if eta else ""
+        blocks.append("\n".join("% " + l for l in text.splitlines()) if style == "latex" else text)
     return blocks
 
 
