@@ -91,6 +91,9 @@ def exp_term(eta_terms: list, ctx: FactorContext) -> ExpTerm:
             continue
         a = found[0]
         var = ctx.model.variables[a.var]
+        if var.role != "latent" and var.family == "MvNormal":
+            raise ctx.error(f"'{a.var}' is estimated as a point inside exp(η); vmpdsl "
+                            f"optimizes a Gaussian q there", f"keep '{a.var}' a latent")
         if len(found) != 1 or a.stat != "x" or var.role != "latent" or \
                 var.family != "MvNormal" or var.plates or target not in (None, a.var):
             raise ctx.error(

@@ -16,13 +16,16 @@ from .prelude import SharedOuter, dense
 NEWTON_STEPS = 100
 
 
-def _backtrack(objective, value):
+def _backtrack(objective, value, local):
     """(t, objective(t)) for the first t in 1, ½, ¼, … with objective(t) ≥
-    value; (None, None) when even a tiny step does not rise (at the optimum)."""
+    value; (None, None) when even a tiny step does not rise.  A ``local`` step
+    (small, where the objective is concave) is taken whole: there the gain,
+    second order in the step, is below what a sum of many terms resolves, and
+    Newton's last steps are what fix the optimum's digits."""
     t = 1.0
     while t > 1e-12:
         trial = objective(t)
-        if trial >= value:
+        if trial >= value or local:
             return t, trial
         t *= 0.5
     return None, None
@@ -80,8 +83,9 @@ def gva_coefficients(C, stats, terms):
         hess = prec + sum((X * rates[:, None]).T @ X for X, rates in rated)
         new_cov = np.linalg.inv(0.5 * (hess + hess.T))
         step, delta = new_cov @ grad, new_cov - cov
+        local = grad @ step <= 1e-9 and np.max(np.abs(delta)) <= 1e-6 * np.max(np.abs(cov))
         t, better = _backtrack(lambda t: _gaussian_objective(
-            c_x, prec, mean + t * step, cov + t * delta, terms), value)
+            c_x, prec, mean + t * step, cov + t * delta, terms), value, local)
         if better is None:
             break
         mean, cov = mean + t * step, 0.5 * ((cov + t * delta) + (cov + t * delta).T)
@@ -120,7 +124,7 @@ def lgamma_coefficients(C, stats, terms):
         g1, g2 = d1 * v, d2 * v * v + d1 * v  # derivatives in u = log v
         step = -g1 / g2 if g2 < 0 else np.sign(g1)
         t, better = _backtrack(lambda t: _lgamma_objective(c_x, c_log, v * np.exp(t * step),
-                                                           terms), value)
+                                                           terms), value, g2 < 0 and abs(step) < 1e-4)
         if better is None:
             break
         v, value = v * np.exp(t * step), better
