@@ -81,24 +81,32 @@ def lgamma_of(func: str, s: list, out: tuple, ctx: FactorContext, role: str,
     return []
 
 
+def linear_atom(t: Term, target, ctx: FactorContext) -> Atom:
+    """The one MvNormal latent's atom in a term of η (else an error)."""
+    found = randoms_in([t], ctx)
+    a = found[0]
+    var = ctx.model.variables[a.var]
+    if var.role != "latent" and var.family == "MvNormal":
+        raise ctx.error(f"'{a.var}' is estimated as a point inside exp(η); vmpdsl "
+                        f"optimizes a Gaussian q there", f"keep '{a.var}' a latent")
+    if len(found) != 1 or a.stat != "x" or var.role != "latent" or \
+            var.family != "MvNormal" or var.plates or target not in (None, a.var):
+        raise ctx.error(
+            "exp(η) is supported when η is linear in one MvNormal vector without "
+            "plates (dot(X[n], w) plus constants)", "write η as dot(X[n], w) + offset")
+    return a
+
+
 def exp_term(eta_terms: list, ctx: FactorContext) -> ExpTerm:
-    """The ExpTerm of ``exp(η)`` for η linear in one unplated MvNormal latent."""
+    """The ExpTerm of ``exp(η)`` for η linear in one unplated MvNormal latent:
+    its terms without the latent are the offset; the others, with the latent's
+    atom taken out and its label renamed to one, the design."""
     offset, design, target, label = [], [], None, None
     for t in eta_terms:
-        found = randoms_in([t], ctx)
-        if not found:
+        if not randoms_in([t], ctx):
             offset.append(t)
             continue
-        a = found[0]
-        var = ctx.model.variables[a.var]
-        if var.role != "latent" and var.family == "MvNormal":
-            raise ctx.error(f"'{a.var}' is estimated as a point inside exp(η); vmpdsl "
-                            f"optimizes a Gaussian q there", f"keep '{a.var}' a latent")
-        if len(found) != 1 or a.stat != "x" or var.role != "latent" or \
-                var.family != "MvNormal" or var.plates or target not in (None, a.var):
-            raise ctx.error(
-                "exp(η) is supported when η is linear in one MvNormal vector without "
-                "plates (dot(X[n], w) plus constants)", "write η as dot(X[n], w) + offset")
+        a = linear_atom(t, target, ctx)
         target, label = a.var, label or a.indices[0]
         rest = tuple(Atom(b.var, b.stat, tuple(label if l == a.indices[0] else l for l in b.indices))
                      for b in t.atoms if b is not a)

@@ -78,12 +78,7 @@ def gva_coefficients(C, stats, terms):
         mean, cov = np.zeros_like(mean), np.linalg.inv(prec)
         value = _gaussian_objective(c_x, prec, mean, cov, terms)
     for _ in range(NEWTON_STEPS):
-        rated = _exp_rates(mean, cov, terms)
-        grad = c_x - prec @ mean - sum(X.T @ rates for X, rates in rated)
-        hess = prec + sum((X * rates[:, None]).T @ X for X, rates in rated)
-        new_cov = np.linalg.inv(0.5 * (hess + hess.T))
-        step, delta = new_cov @ grad, new_cov - cov
-        local = grad @ step <= 1e-9 and np.max(np.abs(delta)) <= 1e-6 * np.max(np.abs(cov))
+        step, delta, local = _gaussian_newton_step(c_x, prec, mean, cov, terms)
         t, better = _backtrack(lambda t: _gaussian_objective(
             c_x, prec, mean + t * step, cov + t * delta, terms), value, local)
         if better is None:
@@ -97,6 +92,16 @@ def gva_coefficients(C, stats, terms):
     precision = np.linalg.inv(cov)
     precision = 0.5 * (precision + precision.T)
     return {"x": precision @ mean, "xx": -0.5 * precision}
+
+
+def _gaussian_newton_step(c_x, prec, mean, cov, terms):
+    """(Δm, ΔS, small?) towards (m + P⁻¹g, P⁻¹), P = Λ + Σ ω_n e_n x_n x_nᵀ."""
+    rated = _exp_rates(mean, cov, terms)
+    grad = c_x - prec @ mean - sum(X.T @ rates for X, rates in rated)
+    hess = prec + sum((X * rates[:, None]).T @ X for X, rates in rated)
+    new_cov = np.linalg.inv(0.5 * (hess + hess.T))
+    step, delta = new_cov @ grad, new_cov - cov
+    return step, delta, grad @ step <= 1e-9 and np.max(np.abs(delta)) <= 1e-6 * np.max(np.abs(cov))
 
 
 def gva_expected_exp(stats, terms):
