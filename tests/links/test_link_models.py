@@ -53,3 +53,19 @@ def test_elbo_never_decreases(name, seed, size):
     elbo = fit(name, data, max_iter=40, tol=0.0, seed=seed).elbo
     assert np.all(np.isfinite(elbo))
     assert np.all(np.diff(elbo) >= -1e-9 * np.abs(elbo[1:])), np.diff(elbo).min()
+
+
+@pytest.mark.parametrize("name,target", [("logreg", "y"), ("softmax_reg", "y"),
+                                         ("poisson_reg", "c")])
+def test_missing_observations_are_the_model_without_them(name, target):
+    """fit(missing="skip") masks a bound factor with its local parameters, or
+    an exp term, exactly: the fit equals the one on the kept rows."""
+    data = SIMULATORS[name](np.random.default_rng(3), N=30)
+    holed = dict(data, **{target: data[target].astype(float)})
+    holed[target][:5] = np.nan
+    kept = {k: (v[5:] if np.ndim(v) else v) for k, v in data.items()}
+    a = fit(name, holed, missing="skip", max_iter=300, tol=1e-13)
+    b = fit(name, kept, max_iter=300, tol=1e-13)
+    latent = "W" if name == "softmax_reg" else "w"
+    np.testing.assert_allclose(a.mean(latent), b.mean(latent), atol=1e-9)
+    np.testing.assert_allclose(a.elbo[-1], b.elbo[-1], rtol=1e-10)
