@@ -18,7 +18,7 @@ from fractions import Fraction
 import sympy
 
 from .expressions import EYE, ONES
-from .link_equations import bound_blocks, local_formulas, stat_text
+from .link_equations import bound_blocks, local_formulas, local_header, stat_text
 from .messages import Derivation, constant_axes
 
 TEXT_STATS = {"x": "E[{v}]", "xx": "E[{v}{v}ᵀ]", "xx_scalar": "E[{v}²]", "log": "E[log {v}]",
@@ -220,7 +220,8 @@ def render_block(printer, update, var, formulas, C, steps, names) -> str:
         index = "".join(f"[{n}]" for n in names.get(next(iter(names), ""), ())[:len(var.plates)])
         if update.point:
             kind = "maximum likelihood" if var.role == "param" else "MAP"
-            lines = [f"{update.name}{index} = argmax E[log p]  ({kind} point estimate, "
+            lines = [local_header(update, index, plates) or
+                     f"{update.name}{index} = argmax E[log p]  ({kind} point estimate, "
                      f"{update.family} form)    # plates {plates or 'none'}"]
         else:
             lines = [f"q({update.name}{index}) = {update.family}({params})    "

@@ -68,6 +68,15 @@ def gaussian_newton(C: dict) -> list:
             ("e[n]", sympy.Symbol("exp(x[n]ᵀ mean + x[n]ᵀ cov x[n]/2)"))]
 
 
+def local_header(update, index: str, plates: str) -> str | None:
+    """The first line of a local bound parameter's update."""
+    bound = {"JJ": "Jaakkola–Jordan", "SoftmaxBound": "Böhning"}.get(update.family)
+    if bound is None:
+        return None
+    return (f"{update.name}{index} = argmax of the {bound} bound  (local parameters, "
+            f"closed form)    # plates {plates or 'none'}")
+
+
 def bound_blocks(derivation, style: str = "text") -> list:
     """One block per link factor: the bound that replaces its log density
     (in LaTeX output, as comment lines)."""
