@@ -26,6 +26,8 @@ from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from .blocks import find_blocks, rewrite
 from .densities import DENSITIES
+from .links import link_density, with_local_parameters
+from .nonconjugate import newton_families, weighted
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
 from .terms import Atom, Term, mul
 from .weights import RowWeights
@@ -74,6 +76,7 @@ class Derivation:
     factors: list
     updates: list  # in schedule order
     constants: Constants
+    nonconjugate: list = field(default_factory=list)  # ExpTerm / LgammaTerm (nonconjugate.py)
 
     def update_of(self, name: str) -> Update:
         return next(u for u in self.updates if u.name == name)
@@ -81,16 +84,19 @@ class Derivation:
 
 def derive(model: CheckedModel) -> Derivation:
     """The VMP messages and ELBO monomials of a checked model."""
+    model = with_local_parameters(model)  # the links' local parameters (links.py)
     constants = Constants()
     weights = RowWeights(model)
-    raw = []
+    raw, nonconjugate = [], []
     for position, factor in enumerate(model.factors):
         ctx = FactorContext(model, factor, constants)
         terms = factor_terms(factor, ctx)
         weight = weights.factor_weight(position, factor)  # a row mask or count
         raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
+        nonconjugate += weighted(ctx.nonconjugate, weight, ctx)
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
+    families.update(newton_families(model, nonconjugate))
     factors = [FactorTerms(ctx.factor, combine_like_terms(
         [canonical(t, ctx, families) for t in terms], ctx.label_dims), dict(ctx.label_dims))
         for ctx, terms in raw]
@@ -104,7 +110,7 @@ def derive(model: CheckedModel) -> Derivation:
                 if a.var in updates:
                     messages = updates[a.var].messages.setdefault(a.stat, [])
                     messages.append(Message(position, weights.message_term(term, a), a))
-    return Derivation(model, factors, list(updates.values()), constants)
+    return Derivation(model, factors, list(updates.values()), constants, nonconjugate)
 
 
 def block_updates(model: CheckedModel, families: dict, blocks: list) -> dict:
@@ -185,7 +191,9 @@ def factor_terms(factor: Factor, ctx: FactorContext) -> list:
     def arg(k, out):
         return to_terms(factor.dist.args[k], out, ctx)
 
-    terms = DENSITIES[dist](x, arg, ctx, event)
+    terms = link_density(factor, ctx, x, arg)  # a link: its bound (links.py)
+    if terms is None:
+        terms = DENSITIES[dist](x, arg, ctx, event)
     selectors = [[Term(1, (a,))] for a in ctx.selectors.values()]
     return mul(terms, *selectors) if selectors else terms
 

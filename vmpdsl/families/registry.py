@@ -23,6 +23,7 @@ from .dirichlet import DIRICHLET
 from .exponential import EXPONENTIAL
 from .family import FUNCTION_FIELDS, Family
 from .gamma import GAMMA
+from .local_bounds import JJ, SOFTMAX_BOUND
 from .mvnormal import MVNORMAL
 from .normal import NORMAL
 from .normal_wishart import NORMALGAMMA, NORMALWISHART
@@ -33,9 +34,11 @@ __all__ = ["Family", "FAMILIES", "BLOCK_FAMILIES", "FUNCTION_FIELDS", "get_famil
            "RUNTIME_HEADER"]
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
-            BINOMIAL, POISSON, EXPONENTIAL, NORMALWISHART, NORMALGAMMA)
+            BINOMIAL, POISSON, EXPONENTIAL,
+            JJ, SOFTMAX_BOUND,  # not in the language: local parameters of link bounds
+            NORMALWISHART, NORMALGAMMA)
 # The joint block families (q over a mean and its precision, derive/blocks.py)
-# are not distributions of the language.
+# are not distributions of the language either.
 BLOCK_FAMILIES = ("NormalWishart", "NormalGamma")
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
