@@ -30,8 +30,8 @@ from .normal_wishart import NORMALGAMMA, NORMALWISHART
 from .poisson import POISSON
 from .wishart import WISHART
 
-__all__ = ["Family", "FAMILIES", "BLOCK_FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_source",
-           "RUNTIME_HEADER"]
+__all__ = ["Family", "FAMILIES", "BLOCK_FAMILIES", "FUNCTION_FIELDS", "get_family",
+           "runtime_source", "RUNTIME_HEADER"]
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
             BINOMIAL, POISSON, EXPONENTIAL,
