@@ -441,7 +441,7 @@ def elbo_constants(program: Program) -> list:
 
 
 RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations")
+                     "check_params", "mode", "point_expectations", "start")
 
 
 def updates_table(program: Program) -> list:

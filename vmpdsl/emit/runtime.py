@@ -39,10 +39,11 @@ def _set_state(q, E, name, family, point, params):
 
 
 def _initial_state(q, E, K, data, hyper, dim, rng, init):
-    """Each latent starts at its prior (given its parents' starting moments);
-    Categorical latents start from random responsibilities and plated Gaussians
-    from a draw, so that symmetric components separate.  A param (no prior)
-    starts at a neutral value of its family."""
+    """Each latent starts at its prior (given its parents' starting moments),
+    then its family's ``start`` breaks the symmetry of exchangeable components
+    (Categorical: random responsibilities; plated Gaussians: a drawn mean).  A
+    point starts at the mode of that, a param (no prior) at a neutral value of
+    its family; a latent named in ``init`` exactly as given."""
     latents = {row[0]: row for row in LATENTS}
     updates = {row[0]: row for row in UPDATES}
     for name in INIT_ORDER:
@@ -69,13 +70,8 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
-        if family == "Categorical":
-            probs = params["probs"]
-            params = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
-        elif family in ("Normal", "MvNormal") and plates:
-            params = dict(params, mean=functions["sample"](params, rng))
-            if point:
-                params = {"value": params["mean"]}
+        if functions["start"] is not None:  # the family's symmetry-breaking start
+            params = functions["start"](params, rng, bool(plates))
         if point and "value" not in params:
             try:
                 params = {"value": functions["mode"](params)}
@@ -283,6 +279,30 @@ def expand_rows(result, groups):
     return result
 
 
+def _converged(trace, before, after, tol):
+    """The sweep changed the ELBO by at most ``tol`` of its size and moved no
+    latent's expected statistics by more than sqrt(tol) of their largest
+    magnitude (a mean by more than sqrt(tol) of the root of its largest second
+    moment: a mean shrinking to 0 is measured against its spread).  Near an
+    optimum the ELBO changes by the square of a step, so a slow climb whose
+    ELBO barely changes while the posteriors still move is not taken for
+    convergence."""
+    if abs(trace[-1] - trace[-2]) > tol * abs(trace[-1]):
+        return False
+    step = np.sqrt(tol)
+    for name, stats in after.items():
+        for stat, new in stats.items():
+            old = before[name][stat]
+            if not (isinstance(new, np.ndarray) and isinstance(old, np.ndarray) and new.size):
+                continue
+            scale = np.max(np.abs(new))
+            if stat == "x" and "xx" in stats:
+                scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
+            if np.max(np.abs(new - old)) > step * scale:
+                return False
+    return True
+
+
 def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
         missing=None, collapse=True):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
@@ -338,6 +358,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     _initial_state(q, E, K, data, hyper, dim, rng, init)
     trace, converged = [], False
     for iteration in range(max_iter):
+        before = dict(E)  # each update replaces E[name]: the sweep's start stays
         for name, family, point, update, prior in UPDATES:
             coeffs = update(E, K, data, hyper, dim)
             _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
@@ -346,7 +367,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
         if callback is not None:
             callback(iteration + 1, trace[-1])
-        if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-1]):
+        if len(trace) > 1 and _converged(trace, before, E, tol):
             converged = True
             break
     if not converged and max_iter > 0:
