@@ -279,36 +279,20 @@ def expand_rows(result, groups):
     return result
 
 
-def _converged(trace, before, after, tol):
-    """The sweep changed the ELBO by at most ``tol`` of its size and moved no
-    latent's expected statistics by more than sqrt(tol) of their largest
-    magnitude (a mean by more than sqrt(tol) of the root of its largest second
-    moment: a mean shrinking to 0 is measured against its spread).  Near an
-    optimum the ELBO changes by the square of a step, so a slow climb whose
-    ELBO barely changes while the posteriors still move is not taken for
-    convergence."""
-    if abs(trace[-1] - trace[-2]) > tol * abs(trace[-1]):
-        return False
-    step = np.sqrt(tol)
-    for name, stats in after.items():
-        for stat, new in stats.items():
-            old = before[name][stat]
-            if not (isinstance(new, np.ndarray) and isinstance(old, np.ndarray) and new.size):
-                continue
-            scale = np.max(np.abs(new))
-            if stat == "x" and "xx" in stats:
-                scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
-            if np.max(np.abs(new - old)) > step * scale:
-                return False
-    return True
-
-
 def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
-        missing=None, collapse=True):
+        missing=None, collapse=True, n_init=1):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
 
     Returns a dict: posterior (standard parameters per latent), expectations,
-    elbo (one value per sweep, non-decreasing), converged, iterations, dims, hypers.
+    elbo (one value per sweep, non-decreasing), converged, iterations, dims,
+    hypers, start_elbos (the final ELBO of each start).
+    Each sweep updates every latent once, in the order UPDATES lists (from the
+    data toward the priors); it stops when a sweep changes the ELBO by at most
+    ``tol`` times its magnitude *and* moves no latent's expected statistics by
+    more than sqrt(tol) of their scale (sweeps.has_converged), or after
+    ``max_iter`` sweeps with a RuntimeWarning.  ``n_init=k`` climbs from k
+    starts (the latents in ``init`` as given in each, the random starts of
+    the others drawn anew) and returns the one with the highest final ELBO.
     ``missing="skip"`` drops the factors of NaN observations (see bind_data).
     Duplicate rows of a collapsible plate (COLLAPSIBLE: all its data integer,
     e.g. LDA's (doc, word) tokens) are fitted once with their count
@@ -340,6 +324,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         raise DataError(f"init names {', '.join(unknown)}, which "
                         f"{'is not a latent' if len(unknown) == 1 else 'are not latents'}; "
                         f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
+    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise DataError(f"n_init must be a positive whole number, got {n_init!r}")
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):
@@ -354,28 +340,9 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     except (np.linalg.LinAlgError, FloatingPointError) as err:
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
-    q, E = {}, {}
-    _initial_state(q, E, K, data, hyper, dim, rng, init)
-    trace, converged = [], False
-    for iteration in range(max_iter):
-        before = dict(E)  # each update replaces E[name]: the sweep's start stays
-        for name, family, point, update, prior in UPDATES:
-            coeffs = update(E, K, data, hyper, dim)
-            _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
-        trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
-        if not np.isfinite(trace[-1]):
-            raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
-        if callback is not None:
-            callback(iteration + 1, trace[-1])
-        if len(trace) > 1 and _converged(trace, before, E, tol):
-            converged = True
-            break
-    if not converged and max_iter > 0:
-        warnings.warn(f"{MODEL_NAME}: not converged after {max_iter} iterations "
-                      f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
-                      RuntimeWarning, stacklevel=2)
-    _MEMO.clear()  # free the products the sweeps shared
+    q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
+                                                max_iter, tol, callback)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
                         "converged": converged, "iterations": len(trace), "dims": dim,
-                        "hypers": hyper}, groups)
+                        "hypers": hyper, "start_elbos": np.asarray(finals)}, groups)
