@@ -39,7 +39,7 @@ def sweep_order(derivation) -> list:
 
     def key(position):
         update = updates[position]
-        leads = FAMILIES[update.family].start_leads and not update.point
+        leads = getattr(FAMILIES.get(update.family), "start_leads", False)
         return (leads, level[update.name], update.name in scales, position)
     return [updates[i] for i in sorted(range(len(updates)), key=key)]
 
