@@ -6,9 +6,9 @@ It refers to the tables each emitted module defines: ``DATA_SPEC``,
 ``DIM_DEFAULTS``, ``HYPER_NAMES``, ``LATENTS``, ``INIT_ORDER``, ``UPDATES``,
 ``FAMILY_FUNCTIONS``, ``COLLAPSIBLE``, ``ROW_WEIGHTS`` and the functions
 ``_hypers``, ``_constants`` and ``_expected_log_joint``; data checks are in
-``checks.py``, questions about new data in ``new_data.py``.
+``checks.py``, the sweep loop in ``sweeps.py``, questions about new data in
+``new_data.py``.
 """
-import warnings
 
 import numpy as np
 from scipy import sparse as spsparse

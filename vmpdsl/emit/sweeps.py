@@ -20,11 +20,11 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback):
         _initial_state(q, E, K, data, hyper, dim, rng, init)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback)
         _MEMO.clear()  # free the products the sweeps shared
-        finals.append(trace[-1])
-        if best is None or trace[-1] > best[2][-1]:
+        finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
+        if best is None or finals[-1] > max(finals[:-1]):
             best = (q, E, trace, converged)
     q, E, trace, converged = best
-    if not converged:
+    if not converged and max_iter > 0:
         warnings.warn(f"{MODEL_NAME}: not converged after {max_iter} iterations "
                       f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
                       RuntimeWarning, stacklevel=3)
