@@ -100,6 +100,8 @@ def run_fit(args) -> int:
                     callback=None if args.quiet else progress(), missing=args.missing)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
+    if len(fit.start_elbos) > 1:
+        print("final ELBO of each start: " + ", ".join(f"{e:.6f}" for e in fit.start_elbos))
     print(posterior_table(fit))
     if args.out:
         save_fit(fit, args.out)

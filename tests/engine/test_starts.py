@@ -223,6 +223,8 @@ def test_cli_n_init(tmp_path, capsys):
         warnings.simplefilter("ignore", RuntimeWarning)
         assert cli.main(["fit", path, "--data", str(tmp_path / "x.npz"), "--set", "K=2",
                          "--n-init", "3", "--quiet"]) == 0
+        finals = capsys.readouterr().out.split("final ELBO of each start: ")[1].split("\n")[0]
+        assert len(finals.split(", ")) == 3
         assert cli.main(["fit", path, "--data", str(tmp_path / "x.npz"), "--set", "K=2",
                          "--n-init", "0", "--quiet"]) == 2
     assert "n_init must be a positive whole number" in capsys.readouterr().err

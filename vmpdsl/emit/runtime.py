@@ -1,5 +1,5 @@
 """The model-independent core of every emitted module: the state of q,
-its initialization and the coordinate-ascent loop, and the merging of
+its initialization (the sweep loop is in sweeps.py), and the merging of
 duplicate rows (copied verbatim; numpy and scipy only).
 
 It refers to the tables each emitted module defines: ``DATA_SPEC``,
