@@ -193,6 +193,9 @@ def test_a_still_moving_posterior_is_not_converged():
     tiny = {"w": {"x": np.array([1e-9, 0.0]), "xx": np.eye(2)}}
     tinier = {"w": {"x": np.array([1e-10, 0.0]), "xx": np.eye(2)}}
     assert module.has_converged(trace, tiny, tinier, 1e-8)
+    # scalar statistics count too (a Gamma's E[x] is a numpy scalar)
+    assert not module.has_converged(trace, {"a": {"x": np.float64(2.0)}},
+                                    {"a": {"x": np.float64(2.1)}}, 1e-8)
 
 
 # ------------------------------------------------------------------- n_init

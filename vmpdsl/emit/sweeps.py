@@ -61,10 +61,11 @@ def has_converged(trace, before, after, tol):
     if abs(trace[-1] - trace[-2]) > tol * abs(trace[-1]):
         return False
     step = np.sqrt(tol)
+    numbers = (np.ndarray, np.generic, float)  # not the factored statistics
     for name, stats in after.items():
         for stat, new in stats.items():
             old = before[name][stat]
-            if not (isinstance(new, np.ndarray) and isinstance(old, np.ndarray) and new.size):
+            if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
                 continue
             scale = np.max(np.abs(new))
             if stat == "x" and "xx" in stats:
