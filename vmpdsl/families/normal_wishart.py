@@ -95,6 +95,12 @@ def normalwishart_sample(params, rng):
             "precision": lam}
 
 
+def normalwishart_start(params, rng, plated):
+    # Blocks indexed by a plate (mixture components) are exchangeable at their
+    # prior: a mean drawn from the joint separates them.
+    return dict(params, mean=normalwishart_sample(params, rng)["mean"]) if plated else params
+
+
 def normalwishart_point_expectations(value):
     mu, lam = np.asarray(value["mean"], dtype=float), np.asarray(value["precision"], dtype=float)
     lam_x = (lam @ mu[..., None])[..., 0]
@@ -186,6 +192,11 @@ def normalgamma_sample(params, rng):
     return {"mean": params["mean"] + sd * rng.standard_normal(np.shape(tau)), "precision": tau}
 
 
+def normalgamma_start(params, rng, plated):
+    # as normalwishart_start
+    return dict(params, mean=normalgamma_sample(params, rng)["mean"]) if plated else params
+
+
 def normalgamma_point_expectations(value):
     mu, tau = np.asarray(value["mean"], dtype=float), np.asarray(value["precision"], dtype=float)
     return {"xLx": tau * mu ** 2, "Lx": tau * mu, "L": tau, "logdet": np.log(tau)}
@@ -234,6 +245,7 @@ NORMALWISHART = Family(
     expectations=normalwishart_expectations, entropy=normalwishart_entropy,
     mode=normalwishart_mode,
     point_expectations=normalwishart_point_expectations, sample=normalwishart_sample,
+    start=normalwishart_start,
     log_density=normalwishart_log_density, check_support=normalwishart_check_support,
     check_params=normalwishart_check_params, marginals=normalwishart_marginals,
     helpers=(first_index, found_at, positive_problem, missing_problem, require_positive,
@@ -250,6 +262,7 @@ NORMALGAMMA = Family(
     expectations=normalgamma_expectations, entropy=normalgamma_entropy,
     mode=normalgamma_mode,
     point_expectations=normalgamma_point_expectations, sample=normalgamma_sample,
+    start=normalgamma_start,
     log_density=normalgamma_log_density, check_support=normalgamma_check_support,
     check_params=normalgamma_check_params, marginals=normalgamma_marginals,
     helpers=(first_index, found_at, positive_problem, missing_problem, require_positive),
