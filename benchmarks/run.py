@@ -252,12 +252,7 @@ def bench_model(name, cfg, n_iter, notes):
 
 def mean_field_rows(data, init, rows, n_iter):
     """The factorized q(mu) q(Λ) (fit(mean_field=True)) against its own
-    hand-written reference, from the same start (it also needs q(mu)'s)."""
-    x, K = data["x"], data["K"]
-    r = np.random.default_rng(7)
-    init = dict(init, mu={"mean": x[r.choice(len(x), K, replace=False)],
-                          "cov": np.broadcast_to(np.eye(x.shape[1]) / x.shape[1],
-                                                 (K,) + (x.shape[1],) * 2).copy()})
+    hand-written reference, from the same responsibilities."""
     source = open(os.path.join(ROOT, "models", "gmm.vmp")).read()
     module = compile_source(source, mean_field=True).module
 

@@ -11,26 +11,14 @@ no extra pass.  ``init`` needs only the starting responsibilities ``z``.
 import numpy as np
 from scipy import special as sps
 
-from ._common import (LOG2PI, dirichlet_elog, dirichlet_entropy, log_softmax_rows,
-                      run_loop, spd_inv_logdet)
-
-
-def _log_multigamma(a, d):
-    return 0.25 * d * (d - 1) * np.log(np.pi) + sps.gammaln(a[:, None] - 0.5 * np.arange(d)).sum(1)
+from ._common import (LOG2PI, dirichlet_elog, dirichlet_entropy, gmm_priors, log_multigamma,
+                      log_softmax_rows, run_loop, spd_inv_logdet)
 
 
 def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha0=1.0, beta0=1.0,
         nu0=None, W0=None, m0=None):
-    x = np.asarray(data["x"], dtype=float)
-    K = int(data["K"])
+    x, K, nu0, W0inv, m0, const_lambda, const_pi = gmm_priors(data, alpha0, nu0, W0, m0)
     N, D = x.shape
-    nu0 = float(D if nu0 is None else nu0)
-    W0 = np.eye(D) if W0 is None else np.asarray(W0, float)
-    m0 = np.zeros(D) if m0 is None else np.asarray(m0, float)
-    W0inv, logdetW0 = spd_inv_logdet(W0)
-    const_lambda = (-0.5 * nu0 * D * np.log(2.0) - 0.5 * nu0 * logdetW0
-                    - _log_multigamma(np.array([0.5 * nu0]), D)[0])
-    const_pi = sps.gammaln(K * alpha0) - K * sps.gammaln(alpha0)
     prior_outer = W0inv + beta0 * np.outer(m0, m0)
     offsets = np.arange(D)
     S = {"R": np.array(init["z"], dtype=float)}
@@ -69,7 +57,7 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha0=1.0, beta0=1.0
         elbo += np.sum(0.5 * D * (np.log(beta0) - LOG2PI) + 0.5 * elogdet - 0.5 * beta0 * mu_quad)
         trW0EL = np.einsum("ij,kji->k", W0inv, EL)
         elbo += np.sum(0.5 * (nu0 - D - 1.0) * elogdet - 0.5 * trW0EL + const_lambda)
-        log_norm = 0.5 * nu * (D * np.log(2.0) - logdet_W_inv) + _log_multigamma(0.5 * nu, D)
+        log_norm = 0.5 * nu * (D * np.log(2.0) - logdet_W_inv) + log_multigamma(0.5 * nu, D)
         entropy_lambda = log_norm + 0.5 * nu * D - 0.5 * (nu - D - 1.0) * elogdet
         elbo += np.sum(entropy_lambda + 0.5 * D * (1.0 + LOG2PI - np.log(beta)) - 0.5 * elogdet)
         return float(elbo)

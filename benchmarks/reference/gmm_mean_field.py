@@ -1,8 +1,9 @@
 """Hand-written mean-field VMP for models/gmm.vmp, q(pi) Π_k q(Λ_k) q(mu_k) Π_n q(z_n).
 
-Same factorization and update order as vmpdsl's ``mean_field=True`` (pi,
-Lambda, mu, z; mu and Λ separate, not Bishop's joint Normal–Wishart, which is
-vmpdsl's default and ``gmm.py``). Per sweep: one pass over the data
+Same factorization and update order as vmpdsl's ``mean_field=True`` (mu,
+Lambda, pi, z: from the data toward the priors, derive/schedule.py; mu and Λ
+separate, not Bishop's joint Normal–Wishart, which is vmpdsl's default and
+``gmm.py``).  q(Λ) starts at its prior; ``init`` needs only ``z``. Per sweep: one pass over the data
 for the statistics (N_k, Σ r x, Σ r x xᵀ as one GEMM) and one GEMM for the
 Mahalanobis terms through the Cholesky factors of E[Λ_k]; the ELBO reuses the
 z logits (Σ_n logsumexp), so it costs no extra pass.
@@ -10,41 +11,31 @@ z logits (Σ_n logsumexp), so it costs no extra pass.
 import numpy as np
 from scipy import special as sps
 
-from ._common import (LOG2PI, dirichlet_elog, dirichlet_entropy, log_softmax_rows,
-                      run_loop, spd_inv_logdet)
-
-
-def _log_multigamma(a, d):
-    return 0.25 * d * (d - 1) * np.log(np.pi) + sps.gammaln(a - 0.5 * np.arange(d)).sum()
+from ._common import (LOG2PI, dirichlet_elog, dirichlet_entropy, gmm_priors, log_multigamma,
+                      log_softmax_rows, run_loop, spd_inv_logdet)
 
 
 def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha0=1.0, beta0=1.0,
         nu0=None, W0=None, m0=None):
-    x = np.asarray(data["x"], dtype=float)
-    K = int(data["K"])
+    x, K, nu0, W0inv, m0, const_lambda, const_pi = gmm_priors(data, alpha0, nu0, W0, m0)
     N, D = x.shape
-    nu0 = float(D if nu0 is None else nu0)
-    W0 = np.eye(D) if W0 is None else np.asarray(W0, float)
-    m0 = np.zeros(D) if m0 is None else np.asarray(m0, float)
-    W0inv, logdetW0 = spd_inv_logdet(W0)
-    const_lambda = -0.5 * nu0 * D * np.log(2.0) - 0.5 * nu0 * logdetW0 - _log_multigamma(0.5 * nu0, D)
-    const_pi = sps.gammaln(K * alpha0) - K * sps.gammaln(alpha0)
     m0m0 = np.outer(m0, m0)
     digamma_offsets = np.arange(D)
 
     R = np.array(init["z"], dtype=float)
-    m = np.array(init["mu"]["mean"], dtype=float)
-    cov = np.array(init["mu"]["cov"], dtype=float)
-    S = {"R": R, "m": m, "Emumu": cov + m[:, :, None] * m[:, None, :]}
+    S = {"R": R, "EL": np.broadcast_to(nu0 * np.linalg.inv(W0inv), (K, D, D))}
 
     def sweep():
-        R, m, Emumu = S["R"], S["m"], S["Emumu"]
+        R, EL = S["R"], S["EL"]
         Nk = R.sum(0)
         Sx = R.T @ x                                                   # K×D
         Sxx = ((R[:, :, None] * x[:, None, :]).reshape(N, K * D).T @ x).reshape(K, D, D)
-        # q(pi)
-        conc = alpha0 + Nk
-        elogpi = dirichlet_elog(conc)
+        # q(mu_k): precision (β0 + N_k) E[Λ_k], mean (β0 m0 + Σ r x)/(β0 + N_k)
+        bk = beta0 + Nk
+        prec = bk[:, None, None] * EL
+        cov, logdet_prec = spd_inv_logdet(prec)
+        m = (beta0 * m0 + Sx) / bk[:, None]
+        Emumu = cov + m[:, :, None] * m[:, None, :]
         # q(Λ_k): df = ν0 + N_k + 1, scale⁻¹ as below
         Sxm = Sx[:, :, None] * m[:, None, :]
         dm = m0[None, :, None] * m[:, None, :]
@@ -56,12 +47,9 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha0=1.0, beta0=1.0
         EL = df[:, None, None] * scale
         elogdet = (sps.digamma(0.5 * (df[:, None] - digamma_offsets)).sum(1)
                    + D * np.log(2.0) - logdet_scale_inv)
-        # q(mu_k): precision (β0 + N_k) E[Λ_k], mean (β0 m0 + Σ r x)/(β0 + N_k)
-        bk = beta0 + Nk
-        prec = bk[:, None, None] * EL
-        cov, logdet_prec = spd_inv_logdet(prec)
-        m = (beta0 * m0 + Sx) / bk[:, None]
-        Emumu = cov + m[:, :, None] * m[:, None, :]
+        # q(pi)
+        conc = alpha0 + Nk
+        elogpi = dirichlet_elog(conc)
         # q(z): logits through the Cholesky factors of E[Λ_k]
         L = np.linalg.cholesky(EL)                                     # K×D×D
         Lcat = np.swapaxes(L, 0, 1).reshape(D, K * D)                  # [L_1 … L_K]
@@ -72,14 +60,13 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha0=1.0, beta0=1.0
         logits = -0.5 * quad
         logits += elogpi + 0.5 * elogdet - 0.5 * D * LOG2PI
         R, lse = log_softmax_rows(logits)
-        S.update(R=R, m=m, Emumu=Emumu, conc=conc, df=df, scale=scale, cov=cov)
+        S.update(R=R, EL=EL, m=m, conc=conc, df=df, scale=scale, cov=cov)
         # ELBO: the z/x part is Σ_n logsumexp(logits_n)
         elbo = lse
         elbo += const_pi + (alpha0 - 1.0) * elogpi.sum() + dirichlet_entropy(conc, elogpi)
         trW0EL = np.einsum("ij,kji->k", W0inv, EL)
         elbo += np.sum(0.5 * (nu0 - D - 1.0) * elogdet - 0.5 * trW0EL + const_lambda)
-        log_norm = 0.5 * df * (D * np.log(2.0) - logdet_scale_inv) + np.array(
-            [_log_multigamma(0.5 * v, D) for v in df])
+        log_norm = 0.5 * df * (D * np.log(2.0) - logdet_scale_inv) + log_multigamma(0.5 * df, D)
         elbo += np.sum(log_norm + 0.5 * df * D - 0.5 * (df - D - 1.0) * elogdet)
         ELm = np.einsum("kij,kj->ki", EL, m)
         mu_quad = (np.einsum("kij,kji->k", EL, Emumu) - 2.0 * ELm @ m0
