@@ -41,7 +41,7 @@ def compile_source(source: str, filename: str | None = None, points: tuple = (),
 @lru_cache(maxsize=64)
 def _compile_cached(source: str, filename: str | None, points: tuple,
                     missing: bool = False) -> Compiled:
-    from .derive.equations import equations_text  # sympy: only when compiling
+    from .printing import equations_text  # the module's docstring (no sympy)
     model = as_points(check(parse(source, filename)), points)
     if missing:
         model = replace(model, missing=True)

@@ -207,8 +207,8 @@ class Renderer:
             if category in sums and others:
                 letters.names[category] = shown
                 sums.remove(category)
-            elif rows and all(l in sums for l in rows):
-                conditions.setdefault(rows[0], []).append(
+            elif any(l in sums for l in rows):
+                conditions.setdefault(next(l for l in rows if l in sums), []).append(
                     f"{shown} = {letters[category]}")
             else:
                 kept.append(Atom(a.var, "@indicator", a.indices))
