@@ -9,6 +9,8 @@ doing the notation.
 """
 from __future__ import annotations
 
+import re
+
 from .blocks import render
 from .collect import Context, collect
 from .style import STYLES
@@ -32,7 +34,9 @@ class Equations(str):
         return equations_text(self._derivation, "latex", self._steps)
 
     def _repr_latex_(self) -> str:
-        return "$$" + self.latex.replace("align*", "aligned") + "$$"
+        """One display for Jupyter (MathJax has no \\intertext: a text row instead)."""
+        body = re.sub(r"\\intertext\{(.*)\}", r"&\\text{\1} \\\\", self.latex)
+        return "$$" + body.replace("align*", "aligned") + "$$"
 
 
 def equations_text(derivation, style: str = "text", steps: bool = False) -> str:

@@ -165,29 +165,35 @@ def step_lines(r, form, letters) -> list:
     s, model = r.s, r.model
     lines = []
     factors = sorted({i for c in form.coefficients.values() for i in c.by_factor})
-    name = s.name(form.update.name)
+    name = s.index(s.name(form.update.name), [letters[l] for l in form.outputs
+                                              [:len(form.var.plates)]])
+    event = bool(form.var.event)
     source = model.source.splitlines() if model.source else []
     for index in factors:
         factor = r.ctx.derivation.factors[index].factor
         line = factor.span.line if factor.span else 0
-        text = source[line - 1].strip() if 0 < line <= len(source) else factor.variable
+        text = source[line - 1].split("#")[0].strip() if 0 < line <= len(source) \
+            else factor.variable
         lines.append(("from", f"message from line {line}", text))
         for stat, c in form.coefficients.items():
             if index in c.by_factor:
-                lines.append(("coef", stat_word(s, stat, name),
+                lines.append(("coef", stat_word(s, stat, name, event),
                               render_sum(r, c.by_factor[index], letters)))
     lines.append(("sum", "sum of the messages", ""))
     for stat, c in form.coefficients.items():
-        lines.append(("coef", stat_word(s, stat, name), render_sum(r, c.total, letters)))
+        lines.append(("coef", stat_word(s, stat, name, event), render_sum(r, c.total, letters)))
     return lines
 
 
-def stat_word(s, stat, name) -> str:
+def stat_word(s, stat, name, event=False) -> str:
+    """The statistic a coefficient multiplies: log alpha, w wᵀ, log|Lambda[k]|."""
+    if stat == "xx":
+        return f"{name} {s.transpose(name)}" if event else s.square(name)
     if s.latex:
-        return {"x": name, "xx": name + "^2", "log": rf"\log {name}",
+        return {"x": name, "log": rf"\log {name}",
                 "log1m": rf"\log(1-{name})", "logdet": rf"\log\lvert {name}\rvert",
                 "onehot": rf"[{name} = k]"}[stat]
-    return {"xx": f"{name}²", **{k: w.format(v=name) for k, w in STAT_WORDS.items()}}[stat]
+    return STAT_WORDS[stat].format(v=name)
 
 
 # ---------------------------------------------------------------- layout

@@ -13,6 +13,7 @@ The renderer records every expectation and named statistic it prints, so the
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 
 from ..derive.statistics import EYE, Mono, is_output
@@ -413,7 +414,7 @@ class Renderer:
         within = [a for a in rest if a not in outside]
         form = self.square_form(sq, letters)
         if form.startswith(self.s.E("")[:2]):
-            self.used.setdefault(("@square", sq), sq)
+            self.used.setdefault(("@square", replace(sq, coeff=1, factor=-1)), sq)
         body = " ".join(p for p in (self.product(within, letters), form) if p)
         if rows:
             cond = [c for l in rows for c in conditions.get(l, [])]

@@ -50,7 +50,9 @@ class Text:
         return f"{num} / {den}"
 
     def number(self, c: Fraction) -> str:
-        return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
+        if c.denominator == 1:
+            return str(c.numerator)
+        return VULGAR.get(c, f"{c.numerator}/{c.denominator}")
 
     def prefix(self, c: Fraction) -> str:
         """A positive rational multiplying something."""
