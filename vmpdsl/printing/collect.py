@@ -33,8 +33,9 @@ class Coefficient:
 class UpdateForm:
     update: object
     var: object
-    outputs: tuple  # output labels of the statistics, plates first
+    outputs: tuple  # output labels of the statistics, plates first (the longest)
     coefficients: dict  # stat -> Coefficient
+    stat_outputs: dict = field(default_factory=dict)  # stat -> its output labels
 
 
 class Context:
@@ -110,8 +111,7 @@ def collect(ctx: Context) -> list:
 def collect_update(ctx: Context, update, position: int) -> UpdateForm:
     model, derivation = ctx.model, ctx.derivation
     var = model.variables[update.name]
-    coefficients = {}
-    outputs = ()
+    coefficients, stat_outputs = {}, {}
     finder = SquareFinder(model, ctx.rows, ctx.dims)
     for stat, messages in update.messages.items():
         coefficient = Coefficient(stat)
@@ -139,7 +139,9 @@ def collect_update(ctx: Context, update, position: int) -> UpdateForm:
         coefficient.total = squares + simplify(
             [p for p in everything if isinstance(p, Mono)], ctx.dims, ctx.symmetric)
         coefficients[stat] = coefficient
-    return UpdateForm(update, var, outputs, coefficients)
+        stat_outputs[stat] = outputs
+    longest = max(stat_outputs.values(), key=len, default=())
+    return UpdateForm(update, var, longest, coefficients, stat_outputs)
 
 
 def mark_rows(ctx: Context, mono: Mono, outputs: tuple, var, stat: str):
