@@ -27,7 +27,8 @@ def render_sum(r: Renderer, pieces: list, letters, factor: bool = True) -> str:
     if not pieces:
         return "0"
     pieces = sorted(pieces, key=lambda p: (isinstance(p, Mono) and not p.atoms and
-                                           not p.sizes and not p.sums, p.factor))
+                                           not p.sizes and not p.sums, p.factor,
+                                           isinstance(p, Square)))
     common = common_factor(r, pieces) if factor else None
     if common is not None:
         inner = render_sum(r, without(pieces, [common]), letters, factor=False)

@@ -61,7 +61,11 @@ class Context:
         names = set(self.model.variables) | set(self.model.dims)
         taken: dict = {}
         out = {}
-        for u in self.derivation.updates:
+        # later Dirichlets first: LDA's theta gets γ and phi λ, as in Blei et al.
+        order = sorted(self.derivation.updates, key=lambda u: (
+            u.family == "Dirichlet", -self.derivation.updates.index(u) if
+            u.family == "Dirichlet" else 0))
+        for u in order:
             if u.point:
                 continue
             letters = PARAM_LETTERS.get(u.family, ())

@@ -144,13 +144,15 @@ def square_lines(r, sq) -> list:
 
 
 def where_lines(r) -> list:
-    """Definitions of everything printed, until nothing new is used."""
+    """Definitions of everything printed, until nothing new is used: the
+    responsibilities and counts first, then the squares, then the moments."""
     done, lines = set(), []
     while True:
         pending = [k for k in list(r.used) if k not in done]
         pending += [k for k in list(r.named) if k not in done]
         if not pending:
             return lines
+        pending.sort(key=lambda k: (k[1] != "onehot", k[1] != "count", k[0] != "@square"))
         for key in pending:
             done.add(key)
             name, stat = key
