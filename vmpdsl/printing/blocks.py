@@ -115,6 +115,10 @@ def block(r: Renderer, form, steps: bool) -> list:
         rhs = render_value(r, value, letters, symbol)
         if family == "Categorical" and not form.update.point:
             rhs += " + " + s.text("const")
+        if param == "argmax":  # a point Categorical: the best category
+            k = letters[form.outputs[-1]]
+            rhs = (f"argmax_{k} " if not s.latex else rf"\operatorname{{argmax}}_{{{k}}} ") \
+                + s.paren(rhs)
         lines.append(("param", lhs, rhs))
     return lines
 
@@ -124,8 +128,9 @@ def header(r, form, plates):
     v = s.index(s.name(name), plates)
     if form.update.point:
         kind = "maximum likelihood" if form.var.role == "param" else "MAP estimate"
-        return (v, f"argmax E[log p]   ({kind}; the mode of a {family})" if not s.latex else
-                rf"\operatorname{{argmax}}\ \mathbb{{E}}[\log p] \quad \text{{({kind})}}")
+        return (v, f"argmax of E[log joint]   ({kind}; the mode of a {family})"
+                if not s.latex else rf"\operatorname{{argmax}}\ \mathbb{{E}}[\log "
+                rf"\text{{joint}}] \quad \text{{({kind})}}")
     params = []
     for param in FAMILY_ORDER[family]:
         sym = s.index(r.ctx.symbol(name, param, s), plates)

@@ -69,6 +69,8 @@ def common_scalars(*sums) -> list:
 
 
 def without(pieces: list, atoms: list) -> list:
+    if not atoms:
+        return list(pieces)
     return [replace(p, atoms=tuple(a for a in p.atoms if a not in atoms)) for p in pieces]
 
 
@@ -197,7 +199,10 @@ def point_dirichlet(form, ctx):
 
 
 def point_beta(form, ctx):
-    return [("value", Ratio(C(form, "log"), C(form, "log") + C(form, "log1m")))]
+    both = simplify(C(form, "log") + C(form, "log1m"), ctx.dims, ctx.symmetric) \
+        if all(isinstance(p, Mono) for p in C(form, "log") + C(form, "log1m")) \
+        else C(form, "log") + C(form, "log1m")
+    return [("value", Ratio(C(form, "log"), both))]
 
 
 def point_categorical(form, ctx):
