@@ -147,12 +147,8 @@ FAMILY_ORDER = {"Normal": ("mean", "precision"), "MvNormal": ("mean", "precision
 
 def left_side(r, form, param, shown, plates) -> str:
     s, name, family = r.s, form.update.name, form.update.family
-    if form.update.point:
-        v = s.index(s.name(name), plates)
-        if param == "argmax":
-            return s.index(s.name(name), shown) if False else v
-        elementwise = family in ("Dirichlet",)
-        return s.index(s.name(name), shown) if elementwise else v
+    if form.update.point:  # the estimate itself; a Dirichlet's elementwise
+        return s.index(s.name(name), shown if family == "Dirichlet" else plates)
     elementwise = family in ("Dirichlet", "Categorical")
     idx = shown if elementwise else plates
     if param == "log probs":
@@ -196,9 +192,8 @@ def stat_word(s, stat, name, event=False) -> str:
     if stat == "xx":
         return f"{name} {s.transpose(name)}" if event else s.square(name)
     if s.latex:
-        return {"x": name, "log": rf"\log {name}",
-                "log1m": rf"\log(1-{name})", "logdet": rf"\log\lvert {name}\rvert",
-                "onehot": rf"[{name} = k]"}[stat]
+        return {"x": name, "log": rf"\log {name}", "log1m": rf"\log(1-{name})",
+                "logdet": s.logdet(name), "onehot": rf"[{name} = k]"}[stat]
     return STAT_WORDS[stat].format(v=name)
 
 

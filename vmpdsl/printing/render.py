@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from ..derive.statistics import EYE, Mono, is_output
 from ..derive.terms import Atom
+from .chains import chains
 from .squares import Square
 
 LOG_CONSTANTS = (("log2pi", math.log(2 * math.pi)), ("log2", math.log(2.0)),
@@ -94,12 +95,8 @@ class Renderer:
                 inner = s.square(i) if i == j else f"{i} {j}"
                 return inner if raw or point else s.E(inner)
             inner = {"x": name, "log": s.func("log", name),
-                     "log1m": s.func("log", f"1 {s.minus()} {name}"),
-                     "logdet": s.func("log", s.det(name)) if not s.latex else
-                     rf"\log\lvert {name}\rvert",
+                     "log1m": s.func("log", f"1 {s.minus()} {name}"), "logdet": s.logdet(name),
                      "xx": f"{name} {s.transpose(name)}" if event else s.square(name)}[a.stat]
-            if a.stat == "logdet" and not s.latex:
-                inner = f"log|{name}|"
             return inner if raw or point else s.E(inner)
         return name
 
@@ -112,38 +109,29 @@ class Renderer:
         return self.s.indicator(self.s.index(self.s.name(a.var), rows[:-1]), rows[-1])
 
     def constant(self, a: Atom, letters) -> str:
-        """A derived constant (W0⁻¹, log|W0|, log Γ(a)) in the user's names."""
+        """A derived constant (W0⁻¹, log|W0|, log Γ(a), log c[n]!) in user names."""
+        s = self.s
         c = self.ctx.derivation.constants.items[a.var]
-        inner_letters = Letters(self, {})
         mapping = dict(zip(c.inputs, a.indices))
-        for term_label, label in mapping.items():
-            inner_letters.names[term_label] = letters[label]
+        inner_letters = Letters(self, {l: letters[m] for l, m in mapping.items()})
         parts = []
         for t in c.terms:
-            body = " ".join(self.s.name(b.var) if not b.indices or b.var.startswith("@")
-                            else self.plain_atom(b, inner_letters, mapping)
-                            for b in t.atoms if b.var not in ("@ones", EYE))
-            coeff = t.coeff
-            parts.append((body or self.s.number(Fraction(coeff))) if coeff == 1 or not body
-                         else f"{coeff} {body}")
+            words = [self.inner_atom(b, inner_letters, mapping) for b in t.atoms
+                     if b.var not in ("@ones", EYE)]
+            coeff = Fraction(t.coeff) if isinstance(t.coeff, Fraction) else t.coeff
+            lead = "" if coeff == 1 and words else (
+                s.number(coeff) if isinstance(coeff, Fraction) else repr(coeff))
+            parts.append(" ".join(w for w in [lead] + words if w))
         inner = " + ".join(parts)
-        s = self.s
-        if c.func == "inv":
-            return s.inverse(inner)
-        if c.func == "logdet":
-            return s.func("log", s.det(inner)) if s.latex else f"log|{inner}|"
-        if c.func == "log":
-            return s.func("log", inner)
-        if c.func == "lgamma":
-            return s.func("lgamma", inner)
-        if c.func == "lgamma1p":
-            return s.func("log", inner + "!")
-        return s.func("log", f"{c.func}({inner})")
+        return {"inv": lambda: s.inverse(inner), "logdet": lambda: s.logdet(inner),
+                "log": lambda: s.func("log", inner), "lgamma": lambda: s.func("lgamma", inner),
+                "lgamma1p": lambda: s.func("log", inner + "!")}.get(
+            c.func, lambda: s.func("log", f"{c.func}({inner})"))()
 
-    def plain_atom(self, b: Atom, letters, mapping) -> str:
+    def inner_atom(self, b: Atom, letters, mapping) -> str:
         """An atom inside a derived constant: only its row axes are shown."""
-        shown = [letters[l] for l in b.indices if mapping.get(l) is None or
-                 not self.is_event(mapping[l])]
+        shown = [letters[l] for l in b.indices
+                 if mapping.get(l) is None or not self.is_event(mapping[l])]
         return self.s.index(self.s.name(b.var), shown)
 
     # -------------------------------------------------------------- pieces
@@ -291,89 +279,16 @@ class Renderer:
 
     # -------------------------------------------------------------- chains
     def chain(self, atoms: list, outs: list, letters, raw):
-        """Matrix notation for a contraction whose event labels form paths."""
+        """Matrix notation for the event factors, or None (see chains.py)."""
         atoms = self.diagonals(atoms, outs, letters, raw)
-        ev = {id(a): [l for l in a.indices if self.is_event(l)] for a in atoms}
-        if any(len(v) > 2 or not v for v in ev.values()):
+        found = chains([[l for l in a.indices if self.is_event(l)] for a in atoms], outs)
+        if found is None:
             return None
-        count: dict = {}
-        for l in [l for v in ev.values() for l in v] + list(outs):
-            count[l] = count.get(l, 0) + 1
-        if any(c != 2 for c in count.values()):
-            return None
-        seen: set = set()
-        pieces = []
-
-        def holder(label, exclude):
-            for a in atoms:
-                if id(a) not in seen and id(a) not in exclude and label in ev[id(a)]:
-                    return a
-            return None
-
-        def walk(start_label, first=None):
-            seq, label = [], start_label
-            a = first or holder(label, ())
-            while a is not None:
-                seen.add(id(a))
-                labels = ev[id(a)]
-                if len(labels) == 1:
-                    seq.append((a, "vec"))
-                    return seq, None
-                if labels[0] == labels[1]:
-                    return None, None
-                forward = labels[0] == label
-                seq.append((a, "fwd" if forward else "back"))
-                label = labels[1] if forward else labels[0]
-                if is_output(label):
-                    return seq, label
-                a = holder(label, ())
-            return seq, label
-
-        out_paths = []
-        for o in outs:
-            if any(o in ev[id(a)] for a in atoms if id(a) in seen):
-                continue
-            seq, end = walk(o)
-            if seq is None:
-                return None
-            out_paths.append((o, seq, end))
-        scalars = []
-        for a in atoms:
-            if id(a) in seen:
-                continue
-            labels = ev[id(a)]
-            if len(labels) == 1:
-                seen.add(id(a))
-                rest, end = walk(labels[0], holder(labels[0], (id(a),)))
-                if rest is None or (rest and rest[-1][1] != "vec"):
-                    return None
-                scalars.append([(a, "row")] + rest)
-        for a in atoms:
-            if id(a) in seen:
-                continue
-            labels = ev[id(a)]
-            if labels[0] == labels[1]:
-                seen.add(id(a))
-                pieces.append(self.s.func("tr", self.elem(a, "fwd", letters, raw)))
-                continue
-            seen.add(id(a))
-            rest, end = walk(labels[1], holder(labels[1], (id(a),)))
-            if rest is None or end != labels[0]:
-                return None
-            cycle = [(a, "fwd")] + rest
-            pieces.append(self.s.func("tr", " ".join(self.elem(b, d, letters, raw)
-                                                   for b, d in cycle)))
-        for seq in scalars:
-            pieces.append(" ".join(self.elem(b, d, letters, raw) for b, d in seq))
-        if len(out_paths) == 2 and out_paths[0][2] is None and out_paths[1][2] is None:
-            left = " ".join(self.elem(b, d, letters, raw) for b, d in out_paths[0][1])
-            right = [(b, {"vec": "row", "fwd": "back", "back": "fwd"}[d])
-                     for b, d in reversed(out_paths[1][1])]
-            pieces.append(left + " " + " ".join(self.elem(b, d, letters, raw) for b, d in right))
-        else:
-            for o, seq, end in out_paths:
-                pieces.append(" ".join(self.elem(b, d, letters, raw) for b, d in seq))
-        return " ".join(pieces)
+        words = []
+        for kind, steps in found:
+            text = " ".join(self.elem(atoms[i], how, letters, raw) for i, how in steps)
+            words.append(self.s.func("tr", text) if kind == "trace" else text)
+        return " ".join(words)
 
     def diagonals(self, atoms: list, outs, letters, raw) -> list:
         """v[i] δ[i,j] is the matrix diag(v)."""

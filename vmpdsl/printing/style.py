@@ -77,8 +77,8 @@ class Text:
             return words[f] + x
         return words[f].strip() + f"({x})"
 
-    def det(self, x: str) -> str:
-        return f"|{x}|"
+    def logdet(self, x: str) -> str:
+        return f"log|{x}|"
 
     def const(self, which: str) -> str:
         return {"log2pi": "log 2π", "log2": "log 2", "logpi": "log π"}[which]
@@ -126,7 +126,7 @@ class Latex(Text):
         if not labels:
             return base
         sep = "" if all(len(l) == 1 for l in labels) else ","
-        if "_" in base.split("}")[-1] or base.endswith("}") and "_{" in base:
+        if "_" in base:  # alpha_0 indexed by k: {\alpha_{0}}_{k}
             base = "{" + base + "}"
         return f"{base}_{{{sep.join(labels)}}}"
 
@@ -168,8 +168,8 @@ class Latex(Text):
         return rf"{words[f]}\left({x}\right)" if " " in x or f in ("digamma", "lgamma") \
             else rf"{words[f]} {x}"
 
-    def det(self, x: str) -> str:
-        return rf"\lvert {x} \rvert"
+    def logdet(self, x: str) -> str:
+        return rf"\log\lvert {x}\rvert"
 
     def const(self, which: str) -> str:
         return {"log2pi": r"\log 2\pi", "log2": r"\log 2", "logpi": r"\log \pi"}[which]

@@ -5,10 +5,11 @@ expected square multiplied out.  One function per q family (``MOMENTS``).
 """
 from __future__ import annotations
 
-from ..derive.terms import Atom
+from dataclasses import replace
+
+from ..derive.statistics import simplify
 from .render import Letters
 from .squares import expand
-from ..derive.statistics import simplify
 
 
 def var_letters(r, name: str, extra: int = 0):
@@ -73,9 +74,8 @@ def wishart_moments(r, s, v, sym, stat, var, idx, letters):
     half = s.frac(f"{nu} + 1 {s.minus()} {i}", "2", False, True) if not s.latex else \
         s.frac(f"{nu} + 1 - {i}", "2")
     total = (f"Σ_{{{i}=1..{D}}} " if not s.latex else rf"\sum_{{{i}=1}}^{{{D}}} ")
-    logdet = f"log|{v}|" if not s.latex else rf"\log\lvert {v}\rvert"
-    wdet = f"log|{W}|" if not s.latex else rf"\log\lvert {W}\rvert"
-    return [(s.E(logdet), f"{total}{s.func('digamma', half)} + {D} {s.const('log2')} + {wdet}")]
+    return [(s.E(s.logdet(v)),
+             f"{total}{s.func('digamma', half)} + {D} {s.const('log2')} + {s.logdet(W)}")]
 
 
 def dirichlet_moments(r, s, v, sym, stat, var, idx, letters):
@@ -122,7 +122,6 @@ def count_lines(r, name: str) -> list:
 
 def square_lines(r, sq) -> list:
     """E[(x − μ)(x − μ)ᵀ] = x xᵀ − x E[μ]ᵀ − E[μ] xᵀ + E[μ μᵀ], in the square's letters."""
-    from dataclasses import replace
     bare = replace(sq, coeff=1, rest=(), sums=(), sizes=())
     monos, dims = expand(bare, r.model)
     for label, dim in dims.items():
@@ -138,7 +137,7 @@ def square_lines(r, sq) -> list:
     inner = [a for _, h in sq.halves for a in h] + list(sq.middle)
     r.selectors(list(sq.rest), list(sq.sums), letters, {}, inner)  # gathers: theta[g[n]]
     lhs = r.square_form(bare, letters)
-    from .blocks import render_sum
+    from .blocks import render_sum  # blocks imports this module
     rhs = render_sum(r, simplify(monos, r.dims, r.ctx.symmetric), letters, factor=False)
     return [(lhs, rhs)]
 
@@ -163,6 +162,3 @@ def where_lines(r) -> list:
             elif name in r.ctx.families:
                 lines += moment_lines(r, name, stat)
 
-
-def atom_of(name: str, stat: str, labels) -> Atom:
-    return Atom(name, stat, tuple(labels))
