@@ -4,7 +4,7 @@ LaTeX share everything but the style and the layout (``layout_*``).
 """
 from __future__ import annotations
 
-from ..derive.statistics import Mono, is_output
+from ..derive.statistics import Mono
 from .formulas import Inverse, Ratio, formulas, without
 from .render import Letters, Renderer
 from .squares import Square
@@ -63,7 +63,7 @@ def single(pieces) -> bool:
     return len(pieces) == 1 and not (isinstance(pieces[0], Mono) and pieces[0].coeff < 0)
 
 
-def render_value(r, value, letters, symbol_inverse) -> str:
+def render_value(r, value, letters, covariance) -> str:
     s = r.s
     if isinstance(value, Ratio):
         num, den = render_sum(r, value.num, letters), render_sum(r, value.den, letters)
@@ -74,7 +74,7 @@ def render_value(r, value, letters, symbol_inverse) -> str:
         times = render_sum(r, value.times, letters)
         times = times if single(value.times) else s.paren(times)
         if value.matrix == ["S"]:
-            matrix = symbol_inverse
+            matrix = covariance
         else:
             matrix = s.inverse(render_sum(r, value.matrix, letters))
         return f"{matrix} {times}" if value.before else f"{times} {matrix}"
@@ -84,7 +84,6 @@ def render_value(r, value, letters, symbol_inverse) -> str:
 # ---------------------------------------------------------------- blocks
 def output_letters(r, form) -> tuple:
     """The update's index letters: its plates', then its event axes'."""
-    extra = len(form.outputs) - len(form.var.plates)
     shown, letters = var_letters(r, form.update.name, 0)
     fixed = {}
     for i, label in enumerate(form.outputs):
@@ -93,26 +92,26 @@ def output_letters(r, form) -> tuple:
     out = Letters(r, fixed)
     for label in form.outputs[len(shown):]:
         out[label]
-    return [out.names[l] for l in form.outputs], out, max(extra, 0)
+    return [out.names[l] for l in form.outputs], out
 
 
 def block(r: Renderer, form, steps: bool) -> list:
-    """[(left, right)] lines of one update; the first is the header."""
+    """[(kind, left, right)] lines of one update: the header, the --steps
+    lines, then one line per parameter."""
     s = r.s
     name = form.update.name
     family = form.update.family
-    shown, letters, extra = output_letters(r, form)
+    shown, letters = output_letters(r, form)
     plates = shown[:len(form.var.plates)]
     lines = [("head",) + header(r, form, plates)]
     if steps:
         lines += step_lines(r, form, letters)
-    values = formulas(form, r.ctx)
-    for param, value in values:
+    # an MvNormal's mean is S (C_x) where S is the covariance its S⁻¹ line defines
+    covariance = s.index(r.ctx.symbol(name, "precision", s), plates) \
+        if family == "MvNormal" and not form.update.point else None
+    for param, value in formulas(form, r.ctx):
         lhs = left_side(r, form, param, shown, plates)
-        inverse = s.inverse(s.index(r.ctx.symbol(name, "precision", s), plates)) \
-            if family == "MvNormal" and not form.update.point else None
-        symbol = s.index(r.ctx.symbol(name, "precision", s), plates) if inverse else None
-        rhs = render_value(r, value, letters, symbol)
+        rhs = render_value(r, value, letters, covariance)
         if family == "Categorical" and not form.update.point:
             rhs += " + " + s.text("const")
         if param == "argmax":  # a point Categorical: the best category

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..derive.statistics import EYE, Mono, from_message, is_output, output_label, simplify
+from ..derive.statistics import EYE, Mono, from_message, is_output, simplify
 from ..language.ast import Call, Index, Name
 from .squares import SquareFinder
 
