@@ -5,19 +5,12 @@ LaTeX share everything but the style and the layout (``layout_*``).
 from __future__ import annotations
 
 from ..derive.statistics import Mono
+from .families import PRINTING
 from .formulas import Inverse, Ratio, formulas, without
 from .render import Letters, Renderer
 from .squares import Square
 from .where import var_letters, where_lines
 
-LHS = {  # printed left sides per (family, formula name)
-    ("Normal", "mean"): "mean", ("Normal", "precision"): "precision",
-    ("MvNormal", "mean"): "mean", ("MvNormal", "precision"): "precision⁻",
-    ("Gamma", "shape"): "shape", ("Gamma", "rate"): "rate",
-    ("Wishart", "df"): "df", ("Wishart", "scale⁻¹"): "scale⁻",
-    ("Dirichlet", "concentration"): "concentration", ("Beta", "a"): "a", ("Beta", "b"): "b",
-    ("Categorical", "log probs"): "log probs", ("Bernoulli", "logit p"): "logit p",
-}
 STAT_WORDS = {"x": "{v}", "log": "log {v}", "log1m": "log(1 − {v})", "logdet": "log|{v}|",
               "onehot": "[{v} = k]"}
 
@@ -131,17 +124,11 @@ def header(r, form, plates):
                 if not s.latex else rf"\operatorname{{argmax}}\ \mathbb{{E}}[\log "
                 rf"\text{{joint}}] \quad \text{{({kind})}}")
     params = []
-    for param in FAMILY_ORDER[family]:
+    for param in PRINTING[family].params:
         sym = s.index(r.ctx.symbol(name, param, s), plates)
         params.append(s.inverse(sym) if family == "MvNormal" and param == "precision" else sym)
     fam = family if not s.latex else rf"\mathrm{{{family}}}"
     return (s.q(v), f"{fam}({', '.join(params)})")
-
-
-FAMILY_ORDER = {"Normal": ("mean", "precision"), "MvNormal": ("mean", "precision"),
-                "Gamma": ("shape", "rate"), "Wishart": ("df", "scale"),
-                "Dirichlet": ("concentration",), "Categorical": ("probs",),
-                "Beta": ("a", "b"), "Bernoulli": ("p",)}
 
 
 def left_side(r, form, param, shown, plates) -> str:

@@ -11,14 +11,10 @@ from dataclasses import dataclass, field
 
 from ..derive.statistics import EYE, Mono, from_message, is_output, simplify
 from ..language.ast import Call, Index, Name
+from .families import PRINTING
 from .squares import SquareFinder
 
 STATEFUL = ("latent", "point", "param")
-PARAM_LETTERS = {  # q family -> its parameters' letters, in the language's order
-    "Normal": ("m", "λ"), "MvNormal": ("m", "S"), "Gamma": ("a", "b"),
-    "Wishart": ("ν", "W"), "Dirichlet": ("α",), "Categorical": ("r",), "Beta": ("a", "b"),
-    "Bernoulli": ("p",),
-}
 DIRICHLET_LETTERS = ("α", "γ", "λ", "ω")
 
 
@@ -68,11 +64,12 @@ class Context:
         for u in order:
             if u.point:
                 continue
-            letters = PARAM_LETTERS.get(u.family, ())
+            record = PRINTING[u.family]
+            letters = record.letters
             if u.family == "Dirichlet":
                 letters = (next((c for c in DIRICHLET_LETTERS if c not in taken and
                                  greek_word(c) not in names), "α"),)
-            for param, letter in zip(FAMILY_PARAMS[u.family], letters):
+            for param, letter in zip(record.params, letters):
                 owner = None if letter not in taken and greek_word(letter) not in names \
                     and letter not in names else u.name
                 taken.setdefault(letter, u.name)
@@ -95,12 +92,6 @@ class Context:
         if a.var.startswith("@c"):
             return self.derivation.constants.items[a.var].func == "inv"
         return self.families.get(a.var) == "Wishart" and a.stat == "x"
-
-
-FAMILY_PARAMS = {"Normal": ("mean", "precision"), "MvNormal": ("mean", "precision"),
-                 "Gamma": ("shape", "rate"), "Wishart": ("df", "scale"),
-                 "Dirichlet": ("concentration",), "Categorical": ("probs",),
-                 "Beta": ("a", "b"), "Bernoulli": ("p",)}
 
 
 def greek_word(letter: str) -> str:

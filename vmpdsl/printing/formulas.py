@@ -5,7 +5,7 @@ b = −C_x; (Mv)Normal precision = −2 C_xx, mean = precision⁻¹ C_x; Wishart
 ν = 2 C_logdet + D + 1, W⁻¹ = −2 C_x; Dirichlet α = 1 + C_log; Categorical
 log r = C_onehot + const; Beta a = 1 + C_log, b = 1 + C_log1m.  A point
 estimate is the mode of the same conjugate form.  One function per family
-(``LATENT`` / ``POINT``): a new family or block adds its own.
+and kind, registered in ``families.PRINTING``.
 
 Each returns [(left side, [pieces] or a finished text)], printed by
 ``blocks.py``.  A piece list is a sum; ``Ratio`` a quotient of two sums.
@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from ..derive.statistics import Mono, is_output, simplify
-from .squares import Square
 
 ONE, TWO, HALF = Fraction(1), Fraction(2), Fraction(1, 2)
 
@@ -167,11 +166,6 @@ def bernoulli(form, ctx):
     return [("logit p", C(form, "x"))]
 
 
-LATENT = {"Gamma": gamma, "Beta": beta, "Dirichlet": dirichlet, "Wishart": wishart,
-          "Normal": normal, "MvNormal": mvnormal, "Categorical": categorical,
-          "Bernoulli": bernoulli}
-
-
 # ---------------------------------------------------------------- points
 def point_normal(form, ctx):
     return [("value", cancel(C(form, "x"), scale(C(form, "xx"), -2), ctx.rows))]
@@ -209,15 +203,8 @@ def point_categorical(form, ctx):
     return [("argmax", C(form, "onehot"))]
 
 
-POINT = {"Normal": point_normal, "MvNormal": point_mvnormal, "Gamma": point_gamma,
-         "Wishart": point_wishart, "Dirichlet": point_dirichlet, "Beta": point_beta,
-         "Categorical": point_categorical}
-
-
 def formulas(form, ctx) -> list:
-    table = POINT if form.update.point else LATENT
-    return table[form.update.family](form, ctx)
+    from .families import PRINTING  # the table imports this module
+    record = PRINTING[form.update.family]
+    return (record.point if form.update.point else record.latent)(form, ctx)
 
-
-def is_square(p) -> bool:
-    return isinstance(p, Square)

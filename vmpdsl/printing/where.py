@@ -1,7 +1,8 @@
 """The "where" block: every expectation the updates print, defined once from
 the q parameters (E[Lambda[k]] = ν[k] W[k], E[log theta[d,k]] = ψ(γ[d,k]) −
 ψ(Σ_l γ[d,l]), …), the named statistics (N[k] = Σ_n r[n,k]) and each
-expected square multiplied out.  One function per q family (``MOMENTS``).
+expected square multiplied out.  One function per q family, registered in
+``families.PRINTING``.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def moment_lines(r, name: str, stat: str) -> list:
 
     def sym(param, indices=None):
         return s.index(r.ctx.symbol(name, param, s), rows if indices is None else indices)
-    return MOMENTS[family](r, s, v, sym, stat, var, idx, letters)
+    from .families import PRINTING  # the table imports this module
+    return PRINTING[family].moments(r, s, v, sym, stat, var, idx, letters)
 
 
 def gamma_moments(r, s, v, sym, stat, var, idx, letters):
@@ -105,11 +107,6 @@ def categorical_moments(r, s, v, sym, stat, var, idx, letters):
 
 def bernoulli_moments(r, s, v, sym, stat, var, idx, letters):
     return [(s.E(v), sym("p"))]
-
-
-MOMENTS = {"Gamma": gamma_moments, "Normal": normal_moments, "MvNormal": mvnormal_moments,
-           "Wishart": wishart_moments, "Dirichlet": dirichlet_moments, "Beta": beta_moments,
-           "Categorical": categorical_moments, "Bernoulli": bernoulli_moments}
 
 
 def count_lines(r, name: str) -> list:
