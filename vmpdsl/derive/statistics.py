@@ -110,6 +110,22 @@ def reduce_selectors(mono: Mono) -> Mono:
     return mono
 
 
+def drop_observed_selector_sums(term, model):
+    """A factor's monomial with every observed selector that nothing else uses
+    removed: Σ_j [g[n] = j] = 1 exactly (labels are checked to be in range), so
+    hier's Σ_{n,j} [g[n] = j]/2 is N/2, for the printout and the emitted code
+    alike.  (Latent gates stay: their rows sum to one only up to rounding.)"""
+    kept = list(term.atoms)
+    for a in term.atoms:
+        var = model.variables.get(a.var)
+        if a.stat == "onehot" and var is not None and var.role == "data" and \
+                not any(a.indices[-1] in b.indices for b in kept if b is not a):
+            kept.remove(a)
+    if len(kept) == len(term.atoms):
+        return term
+    return type(term)(term.coeff, tuple(kept), term.sizes)
+
+
 def size_dims(mono: Mono, dims: dict) -> tuple:
     """The dims a monomial multiplies by: its sizes and its uncarried sums."""
     carried = mono.carried()

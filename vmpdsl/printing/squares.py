@@ -102,11 +102,22 @@ class SquareFinder:
         halves_out = tuple(self.half_key(part, label) for label, part in keyed)
         mid = tuple(Atom(a.var, a.stat, tuple(
             {ends[0]: "•L", ends[1]: "•R"}.get(l, l) for l in a.indices)) for a in middle)
-        sums = tuple(sorted(l for l in m.sums if not self.is_event(l)))
+        # An observed selector [g[n] = j] whose j only the halves use may be
+        # missing from a monomial (derive drops Σ_j [g[n] = j] = 1 where nothing
+        # else uses j): such monomials belong to the same square.
+        optional = [a for a in rest if self.observed_selector(a)]
+        free = {a.indices[-1] for a in optional}
+        sums = tuple(sorted(l for l in m.sums if not self.is_event(l) and l not in free))
         attach = tuple(ends) if ends and not middle else None
         dim = self.dims[ends[0]] if ends else None
-        key = (tuple(sorted(rest, key=repr)), mid, sums, tuple(sorted(m.sizes)), attach, dim)
-        return key, halves_out
+        kept = [a for a in rest if a not in optional]
+        key = (tuple(sorted(kept, key=repr)), mid, sums, tuple(sorted(m.sizes)), attach, dim)
+        return key, (halves_out, tuple(optional))
+
+    def observed_selector(self, a: Atom) -> bool:
+        var = self.model.variables.get(a.var)
+        return a.stat == "onehot" and var is not None and var.role == "data" and \
+            not is_output(a.indices[-1])
 
     def unmerge(self, atoms: list) -> list:
         """``v.xx`` as two ``v.x`` atoms (a second moment is a product of halves)."""
@@ -157,9 +168,12 @@ class SquareFinder:
     # ----------------------------------------------------- the rank-one test
     def square(self, key, members, target_var: str):
         rest, middle, sums, sizes, attach, dim = key
+        selectors = tuple(dict.fromkeys(a for _, (_, opt) in members for a in opt))
+        rest = rest + selectors
+        sums = sums + tuple(a.indices[-1] for a in selectors)
         coeffs: dict = {}
         order: list = []
-        for m, (h1, h2) in members:
+        for m, ((h1, h2), _) in members:
             for h in (h1, h2):
                 if h not in order:
                     order.append(h)
