@@ -26,7 +26,10 @@ def render_sum(r: Renderer, pieces: list, letters, factor: bool = True) -> str:
     if common is not None:
         inner = render_sum(r, without(pieces, [common]), letters, factor=False)
         outer = r.product([common], Letters(r, letters.names))
-        return f"{r.s.paren(inner)} {outer}"
+        rest = without(pieces, [common])
+        if not any(r.is_event(l) for p in rest for b in p.atoms for l in b.indices):
+            return f"{r.s.paren(inner)} {outer}"  # (beta0 + N[k]) E[Lambda[k]]
+        return f"{outer} {r.s.paren(inner)}"  # E[tau] (Σ_n … − …)
     out = []
     for p in pieces:
         local = Letters(r, letters.names)
@@ -40,19 +43,24 @@ def render_sum(r: Renderer, pieces: list, letters, factor: bool = True) -> str:
 
 
 def common_factor(r, pieces):
-    """An atom in every monomial of a sum of several, printed once outside."""
+    """An atom in every monomial of a sum of several, printed once: a scalar in
+    front, a matrix after a scalar sum."""
     if len(pieces) < 2 or not all(isinstance(p, Mono) for p in pieces):
         return None
     for a in pieces[0].atoms:
         if all(a in p.atoms for p in pieces) and not any(
                 l in p.sums for p in pieces for l in a.indices):
             rest = without(pieces, [a])
-            if not any(r.is_event(l) for p in rest for b in p.atoms for l in b.indices):
+            if not any(r.is_event(l) for l in a.indices) or not any(
+                    r.is_event(l) for p in rest for b in p.atoms for l in b.indices):
                 return a
     return None
 
 
-def single(pieces) -> bool:
+def single(pieces, r=None) -> bool:
+    """Printed as one product (no parentheses needed around it)."""
+    if r is not None and common_factor(r, pieces) is not None:
+        return True
     return len(pieces) == 1 and not (isinstance(pieces[0], Mono) and pieces[0].coeff < 0)
 
 
@@ -62,10 +70,10 @@ def render_value(r, value, letters, covariance) -> str:
         num, den = render_sum(r, value.num, letters), render_sum(r, value.den, letters)
         if den == "1":
             return num
-        return s.frac(num, den, single(value.num), single(value.den))
+        return s.frac(num, den, single(value.num, r), single(value.den, r))
     if isinstance(value, Inverse):
         times = render_sum(r, value.times, letters)
-        times = times if single(value.times) else s.paren(times)
+        times = times if single(value.times, r) else s.paren(times)
         if value.matrix == ["S"]:
             matrix = covariance
         else:
