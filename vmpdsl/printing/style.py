@@ -21,7 +21,7 @@ VULGAR = {Fraction(1, 2): "½", Fraction(1, 3): "⅓", Fraction(1, 4): "¼",
 
 class Text:
     latex = False
-    T, INV, TIMES = "ᵀ", "⁻¹", " "
+    T, INV, SQ = "ᵀ", "⁻¹", "²"
 
     def name(self, var: str) -> str:
         return var
@@ -86,14 +86,18 @@ class Text:
     def symbol(self, letter: str, owner: str | None) -> str:
         return letter if owner is None else f"{letter}_{owner}"
 
+    def atomic(self, x: str) -> bool:
+        """x needs no parentheses before a superscript."""
+        return text_atomic(x)
+
     def inverse(self, x: str) -> str:
-        return x + self.INV if text_atomic(x) else f"({x}){self.INV}"
+        return (x if self.atomic(x) else self.paren(x)) + self.INV
 
     def transpose(self, x: str) -> str:
-        return x + self.T if text_atomic(x) else f"({x}){self.T}"
+        return (x if self.atomic(x) else self.paren(x)) + self.T
 
     def square(self, x: str) -> str:
-        return f"{x}²" if text_atomic(x) else f"({x})²"
+        return (x if self.atomic(x) else self.paren(x)) + self.SQ
 
     def text(self, words: str) -> str:
         return words
@@ -104,7 +108,7 @@ class Text:
 
 class Latex(Text):
     latex = True
-    T, INV, TIMES = r"^\top", "^{-1}", " "
+    T, INV, SQ = r"^\top", "^{-1}", "^2"
 
     def name(self, var: str) -> str:
         m = re.fullmatch(r"([A-Za-z]+|[^\W\d_])_?(\d*)", var)
@@ -179,14 +183,8 @@ class Latex(Text):
                 "ω": r"\omega", "ρ": r"\rho"}.get(letter, letter)
         return base if owner is None else rf"{base}^{{({self.name(owner)})}}"
 
-    def inverse(self, x: str) -> str:
-        return x + self.INV if latex_atomic(x) else rf"\left({x}\right){self.INV}"
-
-    def transpose(self, x: str) -> str:
-        return x + self.T if latex_atomic(x) else rf"\left({x}\right){self.T}"
-
-    def square(self, x: str) -> str:
-        return f"{x}^2" if latex_atomic(x) else rf"\left({x}\right)^2"
+    def atomic(self, x: str) -> bool:
+        return latex_atomic(x)
 
     def text(self, words: str) -> str:
         return r"\text{" + escape(words) + "}"
