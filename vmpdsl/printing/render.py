@@ -158,8 +158,11 @@ class Renderer:
             pairs, inside = self.pairs(inside, rows_summed, letters)
             cond = [c for l in rows_summed for c in conditions.get(l, [])]
             shown = [letters[l] for l in rows_summed]
-            body = self.product(inside + pairs, letters, m) or "1"
-            parts.append(self.s.sigma(shown, cond) + body if shown else body)
+            body = self.product(inside + pairs, letters, m)
+            if shown and cond and not body:  # a count: |{n: g[n] = j}|
+                parts.append(self.s.count(shown, cond))
+            else:
+                parts.append(self.s.sigma(shown, cond) + (body or "1") if shown else body)
         if consts:
             parts.append(self.s.const(consts))
         return self.with_coeff(coeff, sizes, " ".join(p for p in parts if p))

@@ -44,6 +44,9 @@ class Text:
             inner += ": " + ", ".join(conditions)
         return f"Σ_{inner} " if len(inner) == 1 else f"Σ_{{{inner}}} "
 
+    def count(self, labels, conditions) -> str:
+        return f"|{{{','.join(labels)}: {', '.join(conditions)}}}|"
+
     def frac(self, num: str, den: str, simple_num=False, simple_den=False) -> str:
         num = num if simple_num else f"({num})"
         den = den if simple_den else f"({den})"
@@ -145,6 +148,9 @@ class Latex(Text):
         if conditions:
             inner += r" : " + ", ".join(conditions)
         return rf"\sum_{{{inner}}} "
+
+    def count(self, labels, conditions) -> str:
+        return rf"\lvert\{{{','.join(labels)} : {', '.join(conditions)}\}}\rvert"
 
     def frac(self, num: str, den: str, simple_num=False, simple_den=False) -> str:
         return rf"\frac{{{num}}}{{{den}}}"
