@@ -23,9 +23,23 @@ def compiled(source: str):
         pytest.skip(f"the model is refused: {str(err).splitlines()[0]}")
 
 
-@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (Debian: apt-get "
-                    "install texlive-latex-base; .ci/run installs it)")
-@pytest.mark.parametrize("source", [s for _, s in all_models()], ids=[i for i, _ in all_models()])
+# Names a user may write: Unicode Greek, subscripts, underscores, a ligature.
+UNICODE = """model unicode_names
+dim N
+data x[N]
+hyper α_0 = 2.0, b_rate = 1.0, ﬁ = 0.5
+τ ~ Gamma(α_0, b_rate)
+for n in N:
+    x[n] ~ Normal(ﬁ, τ)
+"""
+CASES = all_models() + [("unicode-names", UNICODE)]
+NEEDS_PDFLATEX = pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed "
+                                    "(Debian: apt-get install texlive-latex-base; .ci/run "
+                                    "installs it)")
+
+
+@NEEDS_PDFLATEX
+@pytest.mark.parametrize("source", [s for _, s in CASES], ids=[i for i, _ in CASES])
 def test_latex_compiles(source, tmp_path):
     model = compiled(source)
     fragments = [model.equations("latex"), model.equations("latex", steps=True)]
@@ -47,6 +61,11 @@ def test_equations_object_prints_text_and_latex():
     assert model.equations("latex") == eq.latex
     with pytest.raises(ValueError):
         model.equations("html")
+
+
+def test_unicode_names_are_typeset():
+    tex = vmpdsl.load(UNICODE).equations("latex")
+    assert r"\tau" in tex and r"\alpha_{0}" in tex and r"\mathrm{b\_rate}" in tex
 
 
 def test_greek_names_are_typeset():
