@@ -211,7 +211,8 @@ class Renderer:
         gates = [a for a in atoms if a.stat == "onehot" and self.role(a.var) == "latent"]
         for g in gates:
             rows = g.indices[:-1]
-            if rows and all(l in sums and l not in conditions for l in rows) and not any(
+            if rows and g.indices[-1] not in sums and \
+                    all(l in sums and l not in conditions for l in rows) and not any(
                     l in b.indices for b in atoms if b is not g for l in rows):
                 name = self.ctx.count_name(g.var, self.s)
                 self.named[(g.var, "count")] = g

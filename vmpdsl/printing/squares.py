@@ -75,30 +75,16 @@ class SquareFinder:
 
     # ----------------------------------------------------------- one monomial
     def split(self, m: Mono, precision_names: set):
-        rest, middle, halves = [], [], []
-        for a in m.atoms:
-            if a.var in precision_names or a.stat == "onehot" or a.var == "@eye":
-                (middle if any(map(self.is_event, a.indices)) else rest).append(a)
-            else:
-                halves.append(a)
-        if not halves or any(a.stat in NONLINEAR or a.var.startswith("@") for a in halves):
-            return None
-        if len(middle) > 1 or (middle and len([l for l in middle[0].indices
-                                               if self.is_event(l)]) != 2):
-            return None
-        parts = self.components(self.unmerge(halves))
-        if parts is None or len(parts) != 2:
+        """(group key, (the two halves, optional selectors)) or None when the
+        monomial is not rest × middle × half × half."""
+        rest, middle, halves = self.classify(m, precision_names)
+        if halves is None:
             return None
         ends = [l for l in middle[0].indices if self.is_event(l)] if middle else \
             sorted({l for a in halves for l in a.indices if is_output(l) and self.is_event(l)})
-        keyed = []
-        for part in parts:
-            attached = [l for l in ends if any(l in a.indices for a in part)]
-            if len(attached) > 1 or (ends and not attached):
-                return None
-            keyed.append((attached[0] if attached else None, part))
-        if ends:
-            keyed.sort(key=lambda p: ends.index(p[0]))
+        keyed = self.attached(self.components(self.unmerge(halves)), ends)
+        if keyed is None:
+            return None
         halves_out = tuple(self.half_key(part, label) for label, part in keyed)
         mid = tuple(Atom(a.var, a.stat, tuple(
             {ends[0]: "•L", ends[1]: "•R"}.get(l, l) for l in a.indices)) for a in middle)
@@ -113,6 +99,37 @@ class SquareFinder:
         kept = [a for a in rest if a not in optional]
         key = (tuple(sorted(kept, key=repr)), mid, sums, tuple(sorted(m.sizes)), attach, dim)
         return key, (halves_out, tuple(optional))
+
+    def classify(self, m: Mono, precision_names: set) -> tuple:
+        """(rest, middle, halves): the precision's atoms, gates and δ are the
+        rest (no event axis) or the middle matrix; the others are the halves."""
+        rest, middle, halves = [], [], []
+        for a in m.atoms:
+            if a.var in precision_names or a.stat == "onehot" or a.var == "@eye":
+                (middle if any(map(self.is_event, a.indices)) else rest).append(a)
+            else:
+                halves.append(a)
+        if not halves or any(a.stat in NONLINEAR or a.var.startswith("@") for a in halves):
+            return rest, middle, None
+        if len(middle) > 1 or (middle and len([l for l in middle[0].indices
+                                               if self.is_event(l)]) != 2):
+            return rest, middle, None
+        return rest, middle, halves
+
+    def attached(self, parts: list, ends: list):
+        """The two halves with the end (output or middle label) each attaches
+        to, in the ends' order; None unless there are two, one per end."""
+        if len(parts) != 2:
+            return None
+        keyed = []
+        for part in parts:
+            attached = [l for l in ends if any(l in a.indices for a in part)]
+            if len(attached) > 1 or (ends and not attached):
+                return None
+            keyed.append((attached[0] if attached else None, part))
+        if ends:
+            keyed.sort(key=lambda p: ends.index(p[0]))
+        return keyed
 
     def observed_selector(self, a: Atom) -> bool:
         var = self.model.variables.get(a.var)
