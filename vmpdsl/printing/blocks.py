@@ -128,7 +128,7 @@ def header(r, form, plates):
     v = s.index(s.name(name), plates)
     if form.update.point:
         kind = "maximum likelihood" if form.var.role == "param" else "MAP estimate"
-        return (v, f"argmax of E[log joint]   ({kind}; the mode of a {family})"
+        return (v, f"argmax of E[log joint]   ({kind}: the mode of its {family} form)"
                 if not s.latex else rf"\operatorname{{argmax}}\ \mathbb{{E}}[\log "
                 rf"\text{{joint}}] \quad \text{{({kind})}}")
     params = []
