@@ -20,6 +20,7 @@ The module depends only on ``terms`` (no sympy).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
 
 from .terms import Atom
@@ -161,12 +162,21 @@ def atoms_key(atoms: list, dims: dict) -> tuple:
     return tuple((a.var, a.stat, tuple(name(l) for l in a.indices)) for a in order)
 
 
+def add_coeffs(a, b):
+    """a + b; decimals the model wrote stay those decimals (0.1 − 1 + 1 is 0.1)."""
+    if isinstance(a, float) or isinstance(b, float):
+        total = float(Decimal(repr(float(a))) + Decimal(repr(float(b)))) \
+            if not isinstance(a, Fraction) or a.denominator == 1 else float(a) + float(b)
+        return Fraction(int(total)) if total.is_integer() else total
+    return a + b
+
+
 def combine(monos: list, dims: dict, symmetric=lambda a: False) -> list:
     """Sum like monomials; drop those that cancel.  The first one's form is kept."""
     found: dict = {}
     for m in monos:
         key = like_key(m, dims, symmetric)
-        found[key] = replace(found[key], coeff=found[key].coeff + m.coeff) \
+        found[key] = replace(found[key], coeff=add_coeffs(found[key].coeff, m.coeff)) \
             if key in found else m
     return [m for m in found.values() if m.coeff != 0]
 

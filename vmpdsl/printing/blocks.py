@@ -5,6 +5,9 @@ LaTeX share everything but the style and the layout (``layout_*``).
 from __future__ import annotations
 
 from ..derive.statistics import Mono
+from ..derive.link_equations import STAT_LATEX as LOCAL_LATEX
+from ..derive.link_equations import STAT_TEXT as LOCAL_STATS
+from . import links
 from .families import PRINTING
 from .formulas import Inverse, Ratio, formulas, without
 from .render import Letters, Renderer
@@ -110,6 +113,10 @@ def block(r: Renderer, form, steps: bool) -> list:
     # an MvNormal's mean is S (C_x) where S is the covariance its S⁻¹ line defines
     covariance = s.index(r.ctx.symbol(name, "precision", s), plates) \
         if family == "MvNormal" and not form.update.point else None
+    special = links.nonconjugate_lines(r, form, letters)
+    if special is not None:  # Newton updates (exp links, learned hyperparameters)
+        v = s.index(s.name(name), plates)
+        return lines + [("param", lhs or v, rhs) for lhs, rhs in special]
     for param, value in formulas(form, r.ctx):
         lhs = left_side(r, form, param, shown, plates)
         rhs = render_value(r, value, letters, covariance)
@@ -126,6 +133,9 @@ def block(r: Renderer, form, steps: bool) -> list:
 def header(r, form, plates):
     s, name, family = r.s, form.update.name, form.update.family
     v = s.index(s.name(name), plates)
+    local = links.header(r, form, v)
+    if local is not None:
+        return local
     if form.update.point:
         kind = "maximum likelihood" if form.var.role == "param" else "MAP estimate"
         return (v, f"argmax of E[log joint]   ({kind}: the mode of its {family} form)"
@@ -142,7 +152,8 @@ def header(r, form, plates):
 def left_side(r, form, param, shown, plates) -> str:
     s, name, family = r.s, form.update.name, form.update.family
     if form.update.point:  # the estimate itself; a Dirichlet's elementwise
-        return s.index(s.name(name), shown if family == "Dirichlet" else plates)
+        v = s.index(s.name(name), shown if family == "Dirichlet" else plates)
+        return s.square(v) if param == "square" else v
     elementwise = family in ("Dirichlet", "Categorical")
     idx = shown if elementwise else plates
     if param == "log probs":
@@ -185,6 +196,8 @@ def stat_word(s, stat, name, event=False) -> str:
     """The statistic a coefficient multiplies: log alpha, w wᵀ, log|Lambda[k]|."""
     if stat == "xx":
         return f"{name} {s.transpose(name)}" if event else s.square(name)
+    if stat in LOCAL_STATS:  # λ(ξ), c(ξ), g(ψ) of a link bound
+        return (LOCAL_LATEX if s.latex else LOCAL_STATS)[stat].format(v=name)
     if s.latex:
         return {"x": name, "log": rf"\log {name}", "log1m": rf"\log(1-{name})",
                 "logdet": s.logdet(name), "onehot": rf"[{name} = k]"}[stat]
@@ -196,16 +209,16 @@ TEXT_LAYOUT = {"head": "{l} = {r}", "param": "  {l} = {r}", "from": "  {l}: {r}"
                "coef": "    coefficient of {l}: {r}", "sum": "  {l}:"}
 
 
-def layout_text(blocks: list, where: list) -> str:
-    out = ["\n".join(TEXT_LAYOUT[k].format(l=l, r=rr) for k, l, rr in lines)
+def layout_text(blocks: list, where: list, preface=()) -> str:
+    out = list(preface) + ["\n".join(TEXT_LAYOUT[k].format(l=l, r=rr) for k, l, rr in lines)
            for lines in blocks]
     if where:
         out.append("where\n" + "\n".join(f"  {l} = {rr}" for l, rr in where))
     return "\n\n".join(out)
 
 
-def layout_latex(blocks: list, where: list) -> str:
-    out = []
+def layout_latex(blocks: list, where: list, preface=()) -> str:
+    out = list(preface)
     for lines in blocks:
         rows = []
         for kind, lhs, rhs in lines:
@@ -243,4 +256,4 @@ def render(ctx, forms: list, style, steps: bool) -> str:
     r = Renderer(ctx, style)
     blocks = [block(r, form, steps) for form in forms]
     where = where_lines(r)
-    return (layout_latex if style.latex else layout_text)(blocks, where)
+    return (layout_latex if style.latex else layout_text)(blocks, where, links.bounds(r))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import formulas as f
+from . import links
 from . import where as w
 
 
@@ -23,7 +24,7 @@ class FamilyPrinting:
     letters: tuple  # their printed letters
     latent: Callable  # (form, ctx) -> [(param, value)] for a q
     point: Callable | None  # the same for a point estimate (its mode)
-    moments: Callable  # the "where" lines of its expectations
+    moments: Callable | None  # the "where" lines of its expectations
 
     def __post_init__(self):
         assert len(self.params) == len(self.letters)
@@ -44,4 +45,7 @@ PRINTING = {
                                   w.categorical_moments),
     "Beta": FamilyPrinting(("a", "b"), ("a", "b"), f.beta, f.point_beta, w.beta_moments),
     "Bernoulli": FamilyPrinting(("p",), ("p",), f.bernoulli, None, w.bernoulli_moments),
+    # the local parameters of link bounds (points with closed-form updates)
+    "JJ": FamilyPrinting(("value",), ("ξ",), None, links.jj, None),
+    "SoftmaxBound": FamilyPrinting(("value",), ("ψ",), None, links.softmax_bound, None),
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from ..derive.statistics import Mono, is_output, simplify
+from ..derive.statistics import Mono, add_coeffs, is_output, simplify
 
 ONE, TWO, HALF = Fraction(1), Fraction(2), Fraction(1, 2)
 
@@ -44,7 +44,7 @@ def plus(pieces: list, c, sizes=()) -> list:
     sizes = tuple(sizes)
     for i, p in enumerate(pieces):
         if isinstance(p, Mono) and not p.atoms and not p.sums and tuple(p.sizes) == sizes:
-            total = p.coeff + c
+            total = add_coeffs(p.coeff, c)
             rest = list(pieces[:i]) + list(pieces[i + 1:])
             return rest if total == 0 else rest[:i] + [replace(p, coeff=total)] + rest[i:]
     return list(pieces) + [Mono(Fraction(c), (), (), sizes)]

@@ -18,7 +18,9 @@ from fractions import Fraction
 
 from ..derive.statistics import EYE, Mono, is_output
 from ..derive.terms import Atom
+from ..derive.link_equations import STAT_TEXT as LOCAL_STATS
 from .chains import chains
+from .links import local_statistic
 from .squares import Square
 
 LOG_CONSTANTS = (("log2pi", math.log(2 * math.pi)), ("log2", math.log(2.0)),
@@ -82,6 +84,8 @@ class Renderer:
         if role in ("latent", "point", "param"):
             if a.stat == "onehot":
                 return self.gate(a, letters)
+            if a.stat in LOCAL_STATS:  # λ(ξ_y[n]) of a link bound
+                return local_statistic(self, a, letters)
             point = role != "latent"
             if not raw and not point:
                 self.used.setdefault((a.var, a.stat), a)
@@ -148,7 +152,8 @@ class Renderer:
         sizes = [self.s.name(str(d)) for d in m.sizes] + \
             [self.s.name(str(self.dims[l])) for l in m.sums if l not in m.carried()]
         rows_summed = [l for l in sums if not self.is_event(l)]
-        outside = [a for a in atoms if not any(l in rows_summed or self.is_event(l)
+        inner = set(rows_summed) | self.gathered_under(m.atoms, rows_summed)
+        outside = [a for a in atoms if not any(l in inner or self.is_event(l)
                                                for l in a.indices)]
         inside = [a for a in atoms if a not in outside]
         parts = [self.product(outside, letters, m)]
@@ -205,6 +210,11 @@ class Renderer:
             else:
                 kept.append(Atom(a.var, "@indicator", a.indices))
         return kept
+
+    def gathered_under(self, atoms, rows_summed) -> set:
+        """Labels shown as a gather over a summed row (b[g[n]] under Σ_n)."""
+        return {a.indices[-1] for a in atoms if a.stat == "onehot" and
+                self.role(a.var) == "data" and any(l in rows_summed for l in a.indices[:-1])}
 
     def named_count(self, atoms, sums, letters, conditions):
         """Σ_n r[n,k] alone is the named statistic N[k]."""
@@ -329,7 +339,8 @@ class Renderer:
         inner = [a for _, h in sq.halves for a in h] + list(sq.middle)
         rest = self.selectors(list(sq.rest), sums, letters, conditions, inner)
         rows = [l for l in sums if not self.is_event(l)]
-        outside = [a for a in rest if not any(l in rows for l in a.indices)]
+        inner = set(rows) | self.gathered_under(sq.rest, rows)
+        outside = [a for a in rest if not any(l in inner for l in a.indices)]
         within = [a for a in rest if a not in outside]
         form = self.square_form(sq, letters)
         if form.startswith(self.s.E("")[:2]):

@@ -75,7 +75,7 @@ class Text:
 
     def func(self, f: str, x: str) -> str:
         words = {"log": "log ", "digamma": "ψ", "lgamma": "log Γ", "tr": "tr ", "exp": "exp ",
-                 "diag": "diag"}
+                 "diag": "diag", "Var": "Var"}
         if f in ("log", "tr", "exp") and re.fullmatch(r"[\w\[\],.ᵀ]+", x):
             return words[f] + x
         return words[f].strip() + f"({x})"
