@@ -95,3 +95,10 @@ def test_no_internals_or_decimals_leak():
         assert not re.search(r"@\w|#\d", text), path.name  # internal names and labels
         for leak in ("inv(", "lgamma1p", "0.918", "cov", "δ[", "0000"):
             assert leak not in text, (path.name, leak)
+
+
+def test_readme_shows_the_printed_linreg():
+    """The README's example printout is the current one."""
+    readme = (MODELS.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```\n", readme.index("prints what it derived")) + 4
+    assert readme[start:readme.index("```", start)] == str(load("linreg").equations()) + "\n"
