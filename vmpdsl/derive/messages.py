@@ -29,6 +29,7 @@ from .densities import DENSITIES
 from .links import link_density, with_local_parameters
 from .nonconjugate import newton_families, weighted
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
+from .statistics import drop_observed_selector_sums
 from .terms import Atom, Term, mul
 from .weights import RowWeights
 
@@ -98,8 +99,8 @@ def derive(model: CheckedModel) -> Derivation:
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
     families.update(newton_families(model, nonconjugate))
     factors = [FactorTerms(ctx.factor, combine_like_terms(
-        [canonical(t, ctx, families) for t in terms], ctx.label_dims), dict(ctx.label_dims))
-        for ctx, terms in raw]
+        [drop_observed_selector_sums(canonical(t, ctx, families), model) for t in terms],
+        ctx.label_dims), dict(ctx.label_dims)) for ctx, terms in raw]
     found = find_blocks(model, factors)  # joint q's (blocks.py)
     factors = [FactorTerms(f.factor, combine_like_terms(
         [rewrite(t, found) for t in f.terms], f.label_dims), f.label_dims) for f in factors]
