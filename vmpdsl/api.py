@@ -25,6 +25,19 @@ class Model:
     def __init__(self, compiled: Compiled):
         self._compiled = compiled
 
+    def __repr__(self) -> str:
+        model = self._compiled.model
+        latents = [v.name for v in model.variables.values() if v.role in ("latent", "point")]
+        data = [v.name for v in model.by_role("data")]
+        return (f"Model({model.name!r}, dims={list(model.dims)}, data={data}, "
+                f"latents={latents})")
+
+    def __reduce__(self):
+        # the module of a compiled model cannot be pickled: keep the source,
+        # recompile on load (a cache hit when the process compiled it before)
+        from .persist import model_from_spec, model_spec
+        return model_from_spec, tuple(model_spec(self).values())
+
     @property
     def name(self) -> str:
         return self._compiled.model.name
@@ -84,7 +97,17 @@ class Model:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:
             raise VmpDataError(f"the fit failed: {err}") from None
-        return Fit(self, result)
+        options = {"max_iter": int(max_iter), "tol": float(tol), "seed": seed,
+                   "missing": "skip" if skip else "error", "collapse": bool(collapse),
+                   "init": sorted(init) if isinstance(init, dict) else None}
+        return Fit(self, result, options, dict(data))
+
+
+def load_fit(path) -> "Fit":
+    """Read a fit saved by ``Fit.save`` (or ``vmpdsl fit --out FILE.npz``);
+    the model is recompiled from the source stored in the file."""
+    from .persist import load_fit as read
+    return read(path)
 
 
 def check_options(max_iter, tol):
@@ -95,12 +118,30 @@ def check_options(max_iter, tol):
         raise VmpDataError(f"tol must be a non-negative number, got {tol!r}")
 
 
-@dataclass
+@dataclass(repr=False)
 class Fit:
-    """The result of a fit: the posterior, the ELBO trace and convergence."""
+    """The result of a fit: the posterior, the ELBO trace and convergence.
+
+    ``options`` holds the fit's settings (max_iter, tol, seed, missing,
+    collapse, the names given an init); ``data`` the data it was given (kept
+    by reference, for ``to_arviz`` and plots; not pickled or saved unless asked).
+    """
 
     model: Model
-    result: dict = field(repr=False)
+    result: dict
+    options: dict = field(default_factory=dict)
+    data: dict | None = None
+
+    def __repr__(self) -> str:
+        status = "converged" if self.converged else "not converged"
+        dims = ", ".join(f"{k}={v}" for k, v in self.dims.items())
+        return (f"<Fit of model {self.model.name!r} ({dims}): {status} after "
+                f"{self.iterations} iterations, ELBO {self.elbo[-1]:.6g}; "
+                f"latents {', '.join(self.posterior)}>")
+
+    def __reduce__(self):
+        from .persist import fit_from_state
+        return fit_from_state, (self.model, self.result, self.options, self.data)
 
     @property
     def elbo(self) -> np.ndarray:
@@ -141,6 +182,26 @@ class Fit:
             return q["a"] / (q["a"] + q["b"])
         stats = FAMILIES[family].expectations(q)
         return stats["onehot"] if family == "Categorical" else stats["x"]
+
+    # ------------------------------------------- inspecting q (posterior.py)
+    def sample(self, n: int = 1000, seed: int | None = 0) -> dict:
+        """``n`` draws of every latent from q: {name: array (n,) + its shape}."""
+        from .posterior import sample
+        return sample(self, n, seed)
+
+    def summary(self, names=None, prob: float = 0.95, draws: int = 4000, seed: int = 0):
+        """Mean, sd and central ``prob`` interval of every element of the latents
+        (exact from q where the family has closed-form marginals, else from
+        ``draws`` seeded draws): a pandas DataFrame, or a text table without pandas."""
+        from .posterior import summary
+        return summary(self, names, prob, draws, seed)
+
+    # -------------------------------------------------- keeping (persist.py)
+    def save(self, path, data: bool = False):
+        """Write the fit to ``path`` (.npz, no pickles; ``vmpdsl.load_fit`` reads
+        it back); ``data=True`` stores the data too.  Atomic: temp file + rename."""
+        from .persist import save_fit
+        return save_fit(self, path, data)
 
     # ------------------------------------------------------ new data (predict.py)
     def local(self, new_data: dict) -> dict:
