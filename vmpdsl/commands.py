@@ -65,7 +65,8 @@ def fit_arguments(parser: argparse.ArgumentParser):
                         help=".npz (arrays by name) or .csv (columns by name, or one "
                              "matrix); NAME=FILE binds a whole file to one array")
     fit_options(parser)
-    parser.add_argument("--out", help="save the posterior and the ELBO trace (.npz or .json)")
+    parser.add_argument("--out", help="save the fit: .npz is the fit file (vmpdsl.load_fit, "
+                                      "predict --fit); .json a flat export of the posterior")
     parser.add_argument("--standardize", action="store_true",
                         help="centre and scale every real data column to unit variance "
                              "first (the posterior is then in standardized units)")
@@ -79,6 +80,9 @@ def fit_arguments(parser: argparse.ArgumentParser):
 
 
 def run_fit(args) -> int:
+    if args.out:  # before the fit: a typo must not cost the fit, nor overwrite data
+        from .persist import refuse_inputs
+        refuse_inputs(args.out, [args.model] + [s.partition("=")[2] or s for s in args.data])
     model = load_file(args.model)
     data_names = [v.name for v in model.checked.by_role("data")]
     data = {}
@@ -198,13 +202,10 @@ def is_number(text: str) -> bool:
 
 
 def posterior_table(fit: Fit) -> str:
-    rows = [("latent", "q", "shape", "posterior mean")]
-    for name in fit.posterior:
-        mean = np.asarray(fit.mean(name))
-        rows.append((name, fit.family(name), str(mean.shape), brief(mean)))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3]
-                     for r in rows)
+    """Mean, sd and 95% interval per element; per-row latents in one line each."""
+    from .posterior import summary_text
+    from .predict import local_names
+    return summary_text(fit, tuple(local_names(fit.model.checked)))
 
 
 def brief(array: np.ndarray) -> str:
@@ -215,13 +216,17 @@ def brief(array: np.ndarray) -> str:
 
 
 def save_fit(fit: Fit, path: str):
+    """.npz: the fit file (``Fit.save``); .json: the posterior and ELBO, flat."""
+    if path.endswith(".npz"):
+        fit.save(path)
+        return
     flat = {"elbo": fit.elbo}
     for name, params in fit.posterior.items():
         for param, value in params.items():
             flat[f"{name}.{param}"] = np.asarray(value)
-    if path.endswith(".npz"):
-        np.savez(path, **flat)
-    elif path.endswith(".json"):
-        Path(path).write_text(json.dumps({k: v.tolist() for k, v in flat.items()}, indent=1))
+    if path.endswith(".json"):
+        from .persist import atomic_write
+        text = json.dumps({k: v.tolist() for k, v in flat.items()}, indent=1)
+        atomic_write(Path(path), lambda f: f.write(text.encode("utf-8")))
     else:
         raise VmpDataError("--out must end in .npz or .json")

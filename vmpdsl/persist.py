@@ -3,7 +3,8 @@
 The format is one ``.npz`` archive read with ``allow_pickle=False``: a JSON
 manifest (the model's source, file name, points and missing-data switch; the
 fit's options; the result's structure) in the array ``manifest``, and every
-array of the result as ``a0``, ``a1``, ….  The result dict is walked
+array of the result under a readable name (``elbo``, ``mu.mean``,
+``result.expectations.mu.x``; see ``flat_key``).  The result dict is walked
 generically (dicts, lists, arrays, numbers, strings), so whatever a fit
 returns — posterior, expectations, ELBO trace, dims, hypers, converged flag,
 iterations and fields added later — comes back as it was, and ``predict`` on
@@ -81,7 +82,9 @@ class _Encoder:
             raise VmpDataError(f"cannot save {where}: {type(value).__name__}") from None
         if array.dtype.kind not in "biuf":
             raise VmpDataError(f"cannot save {where}: arrays of {array.dtype} are not stored")
-        key = f"a{len(self.arrays)}"
+        key = flat_key(where)
+        if key in self.arrays or key == "manifest":
+            key = f"a{len(self.arrays)}"
         node = {"array": key}
         shared = tuple(i for i, s in enumerate(array.strides) if s == 0 and array.shape[i] > 1)
         if shared:  # a broadcast view: store one copy, broadcast again on load
@@ -92,6 +95,16 @@ class _Encoder:
             node["scalar"] = True
         self.arrays[key] = np.array(array, order="C")  # (keeps 0-d arrays 0-d)
         return node
+
+
+def flat_key(where: str) -> str:
+    """The array's name in the archive: ``elbo``, ``mu.mean`` (a posterior
+    parameter), else its path (``result.expectations.mu.x``), so that plain
+    ``np.load`` reads a fit file too."""
+    for prefix in ("result.posterior.", "result."):
+        if where.startswith(prefix) and (prefix != "result." or where.count(".") == 1):
+            return where[len(prefix):]
+    return where
 
 
 def decode(node, arrays):
