@@ -41,7 +41,8 @@ Three operations, all with the fit's global posteriors held fixed:
     The log predictive density of each new row (the array ``predict`` gives
     as ``log_density``; regression needs y in the new data).
 
-Other model shapes raise ``VmpError`` saying what is supported.
+Other model shapes are answered by ``vmpdsl.predictive`` (closed forms where
+they exist, otherwise Monte Carlo from q, stated in the result).
 
 Which shape a model has is decided here, once, at compile time (``plan``);
 the emitted module carries the plan as its ``PREDICTIVE`` table and the
@@ -57,12 +58,6 @@ from .language.ast import Call, Index, Name, Num
 from .language.model import CheckedModel
 
 MC_SAMPLES = 2000
-SUPPORTED = ("supported model shapes: regressions with a factor "
-             "'y[n] ~ Normal(dot(X[n], w), prec)' (w MvNormal latent or point; prec a Gamma "
-             "latent, a point, a hyper or a number), and mixtures with one Categorical "
-             "local latent per observation (z[n] ~ Categorical(...) gating the data's "
-             "factors), e.g. gmm, gmm_em, poisson_mix")
-
 
 # ------------------------------------------------------ the plan (compile time)
 def plan(model: CheckedModel):
@@ -169,12 +164,17 @@ def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:
 def predict(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> dict:
     """The posterior predictive for new data (see the module docs)."""
     if fit.model._compiled.module.PREDICTIVE is None:
-        raise VmpError(f"predict does not support model '{fit.model.name}'; {SUPPORTED}")
+        from .predictive import predict_any
+        return predict_any(fit, new_data, samples, seed)
     return _call(fit, "predict", new_data, samples=samples, seed=seed)
 
 
 def score(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> np.ndarray:
     """log p(new row | training data) under q, one value per new row."""
     if fit.model._compiled.module.PREDICTIVE is None:
-        raise VmpError(f"score does not support model '{fit.model.name}'; {SUPPORTED}")
+        out = predict(fit, new_data, samples, seed)
+        if out["log_density"] is None:
+            raise VmpDataError(f"score needs the observed data ({out['observed']}) "
+                               f"in the new data")
+        return out["log_density"]
     return _call(fit, "score", new_data, samples=samples, seed=seed)

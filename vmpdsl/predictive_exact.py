@@ -1,0 +1,219 @@
+"""Closed-form posterior predictives (``EXACT``, one rule per likelihood).
+
+Used when the model has one observed factor over one plate, no per-row
+latents and no new groups (``predictive.predict_any``); a rule returns None
+when its case does not apply, and the Monte Carlo path answers instead.
+
+* Normal(mean, prec): ``mean`` affine in Gaussian latents (degree ≤ 1 in the
+  random latents, each with a Normal or MvNormal q).  Under mean field the
+  latents are independent, so the predictive mean is the expression at
+  their means and the variance of the mean is Σ_L Jᵀ Σ_L J, J = ∂mean/∂L
+  (exact for an affine expression; one batched evaluation with unit
+  perturbations on the draws axis).  ``prec`` known (a constant, hyper or
+  point): Gaussian.  ``prec`` a Gamma q latent: ∫ N(y | m, s + 1/α) q(α) dα
+  by the emitted module's quadrature (as for regressions).
+* Poisson(rate) with ``rate`` a Gamma q latent (possibly gathered):
+  negative binomial.
+* Bernoulli(p) / Binomial(n, p) with ``p`` a Beta q latent: Bernoulli of the
+  mean / beta-binomial.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special as sps
+from scipy import stats
+
+from .evaluate import Evaluator
+from .language.ast import BinOp, Call, Index, Name, Neg, Num, Slice
+from .predict import local_names
+from .predictive import NewRows, shaped
+
+MAX_EXACT_ELEMENTS = 2000  # latent elements perturbed for an exact Gaussian variance
+
+
+def exact_predictive(fit, rows: NewRows):
+    if len(rows.observed) != 1 or local_names(rows.model):
+        return None
+    factor = rows.observed[0]
+    rule = EXACT.get(factor.dist.name)
+    if rule is None or len(factor.plates) != 1:
+        return None
+    context = Context(fit, rows, factor)
+    out = rule(context, *factor.dist.args)
+    if out is None:
+        return None
+    mean, var, log_dens, how = out
+    size = (rows.dims[rows.row_dim],)  # a global parameter predicts the same for every row
+    mean, var = np.broadcast_to(mean, size).copy(), np.broadcast_to(var, size).copy()
+    name = factor.variable
+    return shaped(rows, {"mean": {name: mean}, "var": {name: var}}, f"exact ({how})", 0,
+                  log_dens if name in rows.data else None)
+
+
+class Context:
+    """The fit, the new rows and the factor: evaluation with latents replaced."""
+
+    def __init__(self, fit, rows, factor):
+        self.fit, self.rows, self.factor = fit, rows, factor
+        self.random = {n for n, q in fit.posterior.items() if "value" not in q}
+        self.env = {n: np.asarray(v)[None] for n, v in fit.result["hypers"].items()}
+        self.env.update({n: v[None] for n, v in rows.data.items()})
+        for name, q in fit.posterior.items():
+            self.env[name] = np.asarray(q["value"] if "value" in q else fit.mean(name))[None]
+
+    def value(self, expr, **replace) -> np.ndarray:
+        """expr over (draws, rows) with some latents' arrays replaced."""
+        env = dict(self.env, **replace)
+        return Evaluator(env, self.rows.dims, self.factor.plates)(expr).array
+
+    def target(self):
+        if self.factor.variable not in self.rows.data:
+            return None
+        return self.value(self.factor.target)[0]
+
+    def q_param(self, expr, family: str, param: str):
+        """A q parameter of the one latent ``expr`` names (gathers allowed), per row;
+        None unless ``expr`` is exactly such a latent with that q family."""
+        name = bare_latent(expr, self.random)
+        if name is None or self.fit.family(name) != family:
+            return None
+        return self.value(expr, **{name: np.asarray(self.fit.posterior[name][param])[None]})[0]
+
+
+def bare_latent(expr, random: set):
+    """The random latent ``expr`` is (``L`` or ``L[i]`` with non-random indices)."""
+    if isinstance(expr, Name) and expr.id in random:
+        return expr.id
+    if isinstance(expr, Index) and isinstance(expr.base, Name) and expr.base.id in random \
+            and all(degree(i, random) == 0 for i in expr.indices):
+        return expr.base.id
+    return None
+
+
+def degree(expr, random: set) -> float:
+    """Polynomial degree of ``expr`` in the random latents (inf: not polynomial)."""
+    if isinstance(expr, Num):
+        return 0
+    if isinstance(expr, Name):
+        return 1 if expr.id in random else 0
+    if isinstance(expr, Neg):
+        return degree(expr.operand, random)
+    if isinstance(expr, Index):
+        inner = max((degree(i, random) for i in expr.indices if not isinstance(i, Slice)),
+                    default=0)
+        return degree(expr.base, random) if inner == 0 else float("inf")
+    if isinstance(expr, BinOp):
+        left, right = degree(expr.left, random), degree(expr.right, random)
+        if expr.op in "+-":
+            return max(left, right)
+        if expr.op == "/":
+            return left if right == 0 else float("inf")
+        return left + right
+    if isinstance(expr, Call):
+        args = [degree(a, random) for a in expr.args]
+        if expr.func in ("dot",):
+            return sum(args)
+        if expr.func in ("sum", "diag", "zeros", "ones", "eye"):
+            return max(args, default=0)
+        return 0 if not any(args) else float("inf")
+    return float("inf")
+
+
+def latents_in(expr, random: set) -> set:
+    found = set()
+
+    def walk(e):
+        if isinstance(e, Name) and e.id in random:
+            found.add(e.id)
+        for child in getattr(e, "__dict__", {}).values():
+            for item in child if isinstance(child, tuple) else (child,):
+                if hasattr(item, "span"):
+                    walk(item)
+    walk(expr)
+    return found
+
+
+# ------------------------------------------------------------------- rules
+def normal_rule(ctx: Context, mean_expr, prec_expr):
+    names = latents_in(mean_expr, ctx.random)
+    if degree(mean_expr, ctx.random) > 1 or any(
+            ctx.fit.family(n) not in ("Normal", "MvNormal") for n in names):
+        return None
+    mean = ctx.value(mean_expr)[0]
+    spread = np.zeros_like(mean)
+    for name in names:
+        part = affine_variance(ctx, mean_expr, name, mean)
+        if part is None:
+            return None
+        spread = spread + part
+    y = ctx.target()
+    if degree(prec_expr, ctx.random) == 0:
+        var = spread + 1.0 / ctx.value(prec_expr)[0]
+        dens = None if y is None else stats.norm.logpdf(y, mean, np.sqrt(var))
+        return mean, var, dens, "normal"
+    a = ctx.q_param(prec_expr, "Gamma", "shape")
+    b = ctx.q_param(prec_expr, "Gamma", "rate")
+    if a is None or np.ptp(a) > 0 or np.ptp(b) > 0:
+        return None
+    a, b = float(a.flat[0]), float(b.flat[0])
+    var = spread + (b / (a - 1.0) if a > 1.0 else np.inf)
+    if y is None:
+        return mean, var, None, "normal-gamma scale mixture"
+    module = ctx.fit.model._compiled.module
+    dens = module._gamma_scale_mixture_logpdf(y, mean, spread, a, b)
+    return mean, var, dens, f"normal-gamma scale mixture, {module.QUAD_NODES}-node quadrature"
+
+
+def affine_variance(ctx: Context, expr, name: str, mean: np.ndarray):
+    """Σ_blocks Jᵀ Σ J of an expression affine in latent ``name``, per row."""
+    q = ctx.fit.posterior[name]
+    centre = np.asarray(ctx.fit.mean(name), dtype=float)
+    size = centre.size
+    if size > MAX_EXACT_ELEMENTS:
+        return None
+    bumps = centre[None] + np.eye(size).reshape((size,) + centre.shape)
+    jac = ctx.value(expr, **{name: bumps}) - mean[None]  # (elements, rows)
+    if ctx.fit.family(name) == "Normal":
+        return np.einsum("en,e->n", jac ** 2, 1.0 / np.asarray(q["precision"]).reshape(-1))
+    dim = centre.shape[-1]
+    cov = np.broadcast_to(q["cov"], centre.shape + (dim,)).reshape(-1, dim, dim)
+    jac = jac.reshape(-1, dim, jac.shape[-1])
+    return np.einsum("bin,bij,bjn->n", jac, cov, jac)
+
+
+def poisson_rule(ctx: Context, rate_expr):
+    a = ctx.q_param(rate_expr, "Gamma", "shape")
+    b = ctx.q_param(rate_expr, "Gamma", "rate")
+    if a is None:
+        return None
+    y = ctx.target()
+    dens = None if y is None else (sps.gammaln(y + a) - sps.gammaln(a) - sps.gammaln(y + 1)
+                                   + a * np.log(b / (b + 1.0)) - y * np.log1p(b))
+    return a / b, a / b + a / b ** 2, dens, "negative binomial"
+
+
+def bernoulli_rule(ctx: Context, p_expr):
+    a = ctx.q_param(p_expr, "Beta", "a")
+    b = ctx.q_param(p_expr, "Beta", "b")
+    if a is None:
+        return None
+    p, y = a / (a + b), ctx.target()
+    dens = None if y is None else sps.xlogy(y, p) + sps.xlog1py(1 - y, -p)
+    return p, p * (1 - p), dens, "Bernoulli of the Beta mean"
+
+
+def binomial_rule(ctx: Context, trials_expr, p_expr):
+    a = ctx.q_param(p_expr, "Beta", "a")
+    b = ctx.q_param(p_expr, "Beta", "b")
+    if a is None or degree(trials_expr, ctx.random) != 0:
+        return None
+    n, y = ctx.value(trials_expr)[0], ctx.target()
+    mean = n * a / (a + b)
+    var = n * a * b * (a + b + n) / ((a + b) ** 2 * (a + b + 1))
+    dens = None if y is None else (sps.gammaln(n + 1) - sps.gammaln(y + 1) - sps.gammaln(n - y + 1)
+                                   + sps.betaln(y + a, n - y + b) - sps.betaln(a, b))
+    return mean, var, dens, "beta-binomial"
+
+
+EXACT = {"Normal": normal_rule, "Poisson": poisson_rule, "Bernoulli": bernoulli_rule,
+         "Binomial": binomial_rule}
