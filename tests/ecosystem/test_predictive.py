@@ -1,0 +1,123 @@
+"""Posterior predictives of models beyond the regression/mixture plans,
+against closed forms computed here (scipy quadrature) or independent Monte
+Carlo with a stated error."""
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from scipy.special import logsumexp
+
+from eco_cases import BLR, blr_fit, example, from_text, hier_data, hier_fit, quiet_fit, regression
+
+
+def gamma_mixture_logpdf(y, mean, spread, q):
+    """log ∫ N(y | mean, spread + 1/α) Gamma(α | q) dα by adaptive quadrature."""
+    gamma = stats.gamma(q["shape"], scale=1 / q["rate"])
+    f = lambda a: stats.norm.pdf(y, mean, np.sqrt(spread + 1 / a)) * gamma.pdf(a)
+    return np.log(integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-12, limit=200)[0])
+
+
+def test_regression_with_intercept_is_exact():
+    fit = blr_fit()
+    Xn, yn = regression(seed=9, n=5)
+    out = fit.predict({"X": Xn, "y": yn})
+    assert out["method"].startswith("exact")
+    q = fit.posterior
+    mean = Xn @ q["w"]["mean"] + q["b"]["mean"]
+    spread = np.einsum("ni,ij,nj->n", Xn, q["w"]["cov"], Xn) + 1 / q["b"]["precision"]
+    np.testing.assert_allclose(out["mean"], mean, rtol=1e-12)
+    a, b = q["alpha"]["shape"], q["alpha"]["rate"]
+    np.testing.assert_allclose(out["var"], spread + b / (a - 1), rtol=1e-12)
+    ref = [gamma_mixture_logpdf(y, m, s, q["alpha"]) for y, m, s in zip(yn, mean, spread)]
+    np.testing.assert_allclose(out["log_density"], ref, rtol=1e-9)
+    assert fit.predict({"X": Xn})["log_density"] is None  # inputs only: mean and var
+
+
+def test_hier_known_groups_exact_and_new_group_by_monte_carlo():
+    fit = hier_fit()
+    q = fit.posterior
+    new = {"y": np.array([0.3, -1.0]), "g": np.array([2, 0])}
+    out = fit.predict(new)
+    spread = 1 / q["theta"]["precision"][new["g"]]
+    ref = [gamma_mixture_logpdf(y, q["theta"]["mean"][g], s, q["sigma"])
+           for y, g, s in zip(new["y"], new["g"], spread)]
+    np.testing.assert_allclose(out["log_density"], ref, rtol=1e-9)
+    # an unseen group: theta_new ~ N(mu, 1/tau) from the drawn mu, tau; reference
+    # E_q[N(y | m_mu, 1/λ_mu + 1/τ + 1/σ)] by a 2-D quadrature over q(τ) q(σ)
+    unseen = fit.predict({"y": np.array([1.0]), "g": np.array([7])}, samples=40000, seed=1)
+    assert "monte carlo" in unseen["method"]
+    tau = stats.gamma(q["tau"]["shape"], scale=1 / q["tau"]["rate"])
+    sig = stats.gamma(q["sigma"]["shape"], scale=1 / q["sigma"]["rate"])
+    var = lambda t, s: 1 / q["mu"]["precision"] + 1 / t + 1 / s
+    f = lambda t, s: stats.norm.pdf(1.0, q["mu"]["mean"], np.sqrt(var(t, s))) * tau.pdf(t) * sig.pdf(s)
+    ref = np.log(integrate.dblquad(f, 0, np.inf, 0, np.inf, epsrel=1e-10)[0])
+    # 40 000 draws: the standard error of the log mean is well below 0.02
+    assert abs(unseen["log_density"][0] - ref) < 0.02
+
+
+def test_coin_is_beta_bernoulli():
+    x = np.array([1, 0, 0, 1, 1, 1, 0, 1])
+    fit = quiet_fit(example("coin"), {"x": x})
+    out = fit.predict({"x": np.array([1, 0])})
+    p = (1 + x.sum()) / (2 + x.size)  # Laplace's rule of succession (Beta(1, 1) prior)
+    np.testing.assert_allclose(np.exp(out["log_density"]), [p, 1 - p], rtol=1e-12)
+
+
+COUNTS = """model counts
+dim N
+data c[N]: int
+rate ~ Gamma(2.0, 0.5)
+for n in N:
+    c[n] ~ Poisson(rate)
+"""
+
+
+def test_poisson_gamma_is_negative_binomial():
+    c = np.array([3, 5, 2, 4, 6])
+    fit = quiet_fit(from_text(COUNTS), {"c": c})
+    a, b = 2.0 + c.sum(), 0.5 + c.size  # the exact conjugate posterior
+    new = np.array([0, 4, 11])
+    out = fit.predict({"c": new})
+    np.testing.assert_allclose(out["log_density"], stats.nbinom.logpmf(new, a, b / (b + 1)),
+                               rtol=1e-10)
+    np.testing.assert_allclose(out["mean"], a / b, rtol=1e-12)
+
+
+def test_poisson_mix_monte_carlo_is_within_its_error():
+    rng = np.random.default_rng(0)
+    c = np.r_[rng.poisson(2, 60), rng.poisson(12, 60)]
+    fit = quiet_fit(example("poisson_mix"), {"c": c, "K": 2}, seed=0)
+    new = np.array([0, 3, 9, 20])
+    out = fit.predict({"c": new}, samples=20000, seed=0)
+    q = fit.posterior
+    weights = q["pi"]["concentration"] / q["pi"]["concentration"].sum()
+    nb = np.stack([stats.nbinom.logpmf(new, q["rate"]["shape"][k],
+                                       q["rate"]["rate"][k] / (1 + q["rate"]["rate"][k]))
+                   for k in range(2)], 1)
+    # per-draw relative sd of p(x | rate) is < 2 here; 20 000 draws → error < 0.02
+    np.testing.assert_allclose(out["log_density"], logsumexp(nb + np.log(weights), 1), atol=0.02)
+
+
+def test_pca_importance_sampling_matches_the_marginal():
+    """Y_n integrates z_n out exactly: N(μ, W Wᵀ + I/τ); averaged over draws of q."""
+    rng = np.random.default_rng(2)
+    Y = rng.normal(size=(60, 2)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, -1.0]]) \
+        + 0.3 * rng.normal(size=(60, 3))
+    fit = quiet_fit(example("pca"), {"Y": Y, "K": 2}, seed=0, max_iter=200)
+    new = Y[:3]
+    out = fit.predict({"Y": new}, samples=4000, seed=0)
+    assert "importance" in out["method"]
+    draws = fit.sample(4000, seed=5)
+    ref = np.stack([stats.multivariate_normal.logpdf(
+        new, draws["mu"][s], draws["W"][s] @ draws["W"][s].T + np.eye(3) / draws["tau"][s])
+        for s in range(4000)])
+    ref = logsumexp(ref, 0) - np.log(4000)
+    np.testing.assert_allclose(out["log_density"], ref, atol=0.05)
+
+
+def test_predictive_draws_of_an_unobserved_target():
+    fit = hier_fit()
+    out = fit.predict({"g": np.array([1, 1])}, samples=20000, seed=0)
+    q = fit.posterior
+    mean, var = q["theta"]["mean"][1], 1 / q["theta"]["precision"][1] + \
+        q["sigma"]["rate"] / (q["sigma"]["shape"] - 1)
+    assert np.all(np.abs(out["mean"] - mean) < 4 * np.sqrt(var / 20000))
