@@ -196,6 +196,12 @@ class Fit:
         from .posterior import summary
         return summary(self, names, prob, draws, seed)
 
+    def to_arviz(self, draws: int = 1000, seed: int | None = 0):
+        """Draws from q, the ELBO trace and the data as ArviZ data (needs the
+        ``arviz`` extra); dims named after the plates.  See vmpdsl.arviz_export."""
+        from .arviz_export import to_arviz
+        return to_arviz(self, draws, seed)
+
     # -------------------------------------------------- keeping (persist.py)
     def save(self, path, data: bool = False):
         """Write the fit to ``path`` (.npz, no pickles; ``vmpdsl.load_fit`` reads
