@@ -62,8 +62,14 @@ class Model:
 
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
-            point=None, callback=None, missing: str = "error", collapse: bool = True) -> "Fit":
+            point=None, callback=None, missing: str = "error", collapse: bool = True,
+            verbose=0) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
+
+        ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
+        stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
+        ``vmpdsl.fit`` (vmpdsl.progress).  ``callback(iteration, elbo)`` is
+        called after every sweep.
 
         ``collapse=False`` fits every row of a plate with only integer data,
         instead of its distinct rows weighted by their counts (the same fit;
@@ -83,15 +89,18 @@ class Model:
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
-                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse)
+                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse,
+                verbose=verbose)
         module = self._compiled.module
         check_options(max_iter, tol)
         if not isinstance(data, dict):
             raise VmpDataError(f"data must be a dict of arrays by name, got "
                                f"{type(data).__name__}")
+        from .progress import fit_reporter
+        report, done = fit_reporter(self.name, verbose, callback)
         try:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
-                                seed=seed, init=init, callback=callback,
+                                seed=seed, init=init, callback=report,
                                 missing="skip" if skip else None, collapse=bool(collapse))
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
@@ -100,7 +109,9 @@ class Model:
         options = {"max_iter": int(max_iter), "tol": float(tol), "seed": seed,
                    "missing": "skip" if skip else "error", "collapse": bool(collapse),
                    "init": sorted(init) if isinstance(init, dict) else None}
-        return Fit(self, result, options, dict(data))
+        fit = Fit(self, result, options, dict(data))
+        done(fit)
+        return fit
 
 
 def load_fit(path) -> "Fit":
@@ -201,6 +212,17 @@ class Fit:
         ``arviz`` extra); dims named after the plates.  See vmpdsl.arviz_export."""
         from .arviz_export import to_arviz
         return to_arviz(self, draws, seed)
+
+    def plot(self, path, data: dict | None = None) -> str:
+        """Draw the ELBO curve (and a Gaussian mixture's clusters) to ``path``
+        (needs the ``plot`` extra); ``data`` defaults to the data of the fit."""
+        from .fitplot import plot_fit
+        return plot_fit(self, self.data if data is None else data, path)
+
+    def plot_posterior(self, path, names=None, draws: int = 4000, seed: int = 0) -> str:
+        """Draw the posterior densities of the global latents (or ``names``) to ``path``."""
+        from .fitplot import plot_posterior
+        return plot_posterior(self, path, names, draws, seed)
 
     # -------------------------------------------------- keeping (persist.py)
     def save(self, path, data: bool = False):

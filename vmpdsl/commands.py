@@ -95,9 +95,14 @@ def run_fit(args) -> int:
         name, value = parse_setting(item)
         (data if name in model.checked.dims else hypers)[name] = value
     points = [p for p in args.point.split(",") if p]
-    fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                    seed=args.seed, point=points or None,
-                    callback=None if args.quiet else progress(), missing=args.missing)
+    from .progress import cli_progress
+    show, close = (None, lambda: None) if args.quiet else cli_progress(args.max_iter)
+    try:
+        fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
+                        seed=args.seed, point=points or None, callback=show,
+                        missing=args.missing)
+    finally:
+        close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
     print(posterior_table(fit))
@@ -122,17 +127,6 @@ def standardized(data: dict, model: Model) -> dict:
             scale = x.std(axis=0)
             out[var.name] = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
     return out
-
-
-def progress():
-    last = {}
-
-    def show(iteration: int, elbo: float):
-        change = elbo - last.get("elbo", float("nan"))
-        last["elbo"] = elbo
-        if iteration <= 5 or iteration % 10 == 0:
-            print(f"iter {iteration:5d}  ELBO {elbo:16.6f}  change {change: .3e}")
-    return show
 
 
 def parse_setting(item: str) -> tuple:
