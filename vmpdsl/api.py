@@ -40,10 +40,12 @@ class Model:
 
     @property
     def name(self) -> str:
+        """The model's name (its ``model NAME`` line)."""
         return self._compiled.model.name
 
     @property
     def checked(self):
+        """The checked model: variables with roles and shapes, factors, dims."""
         return self._compiled.model
 
     @property
@@ -53,10 +55,13 @@ class Model:
 
     @cached_property
     def graph(self):
+        """The factor graph (a networkx graph; vmpdsl.graph)."""
         from .graph import build_graph
         return build_graph(self._compiled.model)
 
     def equations(self, style: str = "text", steps: bool = False) -> str:
+        """The derived update equations, as text or (``style="latex"``) LaTeX;
+        ``steps`` also shows each statistic's collected coefficient."""
         from .derive.equations import equations_text
         return equations_text(self._compiled.derivation, style, steps)
 
@@ -122,6 +127,7 @@ def load_fit(path) -> "Fit":
 
 
 def check_options(max_iter, tol):
+    """A VmpDataError unless max_iter is a positive whole number and tol >= 0."""
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) \
             or max_iter < 1:
         raise VmpDataError(f"max_iter must be a positive whole number, got {max_iter!r}")
@@ -156,25 +162,31 @@ class Fit:
 
     @property
     def elbo(self) -> np.ndarray:
+        """The ELBO after every sweep (non-decreasing)."""
         return self.result["elbo"]
 
     @property
     def posterior(self) -> dict:
+        """{latent: its q's standard parameters} (LANGUAGE.md names; points: ``value``)."""
         return self.result["posterior"]
 
     @property
     def converged(self) -> bool:
+        """Whether the relative ELBO change fell below ``tol`` before ``max_iter``."""
         return self.result["converged"]
 
     @property
     def iterations(self) -> int:
+        """The number of sweeps run."""
         return self.result["iterations"]
 
     @property
     def dims(self) -> dict:
+        """The size of every dim in this fit."""
         return self.result["dims"]
 
     def family(self, name: str) -> str:
+        """The family of latent ``name``'s q (an Exponential prior gives a Gamma q)."""
         for step in self.model._compiled.program.steps:
             if step.name == name:
                 return step.family

@@ -23,6 +23,7 @@ def load_file(path: str) -> Model:
 
 # ------------------------------------------------------------- equations
 def equations_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl equations``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--steps", action="store_true",
@@ -30,6 +31,7 @@ def equations_arguments(parser: argparse.ArgumentParser):
 
 
 def run_equations(args) -> int:
+    """``vmpdsl equations``: print the derived updates."""
     model = load_file(args.model)
     print(model.equations("latex" if args.latex else "text", steps=args.steps))
     return 0
@@ -37,11 +39,13 @@ def run_equations(args) -> int:
 
 # --------------------------------------------------------------- compile
 def compile_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl compile``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("-o", "--output", required=True, help="the Python module to write")
 
 
 def run_compile(args) -> int:
+    """``vmpdsl compile``: write the standalone NumPy module."""
     model = load_file(args.model)
     Path(args.output).write_text(model.code, encoding="utf-8")
     print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
@@ -60,6 +64,7 @@ def fit_options(parser: argparse.ArgumentParser):
 
 
 def fit_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl fit``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--data", action="append", default=[], metavar="[NAME=]FILE",
                         help=".npz (arrays by name) or .csv (columns by name, or one "
@@ -80,6 +85,7 @@ def fit_arguments(parser: argparse.ArgumentParser):
 
 
 def run_fit(args) -> int:
+    """``vmpdsl fit``: fit, print the summary, optionally save and plot."""
     if args.out:  # before the fit: a typo must not cost the fit, nor overwrite data
         from .persist import refuse_inputs
         refuse_inputs(args.out, [args.model] + [s.partition("=")[2] or s for s in args.data])
@@ -130,6 +136,7 @@ def standardized(data: dict, model: Model) -> dict:
 
 
 def parse_setting(item: str) -> tuple:
+    """``NAME=VALUE`` of ``--set`` → (name, int or float)."""
     name, sep, text = item.partition("=")
     if not sep or not name.strip():
         raise VmpDataError(f"--set takes NAME=VALUE, got {item!r}")
@@ -161,6 +168,7 @@ def read_data(spec: str, names: list) -> dict:
 
 
 def read_csv(file: Path, name: str | None, names: list) -> dict:
+    """Arrays from a CSV file: columns by name, or the whole table as one matrix."""
     lines = [l for l in file.read_text(encoding="utf-8").splitlines() if l.strip()]
     if not lines:
         raise VmpDataError(f"{file}: the file is empty")
@@ -188,6 +196,7 @@ def read_csv(file: Path, name: str | None, names: list) -> dict:
 
 
 def is_number(text: str) -> bool:
+    """Whether ``float(text)`` succeeds."""
     try:
         float(text)
         return True
@@ -203,6 +212,7 @@ def posterior_table(fit: Fit) -> str:
 
 
 def brief(array: np.ndarray) -> str:
+    """A short text of an array: its values, or its range when it is long."""
     if array.size <= 12:
         return np.array2string(array, precision=4, suppress_small=True,
                                max_line_width=10_000).replace("\n", "")

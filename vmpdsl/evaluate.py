@@ -31,6 +31,7 @@ LINKS = {"logistic": sps.expit, "sigmoid": sps.expit, "exp": np.exp}
 
 @dataclass(frozen=True)
 class Value:
+    """An evaluated expression: the array and its number of event axes."""
     array: np.ndarray
     rank: int  # event axes
 
@@ -57,9 +58,11 @@ class Evaluator:
                      rank)
 
     def eval_Num(self, expr) -> Value:
+        """A literal: a scalar."""
         return self.lift(np.array([expr.value], dtype=float), 0)
 
     def eval_Name(self, expr) -> Value:
+        """A plate index, a variable (all of it as the event) or a dim size."""
         if expr.id in self.axis:  # a bare plate index
             axis = self.axis[expr.id]
             shape = [1] * (1 + len(self.sizes))
@@ -73,6 +76,7 @@ class Evaluator:
         raise VmpError(f"no value for '{expr.id}' in the prediction")
 
     def eval_Neg(self, expr) -> Value:
+        """``-e``."""
         value = self(expr.operand)
         return Value(-value.array, value.rank)
 
@@ -94,6 +98,7 @@ class Evaluator:
         return Value(result, result.ndim - lead)
 
     def index_array(self, index, lead: int) -> np.ndarray:
+        """An index expression as integers over (draws, plates)."""
         value = self(index)
         if value.rank != 0:
             raise VmpError("an index must be a scalar per row")
@@ -106,6 +111,7 @@ class Evaluator:
 
     # -------------------------------------------------------- arithmetic
     def eval_BinOp(self, expr) -> Value:
+        """``+ - * /`` elementwise (a scalar broadcast over an event), ``@`` matrix product."""
         left, right = self(expr.left), self(expr.right)
         if expr.op == "@":
             return matmul(left, right)
@@ -115,6 +121,7 @@ class Evaluator:
         return Value(ops[expr.op](a, b), rank)
 
     def eval_Call(self, expr) -> Value:
+        """The built-ins and the links."""
         name = expr.func
         if name in ("zeros", "ones", "eye"):
             sizes = [int(self.size_of(a)) for a in expr.args]
@@ -141,6 +148,7 @@ class Evaluator:
         raise VmpError(f"cannot evaluate the function '{name}' for prediction")
 
     def size_of(self, arg) -> float:
+        """The size argument of zeros/ones/eye."""
         if isinstance(arg, Num):
             return arg.value
         if isinstance(arg, Name) and arg.id in self.dims:
@@ -154,6 +162,7 @@ def pad(value: Value, rank: int) -> np.ndarray:
 
 
 def matmul(left: Value, right: Value) -> Value:
+    """``a @ b`` of a matrix with a vector or a matrix, over (draws, plates)."""
     if right.rank == 1:
         return Value(np.einsum("...ij,...j->...i", left.array, right.array), left.rank - 1)
     return Value(np.matmul(left.array, right.array), 2)

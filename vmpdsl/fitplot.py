@@ -21,6 +21,7 @@ ELEMENTS = 6
 
 
 def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend, or a VmpError naming the extra."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -88,6 +89,7 @@ def on_two_axes(x, means, covs, name):
 
 
 def draw_mixture(axis, x, probs, means, covs, weights, names):
+    """Points coloured by component, 2σ ellipses with weights, labelled axes."""
     labels = probs.argmax(axis=1)
     axis.scatter(x[:, 0], x[:, 1], c=labels, s=10, cmap="tab10", vmin=0, vmax=9)
     angles = np.linspace(0, 2 * np.pi, 100)

@@ -62,6 +62,7 @@ class _Encoder:
         self.arrays = {}
 
     def encode(self, value, where: str):
+        """JSON for ``value`` (at path ``where``); arrays go to ``self.arrays``."""
         if isinstance(value, dict):
             bad = [k for k in value if not isinstance(k, str)]
             if bad:
@@ -76,6 +77,7 @@ class _Encoder:
         return self.array(value, where)
 
     def array(self, value, where: str):
+        """Store one array; a broadcast view is stored once with its full shape."""
         try:
             array = np.asarray(value)
         except Exception:  # noqa: BLE001 - any object numpy cannot hold
@@ -108,6 +110,7 @@ def flat_key(where: str) -> str:
 
 
 def decode(node, arrays):
+    """The value a manifest node describes (inverse of ``_Encoder.encode``)."""
     if isinstance(node, dict):
         if "dict" in node:
             return {k: decode(v, arrays) for k, v in node["dict"].items()}

@@ -37,6 +37,7 @@ def sample(fit, n: int = 1000, seed: int | None = 0) -> dict:
 
 
 def latent_draws(fit, name: str, n: int, rng) -> np.ndarray:
+    """``n`` draws of one latent from q, shape (n,) + its shape."""
     q = fit.posterior[name]
     if "value" in q:
         value = np.asarray(q["value"])
@@ -112,6 +113,7 @@ def element_indices(fit, name: str, shape: tuple):
 
 
 def element_label(name: str, index: tuple) -> str:
+    """``mu[1, 0]`` (a scalar latent: its name)."""
     return f"{name}[{', '.join(map(str, index))}]" if index else name
 
 
@@ -135,6 +137,7 @@ class SummaryTable:
 
 
 def as_table(labels, columns, rows):
+    """A pandas DataFrame when pandas is installed, else a SummaryTable."""
     try:
         import pandas as pd
     except ImportError:
@@ -148,6 +151,7 @@ def fmt(value: float) -> str:
 
 
 def format_table(labels, columns, rows, indent: str = "  ") -> str:
+    """Aligned text: labels left, numbers right (``fmt``)."""
     cells = [["", *columns]] + [[label, *map(fmt, row)] for label, row in zip(labels, rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return "\n".join(indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)

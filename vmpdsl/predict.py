@@ -105,6 +105,7 @@ def regression_shape(model: CheckedModel):
 
 
 def design_and_weights(args, plate, model):
+    """(X, w) of ``dot(X[n], w)`` (either order) with w a global MvNormal, or None."""
     for a, b in (args, args[::-1]):
         if (isinstance(a, Index) and isinstance(a.base, Name) and len(a.indices) == 1
                 and isinstance(a.indices[0], Name) and a.indices[0].id == plate
@@ -118,6 +119,7 @@ def design_and_weights(args, plate, model):
 
 
 def precision_ok(name, model):
+    """Whether ``name`` is a scalar hyper or a scalar Gamma latent / point."""
     var = model.variables.get(name)
     if var is None or var.plates or var.event:
         return False

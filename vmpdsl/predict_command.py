@@ -27,6 +27,7 @@ SHOWN_ROWS = 10
 
 
 def predict_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl predict``."""
     parser.add_argument("model", nargs="?", help="a .vmp model file (not with --fit)")
     parser.add_argument("--fit", dest="fit_file", metavar="FIT.npz",
                         help="a fit saved by 'vmpdsl fit --out FIT.npz' (no refitting)")
@@ -43,6 +44,7 @@ def predict_arguments(parser: argparse.ArgumentParser):
 
 
 def run_predict(args) -> int:
+    """``vmpdsl predict``: the predictive and local posteriors of new rows."""
     if args.out:
         refuse_inputs(args.out, [p for p in (args.model, args.fit_file) if p] +
                       [s.partition("=")[2] or s for s in args.data + args.new])

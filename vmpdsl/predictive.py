@@ -65,6 +65,7 @@ class NewRows:
         self.extend_groups()
 
     def bind(self, var, value) -> np.ndarray:
+        """A new data array checked against its declaration; the rows' size bound."""
         array = np.asarray(value, dtype=float)
         if array.ndim != len(var.event):
             raise VmpDataError(f"'{var.name}' must have {len(var.event)} axes "
@@ -101,6 +102,7 @@ def arguments(factor, env: dict, dims: dict) -> dict:
 
 
 def target_value(factor, env: dict, dims: dict) -> np.ndarray:
+    """The observed value of the factor's target over (1, plates)."""
     return Evaluator(env, dims, factor.plates)(factor.target).array
 
 
@@ -202,6 +204,7 @@ def global_draws(fit, rows: NewRows, samples: int, rng):
 
 
 def new_group_latents(rows: NewRows) -> list:
+    """Latents plated over a dim that the new data grow (new groups)."""
     return [v.name for v in rows.model.variables.values() if v.role in ("latent", "point")
             and set(v.plates) & set(rows.new_groups)]
 
@@ -253,4 +256,5 @@ def local_draws(fit, rows: NewRows, env: dict, samples: int, rng):
 
 
 def data_dims(model) -> set:
+    """Dims fixed by the shapes of data arrays."""
     return {d for v in model.by_role("data") for d in v.event if isinstance(d, str)}

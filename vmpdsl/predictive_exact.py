@@ -32,6 +32,7 @@ MAX_EXACT_ELEMENTS = 2000  # latent elements perturbed for an exact Gaussian var
 
 
 def exact_predictive(fit, rows: NewRows):
+    """The closed-form predictive of the new rows, or None (see the module docs)."""
     if len(rows.observed) != 1 or local_names(rows.model):
         return None
     factor = rows.observed[0]
@@ -67,6 +68,7 @@ class Context:
         return Evaluator(env, self.rows.dims, self.factor.plates)(expr).array
 
     def target(self):
+        """The new rows' observed values, or None when not given."""
         if self.factor.variable not in self.rows.data:
             return None
         return self.value(self.factor.target)[0]
@@ -120,6 +122,7 @@ def degree(expr, random: set) -> float:
 
 
 def latents_in(expr, random: set) -> set:
+    """The random latents ``expr`` mentions."""
     found = set()
 
     def walk(e):
@@ -135,6 +138,7 @@ def latents_in(expr, random: set) -> set:
 
 # ------------------------------------------------------------------- rules
 def normal_rule(ctx: Context, mean_expr, prec_expr):
+    """Normal: Gaussian (known precision) or normal-gamma scale mixture."""
     names = latents_in(mean_expr, ctx.random)
     if degree(mean_expr, ctx.random) > 1 or any(
             ctx.fit.family(n) not in ("Normal", "MvNormal") for n in names):
@@ -182,6 +186,7 @@ def affine_variance(ctx: Context, expr, name: str, mean: np.ndarray):
 
 
 def poisson_rule(ctx: Context, rate_expr):
+    """Poisson with a Gamma q rate: negative binomial NB(a, b / (b + 1))."""
     a = ctx.q_param(rate_expr, "Gamma", "shape")
     b = ctx.q_param(rate_expr, "Gamma", "rate")
     if a is None:
@@ -193,6 +198,7 @@ def poisson_rule(ctx: Context, rate_expr):
 
 
 def bernoulli_rule(ctx: Context, p_expr):
+    """Bernoulli with a Beta q probability: Bernoulli(a / (a + b))."""
     a = ctx.q_param(p_expr, "Beta", "a")
     b = ctx.q_param(p_expr, "Beta", "b")
     if a is None:
@@ -203,6 +209,7 @@ def bernoulli_rule(ctx: Context, p_expr):
 
 
 def binomial_rule(ctx: Context, trials_expr, p_expr):
+    """Binomial with a Beta q probability: beta-binomial."""
     a = ctx.q_param(p_expr, "Beta", "a")
     b = ctx.q_param(p_expr, "Beta", "b")
     if a is None or degree(trials_expr, ctx.random) != 0:

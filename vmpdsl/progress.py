@@ -43,6 +43,7 @@ def fit_reporter(name: str, verbose=0, callback=None, stream=None):
 
 
 def line(iteration: int, elbo: float, change: float, elapsed: float) -> str:
+    """One progress line."""
     return f"iter {iteration:5d}  ELBO {elbo:16.6f}  change {change: .3e}  {elapsed:8.2f} s"
 
 
