@@ -169,7 +169,11 @@ def summary_text(fit, local: tuple = ()) -> str:
         if name in local:
             notes.append(per_row_line(fit, name))
             continue
-        stats = element_stats(fit, name, ends, 4000, 0)
+        try:
+            stats = element_stats(fit, name, ends, 4000, 0)
+        except VmpError as err:  # a q without marginals or sampler: say so, go on
+            notes.append(f"{name}: no summary ({err.message})")
+            continue
         indices = list(element_indices(fit, name, stats[0].shape))
         for index in indices[:SHOWN_ELEMENTS]:
             labels.append(element_label(name, index))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import pathlib
-import warnings
+import sys
 
 import numpy as np
 
-import vmpdsl
-
-MODELS = pathlib.Path(__file__).resolve().parents[2] / "models"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "engine"))
+from engine_cases import MODELS, example, from_text, quiet_fit  # noqa: E402,F401
 
 BLR = """model blr
 dim N, D
@@ -22,22 +21,6 @@ b ~ Normal(0.0, 0.01)
 for n in N:
     y[n] ~ Normal(dot(X[n], w) + b, alpha)
 """
-
-
-@functools.lru_cache(maxsize=None)
-def example(name: str):
-    return vmpdsl.load(str(MODELS / f"{name}.vmp"))
-
-
-@functools.lru_cache(maxsize=None)
-def from_text(text: str):
-    return vmpdsl.load(text)
-
-
-def quiet_fit(model, data, **options):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return model.fit(data, **options)
 
 
 def faithful():
