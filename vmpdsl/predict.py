@@ -33,6 +33,9 @@ Three operations, all with the fit's global posteriors held fixed:
       integrated by Monte Carlo from q with ``samples`` draws (default
       ``MC_SAMPLES``, seeded): log p̂ = logsumexp_s log p(x | θ_s) − log S.
       The result says which ("exact" or "monte carlo", and the sample count).
+      Where each component's predictive has a closed form (a Poisson with a
+      Gamma rate, a Categorical with a Dirichlet, …) the package computes
+      the mixture exactly instead (``predictive_exact.exact_mixture``).
       The per-draw log p(x | θ) is logsumexp_k of the local latent's own
       update coefficients evaluated at the draw (they hold the full
       log π_k + log p(x | θ_k), constants included).
@@ -165,9 +168,16 @@ def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:
 
 def predict(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> dict:
     """The posterior predictive for new data (see the module docs)."""
-    if fit.model._compiled.module.PREDICTIVE is None:
+    shape = fit.model._compiled.module.PREDICTIVE
+    if shape is None:
         from .predictive import predict_any
         return predict_any(fit, new_data, samples, seed)
+    if shape[0] == "mixture":  # a closed form where the emitted code would sample
+        from .predictive import NewRows
+        from .predictive_exact import exact_predictive
+        exact = exact_predictive(fit, NewRows(fit, new_data))
+        if exact is not None:
+            return exact
     return _call(fit, "predict", new_data, samples=samples, seed=seed)
 
 

@@ -15,7 +15,11 @@ when its case does not apply, and the Monte Carlo path answers instead.
 * Poisson(rate) with ``rate`` a Gamma q latent (possibly gathered):
   negative binomial.
 * Bernoulli(p) / Binomial(n, p) with ``p`` a Beta q latent: Bernoulli of the
-  mean / beta-binomial.
+  mean / beta-binomial; Categorical(p) with a Dirichlet q: Categorical of the mean.
+* Mixtures: one Categorical z[n] gating the observed factor, π Dirichlet
+  (or a point): Σ_k E[π_k] p_k(x) with p_k a rule above at z = k — exact,
+  since the mixture is linear in π and mean field makes the components
+  independent (poisson_mix: negative binomials; LDA: Σ_k θ̄_dk φ̄_kv).
 """
 from __future__ import annotations
 
@@ -33,8 +37,10 @@ MAX_EXACT_ELEMENTS = 2000  # latent elements perturbed for an exact Gaussian var
 
 def exact_predictive(fit, rows: NewRows):
     """The closed-form predictive of the new rows, or None (see the module docs)."""
-    if len(rows.observed) != 1 or local_names(rows.model):
+    if len(rows.observed) != 1 or rows.new_groups:
         return None
+    if local_names(rows.model):
+        return exact_mixture(fit, rows)
     factor = rows.observed[0]
     rule = EXACT.get(factor.dist.name)
     if rule is None or len(factor.plates) != 1:
@@ -45,10 +51,63 @@ def exact_predictive(fit, rows: NewRows):
         return None
     mean, var, log_dens, how = out
     size = (rows.dims[rows.row_dim],)  # a global parameter predicts the same for every row
-    mean, var = np.broadcast_to(mean, size).copy(), np.broadcast_to(var, size).copy()
+    mean = np.broadcast_to(mean, size + np.shape(mean)[1:]).copy()
+    var = np.broadcast_to(var, size + np.shape(var)[1:]).copy()
     name = factor.variable
     return shaped(rows, {"mean": {name: mean}, "var": {name: var}}, f"exact ({how})", 0,
                   log_dens if name in rows.data else None)
+
+
+def exact_mixture(fit, rows: NewRows):
+    """Σ_k π̄_nk p_k(x_n): one Categorical z[n] gating the observed factor; the
+    mixture is linear in π (its mean is exact) and, under mean field, each
+    component's parameters are independent of the others', so each p_k is
+    the closed form of a rule with z fixed at k."""
+    names = local_names(rows.model)
+    if len(names) != 1:
+        return None
+    z, factor = names[0], rows.observed[0]
+    prior = rows.model.factor_of(z)
+    rule = EXACT.get(factor.dist.name)
+    if prior is None or prior.dist.name != "Categorical" or rule is None \
+            or len(factor.plates) != 1 or [p.dim for p in prior.plates] != [rows.row_dim]:
+        return None
+    weights = mixing_weights(Context(fit, rows, prior), prior.dist.args[0])
+    if weights is None:
+        return None
+    parts = []
+    for k in range(weights.shape[-1]):
+        ctx = Context(fit, rows, factor)
+        ctx.random.discard(z)
+        ctx.env[z] = np.full((1, rows.dims[rows.row_dim]), k)
+        part = rule(ctx, *factor.dist.args)
+        if part is None:
+            return None
+        parts.append(part)
+    def along(w, value):  # a weight per row against a value per row (and event)
+        return w.reshape(w.shape + (1,) * (np.ndim(value) - 1)) * value
+    mean = sum(along(w, p[0]) for w, p in zip(weights.T, parts))
+    var = sum(along(w, p[1] + p[0] ** 2) for w, p in zip(weights.T, parts)) - mean ** 2
+    name, out = factor.variable, {"observed": [factor.variable], "samples": 0,
+                                  "method": f"exact (mixture of {parts[0][3]})",
+                                  "mean": mean, "var": var, "log_density": None}
+    if name in rows.data:
+        out["log_density"] = sps.logsumexp(
+            np.stack([p[2] for p in parts], -1), b=weights, axis=-1)
+        out["responsibilities"] = fit.local(dict(rows.data))[z]["probs"]
+    return out
+
+
+def mixing_weights(ctx, probs_expr):
+    """E[π] per row (rows, K): a Dirichlet q's mean, or the value of a point."""
+    if degree(probs_expr, ctx.random) == 0:
+        probs = ctx.value(probs_expr)[0]
+    else:
+        alpha = ctx.q_param(probs_expr, "Dirichlet", "concentration")
+        if alpha is None:
+            return None
+        probs = alpha / alpha.sum(-1, keepdims=True)
+    return np.broadcast_to(probs, (ctx.rows.dims[ctx.rows.row_dim], probs.shape[-1]))
 
 
 class Context:
@@ -222,5 +281,18 @@ def binomial_rule(ctx: Context, trials_expr, p_expr):
     return mean, var, dens, "beta-binomial"
 
 
+def categorical_rule(ctx: Context, probs_expr):
+    """Categorical with a Dirichlet q probability vector: Categorical(α / Σα);
+    the "mean" and "var" are those of the one-hot vector."""
+    alpha = ctx.q_param(probs_expr, "Dirichlet", "concentration")
+    if alpha is None:
+        return None
+    p, y = alpha / alpha.sum(-1, keepdims=True), ctx.target()
+    p = np.broadcast_to(p, (ctx.rows.dims[ctx.rows.row_dim], p.shape[-1]))
+    dens = None if y is None else np.log(np.take_along_axis(
+        p, np.asarray(y, dtype=np.intp).reshape(-1, 1), axis=-1)[:, 0])
+    return p, p * (1 - p), dens, "Dirichlet-categorical"
+
+
 EXACT = {"Normal": normal_rule, "Poisson": poisson_rule, "Bernoulli": bernoulli_rule,
-         "Binomial": binomial_rule}
+         "Binomial": binomial_rule, "Categorical": categorical_rule}

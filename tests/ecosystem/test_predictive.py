@@ -106,3 +106,34 @@ def test_predictive_draws_of_an_unobserved_target():
     mean, var = q["theta"]["mean"][1], 1 / q["theta"]["precision"][1] + \
         q["sigma"]["rate"] / (q["sigma"]["shape"] - 1)
     assert np.all(np.abs(out["mean"] - mean) < 4 * np.sqrt(var / 20000))
+
+
+def test_poisson_mix_is_a_mixture_of_negative_binomials():
+    rng = np.random.default_rng(0)
+    c = np.r_[rng.poisson(2, 60), rng.poisson(12, 60)]
+    fit = quiet_fit(example("poisson_mix"), {"c": c, "K": 2}, seed=0)
+    new = np.array([0, 3, 9, 20])
+    out = fit.predict({"c": new})
+    assert out["method"].startswith("exact") and out["samples"] == 0
+    q = fit.posterior
+    weights = q["pi"]["concentration"] / q["pi"]["concentration"].sum()
+    nb = np.stack([stats.nbinom.logpmf(new, q["rate"]["shape"][k],
+                                       q["rate"]["rate"][k] / (1 + q["rate"]["rate"][k]))
+                   for k in range(2)], 1)
+    np.testing.assert_allclose(out["log_density"], logsumexp(nb + np.log(weights), 1),
+                               rtol=1e-10)
+    np.testing.assert_allclose(out["responsibilities"], fit.local({"c": new})["z"]["probs"])
+
+
+def test_lda_word_predictive_is_topic_mixture_of_dirichlet_means():
+    rng = np.random.default_rng(4)
+    doc, word = rng.integers(0, 3, 200), rng.integers(0, 6, 200)
+    fit = quiet_fit(example("lda"), {"doc": doc, "word": word, "K": 2, "Dc": 3, "V": 6},
+                    seed=0, max_iter=50)
+    new = {"doc": np.array([0, 2, 1]), "word": np.array([5, 0, 3])}
+    out = fit.predict(new)
+    q = fit.posterior
+    theta = q["theta"]["concentration"] / q["theta"]["concentration"].sum(1, keepdims=True)
+    phi = q["phi"]["concentration"] / q["phi"]["concentration"].sum(1, keepdims=True)
+    ref = np.log(np.einsum("nk,kn->n", theta[new["doc"]], phi[:, new["word"]]))
+    np.testing.assert_allclose(out["log_density"], ref, rtol=1e-10)
