@@ -56,14 +56,22 @@ def run_predict(args) -> int:
     for spec in args.new:
         new.update(read_data(spec, names))
     result = fit.predict(new, samples=args.samples, seed=args.seed)
+    observed = result["observed"]
+    observed = observed if isinstance(observed, str) else ", ".join(observed)
+    print(f"predictive of {observed}: {result.get('distribution') or result['method']}")
     saved = {}
-    if "mean" in result:
-        print(f"predictive of {result['observed']}: {result['distribution']}")
-        saved.update(mean=result["mean"], var=result["var"])
-        print(f"  mean: {brief(result['mean'][:SHOWN_ROWS])}")
-        print(f"  var:  {brief(result['var'][:SHOWN_ROWS])}")
-    else:
-        print(f"predictive density of {', '.join(result['observed'])}: {result['method']}")
+    means = result.get("mean")
+    means = means if isinstance(means, dict) else {observed: means} if means is not None else {}
+    variances = result.get("var")
+    variances = variances if isinstance(variances, dict) else {observed: variances}
+    for name, mean in means.items():
+        if mean is None:
+            continue
+        label = "" if len(means) == 1 else f"{name}."
+        saved.update({f"{label}mean": mean, f"{label}var": variances[name]})
+        print(f"  {label}mean: {brief(np.asarray(mean)[:SHOWN_ROWS])}")
+        print(f"  {label}var:  {brief(np.asarray(variances[name])[:SHOWN_ROWS])}")
+    if "responsibilities" in result:
         for name, params in fit.local(new).items():
             probs = params["probs"]
             saved[f"{name}.probs"] = probs
