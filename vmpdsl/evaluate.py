@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special as sps
 
-from .errors import VmpError
+from .errors import VmpDataError, VmpError
 from .language.ast import BinOp, Call, Index, Name, Neg, Num, Slice
 
 LINKS = {"logistic": sps.expit, "sigmoid": sps.expit, "exp": np.exp}
@@ -73,7 +73,7 @@ class Evaluator:
             return self.lift(array, array.ndim - 1)
         if expr.id in self.dims:
             return self.lift(np.array([float(self.dims[expr.id])]), 0)
-        raise VmpError(f"no value for '{expr.id}' in the prediction")
+        raise VmpDataError(f"prediction needs '{expr.id}' in the new data")
 
     def eval_Neg(self, expr) -> Value:
         """``-e``."""
@@ -84,8 +84,10 @@ class Evaluator:
     def eval_Index(self, expr) -> Value:
         """``base[i, …]``: plate indices, gathers and drawn categoricals become
         integer arrays over (draws, plates); slices keep their axis."""
-        if not isinstance(expr.base, Name) or expr.base.id not in self.env:
+        if not isinstance(expr.base, Name):
             raise VmpError("prediction can index only variables by name")
+        if expr.base.id not in self.env:
+            raise VmpDataError(f"prediction needs '{expr.base.id}' in the new data")
         raw = np.asarray(self.env[expr.base.id])
         picked = [j for j, i in enumerate(expr.indices) if not isinstance(i, Slice)]
         order = [0] + [1 + j for j in picked] + [a for a in range(1, raw.ndim)

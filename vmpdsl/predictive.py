@@ -61,6 +61,10 @@ class NewRows:
         for name, size in list(self.dims.items()):
             if name in new_data and name not in self.data:
                 self.dims[name] = int(new_data[name])
+        if not any(self.row_dim in v.event for v in self.model.by_role("data")
+                   if v.name in self.data) and self.row_dim not in new_data:
+            raise VmpDataError(f"the new data must give the new rows: arrays over "
+                               f"{self.row_dim}, or the number of rows as '{self.row_dim}'")
         self.given = [f for f in self.observed if f.variable in self.data]
         self.extend_groups()
 

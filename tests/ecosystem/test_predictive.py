@@ -137,3 +137,14 @@ def test_lda_word_predictive_is_topic_mixture_of_dirichlet_means():
     phi = q["phi"]["concentration"] / q["phi"]["concentration"].sum(1, keepdims=True)
     ref = np.log(np.einsum("nk,kn->n", theta[new["doc"]], phi[:, new["word"]]))
     np.testing.assert_allclose(out["log_density"], ref, rtol=1e-10)
+
+
+def test_missing_inputs_and_rows_are_user_errors():
+    from vmpdsl.errors import VmpDataError
+    fit = hier_fit()
+    with pytest.raises(VmpDataError, match="needs 'g' in the new data"):
+        fit.predict({"N": 3})
+    with pytest.raises(VmpDataError, match="must give the new rows"):
+        fit.predict({})
+    with pytest.raises(VmpDataError, match="only the rows"):
+        blr_fit().predict({"X": np.ones((2, 3))})
