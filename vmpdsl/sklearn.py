@@ -14,7 +14,8 @@
 
 Parameters are constructor arguments (so ``get_params``/``set_params``,
 ``clone``, grid search, ``Pipeline`` and ``cross_val_score`` work): the model
-(a path or source text), the data names X and y map to, ``hypers`` (a dict),
+(a path or source text), the data names X and y map to (X: one matrix, or
+one name per column), ``dims`` (sizes no array fixes), ``hypers`` (a dict),
 ``max_iter``, ``tol``, ``random_state`` (the fit's seed) and ``point``.
 Fitted attributes: ``fit_`` (the vmpdsl ``Fit``), ``n_iter_``,
 ``lower_bound_`` (the last ELBO), ``converged_``, ``n_features_in_``.
@@ -60,6 +61,18 @@ for n in N:
 class _VMPEstimator(BaseEstimator):
     """Fitting and the fitted attributes shared by both estimators."""
 
+    def _inputs(self, X, model) -> dict:
+        """X as data arrays: the whole matrix under one name (``X="X"``), or one
+        column per name (``X=["g"]``, ``X=["X1", "X2"]``) for 1-D arrays."""
+        names = [self.X] if isinstance(self.X, str) else list(self.X)
+        declared = model.checked.variables
+        if len(names) == 1 and names[0] in declared and len(declared[names[0]].event) == 2:
+            return {names[0]: X}
+        if X.shape[1] != len(names):
+            raise ValueError(f"X has {X.shape[1]} columns but X names {len(names)} arrays "
+                             f"({', '.join(names)})")
+        return {name: X[:, i] for i, name in enumerate(names)}
+
     def _fit(self, data: dict):
         model = load(self.model or self._default_model)
         seed = self.random_state
@@ -80,21 +93,22 @@ class VMPRegressor(RegressorMixin, _VMPEstimator):
 
     _default_model = REGRESSION
 
-    def __init__(self, model=None, X="X", y="y", hypers=None, max_iter=500, tol=1e-8,
-                 random_state=0, point=None):
-        self.model, self.X, self.y, self.hypers = model, X, y, hypers
+    def __init__(self, model=None, X="X", y="y", dims=None, hypers=None, max_iter=500,
+                 tol=1e-8, random_state=0, point=None):
+        self.model, self.X, self.y, self.dims, self.hypers = model, X, y, dims, hypers
         self.max_iter, self.tol, self.random_state, self.point = max_iter, tol, random_state, point
 
     def fit(self, X, y):
-        """Fit q to the rows of X and y."""
+        """Fit q to the rows of X and y (``dims``: sizes no array fixes, e.g. groups)."""
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        return self._fit({self.X: X, self.y: y})
+        model = load(self.model or self._default_model)
+        return self._fit({**self._inputs(X, model), self.y: y, **dict(self.dims or {})})
 
     def predict(self, X, return_std=False):
         """The posterior predictive mean of y (and its sd with ``return_std``)."""
         check_is_fitted(self, "fit_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        out = self.fit_.predict({self.X: X})
+        out = self.fit_.predict(self._inputs(X, self.fit_.model))
         mean = np.asarray(out["mean"], dtype=float)
         return (mean, np.sqrt(out["var"])) if return_std else mean
 
@@ -113,7 +127,8 @@ class VMPMixture(DensityMixin, _VMPEstimator):
     def fit(self, X, y=None):
         """Fit q to the rows of X (y is ignored)."""
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        self._fit({self.X: X, self.components: self.n_components})
+        model = load(self.model or self._default_model)
+        self._fit({**self._inputs(X, model), self.components: self.n_components})
         self.labels_ = self.predict(X)
         return self
 
@@ -125,7 +140,8 @@ class VMPMixture(DensityMixin, _VMPEstimator):
         """Responsibilities q(z_n = k) of new rows, the globals held at q."""
         check_is_fitted(self, "fit_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        (params,) = [q for q in self.fit_.local({self.X: X}).values() if "probs" in q]
+        local = self.fit_.local(self._inputs(X, self.fit_.model))
+        (params,) = [q for q in local.values() if "probs" in q]
         return params["probs"]
 
     def predict(self, X):
@@ -136,7 +152,7 @@ class VMPMixture(DensityMixin, _VMPEstimator):
         """log p(x_n | training data) of each row, integrated over q."""
         check_is_fitted(self, "fit_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.fit_.score({self.X: X}, samples=self.samples)
+        return self.fit_.score(self._inputs(X, self.fit_.model), samples=self.samples)
 
     def score(self, X, y=None):
         """The mean log predictive density of the rows."""

@@ -59,3 +59,15 @@ def test_mixture_clusters_like_gaussian_mixture_and_tunes_hypers():
                         {"n_components": [1, 2], "hypers": [None, {"alpha0": 0.1}]}, cv=2)
     assert grid.fit(x).best_params_["n_components"] == 2
     assert ours.set_params(hypers={"beta0": 2.0}).get_params()["hypers"] == {"beta0": 2.0}
+
+
+def test_a_hierarchical_model_with_columns_mapped_to_arrays():
+    """X's one column is the group index g (a 1-D int array of the model);
+    the prediction for a known group is its exact predictive mean E[θ_g]."""
+    from eco_cases import MODELS, hier_data
+    data = hier_data(n=120)
+    reg = VMPRegressor(model=str(MODELS / "hier.vmp"), X=["g"], dims={"G": 4})
+    reg.fit(data["g"][:, None], data["y"])
+    mean = reg.predict(np.array([[0], [3]]))
+    np.testing.assert_allclose(mean, reg.fit_.posterior["theta"]["mean"][[0, 3]], rtol=1e-12)
+    assert np.all(cross_val_score(reg, data["g"][:, None], data["y"], cv=3) > 0.5)
