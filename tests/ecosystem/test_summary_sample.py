@@ -98,3 +98,13 @@ def test_text_table_without_pandas_and_cli_lines():
     assert "z: per-row Categorical over 272 rows" in text
     assert "z[0, 0]" not in text and "Lambda[1, 0, 1]" in text
     assert format_table([], ("mean",), []).strip() == "mean"
+
+
+def test_summary_without_pandas_is_a_text_table(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    table = gmm_fit().summary("pi")
+    assert isinstance(table, SummaryTable) and len(table) == 3
+    alpha = gmm_fit().posterior["pi"]["concentration"]
+    assert table.to_dict()["pi[1]"]["mean"] == pytest.approx(alpha[1] / alpha.sum(), rel=1e-12)
+    assert "pi[2]" in str(table)
