@@ -232,31 +232,36 @@ def local_draws(fit, rows: NewRows, env: dict, samples: int, rng):
     """Draw the per-row latents of the new rows into ``env``; return the per-row
     log importance weight log p(z | θ) − log q(z) and a phrase for the method."""
     names = [n for n in local_names(rows.model) if n in fit.posterior]
-    weight = np.zeros((1, rows.dims[rows.row_dim]))
     if not names:
-        return weight, ""
-    factors = {n: rows.model.factor_of(n) for n in names}
+        return np.zeros((1, rows.dims[rows.row_dim])), ""
     if len(rows.given) == len(rows.observed) and not rows.new_groups:
-        q_local = fit.local({**rows.data, **{d: rows.dims[d] for d in rows.model.dims
-                                              if d not in data_dims(rows.model)}})
-        for name in names:
-            q = q_local[name]
-            if "value" in q:
-                env[name] = np.asarray(q["value"])[None]
-                continue
-            family = FAMILIES[fit.family(name)]
-            env[name] = np.stack([np.asarray(family.sample(q, rng)) for _ in range(samples)])
-            log_q = family.log_density(env[name], q)
-            weight = weight - per_row(log_q, factors[name], rows.row_dim)
-        for name in names:
-            if "value" not in q_local[name]:
-                weight = weight + per_row(log_density(factors[name], env, rows.dims),
-                                          factors[name], rows.row_dim)
+        weight = importance_draws(fit, rows, names, env, samples, rng)
         return weight, (f"; per-row {', '.join(names)} drawn from q given the new rows "
                         f"(globals at q) and importance-weighted by prior / q")
     for name in names:  # no observations to condition on: the prior
-        env[name] = simulate(factors[name], env, rows.dims, rng)
-    return weight, f"; per-row {', '.join(names)} drawn from their prior"
+        env[name] = simulate(rows.model.factor_of(name), env, rows.dims, rng)
+    return np.zeros((1, rows.dims[rows.row_dim])), \
+        f"; per-row {', '.join(names)} drawn from their prior"
+
+
+def importance_draws(fit, rows: NewRows, names: list, env: dict, samples: int, rng):
+    """Draw z ~ q(z | new rows) (``Fit.local``) into ``env``; return per row
+    Σ_z [log p(z | θ_s) − log q(z)] (points are plugged in, no weight)."""
+    q_local = fit.local({**rows.data, **{d: rows.dims[d] for d in rows.model.dims
+                                          if d not in data_dims(rows.model)}})
+    weight, drawn = np.zeros((1, rows.dims[rows.row_dim])), []
+    for name in names:
+        q = q_local[name]
+        if "value" in q:
+            env[name] = np.asarray(q["value"])[None]
+            continue
+        family, factor = FAMILIES[fit.family(name)], rows.model.factor_of(name)
+        env[name] = np.stack([np.asarray(family.sample(q, rng)) for _ in range(samples)])
+        weight = weight - per_row(family.log_density(env[name], q), factor, rows.row_dim)
+        drawn.append(factor)
+    for factor in drawn:  # the priors once every local latent is drawn
+        weight = weight + per_row(log_density(factor, env, rows.dims), factor, rows.row_dim)
+    return weight
 
 
 def data_dims(model) -> set:

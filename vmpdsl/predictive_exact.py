@@ -68,34 +68,43 @@ def exact_mixture(fit, rows: NewRows):
         return None
     z, factor = names[0], rows.observed[0]
     prior = rows.model.factor_of(z)
-    rule = EXACT.get(factor.dist.name)
-    if prior is None or prior.dist.name != "Categorical" or rule is None \
+    if prior is None or prior.dist.name != "Categorical" or factor.dist.name not in EXACT \
             or len(factor.plates) != 1 or [p.dim for p in prior.plates] != [rows.row_dim]:
         return None
     weights = mixing_weights(Context(fit, rows, prior), prior.dist.args[0])
-    if weights is None:
+    parts = None if weights is None else components(fit, rows, factor, z, weights.shape[-1])
+    if parts is None:
         return None
-    parts = []
-    for k in range(weights.shape[-1]):
-        ctx = Context(fit, rows, factor)
-        ctx.random.discard(z)
-        ctx.env[z] = np.full((1, rows.dims[rows.row_dim]), k)
-        part = rule(ctx, *factor.dist.args)
-        if part is None:
-            return None
-        parts.append(part)
-    def along(w, value):  # a weight per row against a value per row (and event)
-        return w.reshape(w.shape + (1,) * (np.ndim(value) - 1)) * value
-    mean = sum(along(w, p[0]) for w, p in zip(weights.T, parts))
-    var = sum(along(w, p[1] + p[0] ** 2) for w, p in zip(weights.T, parts)) - mean ** 2
-    name, out = factor.variable, {"observed": [factor.variable], "samples": 0,
-                                  "method": f"exact (mixture of {parts[0][3]})",
-                                  "mean": mean, "var": var, "log_density": None}
-    if name in rows.data:
+    out = {"observed": [factor.variable], "samples": 0, "log_density": None,
+           "method": f"exact (mixture of {parts[0][3]})", **mixture_moments(weights, parts)}
+    if factor.variable in rows.data:
         out["log_density"] = sps.logsumexp(
             np.stack([p[2] for p in parts], -1), b=weights, axis=-1)
         out["responsibilities"] = fit.local(dict(rows.data))[z]["probs"]
     return out
+
+
+def components(fit, rows: NewRows, factor, z: str, count: int):
+    """The rule's (mean, var, log density, name) with z fixed at each k, or None."""
+    parts = []
+    for k in range(count):
+        ctx = Context(fit, rows, factor)
+        ctx.random.discard(z)
+        ctx.env[z] = np.full((1, rows.dims[rows.row_dim]), k)
+        part = EXACT[factor.dist.name](ctx, *factor.dist.args)
+        if part is None:
+            return None
+        parts.append(part)
+    return parts
+
+
+def mixture_moments(weights, parts) -> dict:
+    """Mean and variance of a mixture: Σ w m, Σ w (v + m²) − mean²."""
+    def along(w, value):  # a weight per row against a value per row (and event)
+        return w.reshape(w.shape + (1,) * (np.ndim(value) - 1)) * value
+    mean = sum(along(w, p[0]) for w, p in zip(weights.T, parts))
+    var = sum(along(w, p[1] + p[0] ** 2) for w, p in zip(weights.T, parts)) - mean ** 2
+    return {"mean": mean, "var": var}
 
 
 def mixing_weights(ctx, probs_expr):
