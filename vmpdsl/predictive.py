@@ -126,8 +126,9 @@ def per_row(values: np.ndarray, factor, row_dim: str) -> np.ndarray:
     return values.reshape(values.shape[:2] + (-1,)).sum(-1)
 
 
-def simulate(factor, env: dict, dims: dict, rng) -> np.ndarray:
-    """A draw of the factor's variable per (draw, plates) from its distribution."""
+def simulate(factor, env: dict, dims: dict, rng, size: int = 1) -> np.ndarray:
+    """A draw of the factor's variable per (draw, plates) from its distribution
+    (at least ``size`` draws, even where every argument is fixed)."""
     family = FAMILIES[factor.dist.name]
     draw = family.simulate or family.sample
     if draw is None:
@@ -135,7 +136,7 @@ def simulate(factor, env: dict, dims: dict, rng) -> np.ndarray:
     params = arguments(factor, env, dims)
     lead = 1 + len(factor.plates)  # every draw and plate element gets its own value
     shape = np.broadcast_shapes(*(np.shape(v)[:lead] for v in params.values()),
-                                (1,) + tuple(dims[p.dim] for p in factor.plates))
+                                (size,) + tuple(dims[p.dim] for p in factor.plates))
     params = {k: np.broadcast_to(v, shape + np.shape(v)[lead:]) for k, v in params.items()}
     return np.asarray(draw(params, rng))
 
@@ -163,29 +164,50 @@ def shaped(rows: NewRows, values: dict, method: str, samples: int, log_dens) -> 
 
 
 # -------------------------------------------------------------- Monte Carlo
+CHUNK = 256  # draws held in memory at once (a chunk of per-row latents is chunk × rows)
+
+
 def monte_carlo(fit, rows: NewRows, samples: int, seed: int) -> dict:
-    """logmeanexp over draws of q (per-row latents importance-weighted)."""
+    """logmeanexp over draws of q (per-row latents importance-weighted), in
+    chunks of draws.  The globals come from their own random stream, so a
+    row's answer does not depend on the other new rows (when no per-row
+    latent is drawn)."""
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise VmpDataError(f"samples must be a positive whole number, got {samples!r}")
-    rng = np.random.default_rng(seed)
-    env, drawn = global_draws(fit, rows, samples, rng)
-    weight, how = local_draws(fit, rows, env, samples, rng)
-    log_joint = np.zeros((1, rows.dims[rows.row_dim])) + weight
+    streams = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
+    chunks = [chunk_terms(fit, rows, min(CHUNK, samples - start), streams)
+              for start in range(0, samples, CHUNK)]
+    log_dens = None
+    if rows.given:
+        log_dens = sps.logsumexp(np.concatenate([c[0] for c in chunks]), axis=0) \
+            - np.log(samples)
     values = {"mean": {}, "var": {}}
+    for name in chunks[0][1]:
+        draws = [c[1][name] for c in chunks]  # (sum, sum of squares) per chunk
+        mean = sum(d[0] for d in draws) / samples
+        values["mean"][name] = mean
+        values["var"][name] = sum(d[1] for d in draws) / samples - mean ** 2
+    method = (f"monte carlo: {samples} draws (seed {seed}) of "
+              f"{', '.join(chunks[0][2]) or 'no random latent'} from q{chunks[0][3]}")
+    return shaped(rows, values, method, samples, log_dens)
+
+
+def chunk_terms(fit, rows: NewRows, size: int, streams):
+    """For ``size`` draws: per-row log p(given rows, z | θ) − log q(z), the
+    (sum, sum of squares) of predictive draws of the other observed arrays,
+    the names drawn and the local method phrase."""
+    global_rng, local_rng = streams
+    env, drawn = global_draws(fit, rows, size, global_rng)
+    weight, how = local_draws(fit, rows, env, size, local_rng)
+    log_joint, moments = np.zeros((1, rows.dims[rows.row_dim])) + weight, {}
     for factor in rows.observed:
         if factor in rows.given:
             log_joint = log_joint + per_row(log_density(factor, env, rows.dims), factor,
                                             rows.row_dim)
         else:
-            draws = simulate(factor, env, rows.dims, rng)
-            values["mean"][factor.variable] = draws.mean(0)
-            values["var"][factor.variable] = draws.var(0)
-    log_dens = None
-    if rows.given:
-        log_dens = sps.logsumexp(log_joint, axis=0) - np.log(log_joint.shape[0])
-    method = (f"monte carlo: {samples} draws (seed {seed}) of "
-              f"{', '.join(drawn) or 'no random latent'} from q{how}")
-    return shaped(rows, values, method, samples, log_dens)
+            draws = simulate(factor, env, rows.dims, local_rng, size)
+            moments[factor.variable] = (draws.sum(0), (draws ** 2).sum(0))
+    return np.broadcast_to(log_joint, (size, log_joint.shape[1])), moments, drawn, how
 
 
 def global_draws(fit, rows: NewRows, samples: int, rng):
@@ -239,7 +261,7 @@ def local_draws(fit, rows: NewRows, env: dict, samples: int, rng):
         return weight, (f"; per-row {', '.join(names)} drawn from q given the new rows "
                         f"(globals at q) and importance-weighted by prior / q")
     for name in names:  # no observations to condition on: the prior
-        env[name] = simulate(rows.model.factor_of(name), env, rows.dims, rng)
+        env[name] = simulate(rows.model.factor_of(name), env, rows.dims, rng, samples)
     return np.zeros((1, rows.dims[rows.row_dim])), \
         f"; per-row {', '.join(names)} drawn from their prior"
 
