@@ -148,3 +148,10 @@ def test_missing_inputs_and_rows_are_user_errors():
         fit.predict({})
     with pytest.raises(VmpDataError, match="only the rows"):
         blr_fit().predict({"X": np.ones((2, 3))})
+
+
+def test_monte_carlo_rows_do_not_change_each_other():
+    fit = hier_fit()
+    both = fit.predict({"y": np.array([1.0, -2.0]), "g": np.array([9, 1])}, samples=600)
+    one = fit.predict({"y": np.array([1.0]), "g": np.array([9])}, samples=600)
+    np.testing.assert_allclose(both["log_density"][0], one["log_density"][0], rtol=1e-12)
