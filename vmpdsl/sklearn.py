@@ -25,9 +25,14 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin, RegressorMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+
+try:
+    from sklearn.base import BaseEstimator, DensityMixin, RegressorMixin
+    from sklearn.utils import check_random_state
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as err:  # the optional extra, or a scikit-learn older than 1.6
+    raise ImportError(f"vmpdsl.sklearn needs scikit-learn >= 1.6: pip install "
+                      f"'vmpdsl[sklearn]' ({err})") from None
 
 from .api import load
 
