@@ -33,3 +33,15 @@ def test_az_summary_and_plot_posterior_work():
     assert "g" in data.constant_data and "y" in data.observed_data
     axes = az.plot_posterior(data, var_names=["mu", "tau"])
     assert np.size(axes) == 2
+
+
+def test_log_likelihood_per_draw_and_loo():
+    from scipy import stats
+    fit = hier_fit()
+    data = fit.to_arviz(draws=300, seed=2)
+    post = data.posterior
+    theta = post["theta"].values[0][:, fit.data["g"]]  # (draws, N)
+    ref = stats.norm.logpdf(fit.data["y"], theta, 1 / np.sqrt(post["sigma"].values[0])[:, None])
+    np.testing.assert_allclose(data.log_likelihood["y"].values[0], ref, rtol=1e-12)
+    assert data.log_likelihood["y"].dims == ("chain", "draw", "N")
+    assert np.isfinite(az.loo(data).elpd_loo)
