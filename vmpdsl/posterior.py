@@ -33,7 +33,13 @@ def sample(fit, n: int = 1000, seed: int | None = 0) -> dict:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise VmpError(f"n must be a positive whole number of draws, got {n!r}")
     rng = np.random.default_rng(seed)
-    return {name: latent_draws(fit, name, n, rng) for name in fit.posterior}
+    return {name: latent_draws(fit, name, n, rng) for name in model_latents(fit)}
+
+
+def model_latents(fit) -> list:
+    """The posterior's entries that are variables of the model (not, e.g., the
+    local parameters ξ of a link's bound, which the posterior also holds)."""
+    return [name for name in fit.posterior if name in fit.model.checked.variables]
 
 
 def latent_draws(fit, name: str, n: int, rng) -> np.ndarray:
@@ -63,7 +69,7 @@ def summary(fit, names=None, prob: float = 0.95, draws: int = 4000, seed: int = 
     Wishart shows the upper triangle (it is symmetric)."""
     if not 0.0 < prob < 1.0:
         raise VmpError(f"prob must lie strictly between 0 and 1, got {prob!r}")
-    names = list(fit.posterior) if names is None else [names] if isinstance(names, str) \
+    names = model_latents(fit) if names is None else [names] if isinstance(names, str) \
         else list(names)
     ends = (0.5 - prob / 2, 0.5 + prob / 2)
     labels, rows = [], []
@@ -165,7 +171,7 @@ def summary_text(fit, local: tuple = ()) -> str:
     (the first ``SHOWN_ELEMENTS``), each per-row latent (``local``) as one line."""
     labels, rows, notes = [], [], []
     ends = (0.025, 0.975)
-    for name in fit.posterior:
+    for name in model_latents(fit):
         if name in local:
             notes.append(per_row_line(fit, name))
             continue
