@@ -152,9 +152,10 @@ class Fit:
     def __repr__(self) -> str:
         status = "converged" if self.converged else "not converged"
         dims = ", ".join(f"{k}={v}" for k, v in self.dims.items())
+        latents = [n for n in self.posterior if n in self.model.checked.variables]
         return (f"<Fit of model {self.model.name!r} ({dims}): {status} after "
                 f"{self.iterations} iterations, ELBO {self.elbo[-1]:.6g}; "
-                f"latents {', '.join(self.posterior)}>")
+                f"latents {', '.join(latents)}>")
 
     def __reduce__(self):
         from .persist import fit_from_state
