@@ -41,3 +41,17 @@ def test_cli_progress_and_predict_from_a_saved_hier_fit(tmp_path, capsys):
     np.testing.assert_allclose(np.load(tmp_path / "p.npz")["log_density"], ref, rtol=1e-9)
     assert main(["predict", "--fit", str(tmp_path / "h.npz"), str(MODELS / "hier.vmp"),
                  "--new", str(tmp_path / "new.npz")]) == 2
+
+
+def test_cli_shows_a_bar_on_a_terminal(monkeypatch, capsys):
+    import pytest
+    pytest.importorskip("tqdm")
+    import sys
+    from vmpdsl.progress import cli_progress
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    update, close = cli_progress(50)
+    for i in (1, 2, 3):
+        update(i, -10.0 / i)
+    close()
+    err = capsys.readouterr().err
+    assert "3/50" in err and "ELBO -3.333333" in err
