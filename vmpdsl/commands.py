@@ -59,7 +59,11 @@ def fit_options(parser: argparse.ArgumentParser):
                         help="a hyperparameter or a dim size (e.g. --set K=6)")
     parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
     parser.add_argument("--max-iter", type=int, default=500)
-    parser.add_argument("--tol", type=float, default=1e-8)
+    parser.add_argument("--tol", type=float, default=1e-8,
+                        help="stop when a sweep changes the ELBO by at most TOL of its size "
+                             "and the posteriors by at most sqrt(TOL) of theirs")
+    parser.add_argument("--n-init", type=int, default=1,
+                        help="fit from this many random starts and keep the best ELBO")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -105,12 +109,14 @@ def run_fit(args) -> int:
     show, close = (None, lambda: None) if args.quiet else cli_progress(args.max_iter)
     try:
         fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                        seed=args.seed, point=points or None, callback=show,
-                        missing=args.missing)
+                        seed=args.seed, point=points or None, n_init=args.n_init,
+                        callback=show, missing=args.missing)
     finally:
         close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
+    if len(fit.start_elbos) > 1:
+        print("final ELBO of each start: " + ", ".join(f"{e:.6f}" for e in fit.start_elbos))
     print(posterior_table(fit))
     if args.out:
         save_fit(fit, args.out)

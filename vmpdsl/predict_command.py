@@ -113,4 +113,4 @@ def fresh_fit(args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                         seed=args.seed, point=points or None)
+                         seed=args.seed, point=points or None, n_init=args.n_init)
