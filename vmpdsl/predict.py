@@ -173,9 +173,12 @@ def predict(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> di
         from .predictive import predict_any
         return predict_any(fit, new_data, samples, seed)
     if shape[0] == "mixture":  # a closed form where the emitted code would sample
-        from .predictive import NewRows
+        from .predictive import NewRows, predict_any
         from .predictive_exact import exact_predictive
-        exact = exact_predictive(fit, NewRows(fit, new_data))
+        rows = NewRows(fit, new_data)
+        if rows.new_groups:  # unseen groups (a new document): drawn from their prior
+            return predict_any(fit, new_data, samples, seed)
+        exact = exact_predictive(fit, rows)
         if exact is not None:
             return exact
     return _call(fit, "predict", new_data, samples=samples, seed=seed)

@@ -84,16 +84,28 @@ class NewRows:
                 raise VmpDataError(f"dim {d} is {size} in the new '{var.name}' but "
                                    f"{self.dims[d]} in the fit; only the rows "
                                    f"({self.row_dim}) may change")
-        return array.astype(np.intp) if var.dtype == "int" else array
+        if var.dtype != "int":
+            return array
+        if not np.all(array == np.round(array)) or (var.categories is not None
+                                                    and np.any(array < 0)):
+            what = f" ≥ 0 (it indexes {var.categories})" if var.categories else ""
+            raise VmpDataError(f"'{var.name}' must hold whole numbers{what}")
+        return array.astype(np.intp)
 
     def extend_groups(self):
-        """An integer index with values past its dim (a new group) grows the dim."""
+        """An integer index with values past its dim grows the dim when latents
+        are plated over it (a new group); any other value out of range is an error."""
         self.new_groups = {}
+        grouped = {d for v in self.model.variables.values() for d in v.plates
+                   if v.role in ("latent", "point")}
         for var in self.model.by_role("data"):
             if var.categories in self.dims and var.name in self.data and self.data[var.name].size:
-                top = int(self.data[var.name].max()) + 1
-                if top > self.dims[var.categories]:
-                    self.new_groups[var.categories] = self.dims[var.categories]
+                top, size = int(self.data[var.name].max()) + 1, self.dims[var.categories]
+                if top > size and var.categories not in grouped:
+                    raise VmpDataError(f"'{var.name}' has the value {top - 1} but "
+                                       f"{var.categories} = {size}")
+                if top > size:
+                    self.new_groups[var.categories] = size
                     self.dims[var.categories] = top
 
 
@@ -240,8 +252,8 @@ def with_new_groups(rows: NewRows, name: str, env: dict, rng) -> np.ndarray:
     factor = rows.model.factor_of(name)
     if factor is None or [p.dim for p in factor.plates] != list(rows.model.variables[name].plates):
         raise VmpError(f"cannot draw new groups of '{name}' from its prior")
-    prior = simulate(factor, env, rows.dims, rng)
     fitted = env[name]
+    prior = simulate(factor, env, rows.dims, rng, fitted.shape[0])
     prior = np.broadcast_to(prior, (max(prior.shape[0], fitted.shape[0]),) + prior.shape[1:])
     known = tuple(slice(0, rows.new_groups.get(d, rows.dims[d]))
                   for d in rows.model.variables[name].plates)
