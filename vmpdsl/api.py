@@ -122,7 +122,8 @@ class Model:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:
             raise VmpDataError(f"the fit failed: {err}") from None
-        options = {"max_iter": int(max_iter), "tol": float(tol), "seed": seed,
+        kept_seed = seed if seed is None or isinstance(seed, (int, np.integer)) else repr(seed)
+        options = {"max_iter": int(max_iter), "tol": float(tol), "seed": kept_seed,
                    "n_init": int(n_init),
                    "missing": "skip" if skip else "error", "collapse": bool(collapse),
                    "init": sorted(init) if isinstance(init, dict) else None}
@@ -153,9 +154,10 @@ def check_options(max_iter, tol, n_init=1):
 class Fit:
     """The result of a fit: the posterior, the ELBO trace and convergence.
 
-    ``options`` holds the fit's settings (max_iter, tol, seed, missing,
-    collapse, the names given an init); ``data`` the data it was given (kept
-    by reference, for ``to_arviz`` and plots; not pickled or saved unless asked).
+    ``options`` holds the fit's settings (max_iter, tol, seed, n_init,
+    missing, collapse, the names given an init); ``data`` the data it was
+    given (kept by reference, for ``to_arviz`` and plots; pickled with the
+    fit, saved only by ``save(path, data=True)``).
     """
 
     model: Model
