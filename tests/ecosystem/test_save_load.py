@@ -98,3 +98,10 @@ def test_cli_out_then_predict_from_the_file(tmp_path, capsys):
                  "--set", "K=3", "--out", str(tmp_path / "x.npz")]) == 2
     assert "it is an input" in capsys.readouterr().err
     assert np.load(tmp_path / "x.npz")["x"].shape == (272, 2)  # untouched
+
+
+def test_data_is_saved_only_when_asked(tmp_path):
+    fit = hier_fit()
+    assert vmpdsl.load_fit(fit.save(tmp_path / "a.npz")).data is None
+    back = vmpdsl.load_fit(fit.save(tmp_path / "b.npz", data=True))
+    assert same_tree(fit.data, back.data)
