@@ -24,7 +24,7 @@ from scipy import special as sps
 from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       log_multigamma, missing_problem, positive_problem, require_positive,
                       spd_inverse, spd_problem, symmetrize)
-from .family import Family
+from .family import Family, scipy_marginal
 from .gamma import gamma_check_params, gamma_entropy
 from .mvnormal import mvnormal_log_density, mvnormal_sample
 from .normal import normal_log_density
@@ -234,6 +234,24 @@ def normalgamma_marginals(params):
              {"x": shape / rate, "log": sps.digamma(shape) - np.log(rate)}))
 
 
+# Package-side (Fit.summary; may use scipy.stats): the mean's marginal per
+# element, a Student-t (PRML (2.159) with the joint's parameters).  The
+# precision's marginal is its own family's (Wishart, Gamma).
+def normalwishart_marginal(params):
+    from scipy import stats
+    dof = np.asarray(params["df"], dtype=float) - np.shape(params["scale"])[-1] + 1.0
+    spread = np.diagonal(np.linalg.inv(params["scale"]), axis1=-2, axis2=-1)
+    scale = np.sqrt(spread / (np.asarray(params["beta"])[..., None] * dof[..., None]))
+    return scipy_marginal(stats.t(dof[..., None], params["mean"], scale))
+
+
+def normalgamma_marginal(params):
+    from scipy import stats
+    shape = np.asarray(params["shape"], dtype=float)
+    scale = np.sqrt(np.asarray(params["rate"]) / (shape * np.asarray(params["beta"])))
+    return scipy_marginal(stats.t(2.0 * shape, params["mean"], scale))
+
+
 BLOCK_STATS = ("xLx", "Lx", "L", "logdet")
 
 NORMALWISHART = Family(
@@ -248,6 +266,7 @@ NORMALWISHART = Family(
     start=normalwishart_start,
     log_density=normalwishart_log_density, check_support=normalwishart_check_support,
     check_params=normalwishart_check_params, marginals=normalwishart_marginals,
+    marginal=normalwishart_marginal,
     helpers=(first_index, found_at, positive_problem, missing_problem, require_positive,
              spd_problem,
              symmetrize, chol_lower, chol_logdet, chol_inverse, spd_inverse, log_multigamma),
@@ -265,5 +284,6 @@ NORMALGAMMA = Family(
     start=normalgamma_start,
     log_density=normalgamma_log_density, check_support=normalgamma_check_support,
     check_params=normalgamma_check_params, marginals=normalgamma_marginals,
+    marginal=normalgamma_marginal,
     helpers=(first_index, found_at, positive_problem, missing_problem, require_positive),
 )
