@@ -60,6 +60,8 @@ def fit_options(parser: argparse.ArgumentParser):
                              "and the posteriors by at most sqrt(TOL) of theirs")
     parser.add_argument("--n-init", type=int, default=1,
                         help="fit from this many random starts and keep the best ELBO")
+    parser.add_argument("--no-rotate", dest="rotate", action="store_false",
+                        help="no rotation step for bilinear pairs such as dot(W[d], z[n])")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -96,7 +98,7 @@ def run_fit(args) -> int:
         (data if name in model.checked.dims else hypers)[name] = value
     points = [p for p in args.point.split(",") if p]
     fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                    seed=args.seed, point=points or None, n_init=args.n_init,
+                    seed=args.seed, point=points or None, n_init=args.n_init, rotate=args.rotate,
                     callback=None if args.quiet else progress(), missing=args.missing)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")

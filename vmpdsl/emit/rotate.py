@@ -20,6 +20,10 @@ import numpy as np
 from scipy import optimize as sopt
 
 
+# L-BFGS stops when no entry of the ELBO's gradient by R exceeds this (nats).
+GRADIENT_TOL = 1e-5
+
+
 def rotate_pairs(q, E, K, data, hyper, dim):
     """Rotate every pair of ROTATIONS; returns the total rise of the ELBO."""
     return sum(rotate_pair(q, E, K, data, hyper, dim, pair) for pair in ROTATIONS)
@@ -31,10 +35,13 @@ def rotate_pair(q, E, K, data, hyper, dim, pair):
         return 0.0
     objective = rotation_objective(*sides)
     size = sides[0]["S"].shape[0]
-    start = objective(np.eye(size))[0]
+    start, slope = objective(np.eye(size))
+    if np.max(np.abs(slope)) <= GRADIENT_TOL:  # R = I is optimal already
+        return 0.0
     with np.errstate(all="ignore"):
         found = sopt.minimize(lambda r: tuple(-v for v in objective(r.reshape(size, size))),
-                              np.eye(size).ravel(), jac=True, method="L-BFGS-B")
+                              np.eye(size).ravel(), jac=True, method="L-BFGS-B",
+                              options={"gtol": GRADIENT_TOL})
     R = found.x.reshape(size, size)
     gain = objective(R)[0] - start
     if not (np.isfinite(gain) and gain > 0.0):
