@@ -164,3 +164,15 @@ def test_cli_no_rotate(tmp_path, capsys):
         finals.append(float(capsys.readouterr().out.split("ELBO ")[1].split()[0]))
     off = quiet_fit(PCA, pca_data(), seed=0, max_iter=20, rotate=False)
     assert finals[1] == pytest.approx(off.elbo[-1], abs=1e-6)  # printed to 6 decimals and finals[0] > finals[1]
+
+
+def test_missing_observations_keep_the_step_exact():
+    """Dropped factors of NaN observations leave the products' invariance intact."""
+    data = pca_data(N=40)
+    Y = data["Y"].copy()
+    Y[np.random.default_rng(2).random(Y.shape) < 0.2] = np.nan
+    data["Y"] = Y
+    fit = quiet_fit(PCA, data, seed=0, max_iter=40, missing="skip")
+    assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
+    off = quiet_fit(PCA, data, seed=0, max_iter=40, missing="skip", rotate=False)
+    assert fit.elbo[-1] > off.elbo[-1]
