@@ -94,7 +94,7 @@ class Model:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                                 seed=seed, init=init, callback=callback,
                                 missing="skip" if skip else None, collapse=bool(collapse),
-                                n_init=n_init, rotate=bool(rotate))
+                                n_init=n_init, rotate=rotate)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:

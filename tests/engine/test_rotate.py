@@ -176,3 +176,10 @@ def test_missing_observations_keep_the_step_exact():
     assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
     off = quiet_fit(PCA, data, seed=0, max_iter=40, missing="skip", rotate=False)
     assert fit.elbo[-1] > off.elbo[-1]
+
+
+@pytest.mark.parametrize("bad", ["no", 0, None])
+def test_rotate_must_be_a_bool(bad):
+    from vmpdsl.errors import VmpDataError
+    with pytest.raises(VmpDataError, match="rotate must be True or False"):
+        PCA.fit(pca_data(N=10), rotate=bad)

@@ -327,6 +327,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                         f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise DataError(f"n_init must be a positive whole number, got {n_init!r}")
+    if not isinstance(rotate, (bool, np.bool_)):
+        raise DataError(f"rotate must be True or False, got {rotate!r}")
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):
@@ -342,7 +344,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
     q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
-                                                max_iter, tol, callback, bool(rotate))
+                                                max_iter, tol, callback, rotate)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
                         "converged": converged, "iterations": len(trace), "dims": dim,
