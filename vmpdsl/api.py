@@ -68,7 +68,8 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1, verbose=0, mean_field: bool = False) -> "Fit":
+            n_init: int = 1, verbose=0, rotate: bool = True,
+            mean_field: bool = False) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -79,7 +80,9 @@ class Model:
         with a RuntimeWarning (``converged`` False).  ``n_init=k`` climbs from
         k starts (the random starts drawn anew from ``seed``'s generator; the
         latents in ``init`` as given in each) and keeps the highest final ELBO;
-        ``Fit.start_elbos`` holds all k.
+        ``Fit.start_elbos`` holds all k.  ``rotate=False`` turns off the
+        rotation step of bilinear pairs such as PCA's ``dot(W[d], z[n])``
+        (see the README).
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
@@ -111,7 +114,7 @@ class Model:
             return Model(compile_source(source, compiled.model.filename, points, skip,
                                         bool(mean_field))).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
-                verbose=verbose, mean_field=mean_field)
+                verbose=verbose, rotate=rotate, mean_field=mean_field)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         if not isinstance(data, dict):
@@ -123,7 +126,7 @@ class Model:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                                 seed=seed, init=init, callback=report,
                                 missing="skip" if skip else None, collapse=bool(collapse),
-                                n_init=n_init)
+                                n_init=n_init, rotate=rotate)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:

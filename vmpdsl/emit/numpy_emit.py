@@ -18,7 +18,7 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import checks, einsum, new_data, newton, nonconjugate_emit, prelude, runtime, sweeps
+from . import checks, einsum, new_data, newton, nonconjugate_emit, prelude, rotate, runtime, sweeps
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -142,6 +142,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
               for part in (checks, runtime, sweeps, new_data, newton)]
+    lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 
 
@@ -473,6 +474,16 @@ def updates_table(program: Program) -> list:
     checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
     return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
             "SUPPORT_CHECKS = {"] + checks + ["}", ""])
+
+
+def rotation_lines(program: Program) -> list:
+    """ROTATIONS (derive/rotations.py) and, when there are any, the rotation step."""
+    from ..derive.rotations import rotation_pairs
+    pairs = rotation_pairs(program.model)
+    if not pairs:
+        return ["ROTATIONS = ()"]
+    return [f"ROTATIONS = {pairs!r}", "from scipy import optimize as sopt",
+            strip_imports(inspect.getsource(rotate))]
 
 
 def fam_fn(family: str, field: str) -> str:
