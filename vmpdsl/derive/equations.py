@@ -17,6 +17,7 @@ from fractions import Fraction
 
 import sympy
 
+from .chains import CHAIN_LATEX, CHAIN_TEXT, chain_formulas, mask_text, plate_view
 from .expressions import EYE, ONES
 from .messages import Derivation, constant_axes
 
@@ -63,6 +64,9 @@ class Printer:
         constants = self.derivation.constants.items
         if a.var == EYE:
             return (r"\delta" if self.latex else "δ") + self.labels(a.indices, names)
+        if a.var.startswith("@t") and mask_text(self.derivation.model, a.var, "t"):
+            label = self.labels(a.indices[-1:], names).strip("[]_{}")
+            return mask_text(self.derivation.model, a.var, label)
         if a.var in constants:
             c = constants[a.var]
             inner = " + ".join(self.product(t.atoms, names) or "1" for t in c.terms)
@@ -70,7 +74,7 @@ class Printer:
         variables = self.derivation.model.variables
         var = variables.get(a.var)
         if var is not None and var.role in ("latent", "point", "param"):
-            table = LATEX_STATS if self.latex else TEXT_STATS
+            table = {**LATEX_STATS, **CHAIN_LATEX} if self.latex else {**TEXT_STATS, **CHAIN_TEXT}
             if var.role != "latent":
                 table = PLUGIN_LATEX if self.latex else PLUGIN_TEXT
             stat = "xx_scalar" if a.stat == "xx" and not var.event else a.stat
@@ -150,6 +154,8 @@ def parameter_formulas(family: str, C: dict, dim: str) -> list:
         return [("a", one + C["log"]), ("b", one + C["log1m"])]
     if family == "Bernoulli":
         return [("logit p", C["x"])]
+    if family.endswith("Chain"):
+        return chain_formulas(family, C)
     raise KeyError(family)
 
 
@@ -178,6 +184,7 @@ def point_formulas(family: str, C: dict, dim: str) -> list:
 def output_names(update, model) -> dict:
     """Readable index names for each statistic's axes (plates, then event)."""
     prior = model.factor_of(update.name)
+    prior = plate_view(model, prior) if prior is not None else None  # a chain's z[0]: t
     var = model.variables[update.name]
     plates = ([p.index for p in prior.plates] if prior is not None
               else [str(d).lower() for d in var.plates])  # a param has no plates of its own

@@ -69,7 +69,7 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
-        if family == "Categorical":
+        if family in ("Categorical", "CategoricalChain"):  # a chain: independent elements
             probs = params["probs"]
             params = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
         elif family in ("Normal", "MvNormal") and plates:
@@ -138,7 +138,7 @@ def _user_init(name, family, point, value):
         if isinstance(value, dict):
             value = value.get("value")
         return {"value": np.asarray(value, dtype=float)}
-    if family == "Categorical" and not isinstance(value, dict):
+    if family in ("Categorical", "CategoricalChain") and not isinstance(value, dict):
         value = {"probs": value}
     if not isinstance(value, dict):
         raise DataError(f"init for '{name}' must be a dict of its {family} parameters")

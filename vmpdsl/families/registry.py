@@ -19,6 +19,7 @@ from .bernoulli import BERNOULLI
 from .beta import BETA
 from .binomial import BINOMIAL
 from .categorical import CATEGORICAL
+from .chains import CATEGORICAL_CHAIN, GAUSSIAN_CHAIN
 from .dirichlet import DIRICHLET
 from .exponential import EXPONENTIAL
 from .family import FUNCTION_FIELDS, Family
@@ -32,7 +33,8 @@ __all__ = ["Family", "FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_sourc
            "RUNTIME_HEADER"]
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
-            BINOMIAL, POISSON, EXPONENTIAL)
+            BINOMIAL, POISSON, EXPONENTIAL,
+            CATEGORICAL_CHAIN, GAUSSIAN_CHAIN)  # blocks over a chain's elements
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
 

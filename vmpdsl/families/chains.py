@@ -1,0 +1,366 @@
+"""Chain blocks: one q over every element of a Markov chain (derive/chains.py).
+
+A chain latent's q is exact given the rest of the model: it is the chain whose
+log potentials are the VMP coefficients of its statistics,
+
+    log q(z) = Σ_t <C_onehot[t], [z_t]> + Σ_{t≥1} <C_pair[t], [z_{t-1}] [z_t]ᵀ> − log Z,
+
+(``C_prev_onehot[t]`` belongs to element t−1), so its marginals, pairwise
+marginals and log normalizer come from forward–backward (CategoricalChain) or
+from a Kalman filter and RTS smoother in information form (GaussianChain).
+The time axis is the last plate axis (-2 for a Categorical's onehot, -2 for a
+Gaussian's x); leading axes are independent sequences.  The ELBO share of a
+chain just updated is log Z (``bound_share``); its entropy is log Z − <C, E[u]>.
+
+A q given without its pairwise part (a user's ``init``, or the random start:
+probabilities per element) is the chain with independent elements: its
+pairwise expectations are products of marginals, its entropy a sum.
+"""
+import numpy as np
+
+from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
+                      simplex_problem, symmetrize)
+from .family import Family
+
+
+# ------------------------------------------------------------ categorical chain
+def categoricalchain_potentials(coeffs):
+    """Node (…, T, K) and edge (…, T, K, K) log potentials from the coefficients;
+    the edge at t couples z_{t-1} (rows) and z_t (columns); edge[…, 0] is unused."""
+    node = np.array(coeffs["onehot"], dtype=float)
+    prev = np.asarray(coeffs.get("prev_onehot", 0.0), dtype=float)
+    if np.ndim(prev):
+        node[..., :-1, :] += np.broadcast_to(prev, node.shape)[..., 1:, :]
+    edge = np.broadcast_to(np.asarray(coeffs.get("pair", 0.0), dtype=float),
+                           node.shape + node.shape[-1:])
+    return node, edge
+
+
+def categoricalchain_forward(phi, psi, shared):
+    """Scaled forward pass: filtered α̂ (…, T, K) and the scales c (…, T)."""
+    alpha = np.empty_like(phi)
+    scale = np.empty(phi.shape[:-1])
+    a = phi[..., 0, :]
+    for t in range(phi.shape[-2]):
+        if t:
+            m = psi[..., 0, :, :] if shared else psi[..., t - 1, :, :]
+            a = (a[..., None, :] @ m)[..., 0, :] * phi[..., t, :]
+        c = a.sum(-1)
+        a = a / c[..., None]
+        alpha[..., t, :] = a
+        scale[..., t] = c
+    return alpha, scale
+
+
+def categoricalchain_backward(phi, psi, shared, scale):
+    """Scaled backward pass: β̂ (…, T, K), with β̂_t = Σ ψ φ β̂_{t+1} / c_{t+1}."""
+    beta = np.empty_like(phi)
+    b = np.ones(phi.shape[:-2] + phi.shape[-1:])
+    beta[..., -1, :] = b
+    for t in range(phi.shape[-2] - 1, 0, -1):
+        m = psi[..., 0, :, :] if shared else psi[..., t - 1, :, :]
+        b = (m @ (phi[..., t, :] * b)[..., None])[..., 0] / scale[..., t, None]
+        beta[..., t - 1, :] = b
+    return beta
+
+
+def categoricalchain_params_from_coeffs(coeffs):
+    node, edge = categoricalchain_potentials(coeffs)
+    if not (np.all(np.isfinite(node)) and np.all(np.isfinite(edge[..., 1:, :, :]))):
+        raise FloatingPointError("CategoricalChain coefficients must be finite")
+    top = node.max(-1)
+    phi = np.exp(node - top[..., None])
+    steps = edge[..., 1:, :, :]
+    lift = steps.max((-2, -1)) if steps.size else np.zeros(steps.shape[:-2])
+    psi = np.exp(steps - lift[..., None, None])
+    shared = psi.shape[-3] > 1 and bool(np.all(psi == psi[..., :1, :, :]))
+    alpha, scale = categoricalchain_forward(phi, psi, shared)
+    beta = categoricalchain_backward(phi, psi, shared, scale)
+    probs = alpha * beta
+    pair = np.zeros(edge.shape)
+    pair[..., 1:, :, :] = (alpha[..., :-1, :, None] * psi
+                           * (phi[..., 1:, :] * beta[..., 1:, :] / scale[..., 1:, None])[..., None, :])
+    log_z = np.log(scale).sum(-1) + top.sum(-1) + lift.sum(-1)
+    expected = (np.einsum("...tk,...tk->...", node, probs)
+                + np.einsum("...tjk,...tjk->...", steps, pair[..., 1:, :, :]))
+    return {"probs": probs, "pair": pair, "log_normalizer": log_z,
+            "entropy": log_z - expected, "node": node, "edge": np.asarray(edge)}
+
+
+def categoricalchain_coeffs_from_params(params):
+    return {"onehot": params["node"], "pair": params["edge"],
+            "prev_onehot": np.zeros_like(params["node"])}
+
+
+def categoricalchain_expectations(params):
+    probs = np.asarray(params["probs"], dtype=float)
+    prev = np.zeros_like(probs)
+    prev[..., 1:, :] = probs[..., :-1, :]
+    pair = params.get("pair")
+    if pair is None:  # independent elements: the pair marginal is a product
+        pair = prev[..., :, :, None] * probs[..., :, None, :]
+    return {"onehot": probs, "prev_onehot": prev, "pair": np.asarray(pair, dtype=float)}
+
+
+def categoricalchain_entropy(params):
+    if "entropy" in params:
+        return np.asarray(params["entropy"], dtype=float)
+    probs = np.asarray(params["probs"], dtype=float)
+    return -np.einsum("...tk,...tk->...", probs, np.log(np.maximum(probs, 1e-300)))
+
+
+def categoricalchain_bound_share(coeffs, params):
+    # Σ_s <C_s, E[u_s]> + H[q] = log Z for q the chain the coefficients define
+    return np.asarray(params["log_normalizer"], dtype=float)
+
+
+def categoricalchain_mode(params):
+    """The most probable path of q (Viterbi, max-product on its potentials), one-hot."""
+    path = categoricalchain_viterbi(params)
+    return (np.arange(params["probs"].shape[-1]) == path[..., None]).astype(float)
+
+
+def categoricalchain_viterbi(params):
+    node, edge = np.asarray(params["node"]), np.asarray(params["edge"])
+    score = node[..., 0, :]
+    back = np.zeros(node.shape, dtype=np.intp)
+    for t in range(1, node.shape[-2]):
+        total = score[..., :, None] + edge[..., t, :, :]
+        back[..., t, :] = np.argmax(total, axis=-2)
+        score = np.max(total, axis=-2) + node[..., t, :]
+    path = np.zeros(node.shape[:-1], dtype=np.intp)
+    path[..., -1] = np.argmax(score, axis=-1)
+    for t in range(node.shape[-2] - 1, 0, -1):
+        path[..., t - 1] = np.take_along_axis(back[..., t, :], path[..., t, None], -1)[..., 0]
+    return path
+
+
+def categoricalchain_point_expectations(value):
+    return categoricalchain_expectations({"probs": value})
+
+
+def categoricalchain_sample(params, rng):
+    """A path drawn from q: z_0 from its marginal, then z_t given z_{t-1}."""
+    stats = categoricalchain_expectations(params)
+    probs, pair = stats["onehot"], stats["pair"]
+    path = np.zeros(probs.shape[:-1], dtype=np.intp)
+    weights = probs[..., 0, :]
+    for t in range(probs.shape[-2]):
+        if t:
+            weights = np.take_along_axis(pair[..., t, :, :], path[..., t - 1, None, None], -2)[..., 0, :]
+        cumulative = np.cumsum(weights, -1)
+        u = rng.random(weights.shape[:-1]) * cumulative[..., -1]
+        path[..., t] = np.minimum(np.sum(cumulative <= u[..., None], -1), weights.shape[-1] - 1)
+    return path
+
+
+def categoricalchain_log_density(x, params):
+    """log q(path) = log q(z_0) + Σ_t log q(z_t | z_{t-1})."""
+    stats = categoricalchain_expectations(params)
+    x = np.asarray(x).astype(int)
+    probs, pair = stats["onehot"], stats["pair"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = np.log(np.take_along_axis(probs[..., 0, :], x[..., :1], -1)[..., 0])
+        for t in range(1, x.shape[-1]):
+            joint = pair[..., t, :, :][..., x[..., t - 1], x[..., t]] if x.ndim == 1 else \
+                np.take_along_axis(np.take_along_axis(pair[..., t, :, :], x[..., t - 1, None, None], -2)[..., 0, :],
+                                   x[..., t, None], -1)[..., 0]
+            marginal = np.take_along_axis(probs[..., t - 1, :], x[..., t - 1, None], -1)[..., 0]
+            total = total + np.log(joint) - np.log(marginal)
+    return total
+
+
+def categoricalchain_check_support(x, categories):
+    values = np.asarray(x, dtype=float)
+    bad = ~(np.isfinite(values) & (values == np.floor(values)) & (values >= 0) & (values < categories))
+    if np.any(bad):
+        return f"chain states must be integers in 0 .. {categories - 1}; {found_at(x, bad)}"
+    return None
+
+
+def categoricalchain_check_params(params):
+    return simplex_problem(params["probs"], "CategoricalChain probs", "non-negative vectors",
+                           "row")
+
+
+CATEGORICAL_CHAIN = Family(
+    name="CategoricalChain", stats=("onehot", "prev_onehot", "pair"),
+    param_names=("probs", "pair", "log_normalizer", "entropy", "node", "edge"),
+    event_rank={"onehot": 1, "prev_onehot": 1, "pair": 2}, value_rank=0,
+    posterior="CategoricalChain",
+    params_from_coeffs=categoricalchain_params_from_coeffs,
+    coeffs_from_params=categoricalchain_coeffs_from_params,
+    expectations=categoricalchain_expectations, entropy=categoricalchain_entropy,
+    mode=categoricalchain_mode, point_expectations=categoricalchain_point_expectations,
+    sample=categoricalchain_sample, log_density=categoricalchain_log_density,
+    bound_share=categoricalchain_bound_share,
+    check_support=categoricalchain_check_support,
+    check_params=categoricalchain_check_params,
+    helpers=(first_index, found_at, simplex_problem),
+    internals=(categoricalchain_potentials, categoricalchain_forward,
+               categoricalchain_backward, categoricalchain_viterbi),
+)
+
+
+# ------------------------------------------------------------ Gaussian chain
+def gaussianchain_potentials(coeffs):
+    """Information form: node precisions J (…, T, D, D), vectors h (…, T, D) and
+    couplings M (…, T, D, D) with log q = Σ −½ xᵀJx + hᵀx + Σ_{t≥1} x_tᵀ M_t x_{t-1}."""
+    h = np.array(coeffs["x"], dtype=float)
+    c_xx = np.array(np.broadcast_to(coeffs["xx"], h.shape + h.shape[-1:]), dtype=float)
+    if "prev_x" in coeffs and np.ndim(coeffs["prev_x"]):
+        h[..., :-1, :] += np.broadcast_to(coeffs["prev_x"], h.shape)[..., 1:, :]
+    if "prev_xx" in coeffs and np.ndim(coeffs["prev_xx"]):
+        c_xx[..., :-1, :, :] += np.broadcast_to(coeffs["prev_xx"], c_xx.shape)[..., 1:, :, :]
+    J = -(c_xx + np.swapaxes(c_xx, -1, -2))
+    M = np.broadcast_to(np.asarray(coeffs.get("cross", 0.0), dtype=float), J.shape)
+    return J, h, M
+
+
+def gaussianchain_filter(J, h, M):
+    """Information filter: the forward potentials (P_t, p_t) of x_t given
+    elements ≤ t, their Cholesky factors, and log Z = Σ_t ½ p_tᵀP_t⁻¹p_t − ½ log|P_t| + D/2 log 2π."""
+    P, p = np.empty_like(J), np.empty_like(h)
+    chol = np.empty_like(J)
+    log_z = np.zeros(h.shape[:-2])
+    dim = h.shape[-1]
+    for t in range(h.shape[-2]):
+        P_t, p_t = J[..., t, :, :], h[..., t, :]
+        if t:
+            gain = M[..., t, :, :] @ inverse  # M_t P_{t-1}⁻¹
+            P_t = P_t - gain @ np.swapaxes(M[..., t, :, :], -1, -2)
+            p_t = p_t + (gain @ p[..., t - 1, :, None])[..., 0]
+        L = chol_lower(symmetrize(P_t), "GaussianChain filtered precision")
+        inverse = chol_inverse(L)
+        P[..., t, :, :], p[..., t, :], chol[..., t, :, :] = P_t, p_t, L
+        mean = (inverse @ p_t[..., None])[..., 0]
+        log_z = log_z + 0.5 * np.sum(p_t * mean, -1) - 0.5 * chol_logdet(L) \
+            + 0.5 * dim * np.log(2 * np.pi)
+    return P, p, chol, log_z
+
+
+def gaussianchain_params_from_coeffs(coeffs):
+    J, h, M = gaussianchain_potentials(coeffs)
+    P, p, chol, log_z = gaussianchain_filter(J, h, M)
+    mean, cov = np.empty_like(h), np.empty_like(J)
+    cross = np.zeros_like(J)  # cross[t] = Cov(x_t, x_{t-1})
+    last = chol_inverse(chol[..., -1, :, :])
+    cov[..., -1, :, :] = last
+    mean[..., -1, :] = (last @ p[..., -1, :, None])[..., 0]
+    for t in range(h.shape[-2] - 2, -1, -1):
+        filtered = chol_inverse(chol[..., t, :, :])
+        gain = filtered @ np.swapaxes(M[..., t + 1, :, :], -1, -2)  # x_t | x_{t+1}
+        mean[..., t, :] = (filtered @ p[..., t, :, None])[..., 0] \
+            + (gain @ mean[..., t + 1, :, None])[..., 0]
+        cov[..., t, :, :] = symmetrize(filtered + gain @ cov[..., t + 1, :, :]
+                                       @ np.swapaxes(gain, -1, -2))
+        cross[..., t + 1, :, :] = cov[..., t + 1, :, :] @ np.swapaxes(gain, -1, -2)
+    dim = h.shape[-1]
+    entropy = np.sum(0.5 * dim * (1 + np.log(2 * np.pi)) - 0.5 * chol_logdet(chol), -1)
+    return {"mean": mean, "cov": cov, "cross_cov": cross, "log_normalizer": log_z,
+            "entropy": entropy}
+
+
+def gaussianchain_coeffs_from_params(params):
+    raise FloatingPointError("a GaussianChain's coefficients are not kept")
+
+
+def gaussianchain_expectations(params):
+    mean = np.asarray(params["mean"], dtype=float)
+    cov = np.asarray(params["cov"], dtype=float)
+    xx = cov + mean[..., :, None] * mean[..., None, :]
+    prev_x, prev_xx = np.zeros_like(mean), np.zeros_like(xx)
+    prev_x[..., 1:, :], prev_xx[..., 1:, :, :] = mean[..., :-1, :], xx[..., :-1, :, :]
+    cross = np.array(params.get("cross_cov", np.zeros_like(cov)), dtype=float)
+    cross[..., 1:, :, :] += mean[..., 1:, :, None] * mean[..., :-1, None, :]
+    return {"x": mean, "xx": xx, "prev_x": prev_x, "prev_xx": prev_xx, "cross": cross}
+
+
+def gaussianchain_entropy(params):
+    if "entropy" in params:
+        return np.asarray(params["entropy"], dtype=float)
+    cov = np.asarray(params["cov"], dtype=float)  # independent elements
+    dim = cov.shape[-1]
+    logdet = chol_logdet(chol_lower(cov, "GaussianChain cov"))
+    return np.sum(0.5 * dim * (1 + np.log(2 * np.pi)) + 0.5 * logdet, -1)
+
+
+def gaussianchain_bound_share(coeffs, params):
+    return np.asarray(params["log_normalizer"], dtype=float)
+
+
+def gaussianchain_mode(params):
+    return np.asarray(params["mean"], dtype=float)  # a Gaussian's mode is its mean
+
+
+def gaussianchain_point_expectations(value):
+    value = np.asarray(value, dtype=float)
+    return gaussianchain_expectations({"mean": value, "cov": np.zeros(value.shape + value.shape[-1:])})
+
+
+def gaussianchain_sample(params, rng):
+    """A path drawn from q, x_T first, then backwards x_t | x_{t+1}."""
+    mean = np.asarray(params["mean"], dtype=float)
+    cov = np.asarray(params["cov"], dtype=float)
+    cross = np.asarray(params.get("cross_cov", np.zeros_like(cov)), dtype=float)
+    draw = np.empty_like(mean)
+    noise = rng.standard_normal(mean.shape)
+    last = np.linalg.cholesky(cov[..., -1, :, :])
+    draw[..., -1, :] = mean[..., -1, :] + (last @ noise[..., -1, :, None])[..., 0]
+    for t in range(mean.shape[-2] - 2, -1, -1):
+        nxt = cov[..., t + 1, :, :]
+        gain = np.swapaxes(np.linalg.solve(nxt, cross[..., t + 1, :, :]), -1, -2)
+        cond = symmetrize(cov[..., t, :, :] - gain @ cross[..., t + 1, :, :])
+        shift = (gain @ (draw[..., t + 1, :] - mean[..., t + 1, :])[..., None])[..., 0]
+        root = np.linalg.cholesky(cond + 1e-12 * np.eye(mean.shape[-1]))
+        draw[..., t, :] = mean[..., t, :] + shift + (root @ noise[..., t, :, None])[..., 0]
+    return draw
+
+
+def gaussianchain_log_density(x, params):
+    """log q(path) as a joint Gaussian, from the smoothed moments (x_T, then x_t | x_{t+1})."""
+    x = np.asarray(x, dtype=float)
+    mean, cov = np.asarray(params["mean"]), np.asarray(params["cov"])
+    cross = np.asarray(params.get("cross_cov", np.zeros_like(cov)))
+    dim = mean.shape[-1]
+
+    def normal(value, m, S):
+        L = np.linalg.cholesky(S)
+        z = np.linalg.solve(L, (value - m)[..., None])[..., 0]
+        return -0.5 * np.sum(z * z, -1) - 0.5 * chol_logdet(L) - 0.5 * dim * np.log(2 * np.pi)
+    total = normal(x[..., -1, :], mean[..., -1, :], cov[..., -1, :, :])
+    for t in range(mean.shape[-2] - 2, -1, -1):
+        gain = np.swapaxes(np.linalg.solve(cov[..., t + 1, :, :], cross[..., t + 1, :, :]), -1, -2)
+        m = mean[..., t, :] + (gain @ (x[..., t + 1, :] - mean[..., t + 1, :])[..., None])[..., 0]
+        total = total + normal(x[..., t, :], m, cov[..., t, :, :] - gain @ cross[..., t + 1, :, :])
+    return total
+
+
+def gaussianchain_check_support(x, categories=None):
+    values = np.asarray(x, dtype=float)
+    bad = ~np.isfinite(values)
+    return f"chain values must be finite; {found_at(x, bad)}" if np.any(bad) else None
+
+
+def gaussianchain_check_params(params):
+    mean = np.asarray(params.get("mean", 0.0), dtype=float)
+    if not np.all(np.isfinite(mean)):
+        return "GaussianChain mean must be finite"
+    return None
+
+
+GAUSSIAN_CHAIN = Family(
+    name="GaussianChain", stats=("x", "xx", "prev_x", "prev_xx", "cross"),
+    param_names=("mean", "cov", "cross_cov", "log_normalizer", "entropy"),
+    event_rank={"x": 1, "xx": 2, "prev_x": 1, "prev_xx": 2, "cross": 2}, value_rank=1,
+    posterior="GaussianChain",
+    params_from_coeffs=gaussianchain_params_from_coeffs,
+    coeffs_from_params=gaussianchain_coeffs_from_params,
+    expectations=gaussianchain_expectations, entropy=gaussianchain_entropy,
+    mode=gaussianchain_mode, point_expectations=gaussianchain_point_expectations,
+    sample=gaussianchain_sample, log_density=gaussianchain_log_density,
+    bound_share=gaussianchain_bound_share,
+    check_support=gaussianchain_check_support, check_params=gaussianchain_check_params,
+    helpers=(chol_lower, chol_logdet, chol_inverse, symmetrize, first_index, found_at),
+    internals=(gaussianchain_potentials, gaussianchain_filter),
+)
