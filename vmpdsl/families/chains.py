@@ -336,7 +336,7 @@ def gaussianchain_log_density(x, params):
     return total
 
 
-def gaussianchain_check_support(x, categories=None):
+def gaussianchain_check_support(x, categories):
     values = np.asarray(x, dtype=float)
     bad = ~np.isfinite(values)
     return f"chain values must be finite; {found_at(x, bad)}" if np.any(bad) else None
