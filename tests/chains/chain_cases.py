@@ -1,0 +1,102 @@
+"""Shared pieces of the chain tests: models, simulated sequences, quiet fits,
+and the hand-written references they are checked against."""
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import vmpdsl
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # benchmarks.reference: the hand-written VB-HMM
+
+LGSSM_KNOWN = """model lgssm_known
+dim T, D, M
+data y[T, M]
+data A[D, D]
+data C[M, D]
+data Q[D, D]
+data R[M, M]
+x[0] ~ MvNormal(zeros(D), eye(D))
+for t in T[1:]:
+    x[t] ~ MvNormal(A @ x[t-1], Q)
+for t in T:
+    y[t] ~ MvNormal(C @ x[t], R)
+"""
+
+HMM_SEQUENCES = """model hmm_seq
+dim S, T, K, D
+data x[S, T, D]
+hyper alpha = 1.0
+pi0 ~ Dirichlet(alpha * ones(K))
+for k in K:
+    A[k] ~ Dirichlet(alpha * ones(K))
+    Lambda[k] ~ Wishart(D, eye(D))
+    mu[k] ~ MvNormal(zeros(D), 1e-2 * eye(D))
+for s in S:
+    z[s, 0] ~ Categorical(pi0)
+    for t in T[1:]:
+        z[s, t] ~ Categorical(A[z[s, t-1]])
+    for t in T:
+        x[s, t] ~ MvNormal(mu[z[s, t]], Lambda[z[s, t]])
+"""
+
+
+def model(name: str):
+    return vmpdsl.load(str(ROOT / "models" / f"{name}.vmp"))
+
+
+def quiet_fit(m, data, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return m.fit(data, **kwargs)
+
+
+def simulate_hmm(rng, T, K=3, D=2, spread=3.0):
+    A = np.full((K, K), 0.1 / max(K - 1, 1)) + np.eye(K) * (0.9 - 0.1 / max(K - 1, 1))
+    A = A / A.sum(1, keepdims=True)
+    centres = spread * rng.standard_normal((K, D))
+    z = np.zeros(T, dtype=int)
+    z[0] = rng.integers(K)
+    for t in range(1, T):
+        z[t] = rng.choice(K, p=A[z[t - 1]])
+    return centres[z] + rng.standard_normal((T, D)), z
+
+
+def simulate_lgssm(rng, T, D=2, M=3):
+    angle = 0.3
+    A = 0.95 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    A = A[:D, :D]
+    C = rng.standard_normal((M, D))
+    x = np.zeros((T, D))
+    x[0] = rng.standard_normal(D)
+    for t in range(1, T):
+        x[t] = A @ x[t - 1] + 0.3 * rng.standard_normal(D)
+    y = x @ C.T + 0.5 * rng.standard_normal((T, M))
+    return {"y": y, "A": A, "C": C}, x
+
+
+def kalman_rts(y, A, C, Q, R):
+    """Covariance-form Kalman filter and RTS smoother (Q, R precisions), x_0 ~ N(0, I):
+    smoothed means, covariances, lag-one covariances Cov(x_t, x_{t-1}), log p(y)."""
+    T, D = len(y), A.shape[0]
+    Qc, Rc = np.linalg.inv(Q), np.linalg.inv(R)
+    mf, Pf, mp, Pp = np.zeros((T, D)), np.zeros((T, D, D)), np.zeros((T, D)), np.zeros((T, D, D))
+    loglik = 0.0
+    for t in range(T):
+        mp[t], Pp[t] = (np.zeros(D), np.eye(D)) if t == 0 else (A @ mf[t - 1], A @ Pf[t - 1] @ A.T + Qc)
+        S = C @ Pp[t] @ C.T + Rc
+        gain = Pp[t] @ C.T @ np.linalg.inv(S)
+        resid = y[t] - C @ mp[t]
+        mf[t], Pf[t] = mp[t] + gain @ resid, Pp[t] - gain @ C @ Pp[t]
+        loglik += -0.5 * (resid @ np.linalg.solve(S, resid) + np.linalg.slogdet(2 * np.pi * S)[1])
+    ms, Ps, lag = mf.copy(), Pf.copy(), np.zeros((T, D, D))
+    for t in range(T - 2, -1, -1):
+        G = Pf[t] @ A.T @ np.linalg.inv(Pp[t + 1])
+        ms[t] = mf[t] + G @ (ms[t + 1] - mp[t + 1])
+        Ps[t] = Pf[t] + G @ (Ps[t + 1] - Pp[t + 1]) @ G.T
+        lag[t + 1] = Ps[t + 1] @ G.T
+    return ms, Ps, lag, loglik
