@@ -1,0 +1,75 @@
+"""The hmm model of LANGUAGE.md against a hand-written VB-HMM (MacKay 1997;
+Beal 2003 ch. 3) from the same start, sweep by sweep; monotone ELBO over
+hypothesis-drawn data and hypers; several sequences as an outer plate."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.reference import hmm as reference
+from chain_cases import HMM_SEQUENCES, model, quiet_fit, simulate_hmm
+
+import vmpdsl
+
+
+def start(rng, T, K, D):
+    return {"z": rng.dirichlet(np.ones(K), size=T),
+            "mu": {"mean": rng.normal(size=(K, D)), "cov": np.stack([0.5 * np.eye(D)] * K)}}
+
+
+@pytest.mark.parametrize("seed, T, K, sweeps", [(0, 120, 3, 25), (1, 40, 2, 25), (2, 2, 3, 5)])
+def test_hmm_equals_hand_written_vb_hmm_every_sweep(seed, T, K, sweeps):
+    rng = np.random.default_rng(seed)
+    x, _ = simulate_hmm(rng, T, K=3, D=2)
+    init = start(rng, T, K, 2)
+    fit = quiet_fit(model("hmm"), {"x": x, "K": K}, init=init, max_iter=sweeps, tol=0.0)
+    ref = reference.fit({"x": x, "K": K}, init, max_iter=sweeps, tol=0.0)
+    assert fit.iterations == len(ref["elbo"]) == sweeps
+    np.testing.assert_allclose(fit.elbo, ref["elbo"], rtol=1e-10, atol=0)
+    for name in ("pi0", "A"):
+        np.testing.assert_allclose(fit.posterior[name]["concentration"],
+                                   ref["posterior"][name]["concentration"], rtol=1e-10)
+    np.testing.assert_allclose(fit.posterior["mu"]["mean"], ref["posterior"]["mu"]["mean"],
+                               rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(fit.posterior["z"]["probs"], ref["posterior"]["z"]["probs"],
+                               atol=1e-10)
+
+
+def test_hmm_recovers_the_states_and_transitions():
+    rng = np.random.default_rng(3)
+    x, z = simulate_hmm(rng, 400, K=3, D=2, spread=4.0)
+    fits = [quiet_fit(model("hmm"), {"x": x, "K": 3}, seed=seed, max_iter=300)
+            for seed in range(3)]
+    fit = max(fits, key=lambda f: f.elbo[-1])  # the best of three starts
+    path = fit.viterbi("z")
+    # states are identified up to a relabelling: match each to its majority truth
+    agree = sum(np.max(np.bincount(z[path == k], minlength=3)) for k in range(3))
+    assert agree / len(z) > 0.95
+    assert np.all(fit.mean("A").diagonal()[np.unique(path)] > 0.7)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(T=st.integers(1, 25), K=st.integers(1, 3), D=st.integers(1, 2),
+       alpha=st.floats(0.05, 10.0), seed=st.integers(0, 2 ** 16))
+def test_hmm_elbo_never_decreases(T, K, D, alpha, seed):
+    rng = np.random.default_rng(seed)
+    x, _ = simulate_hmm(rng, T, K=2, D=D, spread=2.0)
+    fit = quiet_fit(model("hmm"), {"x": x, "K": K}, hypers={"alpha": alpha}, seed=seed,
+                    max_iter=30, tol=0.0)
+    assert np.all(np.isfinite(fit.elbo))
+    assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
+
+
+def test_sequences_as_an_outer_plate_equal_the_sum_of_separate_chains():
+    """S sequences share pi0, A, mu, Lambda: one fit over z[s, t] equals a fit of
+    the concatenation in which the chain restarts (the reference run on the
+    sequences one by one gives the same statistics as the batch)."""
+    rng = np.random.default_rng(4)
+    xs = np.stack([simulate_hmm(rng, 30, K=2, D=2)[0] for _ in range(3)])
+    m = vmpdsl.load(HMM_SEQUENCES)
+    fit = quiet_fit(m, {"x": xs, "K": 2}, seed=0, max_iter=40, tol=0.0)
+    assert fit.posterior["z"]["probs"].shape == (3, 30, 2)
+    assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
+    # the first-state counts come from the 3 first elements, transitions from 3 × 29 pairs
+    assert fit.posterior["pi0"]["concentration"].sum() == pytest.approx(2 * 1.0 + 3)
+    assert fit.posterior["A"]["concentration"].sum() == pytest.approx(4 * 1.0 + 3 * 29)
