@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy.special import digamma, multigammaln
 
 import vmpdsl
 
@@ -100,3 +101,50 @@ def kalman_rts(y, A, C, Q, R):
         Ps[t] = Pf[t] + G @ (Ps[t + 1] - Pp[t + 1]) @ G.T
         lag[t + 1] = Ps[t + 1] @ G.T
     return ms, Ps, lag, loglik
+
+
+def wishart_moments(df, scale):
+    D = scale.shape[-1]
+    logdet = np.linalg.slogdet(scale)[1] + D * np.log(2.0) + sum(
+        digamma((df - i) / 2.0) for i in range(D))
+    return df * scale, logdet
+
+
+def wishart_prior_and_entropy(df, scale, nu0):
+    """E[log Wishart(Λ; nu0, I)] + H[Wishart(df, scale)] (Bishop B.78–B.82)."""
+    D = scale.shape[-1]
+    mean, logdet = wishart_moments(df, scale)
+    log_b0 = -0.5 * nu0 * D * np.log(2.0) - multigammaln(nu0 / 2.0, D)
+    prior = log_b0 + 0.5 * (nu0 - D - 1) * logdet - 0.5 * np.trace(mean)
+    log_norm = 0.5 * df * D * np.log(2.0) + 0.5 * df * np.linalg.slogdet(scale)[1] \
+        + multigammaln(df / 2.0, D)
+    return prior + log_norm + 0.5 * df * D - 0.5 * (df - D - 1) * logdet
+
+
+def vb_lgssm(y, A, C, sweeps):
+    """Hand-written VB-EM for lgssm (q(Q) q(R) q(x), Beal 2003 ch. 5 with
+    Wishart precisions): q(x) is the RTS smoother at E[Q], E[R]; its log
+    normalizer is the Kalman log likelihood there plus ½(E[log|·|] − log|E[·]|)
+    per transition and per observation.  Starts as the engine does: q(Q), q(R)
+    at their priors, q(x) the prior chain."""
+    T, M = y.shape
+    D = A.shape[0]
+    EQ, ER = D * np.eye(D), M * np.eye(M)
+    ms, Ps, lag, _ = kalman_rts(y, A, np.zeros((M, D)), EQ, np.eye(M))
+    trace = []
+    for _ in range(sweeps):
+        xx = Ps + ms[:, :, None] * ms[:, None, :]
+        cross = lag[1:] + ms[1:, :, None] * ms[:-1, None, :]  # E[x_t x_{t-1}ᵀ]
+        resid = (xx[1:] - A @ np.swapaxes(cross, 1, 2) - cross @ A.T + A @ xx[:-1] @ A.T).sum(0)
+        dfQ, scaleQ = D + T - 1.0, np.linalg.inv(np.eye(D) + resid)
+        obs = (y[:, :, None] * y[:, None, :] - C @ ms[:, :, None] * y[:, None, :]
+               - y[:, :, None] * (C @ ms[:, :, None]).transpose(0, 2, 1) + C @ xx @ C.T).sum(0)
+        dfR, scaleR = M + float(T), np.linalg.inv(np.eye(M) + obs)
+        EQ, logdetQ = wishart_moments(dfQ, scaleQ)
+        ER, logdetR = wishart_moments(dfR, scaleR)
+        ms, Ps, lag, loglik = kalman_rts(y, A, C, EQ, ER)
+        log_z = loglik + 0.5 * (T - 1) * (logdetQ - np.linalg.slogdet(EQ)[1]) \
+            + 0.5 * T * (logdetR - np.linalg.slogdet(ER)[1])
+        trace.append(log_z + wishart_prior_and_entropy(dfQ, scaleQ, D)
+                     + wishart_prior_and_entropy(dfR, scaleR, M))
+    return np.array(trace), {"mean": ms, "cov": Ps, "Q": (dfQ, scaleQ), "R": (dfR, scaleR)}

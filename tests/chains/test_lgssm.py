@@ -1,0 +1,65 @@
+"""The lgssm model of LANGUAGE.md: with Q and R known (data), one sweep gives
+the RTS smoother and the ELBO is the exact log likelihood; with Q and R latent,
+every sweep equals a hand-written VB-EM; monotone ELBO (hypothesis)."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.stats import multivariate_normal
+
+import vmpdsl
+from chain_cases import LGSSM_KNOWN, kalman_rts, model, quiet_fit, simulate_lgssm, vb_lgssm
+
+
+def joint_log_likelihood(y, A, C, Q, R):
+    """log p(y) from the joint Gaussian of all observations (no filtering at all)."""
+    T, D = len(y), A.shape[0]
+    cov_x = np.zeros((T * D, T * D))  # x_t = A^t x_0 + Σ A^(t−s) w_s
+    trans = [np.linalg.matrix_power(A, k) for k in range(T)]
+    noise = [np.eye(D)] + [np.linalg.inv(Q)] * (T - 1)
+    for t in range(T):
+        for u in range(T):
+            cov_x[t * D:(t + 1) * D, u * D:(u + 1) * D] = sum(
+                trans[t - s] @ noise[s] @ trans[u - s].T for s in range(min(t, u) + 1))
+    big_C = np.kron(np.eye(T), C)
+    cov_y = big_C @ cov_x @ big_C.T + np.kron(np.eye(T), np.linalg.inv(R))
+    return multivariate_normal(np.zeros(len(cov_y)), cov_y).logpdf(y.ravel())
+
+
+@pytest.mark.parametrize("seed, T", [(0, 40), (1, 1), (2, 7)])
+def test_known_noise_smoother_is_rts_and_elbo_is_the_log_likelihood(seed, T):
+    rng = np.random.default_rng(seed)
+    data, _ = simulate_lgssm(rng, T)
+    Q, R = np.linalg.inv(0.09 * np.eye(2)), 4.0 * np.eye(3)
+    fit = quiet_fit(vmpdsl.load(LGSSM_KNOWN), dict(data, Q=Q, R=R), max_iter=2, tol=0.0)
+    means, covs, lag, loglik = kalman_rts(data["y"], data["A"], data["C"], Q, R)
+    q = fit.posterior["x"]
+    np.testing.assert_allclose(q["mean"], means, atol=1e-10)
+    np.testing.assert_allclose(q["cov"], covs, atol=1e-10)
+    np.testing.assert_allclose(q["cross_cov"][1:], lag[1:], atol=1e-10)
+    np.testing.assert_allclose(fit.elbo, loglik, rtol=1e-11)
+    if T <= 7:
+        assert fit.elbo[0] == pytest.approx(joint_log_likelihood(data["y"], data["A"],
+                                                                  data["C"], Q, R), rel=1e-10)
+
+
+@pytest.mark.parametrize("seed, T", [(0, 60), (3, 5)])
+def test_latent_noise_equals_hand_written_vb_em_every_sweep(seed, T):
+    rng = np.random.default_rng(seed)
+    data, _ = simulate_lgssm(rng, T)
+    sweeps = 20
+    fit = quiet_fit(model("lgssm"), data, max_iter=sweeps, tol=0.0)
+    trace, ref = vb_lgssm(data["y"], data["A"], data["C"], sweeps)
+    np.testing.assert_allclose(fit.elbo, trace, rtol=1e-10)
+    np.testing.assert_allclose(fit.posterior["x"]["mean"], ref["mean"], atol=1e-9)
+    np.testing.assert_allclose(fit.posterior["Q"]["scale"], ref["Q"][1], rtol=1e-9)
+    np.testing.assert_allclose(fit.posterior["R"]["df"], ref["R"][0])
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(T=st.integers(1, 20), M=st.integers(1, 3), seed=st.integers(0, 2 ** 16))
+def test_lgssm_elbo_never_decreases(T, M, seed):
+    rng = np.random.default_rng(seed)
+    data, _ = simulate_lgssm(rng, T, M=M)
+    fit = quiet_fit(model("lgssm"), data, max_iter=25, tol=0.0)
+    assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
