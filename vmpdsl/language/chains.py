@@ -64,7 +64,8 @@ def find_chains(statements, decls: dict) -> dict:
         if decls.get(name, ("latent",))[0] not in ("latent", "point"):
             continue
         firsts = [(s, p) for s, p in found if _first_index(s)]
-        if len(found) == 1 and not firsts and not (found[0][1] and found[0][1][-1].start):
+        if len(found) == 1 and not firsts and not any(_sliced(p) for p in found[0][1]):
+            _lag_outside(name, *found[0])
             continue
         chains[name] = _chain(name, found, firsts)
     return chains
@@ -73,11 +74,21 @@ def find_chains(statements, decls: dict) -> dict:
 def _walk(statements, plates, sites):
     for stmt in statements:
         if isinstance(stmt, ast.For):
+            if stmt.start < 0 or (stmt.stop is not None and stmt.stop >= 0):
+                raise VmpCheckError(
+                    f"plate slice {stmt.dim}{slice_words(stmt.start, stmt.stop)}: the start "
+                    "counts from 0, the end from the end", stmt.span,
+                    hint=f"write {stmt.dim}[1:] (from the second element) or "
+                         f"{stmt.dim}[:-1] (all but the last)")
             _walk(stmt.body, plates + [stmt], sites)
         elif isinstance(stmt, ast.Tilde):
             target = stmt.target
             name = target.id if isinstance(target, ast.Name) else target.base.id
             sites.setdefault(name, []).append((stmt, tuple(plates)))
+
+
+def _sliced(plate: ast.For) -> bool:
+    return bool(plate.start) or plate.stop is not None
 
 
 def _first_index(stmt) -> bool:
@@ -115,6 +126,7 @@ def _validate(name, first, first_plates, step, step_plates, hint) -> Chain:
         raise VmpCheckError(f"a chain's first element is {name}[0], not {name}[{value:g}]",
                             first.target.indices[-1].span, hint=hint)
     if not step_plates or step_plates[-1].start != 1 or step_plates[-1].stop is not None:
+        _lag_outside(name, step, step_plates)
         raise VmpCheckError(f"the transition of the chain {name} must be inside "
                             f"`for t in T[1:]:` (elements 1 .. T-1)", step.target.span,
                             hint=hint)
@@ -129,6 +141,20 @@ def _validate(name, first, first_plates, step, step_plates, hint) -> Chain:
                             f"(line {step.span.line})", first.target.span,
                             hint="define the first element, then the rest")
     return Chain(name, plate.dim, plate.index, outer, first, step)
+
+
+def _lag_outside(name, stmt, plates):
+    """A lagged self-reference in a plate that does not start late enough."""
+    for use in self_references(stmt.dist, name):
+        lag = lag_offset(use.indices[-1]) if isinstance(use, ast.Index) else None
+        plate = next((p for p in plates if lag and p.index == lag[0]), None)
+        if plate is not None and lag[1] < 0 and plate.start + lag[1] < 0:
+            raise VmpCheckError(
+                f"{_show(use)} reaches outside its plate: for {plate.index} in "
+                f"{plate.dim}{slice_words(plate.start, plate.stop) if plate.start or plate.stop else ''} "
+                f"it would read element {plate.start + lag[1]}", use.indices[-1].span,
+                hint=f"run the transition over {plate.dim}[1:] and give {name}[0] its own "
+                     f"statement")
 
 
 def self_references(expr, name: str):

@@ -194,11 +194,6 @@ class _Checker:
             what = self.decls.get(stmt.index, ("enclosing plate index",))[0]
             raise VmpCheckError(f"the plate index {stmt.index} clashes with the {what} "
                                 f"{stmt.index}", stmt.span, hint="choose another index name")
-        if stmt.start < 0 or (stmt.stop is not None and stmt.stop >= 0):
-            raise VmpCheckError(f"plate slice {stmt.dim}{slice_words(stmt.start, stmt.stop)}: "
-                                "the start counts from 0, the end from the end", stmt.span,
-                                hint=f"write {stmt.dim}[1:] (from the second element) or "
-                                     f"{stmt.dim}[:-1] (all but the last)")
         self.plates.append(Plate(stmt.index, stmt.dim, stmt.start, stmt.stop))
         for inner in stmt.body:
             self._statement(inner, -1)
