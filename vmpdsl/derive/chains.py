@@ -184,15 +184,17 @@ def mask_text(model: CheckedModel, key: str, label: str) -> str | None:
 
 def chain_formulas(family: str, C: dict) -> list:
     """The potentials a chain block's smoother runs on, from the coefficients
-    (a coefficient of the previous element's statistic belongs to element t−1)."""
+    (a coefficient of the previous element's statistic belongs to element t−1;
+    zero ones are left out)."""
     import sympy
     two = sympy.Integer(2)
     if family == "CategoricalChain":
-        return [("log node potential", C["onehot"]),
-                ("log node potential of t-1", C["prev_onehot"]),
-                ("log edge potential (t-1, t)", C["pair"]),
-                ("marginals, pair marginals, log Z", sympy.Symbol("forward–backward"))]
-    return [("J", -two * C["xx"]), ("h", C["x"]),
-            ("J of t-1", -two * C["prev_xx"]), ("h of t-1", C["prev_x"]),
-            ("coupling x[t]ᵀ M x[t-1]: M", C["cross"]),
-            ("E[x], E[xxᵀ], E[x x₋₁ᵀ], log Z", sympy.Symbol("Kalman filter + RTS smoother"))]
+        rows = [("log node", C["onehot"]), ("log node of t-1", C["prev_onehot"]),
+                ("log edge(z[t-1], z[t])", C["pair"]),
+                ("q(z), q(z₋₁,z), log Z", sympy.Symbol("forward–backward(node, edge)"))]
+    else:
+        rows = [("J", -two * C["xx"]), ("h", C["x"]), ("J of t-1", -two * C["prev_xx"]),
+                ("h of t-1", C["prev_x"]), ("M in x[t]ᵀ M x[t-1]", C["cross"]),
+                ("E[x], E[xxᵀ], E[xx₋₁ᵀ], log Z",
+                 sympy.Symbol("Kalman filter + RTS smoother(J, h, M)"))]
+    return [(name, value) for name, value in rows if value != 0]

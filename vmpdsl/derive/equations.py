@@ -66,7 +66,8 @@ class Printer:
             return (r"\delta" if self.latex else "δ") + self.labels(a.indices, names)
         if a.var.startswith("@t") and mask_text(self.derivation.model, a.var, "t"):
             label = self.labels(a.indices[-1:], names).strip("[]_{}")
-            return mask_text(self.derivation.model, a.var, label)
+            text = mask_text(self.derivation.model, a.var, label)
+            return text.replace("≥", r"\geq") if self.latex else text
         if a.var in constants:
             c = constants[a.var]
             inner = " + ".join(self.product(t.atoms, names) or "1" for t in c.terms)
