@@ -9,7 +9,10 @@ Gaussian log densities).  Same update order as vmpdsl (pi0, A, Λ, mu, z) and
 mu and Λ factorized.  A start gives q(z) as per-step probabilities (its
 elements independent) and q(mu); the first sweep's expected transition
 counts are then Σ_t r_{t−1} r_tᵀ.  The ELBO of a sweep is the priors' and
-entropies' terms plus log Z of the forward pass.
+entropies' terms plus log Z of the forward pass.  ``data["x"]`` may be a list
+of sequences of different lengths (sharing every global; ``init["z"]`` then
+stacks their probabilities); a NaN step is unobserved: no emission, the
+chain runs through it.
 """
 import numpy as np
 from scipy import special as sps
@@ -53,13 +56,17 @@ def forward_backward(logits, log_A):
 
 
 def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha=1.0, mu_precision=1e-2):
-    x = np.asarray(data["x"], dtype=float)
+    sequences = data["x"] if isinstance(data["x"], list) else [data["x"]]
+    ends = np.cumsum([len(s) for s in sequences])[:-1]
+    x = np.concatenate(sequences).astype(float)
+    seen = np.all(np.isfinite(x), 1)
+    x = np.where(seen[:, None], x, 0.0)
     K = int(data["K"])
     T, D = x.shape
     nu0, W0inv, logdetW0 = float(D), np.eye(D), 0.0
     const_lambda = -0.5 * nu0 * D * np.log(2.0) - 0.5 * nu0 * logdetW0 - _log_multigamma(0.5 * nu0, D)
     R = np.array(init["z"], dtype=float)
-    S = {"R": R, "counts": R[:-1].T @ R[1:],
+    S = {"R": R, "counts": sum(r[:-1].T @ r[1:] for r in np.split(R, ends)),
          "m": np.array(init["mu"]["mean"], dtype=float),
          "cov": np.array(init["mu"]["cov"], dtype=float)}
 
@@ -67,14 +74,15 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha=1.0, mu_precisi
         R, m, cov = S["R"], S["m"], S["cov"]
         Emumu = cov + m[:, :, None] * m[:, None, :]
         # q(pi0), q(A): the first marginal and the expected transition counts
-        conc0 = alpha + R[0]
+        conc0 = alpha + sum(r[0] for r in np.split(R, ends) if len(r))
         elogpi0 = dirichlet_elog(conc0)
         concA = alpha + S["counts"]
         elogA = dirichlet_elog(concA)
         # q(Λ_k): df = D + N_k, scale⁻¹ = I + Σ_t r_tk E[(x_t − mu_k)(x_t − mu_k)ᵀ]
-        Nk = R.sum(0)
-        Sx = R.T @ x
-        Sxx = ((R[:, :, None] * x[:, None, :]).reshape(T, K * D).T @ x).reshape(K, D, D)
+        Ro = R * seen[:, None] if not seen.all() else R
+        Nk = Ro.sum(0)
+        Sx = Ro.T @ x
+        Sxx = ((Ro[:, :, None] * x[:, None, :]).reshape(T, K * D).T @ x).reshape(K, D, D)
         Sxm = Sx[:, :, None] * m[:, None, :]
         scale_inv = W0inv + Sxx - Sxm - np.swapaxes(Sxm, 1, 2) + Nk[:, None, None] * Emumu
         scale_inv = 0.5 * (scale_inv + np.swapaxes(scale_inv, 1, 2))
@@ -95,8 +103,11 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha=1.0, mu_precisi
         logits = -0.5 * np.einsum("tkd,tkd->tk", proj, proj)
         logits -= 0.5 * np.einsum("kij,kji->k", EL, cov)
         logits += 0.5 * elogdet - 0.5 * D * LOG2PI
-        logits[0] += elogpi0
-        R, counts, log_z = forward_backward(logits, elogA)
+        logits[~seen] = 0.0
+        parts = [forward_backward(np.concatenate([lg[:1] + elogpi0, lg[1:]]), elogA)
+                 for lg in np.split(logits, ends) if len(lg)]
+        R = np.concatenate([p[0] for p in parts])
+        counts, log_z = sum(p[1] for p in parts), sum(p[2] for p in parts)
         S.update(R=R, counts=counts, m=m, cov=cov, conc0=conc0, concA=concA, df=df,
                  scale=scale, log_z=log_z)
         elbo = log_z

@@ -73,3 +73,28 @@ def test_sequences_as_an_outer_plate_equal_the_sum_of_separate_chains():
     # the first-state counts come from the 3 first elements, transitions from 3 × 29 pairs
     assert fit.posterior["pi0"]["concentration"].sum() == pytest.approx(2 * 1.0 + 3)
     assert fit.posterior["A"]["concentration"].sum() == pytest.approx(4 * 1.0 + 3 * 29)
+
+
+def test_sequences_of_different_lengths_padded_with_nan_equal_the_ragged_reference():
+    """Padding after a sequence's last observation (NaN, missing="skip") ends the
+    sequence there: the fit equals the hand-written VB-HMM on the ragged list."""
+    rng = np.random.default_rng(8)
+    lengths, T, K = [25, 9, 1, 17], 25, 2
+    ragged = [simulate_hmm(rng, n, K=2, D=2)[0] for n in lengths]
+    x = np.full((len(lengths), T, 2), np.nan)
+    for s, seq in enumerate(ragged):
+        x[s, :len(seq)] = seq
+    x[0, 5] = np.nan  # a gap inside a sequence is an unobserved step, not an end
+    probs = rng.dirichlet(np.ones(K), size=(len(lengths), T))
+    mu = {"mean": rng.normal(size=(K, 2)), "cov": np.stack([0.5 * np.eye(2)] * K)}
+    sweeps = 15
+    fit = quiet_fit(vmpdsl.load(HMM_SEQUENCES), {"x": x, "K": K}, init={"z": probs, "mu": mu},
+                    missing="skip", max_iter=sweeps, tol=0.0)
+    ragged[0] = ragged[0].copy()
+    ragged[0][5] = np.nan
+    ref = reference.fit({"x": ragged, "K": K},
+                        {"z": np.concatenate([p[:n] for p, n in zip(probs, lengths)]), "mu": mu},
+                        max_iter=sweeps, tol=0.0)
+    np.testing.assert_allclose(fit.elbo, ref["elbo"], rtol=1e-10)
+    np.testing.assert_allclose(fit.posterior["A"]["concentration"],
+                               ref["posterior"]["A"]["concentration"], rtol=1e-10)

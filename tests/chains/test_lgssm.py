@@ -63,3 +63,18 @@ def test_lgssm_elbo_never_decreases(T, M, seed):
     data, _ = simulate_lgssm(rng, T, M=M)
     fit = quiet_fit(model("lgssm"), data, max_iter=25, tol=0.0)
     assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
+
+
+def test_trailing_missing_steps_end_the_sequence():
+    """NaN after the last observation (missing="skip") is padding: the fit equals
+    the fit of the truncated sequence, ELBO and smoother included."""
+    rng = np.random.default_rng(4)
+    data, _ = simulate_lgssm(rng, 30)
+    padded = dict(data, y=np.concatenate([data["y"][:22], np.full((8, 3), np.nan)]))
+    padded["y"][10] = np.nan  # a gap inside is an unobserved step
+    short = dict(data, y=padded["y"][:22].copy())
+    fit = quiet_fit(model("lgssm"), padded, missing="skip", max_iter=15, tol=0.0)
+    ref = quiet_fit(model("lgssm"), short, missing="skip", max_iter=15, tol=0.0)
+    np.testing.assert_allclose(fit.elbo, ref.elbo, rtol=1e-11)
+    np.testing.assert_allclose(fit.posterior["x"]["mean"][:22], ref.posterior["x"]["mean"],
+                               atol=1e-10)

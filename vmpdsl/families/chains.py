@@ -12,6 +12,12 @@ The time axis is the last plate axis (-2 for a Categorical's onehot, -2 for a
 Gaussian's x); leading axes are independent sequences.  The ELBO share of a
 chain just updated is log Z (``bound_share``); its entropy is log Z − <C, E[u]>.
 
+An element with no potential at all (no node term, no edge in or out: the
+padding after a sequence's last observation, whose factors are masked; see
+emit/chains_runtime.py) is not part of the model: its uniform (Categorical)
+or standard normal (Gaussian) stand-in is independent of the rest and its
+log-normalizer and entropy terms are taken out again.
+
 A q given without its pairwise part (a user's ``init``, or the random start:
 probabilities per element) is the chain with independent elements: its
 pairwise expectations are products of marginals, its entropy a sum.
@@ -34,6 +40,13 @@ def categoricalchain_potentials(coeffs):
     edge = np.broadcast_to(np.asarray(coeffs.get("pair", 0.0), dtype=float),
                            node.shape + node.shape[-1:])
     return node, edge
+
+
+def categoricalchain_absent(node, edge):
+    """Elements with no potential (node, edge in, edge out all zero), (…, T)."""
+    free = np.all(node == 0, -1) & np.all(edge == 0, (-2, -1))
+    free[..., :-1] &= np.all(edge[..., 1:, :, :] == 0, (-2, -1))
+    return free
 
 
 def categoricalchain_forward(phi, psi, shared):
@@ -80,7 +93,8 @@ def categoricalchain_params_from_coeffs(coeffs):
     pair = np.zeros(edge.shape)
     pair[..., 1:, :, :] = (alpha[..., :-1, :, None] * psi
                            * (phi[..., 1:, :] * beta[..., 1:, :] / scale[..., 1:, None])[..., None, :])
-    log_z = np.log(scale).sum(-1) + top.sum(-1) + lift.sum(-1)
+    absent = np.sum(categoricalchain_absent(node, edge), -1) * np.log(node.shape[-1])
+    log_z = np.log(scale).sum(-1) + top.sum(-1) + lift.sum(-1) - absent
     expected = (np.einsum("...tk,...tk->...", node, probs)
                 + np.einsum("...tjk,...tjk->...", steps, pair[..., 1:, :, :]))
     return {"probs": probs, "pair": pair, "log_normalizer": log_z,
@@ -197,7 +211,7 @@ CATEGORICAL_CHAIN = Family(
     check_support=categoricalchain_check_support,
     check_params=categoricalchain_check_params,
     helpers=(first_index, found_at, simplex_problem),
-    internals=(categoricalchain_potentials, categoricalchain_forward,
+    internals=(categoricalchain_potentials, categoricalchain_absent, categoricalchain_forward,
                categoricalchain_backward, categoricalchain_viterbi),
 )
 
@@ -214,7 +228,10 @@ def gaussianchain_potentials(coeffs):
         c_xx[..., :-1, :, :] += np.broadcast_to(coeffs["prev_xx"], c_xx.shape)[..., 1:, :, :]
     J = -(c_xx + np.swapaxes(c_xx, -1, -2))
     M = np.broadcast_to(np.asarray(coeffs.get("cross", 0.0), dtype=float), J.shape)
-    return J, h, M
+    free = np.all(J == 0, (-2, -1)) & np.all(h == 0, -1) & np.all(M == 0, (-2, -1))
+    free[..., :-1] &= np.all(M[..., 1:, :, :] == 0, (-2, -1))
+    J[free] = np.eye(h.shape[-1])  # an absent element: a standard normal stand-in
+    return J, h, M, free
 
 
 def gaussianchain_filter(J, h, M):
@@ -240,8 +257,9 @@ def gaussianchain_filter(J, h, M):
 
 
 def gaussianchain_params_from_coeffs(coeffs):
-    J, h, M = gaussianchain_potentials(coeffs)
+    J, h, M, free = gaussianchain_potentials(coeffs)
     P, p, chol, log_z = gaussianchain_filter(J, h, M)
+    absent = np.sum(free, -1)  # their stand-ins' log Z and entropy terms
     mean, cov = np.empty_like(h), np.empty_like(J)
     cross = np.zeros_like(J)  # cross[t] = Cov(x_t, x_{t-1})
     last = chol_inverse(chol[..., -1, :, :])
@@ -257,8 +275,9 @@ def gaussianchain_params_from_coeffs(coeffs):
         cross[..., t + 1, :, :] = cov[..., t + 1, :, :] @ np.swapaxes(gain, -1, -2)
     dim = h.shape[-1]
     entropy = np.sum(0.5 * dim * (1 + np.log(2 * np.pi)) - 0.5 * chol_logdet(chol), -1)
-    return {"mean": mean, "cov": cov, "cross_cov": cross, "log_normalizer": log_z,
-            "entropy": entropy}
+    return {"mean": mean, "cov": cov, "cross_cov": cross,
+            "log_normalizer": log_z - absent * 0.5 * dim * np.log(2 * np.pi),
+            "entropy": entropy - absent * 0.5 * dim * (1 + np.log(2 * np.pi))}
 
 
 def gaussianchain_coeffs_from_params(params):
