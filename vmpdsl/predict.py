@@ -37,6 +37,13 @@ Three operations, all with the fit's global posteriors held fixed:
       update coefficients evaluated at the draw (they hold the full
       log π_k + log p(x | θ_k), constants included).
 
+    * hidden Markov chains — one Categorical chain latent (hmm): per new
+      sequence, the one-step-ahead predictive log p(x_t | x_{<t}), the
+      filtered states p(z_t | x_{≤t}) and log p(x) (``log_density``), from a
+      forward pass per draw of the globals from q (exact when they are all
+      points); see emit/chains_runtime.py.  ``local`` gives the smoothed
+      q(z) of new sequences (forward–backward with the globals fixed).
+
 ``score(fit, new_data)``
     The log predictive density of each new row (the array ``predict`` gives
     as ``log_density``; regression needs y in the new data).
@@ -61,12 +68,17 @@ SUPPORTED = ("supported model shapes: regressions with a factor "
              "'y[n] ~ Normal(dot(X[n], w), prec)' (w MvNormal latent or point; prec a Gamma "
              "latent, a point, a hyper or a number), and mixtures with one Categorical "
              "local latent per observation (z[n] ~ Categorical(...) gating the data's "
-             "factors), e.g. gmm, gmm_em, poisson_mix")
+             "factors), e.g. gmm, gmm_em, poisson_mix; and hidden Markov chains (hmm: the "
+             "one-step-ahead predictive and filtering of new sequences)")
 
 
 # ------------------------------------------------------ the plan (compile time)
 def plan(model: CheckedModel):
     """``("regression", y, X, w, prec, D)``, ``("mixture", z, weights)`` or None."""
+    chain = next((name for name in local_names(model) if name in model.chains
+                  and model.variables[name].family == "Categorical"), None)
+    if chain is not None:  # a hidden Markov chain: emit/chains_runtime.py
+        return ("chain", chain) if len(local_names(model)) == 1 else None
     shape = regression_shape(model)
     if shape is not None:
         return ("regression",) + shape + (model.variables[shape[2]].event[0],)
@@ -132,7 +144,7 @@ def precision_ok(name, model):
 def mixture_latent(model):
     """The one Categorical local latent of a mixture, or None."""
     names = local_names(model)
-    if len(names) != 1:
+    if len(names) != 1 or names[0] in model.chains:
         return None
     var = model.variables[names[0]]
     return names[0] if var.family == "Categorical" and var.role == "latent" else None

@@ -98,3 +98,33 @@ def test_sequences_of_different_lengths_padded_with_nan_equal_the_ragged_referen
     np.testing.assert_allclose(fit.elbo, ref["elbo"], rtol=1e-10)
     np.testing.assert_allclose(fit.posterior["A"]["concentration"],
                                ref["posterior"]["A"]["concentration"], rtol=1e-10)
+
+
+def test_prediction_on_new_sequences_equals_enumeration_with_point_globals():
+    """With every global a point (hmm EM), the one-step-ahead predictive, the
+    filtered and the smoothed states of a new sequence are exact: equal to
+    enumerating its K^T paths."""
+    import itertools
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+    rng = np.random.default_rng(9)
+    x, _ = simulate_hmm(rng, 80, K=2, D=2, spread=4.0)
+    fit = quiet_fit(model("hmm"), {"x": x, "K": 2}, seed=0, max_iter=100, hypers={"alpha": 2.0},
+                    point=["pi0", "A", "Lambda", "mu"])
+    new = x[:5] + 0.3
+    out, local = fit.predict({"x": new}), fit.local({"x": new})["z"]
+    g = {name: fit.posterior[name]["value"] for name in ("pi0", "A", "mu", "Lambda")}
+    emit = np.array([[multivariate_normal(g["mu"][k], np.linalg.inv(g["Lambda"][k])).logpdf(v)
+                      for k in range(2)] for v in new])
+    paths = np.array(list(itertools.product(range(2), repeat=5)))
+    score = np.log(g["pi0"][paths[:, 0]])[:, None] + emit[np.arange(5), paths].cumsum(1)
+    score[:, 1:] += np.log(g["A"][paths[:, :-1], paths[:, 1:]]).cumsum(1)
+    # each prefix z_0..t is shared by 2^(4-t) paths
+    prefix = np.array([logsumexp(score[:, t]) - (4 - t) * np.log(2) for t in range(5)])
+    np.testing.assert_allclose(out["one_step"], np.diff(prefix, prepend=0.0), rtol=1e-10)
+    assert out["method"] == "exact"
+    posterior = np.exp(score[:, -1] - logsumexp(score[:, -1]))
+    smoothed = np.stack([np.bincount(paths[:, t], posterior, 2) for t in range(5)])
+    np.testing.assert_allclose(local["probs"], smoothed, atol=1e-12)
+    last = np.exp(score[:, 2] - logsumexp(score[:, 2]))  # p(z_2 | x_0..2), each prefix 8×
+    np.testing.assert_allclose(out["filtered"][2], np.bincount(paths[:, 2], last, 2), atol=1e-12)

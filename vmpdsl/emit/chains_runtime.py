@@ -38,3 +38,60 @@ def sequence_lengths(masks, axes):
     size = observed.shape[-1]
     last = size - np.argmax(observed[..., ::-1], axis=-1)
     return np.where(observed.any(-1), last, 0)
+
+
+def _predict_chain(result, new_data, samples, seed, z):
+    """A hidden Markov chain's predictive for new sequences, integrated over q
+    of the globals by Monte Carlo (exact when they are all points): per draw
+    θ_s the forward pass gives log p(x_{≤t} | θ_s) and the filtered states
+    p(z_t | x_{≤t}, θ_s); averaged over draws, the one-step-ahead predictive
+    log p(x_t | x_{<t}) = log p̂(x_{≤t}) − log p̂(x_{<t}) and the filtered
+    states weighted by p(x_{≤t} | θ_s)."""
+    dim, data = _bind_new(result, new_data)
+    q, E, K, hyper = fixed_state(result, dim, data)
+    update = next(row[3] for row in UPDATES if row[0] == z)
+    points = {row[0]: row[4] for row in LATENTS}
+    random = [(name, FAMILY_FUNCTIONS[q_family(name)], params)
+              for name, params in result["posterior"].items() if name != z and not points[name]]
+    if not (isinstance(samples, (int, np.integer)) and samples >= 1):
+        raise DataError(f"samples must be a positive whole number, got {samples!r}")
+    draws = samples if random else 1
+    rng = np.random.default_rng(seed)
+    log_norm, filtered = None, None
+    for _ in range(draws):
+        E_s = dict(E)
+        for name, functions, params in random:
+            E_s[name] = functions["point_expectations"](functions["sample"](params, rng))
+        cumulative, alpha = _chain_forward(update(E_s, K, data, hyper, dim))
+        if log_norm is None:
+            log_norm, filtered = cumulative, alpha
+            continue
+        total = np.logaddexp(log_norm, cumulative)
+        filtered = (filtered * np.exp(log_norm - total)[..., None]
+                    + alpha * np.exp(cumulative - total)[..., None])
+        log_norm = total
+    log_joint = log_norm - np.log(draws)  # log p̂(x_{≤t})
+    one_step = np.diff(log_joint, axis=-1, prepend=0.0)
+    sampled = ", ".join(name for name, *_ in random)
+    return {"observed": [spec[0] for spec in DATA_SPEC], "log_density": log_joint[..., -1],
+            "one_step": one_step, "filtered": filtered,
+            "method": f"monte carlo over q({sampled}), {draws} draws (seed {seed})"
+            if random else "exact", "samples": draws if random else 0}
+
+
+def q_family(name):
+    return next(row[1] for row in LATENTS if row[0] == name)
+
+
+def _chain_forward(coeffs):
+    """log p(x_{≤t}) for every t, and the filtered states, of one Categorical
+    chain whose coefficients hold the full log densities (points plugged in)."""
+    node, edge = categoricalchain_potentials(coeffs)
+    top = node.max(-1)
+    steps = edge[..., 1:, :, :]
+    lift = steps.max((-2, -1)) if steps.size else np.zeros(steps.shape[:-2])
+    psi = np.exp(steps - lift[..., None, None])
+    alpha, scale = categoricalchain_forward(np.exp(node - top[..., None]), psi, False)
+    step_log = np.log(scale) + top
+    step_log[..., 1:] += lift
+    return np.cumsum(step_log, -1), alpha

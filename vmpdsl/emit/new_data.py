@@ -76,6 +76,8 @@ def predict(result, new_data, samples=2000, seed=0):
         raise DataError(f"predict does not support model '{MODEL_NAME}'")
     if PREDICTIVE[0] == "regression":
         return _predict_regression(result, new_data, *PREDICTIVE[1:])
+    if PREDICTIVE[0] == "chain":  # chains_runtime.py
+        return _predict_chain(result, new_data, samples, seed, *PREDICTIVE[1:])
     return _predict_mixture(result, new_data, samples, seed, *PREDICTIVE[1:])
 
 

@@ -98,7 +98,8 @@ def categoricalchain_params_from_coeffs(coeffs):
     expected = (np.einsum("...tk,...tk->...", node, probs)
                 + np.einsum("...tjk,...tjk->...", steps, pair[..., 1:, :, :]))
     return {"probs": probs, "pair": pair, "log_normalizer": log_z,
-            "entropy": log_z - expected, "node": node, "edge": np.asarray(edge)}
+            "entropy": log_z - expected, "filtered": alpha, "node": node,
+            "edge": np.asarray(edge)}
 
 
 def categoricalchain_coeffs_from_params(params):
@@ -199,7 +200,7 @@ def categoricalchain_check_params(params):
 
 CATEGORICAL_CHAIN = Family(
     name="CategoricalChain", stats=("onehot", "prev_onehot", "pair"),
-    param_names=("probs", "pair", "log_normalizer", "entropy", "node", "edge"),
+    param_names=("probs", "pair", "log_normalizer", "entropy", "filtered", "node", "edge"),
     event_rank={"onehot": 1, "prev_onehot": 1, "pair": 2}, value_rank=0,
     posterior="CategoricalChain",
     params_from_coeffs=categoricalchain_params_from_coeffs,
