@@ -91,7 +91,7 @@ def _chain_forward(coeffs):
     steps = edge[..., 1:, :, :]
     lift = steps.max((-2, -1)) if steps.size else np.zeros(steps.shape[:-2])
     psi = np.exp(steps - lift[..., None, None])
-    alpha, scale = categoricalchain_forward(np.exp(node - top[..., None]), psi, False)
+    alpha, scale = categoricalchain_forward(np.exp(node - top[..., None]), psi)
     step_log = np.log(scale) + top
     step_log[..., 1:] += lift
     return np.cumsum(step_log, -1), alpha

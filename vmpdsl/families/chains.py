@@ -49,14 +49,18 @@ def categoricalchain_absent(node, edge):
     return free
 
 
-def categoricalchain_forward(phi, psi, shared):
-    """Scaled forward pass: filtered α̂ (…, T, K) and the scales c (…, T)."""
+def categoricalchain_forward(phi, psi):
+    """Scaled forward pass: filtered α̂ (…, T, K) and the scales c (…, T).
+    ``psi`` (…, T−1, K, K) holds the step matrices exp(edge); with length 1
+    along that axis, one matrix serves every step."""
+    if phi.ndim == 2:
+        return categoricalchain_forward_one(phi, psi)
     alpha = np.empty_like(phi)
     scale = np.empty(phi.shape[:-1])
     a = phi[..., 0, :]
     for t in range(phi.shape[-2]):
         if t:
-            m = psi[..., 0, :, :] if shared else psi[..., t - 1, :, :]
+            m = psi[..., min(t - 1, psi.shape[-3] - 1), :, :]
             a = (a[..., None, :] @ m)[..., 0, :] * phi[..., t, :]
         c = a.sum(-1)
         a = a / c[..., None]
@@ -65,14 +69,34 @@ def categoricalchain_forward(phi, psi, shared):
     return alpha, scale
 
 
-def categoricalchain_backward(phi, psi, shared, scale):
+def categoricalchain_forward_one(phi, psi):
+    """The forward pass of one sequence: vector–matrix products, the hot loop."""
+    T, K = phi.shape
+    alpha, scale, ones = np.empty((T, K)), np.empty(T), np.ones(K)
+    a = phi[0] * 1.0
+    shared = psi.shape[0] == 1
+    m = psi[0] if T > 1 else None
+    for t in range(T):
+        if t:
+            a = a @ (m if shared else psi[t - 1])
+            a *= phi[t]
+        c = a @ ones
+        a /= c
+        alpha[t] = a
+        scale[t] = c
+    return alpha, scale
+
+
+def categoricalchain_backward(phi, psi, scale):
     """Scaled backward pass: β̂ (…, T, K), with β̂_t = Σ ψ φ β̂_{t+1} / c_{t+1}."""
+    weight = phi / scale[..., None]
     beta = np.empty_like(phi)
     b = np.ones(phi.shape[:-2] + phi.shape[-1:])
     beta[..., -1, :] = b
+    shared = psi.shape[-3] == 1
     for t in range(phi.shape[-2] - 1, 0, -1):
-        m = psi[..., 0, :, :] if shared else psi[..., t - 1, :, :]
-        b = (m @ (phi[..., t, :] * b)[..., None])[..., 0] / scale[..., t, None]
+        m = psi[..., 0 if shared else t - 1, :, :]
+        b = (m @ (weight[..., t, :] * b)[..., None])[..., 0]
         beta[..., t - 1, :] = b
     return beta
 
@@ -85,10 +109,14 @@ def categoricalchain_params_from_coeffs(coeffs):
     phi = np.exp(node - top[..., None])
     steps = edge[..., 1:, :, :]
     lift = steps.max((-2, -1)) if steps.size else np.zeros(steps.shape[:-2])
-    psi = np.exp(steps - lift[..., None, None])
-    shared = psi.shape[-3] > 1 and bool(np.all(psi == psi[..., :1, :, :]))
-    alpha, scale = categoricalchain_forward(phi, psi, shared)
-    beta = categoricalchain_backward(phi, psi, shared, scale)
+    shared = steps.shape[-3] > 1 and bool(np.all(steps == steps[..., :1, :, :]))
+    # one step matrix for all steps when they are equal (a homogeneous chain)
+    if shared:
+        psi = np.exp(steps[..., :1, :, :] - lift[..., :1, None, None])
+    else:
+        psi = np.exp(steps - lift[..., None, None])
+    alpha, scale = categoricalchain_forward(phi, psi)
+    beta = categoricalchain_backward(phi, psi, scale)
     probs = alpha * beta
     pair = np.zeros(edge.shape)
     pair[..., 1:, :, :] = (alpha[..., :-1, :, None] * psi
@@ -213,7 +241,8 @@ CATEGORICAL_CHAIN = Family(
     check_params=categoricalchain_check_params,
     helpers=(first_index, found_at, simplex_problem),
     internals=(categoricalchain_potentials, categoricalchain_absent, categoricalchain_forward,
-               categoricalchain_backward, categoricalchain_viterbi),
+               categoricalchain_forward_one, categoricalchain_backward,
+               categoricalchain_viterbi),
 )
 
 
