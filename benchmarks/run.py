@@ -304,6 +304,12 @@ def third_party(name, data, init, rows, n_iter, notes):
                 "responsibilities; stops on absolute bound change tol·|ELBO|")
         attempt("BayesPy", lambda: from_runner(lambda it, tol: tp.bayespy_gmm(x, K, init["z"], it, tol)),
                 "not exact: q(mu) q(Λ) like vmpdsl but mu's prior N(0, (β0 ν0 I)⁻¹) does not scale with Λ")
+    elif name == "hmm":
+        attempt("hmmlearn VariationalGaussianHMM",
+                lambda: from_runner(lambda it, tol: tp.hmmlearn_vb_hmm(data["x"], data["K"], it,
+                                                                       tol * final)),
+                "not exact: joint Normal–Wishart q(mu, Λ) per state (mu's prior precision "
+                "scales with Λ), its own k-means start; Cython forward–backward")
     elif name == "linreg":
         attempt("BayesPy", lambda: from_runner(lambda it, tol: tp.bayespy_linreg(data["X"], data["y"], it, tol)),
                 "same priors and factorization; BayesPy's own start; BayesPy contracts the N×D data every sweep")

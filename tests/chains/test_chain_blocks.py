@@ -132,3 +132,20 @@ def test_information_smoother_equals_the_joint_gaussian(seed):
             np.testing.assert_allclose(stats["prev_xx"][t], second[p, p], atol=1e-10)
     assert q["log_normalizer"] == pytest.approx(log_z, rel=1e-11)
     assert q["entropy"] == pytest.approx(entropy, rel=1e-11)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_blockwise_smoother_equals_the_step_by_step_one(shared):
+    """Long single sequences take the √T-block route (categoricalchain_prefix);
+    it must give the step-by-step forward–backward's answer."""
+    from vmpdsl.families.chains import categoricalchain_smooth, categoricalchain_smooth_blocks
+    rng = np.random.default_rng(11)
+    T, K = 1500, 4
+    node = 3.0 * rng.normal(size=(T, K))
+    phi = np.exp(node - node.max(-1, keepdims=True))
+    edge = 2.0 * rng.normal(size=(1 if shared else T - 1, K, K))
+    psi = np.exp(edge - edge.max((-2, -1), keepdims=True))
+    steps, blocks = categoricalchain_smooth(phi, psi), categoricalchain_smooth_blocks(phi, psi)
+    for one, other in zip(steps[:3], blocks[:3]):
+        np.testing.assert_allclose(one, other, atol=1e-12)
+    assert blocks[3] == pytest.approx(steps[3], rel=1e-13)

@@ -101,6 +101,66 @@ def categoricalchain_backward(phi, psi, scale):
     return beta
 
 
+def categoricalchain_smooth(phi, psi):
+    """Forward–backward, step by step: filtered α̂, marginals, pair marginals of
+    the steps t ≥ 1, and log Σ α̃_{T−1} (the log normalizer of φ and ψ)."""
+    alpha, scale = categoricalchain_forward(phi, psi)
+    beta = categoricalchain_backward(phi, psi, scale)
+    pair = (alpha[..., :-1, :, None] * psi
+            * (phi[..., 1:, :] * beta[..., 1:, :] / scale[..., 1:, None])[..., None, :])
+    return alpha, alpha * beta, pair, np.log(scale).sum(-1)
+
+
+def categoricalchain_smooth_blocks(phi, psi):
+    """The same for one long sequence, by blocks of √T steps (categoricalchain_prefix):
+    O(√T) Python steps instead of O(T).  Forward and backward vectors come
+    with arbitrary positive scales, so marginals and pair marginals are
+    normalized per step, which is exact."""
+    K = phi.shape[-1]
+    steps = psi * phi[1:, None, :]  # M_t = ψ_t diag(φ_t)
+    forward = np.concatenate([(np.eye(K) * phi[0])[None], steps])
+    backward = np.concatenate([np.eye(K)[None], np.swapaxes(steps[::-1], -1, -2)])
+    alpha, log_norm = categoricalchain_prefix(forward)
+    beta = categoricalchain_prefix(backward)[0][::-1]
+    probs = alpha * beta
+    probs /= probs.sum(-1, keepdims=True)
+    pair = alpha[:-1, :, None] * steps * beta[1:, None, :]
+    pair /= pair.sum((-2, -1), keepdims=True)
+    return alpha, probs, pair, log_norm[-1]
+
+
+def categoricalchain_prefix(mats):
+    """v_t = 1ᵀ mats[0] ⋯ mats[t] for every t, as normalized vectors and log Σ v_t.
+    Within every block of √n steps at once, the running product of its
+    matrices (scaled by their maxima); then across blocks, in order."""
+    n, K = mats.shape[0], mats.shape[-1]
+    block = int(np.ceil(np.sqrt(n)))
+    count = -(-n // block)
+    padded = np.concatenate([mats, np.broadcast_to(np.eye(K), (count * block - n, K, K))])
+    padded = padded.reshape(count, block, K, K)
+    runs, logs = np.empty_like(padded), np.zeros((count, block))
+    run = padded[:, 0]
+    for j in range(block):
+        if j:
+            run = run @ padded[:, j]
+            logs[:, j] = logs[:, j - 1]
+        top = run.max((-2, -1))
+        run = run / top[:, None, None]
+        runs[:, j] = run
+        logs[:, j] += np.log(top)
+    starts, start_logs = np.empty((count, K)), np.empty(count)
+    v, lv = np.full(K, 1.0 / K), np.log(K)
+    for b in range(count):
+        starts[b], start_logs[b] = v, lv
+        w = v @ runs[b, -1]
+        total = w.sum()
+        v, lv = w / total, lv + np.log(total) + logs[b, -1]
+    out = np.einsum("bk,bjkl->bjl", starts, runs).reshape(count * block, K)[:n]
+    sums = out.sum(-1)
+    log_norm = (start_logs[:, None] + logs).reshape(-1)[:n] + np.log(sums)
+    return out / sums[:, None], log_norm
+
+
 def categoricalchain_params_from_coeffs(coeffs):
     node, edge = categoricalchain_potentials(coeffs)
     if not (np.all(np.isfinite(node)) and np.all(np.isfinite(edge[..., 1:, :, :]))):
@@ -115,14 +175,14 @@ def categoricalchain_params_from_coeffs(coeffs):
         psi = np.exp(steps[..., :1, :, :] - lift[..., :1, None, None])
     else:
         psi = np.exp(steps - lift[..., None, None])
-    alpha, scale = categoricalchain_forward(phi, psi)
-    beta = categoricalchain_backward(phi, psi, scale)
-    probs = alpha * beta
+    if phi.ndim == 2 and phi.shape[0] >= 1024:  # one long sequence: by blocks
+        alpha, probs, steps_pair, log_norm = categoricalchain_smooth_blocks(phi, psi)
+    else:
+        alpha, probs, steps_pair, log_norm = categoricalchain_smooth(phi, psi)
     pair = np.zeros(edge.shape)
-    pair[..., 1:, :, :] = (alpha[..., :-1, :, None] * psi
-                           * (phi[..., 1:, :] * beta[..., 1:, :] / scale[..., 1:, None])[..., None, :])
+    pair[..., 1:, :, :] = steps_pair
     absent = np.sum(categoricalchain_absent(node, edge), -1) * np.log(node.shape[-1])
-    log_z = np.log(scale).sum(-1) + top.sum(-1) + lift.sum(-1) - absent
+    log_z = log_norm + top.sum(-1) + lift.sum(-1) - absent
     expected = (np.einsum("...tk,...tk->...", node, probs)
                 + np.einsum("...tjk,...tjk->...", steps, pair[..., 1:, :, :]))
     return {"probs": probs, "pair": pair, "log_normalizer": log_z,
@@ -241,7 +301,8 @@ CATEGORICAL_CHAIN = Family(
     check_params=categoricalchain_check_params,
     helpers=(first_index, found_at, simplex_problem),
     internals=(categoricalchain_potentials, categoricalchain_absent, categoricalchain_forward,
-               categoricalchain_forward_one, categoricalchain_backward,
+               categoricalchain_forward_one, categoricalchain_backward, categoricalchain_smooth,
+               categoricalchain_prefix, categoricalchain_smooth_blocks,
                categoricalchain_viterbi),
 )
 
