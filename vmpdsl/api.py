@@ -148,7 +148,7 @@ class Fit:
         if self.family(name) != "CategoricalChain":
             raise VmpError(f"'{name}' is not a Categorical chain; viterbi() finds the most "
                            f"probable path of a hidden Markov chain")
-        from .families.chains import categoricalchain_viterbi
+        from .families.categorical_chain import categoricalchain_viterbi
         return categoricalchain_viterbi(self.posterior[name])
 
     # ------------------------------------------------------ new data (predict.py)

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from vmpdsl.families.chains import (categoricalchain_expectations, categoricalchain_entropy,
-                                    categoricalchain_params_from_coeffs, categoricalchain_viterbi,
-                                    gaussianchain_expectations, gaussianchain_params_from_coeffs)
+from vmpdsl.families.categorical_chain import (
+    categoricalchain_entropy, categoricalchain_expectations, categoricalchain_params_from_coeffs,
+    categoricalchain_smooth, categoricalchain_smooth_blocks, categoricalchain_viterbi)
+from vmpdsl.families.gaussian_chain import (gaussianchain_expectations,
+                                            gaussianchain_params_from_coeffs)
 
 
 def categorical_coeffs(rng, T, K, batch=()):
@@ -138,7 +140,6 @@ def test_information_smoother_equals_the_joint_gaussian(seed):
 def test_blockwise_smoother_equals_the_step_by_step_one(shared):
     """Long single sequences take the √T-block route (categoricalchain_prefix);
     it must give the step-by-step forward–backward's answer."""
-    from vmpdsl.families.chains import categoricalchain_smooth, categoricalchain_smooth_blocks
     rng = np.random.default_rng(11)
     T, K = 1500, 4
     node = 3.0 * rng.normal(size=(T, K))

@@ -20,7 +20,7 @@ lowering, einsum), with every array over the *whole* plate:
 The chain's q is one *block* (a q over all its elements, with its own
 expectations and entropy): the families ``CategoricalChain`` (forward–backward)
 and ``GaussianChain`` (a Kalman/RTS smoother in information form) in
-families/chains.py.  The message to a block is, as for any latent, the sum of
+families/categorical_chain.py and gaussian_chain.py.  The message to a block is, as for any latent, the sum of
 its factors' coefficients, one per statistic; the block's family turns them
 into marginals, pairwise expectations and its log normalizer.
 """

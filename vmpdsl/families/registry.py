@@ -19,11 +19,12 @@ from .bernoulli import BERNOULLI
 from .beta import BETA
 from .binomial import BINOMIAL
 from .categorical import CATEGORICAL
-from .chains import CATEGORICAL_CHAIN, GAUSSIAN_CHAIN
+from .categorical_chain import CATEGORICAL_CHAIN
 from .dirichlet import DIRICHLET
 from .exponential import EXPONENTIAL
 from .family import FUNCTION_FIELDS, Family
 from .gamma import GAMMA
+from .gaussian_chain import GAUSSIAN_CHAIN
 from .mvnormal import MVNORMAL
 from .normal import NORMAL
 from .poisson import POISSON
