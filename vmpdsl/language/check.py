@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import Span, VmpCheckError, VmpError
 from . import ast
 from .chains import check_transition, find_chains, lag_offset, slice_words
+from .links import infer_argument
 from .distributions import bind_shapes, lookup, signature, substitute
 from .model import LATENT_FAMILIES, CheckedModel, Factor, Plate, Variable
 from .shapes import Ty, Typer, did_you_mean, fmt_shape
@@ -52,6 +53,7 @@ class _Checker:
         self.factors, self.param_uses = [], {}
         self.plates = []  # Plate stack in scope, outer first
         self.current = None  # the variable whose `~` is being checked
+        self.reads_itself = False  # a chain's transition may read its own z[t-1]
         self.context = None  # "the Normal factor of y (line 9)", for conjugacy errors
         self.constant_of = None  # "hyper nu0" while checking a constant expression
         self.chains = {}  # name -> chains.Chain: latents defined piecewise (z[0], z[t])
@@ -209,12 +211,14 @@ class _Checker:
         chain = self.chains.get(node.id)
         if chain is not None and stmt is chain.step:
             check_transition(chain, stmt.dist)  # reads itself only as z[t-1]
-        self.current = node.id if chain is None or stmt is chain.first else None
+        self.current = node.id
+        self.reads_itself = chain is not None and stmt is chain.step  # z[t-1], checked above
         self.context = f"the {spec.name} factor of {node.id} (line {stmt.span.line})"
         try:
             event, categories = self._dist_shapes(spec, stmt.dist)
         finally:
             self.current = self.context = None
+            self.reads_itself = False
         if role == "data":
             self._observe(node, spec, event, categories, stmt.target)
         else:
@@ -277,7 +281,9 @@ class _Checker:
                                 f"{'s' * (len(spec.args) != 1)}, got {len(dist.args)}",
                                 dist.span, hint=f"write {signature(spec)}")
         typer = Typer(self)
-        types = [typer.infer(arg) for arg in dist.args]
+        role = self.decls[self.current][0]
+        types = [infer_argument(typer, spec.name, k, arg, role)
+                 for k, arg in enumerate(dist.args)]
         for arg, ty, node in zip(spec.args, types, dist.args):
             if arg.fixed and self.is_random(ty.refs):
                 raise VmpCheckError(f"the {arg.name} of {spec.name} must be fixed "
@@ -355,7 +361,7 @@ class _Checker:
         for plate in reversed(self.plates):
             if plate.index == name:
                 return Ty((), "int", plate.dim)
-        if name == self.current:
+        if name == self.current and not self.reads_itself:
             raise VmpCheckError(f"{name} appears in its own distribution", node.span)
         role = self.decls.get(name, (None,))[0]
         if self.constant_of and role not in (None, "dim", "hyper"):
