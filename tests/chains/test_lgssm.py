@@ -78,3 +78,32 @@ def test_trailing_missing_steps_end_the_sequence():
     np.testing.assert_allclose(fit.elbo, ref.elbo, rtol=1e-11)
     np.testing.assert_allclose(fit.posterior["x"]["mean"][:22], ref.posterior["x"]["mean"],
                                atol=1e-10)
+
+
+LATENT_C = """model lgssm_c
+dim T, D, M
+data y[T, M]
+data A[D, D]
+Q ~ Wishart(D, eye(D))
+for m in M:
+    C[m] ~ MvNormal(zeros(D), eye(D))
+    r[m] ~ Gamma(1.0, 1.0)
+x[0] ~ MvNormal(zeros(D), eye(D))
+for t in T[1:]:
+    x[t] ~ MvNormal(A @ x[t-1], Q)
+for t in T:
+    for m in M:
+        y[t, m] ~ Normal(dot(C[m], x[t]), r[m])
+"""
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(T=st.integers(1, 20), seed=st.integers(0, 2 ** 16))
+def test_latent_loadings_keep_the_elbo_monotone(T, seed):
+    """A latent C (rows MvNormal, one noise precision per output) reads the
+    chain's E[x xᵀ]; the transition's E[x x₋₁ᵀ] feeds q(Q)."""
+    rng = np.random.default_rng(seed)
+    data, _ = simulate_lgssm(rng, T)
+    fit = quiet_fit(vmpdsl.load(LATENT_C), {"y": data["y"], "A": data["A"]}, seed=seed,
+                    max_iter=25, tol=0.0)
+    assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
