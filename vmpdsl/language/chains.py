@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..errors import VmpCheckError
 from . import ast
+from .shapes import Ty, Typer
 
 
 @dataclass(frozen=True)
@@ -210,3 +211,45 @@ def _show(expr) -> str:
 
 def slice_words(start: int, stop) -> str:
     return f"[{start or ''}:{'' if stop is None else stop}]"
+
+
+def lag_type(checker, name: str, index: ast.BinOp):
+    """``t - k`` indexing ``name``: only a chain's own earlier element, in a
+    plate sliced so that the element exists (``for t in T[1:]``: ``z[t-1]``)."""
+    plate = next((p for p in reversed(checker.plates) if p.index == index.left.id), None)
+    offset = lag_offset(index)
+    if plate is None or offset is None:
+        return Typer(checker).infer(index)  # not a plate index: the usual error
+    _check_in_plate(name, index, plate, offset[1])
+    _check_lagged_variable(checker, name, index, offset[1])
+    return Ty((), "int", plate.dim)
+
+
+def _check_in_plate(name, index, plate, k):
+    stop = plate.stop or 0
+    if plate.start + k >= 0 and stop + k <= 0:
+        return
+    first = plate.start + k if plate.start + k < 0 else f"{plate.dim}{stop + k:+d}"
+    raise VmpCheckError(
+        f"{name}[{index.left.id}{k:+d}] reaches outside its plate: for {index.left.id} in "
+        f"{plate.dim}{slice_words(plate.start, plate.stop)} it would read element {first}",
+        index.span,
+        hint=f"run the plate over {plate.dim}[{-k}:], and give the first "
+             f"element{'s' if -k > 1 else ''} {name}[0] its own statement"
+        if k < 0 else f"run the plate over {plate.dim}[:{-k}]")
+
+
+def _check_lagged_variable(checker, name, index, k):
+    var, t = checker.vars.get(name), index.left.id
+    if var is not None and var.role == "data":
+        raise VmpCheckError(f"a lagged index on data ({name}[{t}{k:+d}]) is not supported",
+                            index.span, hint=f"pass the shifted array as data of its own, "
+                                             f"e.g. {name}_prev with {name}_prev[t] = {name}[t-1]")
+    if name not in checker.chains:
+        raise VmpCheckError(f"a lagged index reads an earlier element of a chain, but "
+                            f"{checker.describe(name)} is not a chain", index.span,
+                            hint=f"a chain is written {name}[0] ~ ... and "
+                                 f"{name}[t] ~ ... inside `for t in T[1:]:`")
+    if k != -1:
+        raise VmpCheckError(f"only first-order chains are supported: read {name}[{t}-1], "
+                            f"not {name}[{t}{k:+d}]", index.span)

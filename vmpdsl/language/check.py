@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import Span, VmpCheckError, VmpError
 from . import ast
-from .chains import check_transition, find_chains, lag_offset, slice_words
+from .chains import check_transition, find_chains, lag_type
 from .links import infer_argument
 from .distributions import bind_shapes, lookup, signature, substitute
 from .model import LATENT_FAMILIES, CheckedModel, Factor, Plate, Variable
@@ -105,15 +105,8 @@ class _Checker:
                     f"{node.id} already has a likelihood on line {self.observed[node.id].line}",
                     node.span, hint="observed data gets exactly one `~` statement")
             self.observed[node.id] = node.span
-        elif role in ("latent", "point") and node.id not in self.chains_seen():
-            raise VmpCheckError(f"{node.id} already has a prior on line {span.line}",
-                                node.span, hint="a latent variable gets exactly one `~` statement")
-        elif role is None:
+        elif role is None:  # a second `~` of a latent: find_chains judges (a chain or an error)
             self.decls[node.id] = ("point" if stmt.point else "latent", node.span)
-
-    def chains_seen(self) -> set:
-        """Latents with several `~` statements that find_chains will judge."""
-        return {n for n, (role, _) in self.decls.items() if role in ("latent", "point")}
 
     # ------------------------------------------------------------ pass 2
     def _statement(self, stmt, position: int):
@@ -390,39 +383,8 @@ class _Checker:
                             "declare it with dim, data, hyper or param, or give it a `~`")
 
     def lag(self, name: str, index: ast.BinOp) -> Ty:
-        """``t - k`` indexing ``name``: only a chain's own earlier element, in a
-        plate sliced so that the element exists (``for t in T[1:]``: ``z[t-1]``)."""
-        plate = next((p for p in reversed(self.plates) if p.index == index.left.id), None)
-        offset = lag_offset(index)
-        if plate is None or offset is None:
-            return Typer(self).infer(index)  # not a plate index: the usual error
-        k = offset[1]
-        stop = plate.stop or 0
-        if plate.start + k < 0 or stop + k > 0:
-            first = plate.start + k if plate.start + k < 0 else f"{plate.dim}{stop + k:+d}"
-            raise VmpCheckError(
-                f"{name}[{index.left.id}{k:+d}] reaches outside its plate: for "
-                f"{index.left.id} in {plate.dim}{slice_words(plate.start, plate.stop)} it "
-                f"would read element {first}", index.span,
-                hint=f"run the plate over {plate.dim}[{-k}:], and give the first "
-                     f"element{'s' if -k > 1 else ''} {name}[0] its own statement"
-                if k < 0 else f"run the plate over {plate.dim}[:{-k}]")
-        var = self.vars.get(name)
-        if var is not None and var.role == "data":
-            raise VmpCheckError(f"a lagged index on data ({name}[{index.left.id}{k:+d}]) is "
-                                "not supported", index.span,
-                                hint=f"pass the shifted array as data of its own, e.g. "
-                                     f"{name}_prev with {name}_prev[t] = {name}[t-1]")
-        if name not in self.chains:
-            raise VmpCheckError(f"a lagged index reads an earlier element of a chain, but "
-                                f"{self.describe(name)} is not a chain", index.span,
-                                hint=f"a chain is written {name}[0] ~ ... and "
-                                     f"{name}[t] ~ ... inside `for t in T[1:]:`")
-        if k != -1:
-            raise VmpCheckError(f"only first-order chains are supported: read "
-                                f"{name}[{index.left.id}-1], not {name}[{index.left.id}{k:+d}]",
-                                index.span)
-        return Ty((), "int", plate.dim)
+        """``t - k`` indexing ``name`` (language/chains.py)."""
+        return lag_type(self, name, index)
 
     def note_index(self, name: str, leading: int):
         if name in self.vars and self.vars[name].role == "param":
