@@ -150,3 +150,60 @@ def test_blockwise_smoother_equals_the_step_by_step_one(shared):
     for one, other in zip(steps[:3], blocks[:3]):
         np.testing.assert_allclose(one, other, atol=1e-12)
     assert blocks[3] == pytest.approx(steps[3], rel=1e-13)
+
+
+def perturbed_elbos(m, data, name, perturb, sweeps=6, seed=0, **kwargs):
+    """The ELBO at the fitted state (the chain updated last) and with the
+    chain's q moved to the chain of perturbed potentials, the rest fixed."""
+    import warnings
+    module = m._compiled.module
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = module.fit(dict(data), max_iter=sweeps, tol=0.0, seed=seed, **kwargs)
+    dim, bound = module.bind_data(dict(data))
+    K = module._constants(dim, bound, result["hypers"])
+    q, E = dict(result["posterior"]), dict(result["expectations"])
+    family = dict((row[0], row[1]) for row in module.LATENTS)[name]
+    functions = module.FAMILY_FUNCTIONS[family]
+    base = module.elbo_value(q, E, K, bound, result["hypers"], dim)
+    moved = []
+    for params in perturb(q[name]):
+        moved.append(module.elbo_value(dict(q, **{name: params}),
+                                       dict(E, **{name: functions["expectations"](params)}),
+                                       K, bound, result["hypers"], dim))
+    return base, np.array(moved)
+
+
+def test_chain_q_is_coordinate_optimal():
+    """Right after the chain's update, moving its q to the chain of nearby
+    potentials (node and edge, both signs) never raises the ELBO: its entropy
+    and expectations are those of the optimum."""
+    from chain_cases import model, simulate_hmm
+    rng = np.random.default_rng(13)
+    x, _ = simulate_hmm(rng, 30, K=2, D=2)
+
+    def perturb(params):
+        for scale in (1e-4, -1e-4, 1e-2):
+            noise = rng.normal(size=params["node"].shape)
+            edge = np.array(params["edge"]) + scale * rng.normal(size=params["edge"].shape)
+            yield categoricalchain_params_from_coeffs(
+                {"onehot": params["node"] + scale * noise, "pair": edge})
+    base, moved = perturbed_elbos(model("hmm"), {"x": x, "K": 2}, "z", perturb)
+    assert np.all(moved <= base + 1e-10 * abs(base))
+    assert np.all(moved < base)  # strictly: the perturbations are not no-ops
+
+
+def test_gaussian_chain_q_is_coordinate_optimal():
+    """The same for the Gaussian chain of lgssm: its smoothed means shifted."""
+    from chain_cases import model, simulate_lgssm
+    rng = np.random.default_rng(14)
+    data, _ = simulate_lgssm(rng, 20)
+    m = model("lgssm")
+
+    def perturb(params):
+        for scale in (1e-4, -1e-4, 1e-2):
+            mean = np.asarray(params["mean"])
+            yield dict(params, mean=mean + scale * rng.normal(size=mean.shape))
+    base, moved = perturbed_elbos(m, data, "x", perturb)
+    assert np.all(moved <= base + 1e-10 * abs(base))
+    assert np.all(moved < base)
