@@ -128,3 +128,20 @@ def test_prediction_on_new_sequences_equals_enumeration_with_point_globals():
     np.testing.assert_allclose(local["probs"], smoothed, atol=1e-12)
     last = np.exp(score[:, 2] - logsumexp(score[:, 2]))  # p(z_2 | x_0..2), each prefix 8×
     np.testing.assert_allclose(out["filtered"][2], np.bincount(paths[:, 2], last, 2), atol=1e-12)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lengths=st.lists(st.integers(0, 12), min_size=1, max_size=4), K=st.integers(1, 3),
+       seed=st.integers(0, 2 ** 16))
+def test_padded_sequences_elbo_never_decreases(lengths, K, seed):
+    rng = np.random.default_rng(seed)
+    T = max(max(lengths), 1)
+    x = np.full((len(lengths), T, 2), np.nan)
+    for s, n in enumerate(lengths):
+        x[s, :n] = simulate_hmm(rng, n, K=2, D=2)[0] if n else x[s, :0]
+    if np.all(np.isnan(x)):
+        x[0, 0] = 0.0
+    fit = quiet_fit(vmpdsl.load(HMM_SEQUENCES), {"x": x, "K": K}, missing="skip", seed=seed,
+                    max_iter=25, tol=0.0)
+    assert np.all(np.isfinite(fit.elbo))
+    assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
