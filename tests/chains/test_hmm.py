@@ -73,6 +73,9 @@ def test_sequences_as_an_outer_plate_equal_the_sum_of_separate_chains():
     # the first-state counts come from the 3 first elements, transitions from 3 × 29 pairs
     assert fit.posterior["pi0"]["concentration"].sum() == pytest.approx(2 * 1.0 + 3)
     assert fit.posterior["A"]["concentration"].sum() == pytest.approx(4 * 1.0 + 3 * 29)
+    new = np.stack([simulate_hmm(rng, 12, K=2, D=2)[0] for _ in range(2)])  # other S and T
+    probs = fit.local({"x": new})["z"]["probs"]
+    assert probs.shape == (2, 12, 2) and np.allclose(probs.sum(-1), 1.0)
 
 
 def test_sequences_of_different_lengths_padded_with_nan_equal_the_ragged_reference():
