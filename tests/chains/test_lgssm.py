@@ -144,3 +144,34 @@ def test_ragged_sequences_elbo_is_the_sum_of_their_log_likelihoods():
         total += loglik
         np.testing.assert_allclose(fit.posterior["x"]["mean"][s, :lengths[s]], means, atol=1e-10)
     np.testing.assert_allclose(fit.elbo, total, rtol=1e-11)
+
+
+LOCAL_LEVEL = """model local_level
+dim T
+data y[T]
+hyper q = 10.0, r = 2.0
+x[0] ~ Normal(0.0, 1.0)
+for t in T[1:]:
+    x[t] ~ Normal(x[t-1], q)
+for t in T:
+    y[t] ~ Normal(x[t], r)
+"""
+
+
+def test_scalar_chain_is_the_one_dimensional_kalman_smoother():
+    """A Normal chain (the local level model) is the case D = 1: known noise
+    gives the RTS smoother and the exact log likelihood; latent noise
+    precisions keep the ELBO monotone."""
+    rng = np.random.default_rng(15)
+    y = np.cumsum(0.3 * rng.normal(size=40)) + 0.7 * rng.normal(size=40)
+    fit = quiet_fit(vmpdsl.load(LOCAL_LEVEL), {"y": y}, max_iter=2, tol=0.0)
+    one = np.eye(1)
+    means, covs, lag, loglik = kalman_rts(y[:, None], one, one, 10.0 * one, 2.0 * one)
+    np.testing.assert_allclose(fit.posterior["x"]["mean"], means[:, 0], atol=1e-12)
+    np.testing.assert_allclose(fit.posterior["x"]["cov"], covs[:, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(fit.posterior["x"]["cross_cov"][1:], lag[1:, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(fit.elbo, loglik, rtol=1e-12)
+    latent = LOCAL_LEVEL.replace("hyper q = 10.0, r = 2.0\n",
+                                 "q ~ Gamma(1.0, 1.0)\nr ~ Gamma(1.0, 1.0)\n")
+    fit = quiet_fit(vmpdsl.load(latent), {"y": y}, max_iter=40, tol=0.0)
+    assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))

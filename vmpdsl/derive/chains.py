@@ -35,7 +35,8 @@ from ..language.model import CheckedModel, Factor, Plate
 from .terms import Atom
 
 # A chain latent's q family, by its prior's family.
-CHAIN_FAMILIES = {"Categorical": "CategoricalChain", "MvNormal": "GaussianChain"}
+CHAIN_FAMILIES = {"Categorical": "CategoricalChain", "MvNormal": "GaussianChain",
+                  "Normal": "GaussianChain"}
 MASK_PREFIX = "@t"
 
 
@@ -48,8 +49,9 @@ def chain_family(model: CheckedModel, name: str) -> str | None:
         what = "a point estimate" if var.role != "latent" else f"a {var.family} chain"
         raise VmpConjugacyError(
             f"'{name}' is {what}; a chain is a Categorical latent (a hidden Markov "
-            f"model) or an MvNormal latent (a linear-Gaussian state space model)",
-            var.span, hint="for a scalar state, use MvNormal over a dim of size 1")
+            f"model) or a Normal or MvNormal latent (a linear-Gaussian state space model)",
+            var.span, hint="give the chain's elements a Categorical, Normal or MvNormal "
+                           "distribution")
     return CHAIN_FAMILIES[var.family]
 
 

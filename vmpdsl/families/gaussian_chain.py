@@ -1,6 +1,8 @@
 """GaussianChain: the q of an MvNormal chain (x[0], x[t] given x[t-1]) as one
 block, from a Kalman filter and RTS smoother in information form; see
-categorical_chain.py for what a chain block is.
+categorical_chain.py for what a chain block is.  A Normal (scalar) chain is
+the case D = 1, its statistics and parameters without the event axes (its
+``cov`` is a variance).
 """
 import numpy as np
 
@@ -48,6 +50,12 @@ def gaussianchain_filter(J, h, M):
 
 
 def gaussianchain_params_from_coeffs(coeffs):
+    if np.ndim(coeffs["x"]) == np.ndim(coeffs["xx"]):  # a scalar chain: D = 1
+        params = gaussianchain_params_from_coeffs(
+            {s: np.expand_dims(c, (-1,) if s in ("x", "prev_x") else (-2, -1))
+             for s, c in coeffs.items()})
+        return dict(params, mean=params["mean"][..., 0], cov=params["cov"][..., 0, 0],
+                    cross_cov=params["cross_cov"][..., 0, 0])
     J, h, M, free = gaussianchain_potentials(coeffs)
     P, p, chol, log_z = gaussianchain_filter(J, h, M)
     absent = np.sum(free, -1)  # their stand-ins' log Z and entropy terms
@@ -78,6 +86,11 @@ def gaussianchain_coeffs_from_params(params):
 def gaussianchain_expectations(params):
     mean = np.asarray(params["mean"], dtype=float)
     cov = np.asarray(params["cov"], dtype=float)
+    if mean.ndim == cov.ndim:  # a scalar chain: variances, as 1 × 1 covariances
+        stats = gaussianchain_expectations(
+            {"mean": mean[..., None], "cov": cov[..., None, None],
+             "cross_cov": np.asarray(params.get("cross_cov", np.zeros_like(cov)))[..., None, None]})
+        return {s: v[..., 0] if s in ("x", "prev_x") else v[..., 0, 0] for s, v in stats.items()}
     xx = cov + mean[..., :, None] * mean[..., None, :]
     prev_x, prev_xx = np.zeros_like(mean), np.zeros_like(xx)
     prev_x[..., 1:, :], prev_xx[..., 1:, :, :] = mean[..., :-1, :], xx[..., :-1, :, :]
@@ -90,6 +103,8 @@ def gaussianchain_entropy(params):
     if "entropy" in params:
         return np.asarray(params["entropy"], dtype=float)
     cov = np.asarray(params["cov"], dtype=float)  # independent elements
+    if np.ndim(params["mean"]) == cov.ndim:
+        cov = cov[..., None, None]
     dim = cov.shape[-1]
     logdet = chol_logdet(chol_lower(cov, "GaussianChain cov"))
     return np.sum(0.5 * dim * (1 + np.log(2 * np.pi)) + 0.5 * logdet, -1)
