@@ -175,3 +175,12 @@ def test_scalar_chain_is_the_one_dimensional_kalman_smoother():
                                  "q ~ Gamma(1.0, 1.0)\nr ~ Gamma(1.0, 1.0)\n")
     fit = quiet_fit(vmpdsl.load(latent), {"y": y}, max_iter=40, tol=0.0)
     assert np.all(np.diff(fit.elbo) >= -1e-9 * np.abs(fit.elbo[1:]))
+
+
+@pytest.mark.parametrize("name, data", [
+    ("hmm", {"x": np.zeros((0, 2)), "K": 2}),
+    ("lgssm", {"y": np.zeros((0, 3)), "A": np.eye(2), "C": np.ones((3, 2))})])
+def test_an_empty_chain_leaves_the_prior(name, data):
+    """T = 0: no elements; q of the globals is their prior and the ELBO is 0."""
+    fit = quiet_fit(model(name), data, max_iter=3)
+    np.testing.assert_allclose(fit.elbo, 0.0, atol=1e-12)

@@ -162,6 +162,10 @@ def categoricalchain_prefix(mats):
 
 def categoricalchain_params_from_coeffs(coeffs):
     node, edge = categoricalchain_potentials(coeffs)
+    if node.shape[-2] == 0:  # an empty chain (T = 0): nothing to infer
+        zero = np.zeros(node.shape[:-2])
+        return {"probs": node, "pair": np.asarray(edge), "log_normalizer": zero,
+                "entropy": zero, "filtered": node, "node": node, "edge": np.asarray(edge)}
     if not (np.all(np.isfinite(node)) and np.all(np.isfinite(edge[..., 1:, :, :]))):
         raise FloatingPointError("CategoricalChain coefficients must be finite")
     top = node.max(-1)

@@ -57,6 +57,9 @@ def gaussianchain_params_from_coeffs(coeffs):
         return dict(params, mean=params["mean"][..., 0], cov=params["cov"][..., 0, 0],
                     cross_cov=params["cross_cov"][..., 0, 0])
     J, h, M, free = gaussianchain_potentials(coeffs)
+    if h.shape[-2] == 0:  # an empty chain (T = 0): nothing to infer
+        zero = np.zeros(h.shape[:-2])
+        return {"mean": h, "cov": J, "cross_cov": J, "log_normalizer": zero, "entropy": zero}
     P, p, chol, log_z = gaussianchain_filter(J, h, M)
     absent = np.sum(free, -1)  # their stand-ins' log Z and entropy terms
     mean, cov = np.empty_like(h), np.empty_like(J)
