@@ -45,13 +45,16 @@ def chain_family(model: CheckedModel, name: str) -> str | None:
     if name not in model.chains:
         return None
     var = model.variables[name]
-    if var.family not in CHAIN_FAMILIES or var.role != "latent":
-        what = "a point estimate" if var.role != "latent" else f"a {var.family} chain"
+    if var.role != "latent":
+        raise VmpConjugacyError(f"'{name}' is a chain and cannot be a point estimate: its q "
+                                f"is one block over all its elements", var.span,
+                                hint=f"drop `point` (or --point {name}) for this variable")
+    if var.family not in CHAIN_FAMILIES:
         raise VmpConjugacyError(
-            f"'{name}' is {what}; a chain is a Categorical latent (a hidden Markov "
-            f"model) or a Normal or MvNormal latent (a linear-Gaussian state space model)",
-            var.span, hint="give the chain's elements a Categorical, Normal or MvNormal "
-                           "distribution")
+            f"'{name}' is a {var.family} chain; a chain is a Categorical latent (a hidden "
+            f"Markov model) or a Normal or MvNormal latent (a linear-Gaussian state space "
+            f"model)", var.span, hint="give the chain's elements a Categorical, Normal or "
+                                      "MvNormal distribution")
     return CHAIN_FAMILIES[var.family]
 
 

@@ -6,7 +6,8 @@ the case D = 1, its statistics and parameters without the event axes (its
 """
 import numpy as np
 
-from ._common import chol_inverse, chol_logdet, chol_lower, first_index, found_at, symmetrize
+from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
+                      positive_problem, spd_problem, symmetrize)
 from .family import Family
 
 
@@ -174,7 +175,12 @@ def gaussianchain_check_params(params):
     mean = np.asarray(params.get("mean", 0.0), dtype=float)
     if not np.all(np.isfinite(mean)):
         return "GaussianChain mean must be finite"
-    return None
+    if "cov" not in params:
+        return "GaussianChain needs a mean and a cov (a variance for a scalar chain)"
+    cov = np.asarray(params["cov"], dtype=float)
+    if cov.ndim == mean.ndim:
+        return positive_problem(cov, "GaussianChain variance")
+    return spd_problem(cov, "GaussianChain cov")
 
 
 GAUSSIAN_CHAIN = Family(
@@ -189,6 +195,7 @@ GAUSSIAN_CHAIN = Family(
     sample=gaussianchain_sample, log_density=gaussianchain_log_density,
     bound_share=gaussianchain_bound_share,
     check_support=gaussianchain_check_support, check_params=gaussianchain_check_params,
-    helpers=(chol_lower, chol_logdet, chol_inverse, symmetrize, first_index, found_at),
+    helpers=(chol_lower, chol_logdet, chol_inverse, symmetrize, first_index, found_at,
+             positive_problem, spd_problem),
     internals=(gaussianchain_potentials, gaussianchain_filter),
 )
