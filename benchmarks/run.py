@@ -2,7 +2,7 @@
 
     make bench                      # full sizes (issue 5), writes results.md / results.json
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
-    .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset
+    .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
 
 Per model and implementation: per-iteration time (median over iterations after
@@ -462,7 +462,7 @@ def vmpdsl_version():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
-    p.add_argument("--models", default="gmm,linreg,lda,pca,hier", help="comma-separated subset")
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm", help="comma-separated subset")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
