@@ -17,12 +17,15 @@ lowering, einsum), with every array over the *whole* plate:
   ``[z_{t-1} = j][z_t = k]`` → ``z.pair[t, j, k]``; ``x_t x_{t-1}ᵀ`` →
   ``x.cross[t, i, j]``; ``x_{t-1} x_{t-1}ᵀ`` → ``x.prev_xx[t, i, j]``.
 
-The chain's q is one *block* (a q over all its elements, with its own
-expectations and entropy): the families ``CategoricalChain`` (forward–backward)
-and ``GaussianChain`` (a Kalman/RTS smoother in information form) in
-families/categorical_chain.py and gaussian_chain.py.  The message to a block is, as for any latent, the sum of
-its factors' coefficients, one per statistic; the block's family turns them
-into marginals, pairwise expectations and its log normalizer.
+The chain's q is one *block*: a q over all its elements, described by an
+ordinary ``Family`` record whose statistics include the pairwise ones, with
+its own expectations, entropy and ``bound_share`` (log Z): ``CategoricalChain``
+(forward–backward, families/categorical_chain.py) and ``GaussianChain`` (a
+Kalman/RTS smoother in information form, families/gaussian_chain.py; a Normal
+chain is its D = 1 case).  ``q_family`` names the block family, and from then
+on the update is the usual one: the message to a block is the sum of its
+factors' coefficients, one per statistic, and the family turns them into
+marginals, pairwise expectations and its log normalizer.
 """
 from __future__ import annotations
 
