@@ -100,52 +100,54 @@ def categoricalchain_backward(phi, psi, scale):
     return beta
 
 
-def categoricalchain_smooth(phi, psi):
-    """Forward–backward, step by step: filtered α̂, marginals, pair marginals of
-    the steps t ≥ 1, and log Σ α̃_{T−1} (the log normalizer of φ and ψ)."""
+def categoricalchain_smooth(phi, psi, pair):
+    """Forward–backward, step by step: filtered α̂, marginals and log Σ α̃_{T−1}
+    (the log normalizer of φ and ψ); the pair marginals of the steps t ≥ 1 are
+    written into ``pair`` (…, T − 1, K, K)."""
     alpha, scale = categoricalchain_forward(phi, psi)
     beta = categoricalchain_backward(phi, psi, scale)
-    pair = (alpha[..., :-1, :, None] * psi
-            * (phi[..., 1:, :] * beta[..., 1:, :] / scale[..., 1:, None])[..., None, :])
-    return alpha, alpha * beta, pair, np.log(scale).sum(-1)
+    np.multiply(alpha[..., :-1, :, None], psi, out=pair)
+    pair *= (phi[..., 1:, :] * beta[..., 1:, :] / scale[..., 1:, None])[..., None, :]
+    return alpha, alpha * beta, np.log(scale).sum(-1)
 
 
-def categoricalchain_smooth_blocks(phi, psi):
+def categoricalchain_smooth_blocks(phi, psi, pair):
     """The same for one long sequence, by blocks of √T steps (categoricalchain_prefix):
     O(√T) Python steps instead of O(T).  Forward and backward vectors come
     with arbitrary positive scales, so marginals and pair marginals are
     normalized per step, which is exact."""
-    K = phi.shape[-1]
-    steps = psi * phi[1:, None, :]  # M_t = ψ_t diag(φ_t)
-    forward = np.concatenate([(np.eye(K) * phi[0])[None], steps])
-    backward = np.concatenate([np.eye(K)[None], np.swapaxes(steps[::-1], -1, -2)])
-    alpha, log_norm = categoricalchain_prefix(forward)
-    beta = categoricalchain_prefix(backward)[0][::-1]
+    T, K = phi.shape
+    block = int(np.ceil(np.sqrt(T)))
+    mats = np.empty((-(-T // block) * block, K, K))  # padded with identities
+    mats[0], mats[1:T], mats[T:] = np.eye(K) * phi[0], psi * phi[1:, None, :], np.eye(K)
+    alpha, log_norm = categoricalchain_prefix(mats, T, block)  # M_t = ψ_t diag(φ_t)
+    mats[0], mats[1:T], mats[T:] = np.eye(K), np.swapaxes(psi[::-1], -1, -2), np.eye(K)
+    mats[1:T] *= phi[:0:-1, :, None]  # backward: M_{T-1}ᵀ, …, M_1ᵀ
+    beta = categoricalchain_prefix(mats, T, block)[0][::-1]
+    del mats
     probs = alpha * beta
     probs /= probs.sum(-1, keepdims=True)
-    pair = alpha[:-1, :, None] * steps * beta[1:, None, :]
+    np.multiply(alpha[:-1, :, None], psi, out=pair)
+    pair *= (phi[1:] * beta[1:])[:, None, :]
     pair /= pair.sum((-2, -1), keepdims=True)
-    return alpha, probs, pair, log_norm[-1]
+    return alpha, probs, log_norm[-1]
 
 
-def categoricalchain_prefix(mats):
-    """v_t = 1ᵀ mats[0] ⋯ mats[t] for every t, as normalized vectors and log Σ v_t.
-    Within every block of √n steps at once, the running product of its
-    matrices (scaled by their maxima); then across blocks, in order."""
-    n, K = mats.shape[0], mats.shape[-1]
-    block = int(np.ceil(np.sqrt(n)))
-    count = -(-n // block)
-    padded = np.concatenate([mats, np.broadcast_to(np.eye(K), (count * block - n, K, K))])
-    padded = padded.reshape(count, block, K, K)
-    runs, logs = np.empty_like(padded), np.zeros((count, block))
-    run = padded[:, 0]
+def categoricalchain_prefix(mats, n, block):
+    """v_t = 1ᵀ mats[0] ⋯ mats[t] for t < n, as normalized vectors and log Σ v_t.
+    ``mats`` holds whole blocks (padded past n); it is overwritten: within every
+    block at once, by the running product of the block's matrices (scaled by
+    their maxima); then the blocks are joined in order."""
+    K = mats.shape[-1]
+    count = mats.shape[0] // block
+    runs = mats.reshape(count, block, K, K)
+    logs = np.zeros((count, block))
     for j in range(block):
         if j:
-            run = run @ padded[:, j]
+            runs[:, j] = runs[:, j - 1] @ runs[:, j]
             logs[:, j] = logs[:, j - 1]
-        top = run.max((-2, -1))
-        run = run / top[:, None, None]
-        runs[:, j] = run
+        top = runs[:, j].max((-2, -1))
+        runs[:, j] /= top[:, None, None]
         logs[:, j] += np.log(top)
     starts, start_logs = np.empty((count, K)), np.empty(count)
     v, lv = np.full(K, 1.0 / K), np.log(K)
@@ -178,12 +180,11 @@ def categoricalchain_params_from_coeffs(coeffs):
         psi = np.exp(steps[..., :1, :, :] - lift[..., :1, None, None])
     else:
         psi = np.exp(steps - lift[..., None, None])
-    if phi.ndim == 2 and phi.shape[0] >= 1024:  # one long sequence: by blocks
-        alpha, probs, steps_pair, log_norm = categoricalchain_smooth_blocks(phi, psi)
-    else:
-        alpha, probs, steps_pair, log_norm = categoricalchain_smooth(phi, psi)
-    pair = np.zeros(edge.shape)
-    pair[..., 1:, :, :] = steps_pair
+    pair = np.empty(edge.shape)
+    pair[..., 0, :, :] = 0.0  # no z[-1]
+    smooth = (categoricalchain_smooth_blocks if phi.ndim == 2 and phi.shape[0] >= 1024
+              else categoricalchain_smooth)  # one long sequence: by blocks of √T
+    alpha, probs, log_norm = smooth(phi, psi, pair[..., 1:, :, :])
     absent = np.sum(categoricalchain_absent(node, edge), -1) * np.log(node.shape[-1])
     log_z = log_norm + top.sum(-1) + lift.sum(-1) - absent
     expected = (np.einsum("...tk,...tk->...", node, probs)
