@@ -5,11 +5,12 @@ the model of models/hmm.vmp:
 
 with q(z) one block (the chain, exact given the rest: forward–backward on
 the sub-normalized parameters exp E[log A], exp E[log pi0] and the expected
-Gaussian log densities).  Same update order as vmpdsl (pi0, A, Λ, mu, z) and
-mu and Λ factorized.  A start gives q(z) as per-step probabilities (its
-elements independent) and q(mu); the first sweep's expected transition
-counts are then Σ_t r_{t−1} r_tᵀ.  The ELBO of a sweep is the priors' and
-entropies' terms plus log Z of the forward pass.  ``data["x"]`` may be a list
+Gaussian log densities).  Same update order as vmpdsl's sweep (mu, Λ, pi0,
+A, z: from the data toward the priors, the chain last; derive/schedule.py)
+and mu and Λ factorized.  A start gives q(z) as per-step probabilities (its
+elements independent), q(Λ) starts at its prior; the first sweep's expected
+transition counts are then Σ_t r_{t−1} r_tᵀ.  The ELBO of a sweep is the
+priors' and entropies' terms plus log Z of the forward pass.  ``data["x"]`` may be a list
 of sequences of different lengths (sharing every global; ``init["z"]`` then
 stacks their probabilities); a NaN step is unobserved: no emission, the
 chain runs through it.
@@ -67,22 +68,20 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha=1.0, mu_precisi
     const_lambda = -0.5 * nu0 * D * np.log(2.0) - 0.5 * nu0 * logdetW0 - _log_multigamma(0.5 * nu0, D)
     R = np.array(init["z"], dtype=float)
     S = {"R": R, "counts": sum(r[:-1].T @ r[1:] for r in np.split(R, ends)),
-         "m": np.array(init["mu"]["mean"], dtype=float),
-         "cov": np.array(init["mu"]["cov"], dtype=float)}
+         "EL": np.stack([nu0 * np.eye(D)] * K)}  # q(Λ) starts at its prior
 
     def sweep():
-        R, m, cov = S["R"], S["m"], S["cov"]
-        Emumu = cov + m[:, :, None] * m[:, None, :]
-        # q(pi0), q(A): the first marginal and the expected transition counts
-        conc0 = alpha + sum(r[0] for r in np.split(R, ends) if len(r))
-        elogpi0 = dirichlet_elog(conc0)
-        concA = alpha + S["counts"]
-        elogA = dirichlet_elog(concA)
-        # q(Λ_k): df = D + N_k, scale⁻¹ = I + Σ_t r_tk E[(x_t − mu_k)(x_t − mu_k)ᵀ]
+        R, EL = S["R"], S["EL"]
         Ro = R * seen[:, None] if not seen.all() else R
         Nk = Ro.sum(0)
         Sx = Ro.T @ x
         Sxx = ((Ro[:, :, None] * x[:, None, :]).reshape(T, K * D).T @ x).reshape(K, D, D)
+        # q(mu_k): precision mu_precision·I + N_k E[Λ_k], mean cov E[Λ_k] Σ_t r_tk x_t
+        prec = mu_precision * np.eye(D) + Nk[:, None, None] * EL
+        cov, logdet_prec = spd_inv_logdet(prec)
+        m = np.einsum("kij,kjl,kl->ki", cov, EL, Sx)
+        Emumu = cov + m[:, :, None] * m[:, None, :]
+        # q(Λ_k): df = D + N_k, scale⁻¹ = I + Σ_t r_tk E[(x_t − mu_k)(x_t − mu_k)ᵀ]
         Sxm = Sx[:, :, None] * m[:, None, :]
         scale_inv = W0inv + Sxx - Sxm - np.swapaxes(Sxm, 1, 2) + Nk[:, None, None] * Emumu
         scale_inv = 0.5 * (scale_inv + np.swapaxes(scale_inv, 1, 2))
@@ -91,11 +90,11 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha=1.0, mu_precisi
         EL = df[:, None, None] * scale
         elogdet = (sps.digamma(0.5 * (df[:, None] - np.arange(D))).sum(1)
                    + D * np.log(2.0) - logdet_scale_inv)
-        # q(mu_k): precision mu_precision·I + N_k E[Λ_k], mean cov E[Λ_k] Σ_t r_tk x_t
-        prec = mu_precision * np.eye(D) + Nk[:, None, None] * EL
-        cov, logdet_prec = spd_inv_logdet(prec)
-        m = np.einsum("kij,kjl,kl->ki", cov, EL, Sx)
-        Emumu = cov + m[:, :, None] * m[:, None, :]
+        # q(pi0), q(A): the first marginal and the expected transition counts
+        conc0 = alpha + sum(r[0] for r in np.split(R, ends) if len(r))
+        elogpi0 = dirichlet_elog(conc0)
+        concA = alpha + S["counts"]
+        elogA = dirichlet_elog(concA)
         # q(z): expected Gaussian log densities, then forward–backward
         L = np.linalg.cholesky(EL)
         proj = (x @ np.swapaxes(L, 0, 1).reshape(D, K * D)).reshape(T, K, D)
@@ -109,7 +108,7 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, alpha=1.0, mu_precisi
         R = np.concatenate([p[0] for p in parts])
         counts, log_z = sum(p[1] for p in parts), sum(p[2] for p in parts)
         S.update(R=R, counts=counts, m=m, cov=cov, conc0=conc0, concA=concA, df=df,
-                 scale=scale, log_z=log_z)
+                 scale=scale, EL=EL, log_z=log_z)
         elbo = log_z
         elbo += dirichlet_logprior(alpha, K, elogpi0) + dirichlet_entropy(conc0, elogpi0)
         elbo += dirichlet_logprior(alpha, K, elogA) + dirichlet_entropy(concA, elogA).sum()

@@ -122,29 +122,40 @@ def wishart_prior_and_entropy(df, scale, nu0):
 
 
 def vb_lgssm(y, A, C, sweeps):
-    """Hand-written VB-EM for lgssm (q(Q) q(R) q(x), Beal 2003 ch. 5 with
-    Wishart precisions): q(x) is the RTS smoother at E[Q], E[R]; its log
-    normalizer is the Kalman log likelihood there plus ½(E[log|·|] − log|E[·]|)
-    per transition and per observation.  Starts as the engine does: q(Q), q(R)
-    at their priors, q(x) the prior chain."""
+    """Hand-written VB-EM for lgssm (q(x) q(R) q(Q), Beal 2003 ch. 5 with
+    Wishart precisions), in vmpdsl's sweep order (x, R, Q; derive/schedule.py):
+    q(x) is the RTS smoother at E[Q], E[R] (q(Q), q(R) start at their priors).
+    The ELBO after a sweep is E[log p(y, x, Q, R)] under the new q(Q), q(R)
+    and the sweep's q(x), plus the entropies; q(x)'s entropy is
+    Σ_t ½ log|2πe Cov(x_t | x_{t+1})| (a Markov chain's chain rule)."""
     T, M = y.shape
     D = A.shape[0]
     EQ, ER = D * np.eye(D), M * np.eye(M)
-    ms, Ps, lag, _ = kalman_rts(y, A, np.zeros((M, D)), EQ, np.eye(M))
     trace = []
     for _ in range(sweeps):
+        ms, Ps, lag, _ = kalman_rts(y, A, C, EQ, ER)
         xx = Ps + ms[:, :, None] * ms[:, None, :]
         cross = lag[1:] + ms[1:, :, None] * ms[:-1, None, :]  # E[x_t x_{t-1}ᵀ]
-        resid = (xx[1:] - A @ np.swapaxes(cross, 1, 2) - cross @ A.T + A @ xx[:-1] @ A.T).sum(0)
-        dfQ, scaleQ = D + T - 1.0, np.linalg.inv(np.eye(D) + resid)
         obs = (y[:, :, None] * y[:, None, :] - C @ ms[:, :, None] * y[:, None, :]
                - y[:, :, None] * (C @ ms[:, :, None]).transpose(0, 2, 1) + C @ xx @ C.T).sum(0)
         dfR, scaleR = M + float(T), np.linalg.inv(np.eye(M) + obs)
+        resid = (xx[1:] - A @ np.swapaxes(cross, 1, 2) - cross @ A.T + A @ xx[:-1] @ A.T).sum(0)
+        dfQ, scaleQ = D + T - 1.0, np.linalg.inv(np.eye(D) + resid)
         EQ, logdetQ = wishart_moments(dfQ, scaleQ)
         ER, logdetR = wishart_moments(dfR, scaleR)
-        ms, Ps, lag, loglik = kalman_rts(y, A, C, EQ, ER)
-        log_z = loglik + 0.5 * (T - 1) * (logdetQ - np.linalg.slogdet(EQ)[1]) \
-            + 0.5 * T * (logdetR - np.linalg.slogdet(ER)[1])
-        trace.append(log_z + wishart_prior_and_entropy(dfQ, scaleQ, D)
+        log_joint = (-0.5 * np.trace(xx[0]) - 0.5 * D * np.log(2 * np.pi)
+                     + 0.5 * (T - 1) * (logdetQ - D * np.log(2 * np.pi)) - 0.5 * np.sum(EQ * resid)
+                     + 0.5 * T * (logdetR - M * np.log(2 * np.pi)) - 0.5 * np.sum(ER * obs))
+        trace.append(log_joint + chain_entropy(Ps, lag)
+                     + wishart_prior_and_entropy(dfQ, scaleQ, D)
                      + wishart_prior_and_entropy(dfR, scaleR, M))
     return np.array(trace), {"mean": ms, "cov": Ps, "Q": (dfQ, scaleQ), "R": (dfR, scaleR)}
+
+
+def chain_entropy(Ps, lag):
+    """H of a Gaussian Markov chain from its smoothed covariances and lag-one
+    covariances: Σ_t ½ log|2πe Cov(x_t | x_{t+1})|, the last element unconditioned."""
+    D = Ps.shape[-1]
+    conditional = [Ps[t] - lag[t + 1].T @ np.linalg.solve(Ps[t + 1], lag[t + 1])
+                   for t in range(len(Ps) - 1)] + [Ps[-1]]
+    return sum(0.5 * np.linalg.slogdet(2 * np.pi * np.e * S)[1] for S in conditional)

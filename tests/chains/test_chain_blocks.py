@@ -156,8 +156,8 @@ def test_blockwise_smoother_equals_the_step_by_step_one(shared):
 
 
 def perturbed_elbos(m, data, name, perturb, sweeps=6, seed=0, **kwargs):
-    """The ELBO at the fitted state (the chain updated last) and with the
-    chain's q moved to the chain of perturbed potentials, the rest fixed."""
+    """The ELBO right after the chain's own update (on the fitted state) and
+    with the chain's q moved to the chain of perturbed potentials, the rest fixed."""
     import warnings
     module = m._compiled.module
     with warnings.catch_warnings():
@@ -168,6 +168,9 @@ def perturbed_elbos(m, data, name, perturb, sweeps=6, seed=0, **kwargs):
     q, E = dict(result["posterior"]), dict(result["expectations"])
     family = dict((row[0], row[1]) for row in module.LATENTS)[name]
     functions = module.FAMILY_FUNCTIONS[family]
+    update = next(row[3] for row in module.UPDATES if row[0] == name)
+    q[name] = functions["params_from_coeffs"](update(E, K, bound, result["hypers"], dim))
+    E[name] = functions["expectations"](q[name])
     base = module.elbo_value(q, E, K, bound, result["hypers"], dim)
     moved = []
     for params in perturb(q[name]):

@@ -261,6 +261,13 @@ def categoricalchain_sample(params, rng):
     return path
 
 
+def categoricalchain_start(params, rng, plated):
+    # Random probabilities per element (independent elements): the states a
+    # chain selects are exchangeable until the assignments differ.
+    probs = params["probs"]
+    return {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
+
+
 def categoricalchain_log_density(x, params):
     """log q(path) = log q(z_0) + Σ_t log q(z_t | z_{t-1})."""
     stats = categoricalchain_expectations(params)
@@ -300,7 +307,7 @@ CATEGORICAL_CHAIN = Family(
     expectations=categoricalchain_expectations, entropy=categoricalchain_entropy,
     mode=categoricalchain_mode, point_expectations=categoricalchain_point_expectations,
     sample=categoricalchain_sample, log_density=categoricalchain_log_density,
-    bound_share=categoricalchain_bound_share,
+    bound_share=categoricalchain_bound_share, start=categoricalchain_start, start_leads=True,
     check_support=categoricalchain_check_support,
     check_params=categoricalchain_check_params,
     helpers=(first_index, found_at, simplex_problem),
