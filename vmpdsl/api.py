@@ -43,9 +43,11 @@ class Model:
         from .graph import build_graph
         return build_graph(self._compiled.model)
 
-    def equations(self, style: str = "text", steps: bool = False) -> str:
-        from .derive.equations import equations_text
-        return equations_text(self._compiled.derivation, style, steps)
+    def equations(self, style: str = "text", steps: bool = False):
+        """The derived updates: prints as text (or LaTeX with style="latex");
+        Jupyter renders it through ``_repr_latex_``."""
+        from .printing import equations
+        return equations(self._compiled.derivation, style, steps)
 
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,

@@ -26,7 +26,7 @@ def equations_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--steps", action="store_true",
-                        help="also show each statistic's collected coefficient")
+                        help="also show each factor's message, then their sum")
 
 
 def run_equations(args) -> int:
