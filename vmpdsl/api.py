@@ -238,7 +238,16 @@ class Fit:
         if family == "Beta":
             return q["a"] / (q["a"] + q["b"])
         stats = FAMILIES[family].expectations(q)
-        return stats["onehot"] if family == "Categorical" else stats["x"]
+        return stats["onehot"] if "onehot" in stats else stats["x"]
+
+    def viterbi(self, name: str) -> np.ndarray:
+        """The most probable path of a Categorical chain under q (max-product on
+        the potentials of its block); its smoothed marginals are ``mean(name)``."""
+        if self.family(name) != "CategoricalChain":
+            raise VmpError(f"'{name}' is not a Categorical chain; viterbi() finds the most "
+                           f"probable path of a hidden Markov chain")
+        from .families.categorical_chain import categoricalchain_viterbi
+        return categoricalchain_viterbi(self.posterior[name])
 
     # ------------------------------------------- inspecting q (posterior.py)
     def sample(self, n: int = 1000, seed: int | None = 0) -> dict:

@@ -122,8 +122,10 @@ def test_sweep_goes_from_the_data_toward_the_priors(name, order):
 def test_start_is_decided_by_the_family_record_only(monkeypatch):
     from vmpdsl.families import FAMILIES
     with_start = {name for name, f in FAMILIES.items() if f.start is not None}
-    assert with_start == {"Categorical", "Normal", "MvNormal", "NormalWishart", "NormalGamma"}
-    assert {name for name, f in FAMILIES.items() if f.start_leads} == {"Categorical"}
+    assert with_start == {"Categorical", "CategoricalChain", "Normal", "MvNormal",
+                          "NormalWishart", "NormalGamma"}
+    assert {name for name, f in FAMILIES.items() if f.start_leads} == {"Categorical",
+                                                                      "CategoricalChain"}
     # the emitted start follows the record's function and nothing else
     module = example("gmm")._compiled.module
     fixed = {"probs": np.array([[0.25, 0.75]] * 6)}

@@ -145,7 +145,7 @@ def _user_init(name, family, point, value):
         if isinstance(value, dict):
             value = value.get("value")
         return {"value": np.asarray(value, dtype=float)}
-    if family == "Categorical" and not isinstance(value, dict):
+    if family in ("Categorical", "CategoricalChain") and not isinstance(value, dict):
         value = {"probs": value}
     if not isinstance(value, dict):
         raise DataError(f"init for '{name}' must be a dict of its {family} parameters")

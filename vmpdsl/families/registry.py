@@ -19,10 +19,12 @@ from .bernoulli import BERNOULLI
 from .beta import BETA
 from .binomial import BINOMIAL
 from .categorical import CATEGORICAL
+from .categorical_chain import CATEGORICAL_CHAIN
 from .dirichlet import DIRICHLET
 from .exponential import EXPONENTIAL
 from .family import FUNCTION_FIELDS, Family
 from .gamma import GAMMA
+from .gaussian_chain import GAUSSIAN_CHAIN
 from .local_bounds import JJ, SOFTMAX_BOUND
 from .mvnormal import MVNORMAL
 from .normal import NORMAL
@@ -30,16 +32,17 @@ from .normal_wishart import NORMALGAMMA, NORMALWISHART
 from .poisson import POISSON
 from .wishart import WISHART
 
-__all__ = ["Family", "FAMILIES", "BLOCK_FAMILIES", "FUNCTION_FIELDS", "get_family",
+__all__ = ["Family", "FAMILIES", "JOINT_FAMILIES", "FUNCTION_FIELDS", "get_family",
            "runtime_source", "RUNTIME_HEADER"]
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
             BINOMIAL, POISSON, EXPONENTIAL,
             JJ, SOFTMAX_BOUND,  # not in the language: local parameters of link bounds
+            CATEGORICAL_CHAIN, GAUSSIAN_CHAIN,  # blocks over a chain's elements
             NORMALWISHART, NORMALGAMMA)
-# The joint block families (q over a mean and its precision, derive/blocks.py)
-# are not distributions of the language either.
-BLOCK_FAMILIES = ("NormalWishart", "NormalGamma")
+# The joint mean–precision families (derive/blocks.py) are not distributions
+# of the language either.
+JOINT_FAMILIES = ("NormalWishart", "NormalGamma")
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
 

@@ -21,7 +21,7 @@ from fractions import Fraction
 
 from .formulas import C, Ratio, plus, scale
 
-BLOCK_FAMILIES = ("NormalWishart", "NormalGamma")
+JOINT_FAMILIES = ("NormalWishart", "NormalGamma")
 
 
 @dataclass

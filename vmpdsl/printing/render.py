@@ -21,8 +21,9 @@ from ..derive.terms import Atom
 from ..derive.link_equations import STAT_TEXT as LOCAL_STATS
 from .chains import chains
 from .links import local_statistic
-from .normal_wishart import BLOCK_FAMILIES
+from .normal_wishart import JOINT_FAMILIES
 from .normal_wishart import statistic as block_statistic
+from .sequences import CHAIN_STATS, chain_statistic, slice_indicator
 from .squares import Square
 
 LOG_CONSTANTS = (("log2pi", math.log(2 * math.pi)), ("log2", math.log(2.0)),
@@ -81,6 +82,8 @@ class Renderer:
             return "I"
         if a.var.startswith("@c"):
             return self.constant(a, letters)
+        if a.var.startswith("@t"):  # a sliced plate's mask (derive/chains.py)
+            return slice_indicator(self, a, letters)
         role = self.role(a.var)
         name = s.index(s.name(a.var), self.rows_of(a, letters)) if a.stat != "onehot" else None
         if role in ("latent", "point", "param"):
@@ -88,7 +91,9 @@ class Renderer:
                 return self.gate(a, letters)
             if a.stat in LOCAL_STATS:  # λ(ξ_y[n]) of a link bound
                 return local_statistic(self, a, letters)
-            if self.ctx.families.get(a.var) in BLOCK_FAMILIES:  # E[mu[k]ᵀ Lambda[k] mu[k]]
+            if a.stat in CHAIN_STATS:  # a chain's pairwise or previous-element statistic
+                return chain_statistic(self, a, letters)
+            if self.ctx.families.get(a.var) in JOINT_FAMILIES:  # E[mu[k]ᵀ Lambda[k] mu[k]]
                 return block_statistic(self, a, self.rows_of(a, letters), raw)
             point = role != "latent"
             if not raw and not point:
