@@ -18,7 +18,7 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import checks, einsum, new_data, prelude, runtime
+from . import checks, einsum, new_data, prelude, runtime, scatter
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -164,7 +164,7 @@ def runtime_text(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
                        if v.role != "hyper" and v.family in FAMILIES})
-    body = [strip_imports(inspect.getsource(part)) for part in (prelude, einsum)]
+    body = [strip_imports(inspect.getsource(part)) for part in (prelude, scatter, einsum)]
     body.append(runtime_source(families))
     return "\n\n".join(body)
 

@@ -22,6 +22,7 @@ from scipy import sparse as spsparse
 from scipy import special as sps
 
 from .einsum import _einsum  # the plan executor; emitted right after this file
+from .scatter import _gather_rows, _scatter  # the general one-hot shapes; emitted after it
 
 
 class DataError(ValueError):
@@ -149,8 +150,9 @@ def _contract(labels, operands, out):
         gone = [r for r in rows if all(r not in l for l in labels) and r not in out]
         scale = float(np.prod([hot.values.shape[rows.index(r)] for r in gone]))
         return scale * _contract(labels, operands, out)
-    if any(r in out for r in rows):
-        raise NotImplementedError("a one-hot output keeping its rows")
+    if any(r in out for r in rows) or any(isinstance(o, OneHot) and l[-1] in out
+                                          for l, o in zip(labels, operands)):
+        return _scatter(hot, hot_labels, labels, operands, out, _contract, OneHot)
     inner = out.replace(cat, rows)
     dense = _contract(labels, operands, inner)
     dense = np.broadcast_to(dense, _full_shape(dense, inner, rows, hot.values.shape))
@@ -197,7 +199,7 @@ def _gather(lab, op, cat, rows, values):
     if not shared:
         return lab.replace(cat, rows), np.take(op, values, axis=axis)
     if len(rows) != 1:
-        raise NotImplementedError("gathering with multi-axis integer data")
+        return _gather_rows(lab, op, cat, rows, values)
     row_axis = lab.index(rows)
     moved = np.moveaxis(op, [row_axis, axis], [0, 1])
     picked = moved[np.arange(values.shape[0]), values]
