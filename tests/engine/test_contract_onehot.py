@@ -3,7 +3,8 @@ dense one-hot arrays: one or several one-hots over any rows, whose category
 axes are gathered against other operands or reach the output, with their rows
 summed, kept in the output, or shared with dense operands.  (Before
 emit/scatter.py, a one-hot output that kept a row axis, or a gather sharing
-several row axes, raised NotImplementedError inside fit.)"""
+several row axes, raised NotImplementedError inside fit, and integer data read
+through integer data, g[doc[t]], an IndexError.)"""
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,10 +21,12 @@ SIZES = {**ROWS, **CATS, **DENSE}
 def one_hot_contractions(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2 ** 31 - 1)))
     hots = []
+    pool = sorted(ROWS)
     for cat in draw(st.lists(st.sampled_from(sorted(CATS)), min_size=1, max_size=2, unique=True)):
-        rows = draw(st.permutations(sorted(ROWS)))[:draw(st.integers(1, len(ROWS)))]
-        hots.append(("".join(rows) + cat, OneHot(rng.integers(0, CATS[cat], [ROWS[r] for r in rows]),
+        rows = draw(st.permutations(pool))[:draw(st.integers(1, len(pool)))]
+        hots.append(("".join(rows) + cat, OneHot(rng.integers(0, CATS[cat], [SIZES[r] for r in rows]),
                                                  CATS[cat])))
+        pool = pool + [cat]  # a later one-hot may be indexed by this one: g[doc[t]]
     used = sorted({l for lab, _ in hots for l in lab} | set(DENSE))
     dense = []
     for _ in range(draw(st.integers(0, 2))):

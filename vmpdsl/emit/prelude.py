@@ -194,6 +194,9 @@ def _full_shape(array, labels, rows, row_shape):
 
 def _gather(lab, op, cat, rows, values):
     """Replace axis ``cat`` of ``op`` by the rows of ``values`` (a gather)."""
+    if isinstance(op, OneHot):  # integer data read through integer data: g[doc[t]]
+        row_labels, gathered = _gather(lab[:-1], op.values, cat, rows, values)
+        return row_labels + lab[-1], OneHot(gathered, op.size)
     axis = lab.index(cat)
     shared = [r for r in rows if r in lab]
     if not shared:
