@@ -41,7 +41,9 @@ def _check_arguments(parser: argparse.ArgumentParser):
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from .compiler import check_conjugacy  # the derivation (not the emitter) decides
     model = load_model_file(args.model)
+    check_conjugacy(model)
     print(summary(model))
     return EXIT_OK
 
