@@ -69,14 +69,16 @@ def log_of(s: list, out: tuple, ctx: FactorContext, role: str, func: str = "log"
     randoms = random_vars(s, ctx)
     if not randoms:
         return constant_fn(func, s, out, ctx)
-    if len(s) != 1 or len(randoms) != 1 or (func == "log1m" and len(s[0].atoms) != 1):
+    if len(s) != 1 or (func == "log1m" and (len(s[0].atoms) != 1 or len(randoms) != 1)):
         raise not_conjugate(ctx, randoms[0], f"the log of the {role}", role)
     (t,) = s
     rand = [a for a in t.atoms if a.var in randoms]
-    if len(rand) != 1 or rand[0].stat != "x":
+    if any(a.stat != "x" for a in rand):
         raise not_conjugate(ctx, randoms[0], f"the log of the {role}", role)
-    result = atom(rand[0].var, LOG_STATS[func], rand[0].indices)
-    rest = Term(t.coeff, tuple(a for a in t.atoms if a is not rand[0]), t.sizes)
+    # a product of random factors (alpha * lam[n]): under mean field
+    # E[log(a b)] = E[log a] + E[log b], one statistic per factor
+    result = add(*(atom(a.var, LOG_STATS[func], a.indices) for a in rand))
+    rest = Term(t.coeff, tuple(a for a in t.atoms if a not in rand), t.sizes)
     if rest.atoms or rest.sizes or rest.coeff != 1:
         result = add(result, log_of([rest], out, ctx, role))
     return result

@@ -65,8 +65,10 @@ class Printer:
             return (r"\delta" if self.latex else "δ") + self.labels(a.indices, names)
         if a.var in constants:
             c = constants[a.var]
-            inner = " + ".join(self.product(t.atoms, names) or "1" for t in c.terms)
-            return f"{c.func}({inner})" + self.labels(a.indices, names)
+            inner = " + ".join(" ".join([str(d) for d in t.sizes] + [self.product(t.atoms, names)]
+                                        ).strip() or "1" for t in c.terms)
+            text = f"1/{inner}" if c.func == "recip" and " " not in inner else f"{c.func}({inner})"
+            return text + self.labels(a.indices, names)
         variables = self.derivation.model.variables
         var = variables.get(a.var)
         if var is not None and var.role in ("latent", "point", "param"):

@@ -16,7 +16,7 @@ import re
 from ..derive.expressions import EYE, ONES
 from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
-from ..language.ast import BinOp, Call, Index, Name, Neg, Num
+from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
 from . import checks, einsum, new_data, prelude, runtime, scatter
 
@@ -122,6 +122,8 @@ def constant_text(expr, hypers=()) -> str:
             return f"np.{expr.func}(int({args[0]}))"
         if expr.func in BUILTIN_CALLS:
             return f"{BUILTIN_CALLS[expr.func]}({', '.join(args)})"
+    if isinstance(expr, Array):
+        return f"np.array([{', '.join(constant_text(i, hypers) for i in expr.items)}], dtype=float)"
     if isinstance(expr, Index):
         raise VmpCheckError("a hyperparameter cannot be indexed", expr.span)
     raise VmpCheckError("unsupported hyperparameter expression", getattr(expr, "span", None))
@@ -243,9 +245,24 @@ def hypers_function(model) -> list:
     seen = {}
     for name, expr in model.hypers.items():
         lines.append(f"    hyper[{key(name)}] = np.asarray({constant_text(expr, seen)}, dtype=float)")
+        lines += literal_size_check(model.variables[name], expr)
         seen[name] = expr
     lines += ["    return hyper", ""]
     return lines
+
+
+def literal_size_check(var, expr) -> list:
+    """A literal whose length stands for a dim (``a[k]`` for k in K = 3) must
+    still fit when the dim is given another size at fit time."""
+    if not isinstance(expr, Array) or all(isinstance(d, int) for d in var.event):
+        return []
+    want = "(" + "".join(f"{dim_text(d)}, " for d in var.event) + ")"
+    dims = ", ".join(str(d) for d in var.event if isinstance(d, str))
+    line = var.span.line if var.span else 0
+    return [f"    if hyper[{key(var.name)}].shape != {want}:",
+            f"        raise DataError(f\"hyper {var.name} (line {int(line)}) is a literal of shape "
+            f"{{hyper[{key(var.name)}].shape}}, but its uses need {{{want}}} (from {dims}); "
+            f"give {dims} its default size or a literal of that shape\")"]
 
 
 def is_constant(expr, model) -> bool:
@@ -261,6 +278,8 @@ def is_constant(expr, model) -> bool:
     if isinstance(expr, Call):
         return expr.func in ("zeros", "ones", "eye", "dot", "sum", "diag") and \
             all(is_constant(a, model) for a in expr.args)
+    if isinstance(expr, Array):
+        return all(is_constant(a, model) for a in expr.items)
     return False
 
 
@@ -275,7 +294,7 @@ def hyper_names(expr, model) -> tuple:
                       getattr(e, "operand", None), getattr(e, "base", None)):
             if child is not None:
                 walk(child)
-        for child in getattr(e, "args", ()) + getattr(e, "indices", ()):
+        for child in getattr(e, "args", ()) + getattr(e, "indices", ()) + getattr(e, "items", ()):
             walk(child)
     walk(expr)
     return tuple(found)

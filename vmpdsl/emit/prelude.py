@@ -215,6 +215,8 @@ def apply_constant_function(func, value, arg=None):
     value = np.asarray(value, dtype=float)
     if func == "log":
         return np.log(value)
+    if func == "recip":
+        return 1.0 / value
     if func == "log1m":
         return np.log1p(-value)
     if func == "lgamma":

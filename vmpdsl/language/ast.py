@@ -64,7 +64,15 @@ class Call:
     span: Span = field(compare=False, default=None)
 
 
-Expr = Num | Name | Index | BinOp | Neg | Call
+@dataclass(frozen=True)
+class Array:
+    """A vector or matrix literal ``[1.0, 5.0]``, ``[[1, 0], [0, 1]]`` (hypers only)."""
+
+    items: tuple
+    span: Span = field(compare=False, default=None)
+
+
+Expr = Num | Name | Index | BinOp | Neg | Call | Array
 
 BUILTINS = ("dot", "sum", "diag", "zeros", "ones", "eye")
 

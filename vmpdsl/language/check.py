@@ -53,6 +53,7 @@ class _Checker:
         self.current = None  # the variable whose `~` is being checked
         self.context = None  # "the Normal factor of y (line 9)", for conjugacy errors
         self.constant_of = None  # "hyper nu0" while checking a constant expression
+        self.literal_ties = {}  # (hyper, axis) -> the dim its literal's length stands for
 
     def run(self) -> CheckedModel:
         self._collect(self.program.statements, declarations=True)
@@ -60,6 +61,7 @@ class _Checker:
         for position, stmt in enumerate(self.program.statements):
             self._statement(stmt, position)
         self._settle_params()
+        self._settle_literals()
         return CheckedModel(self._model_name(), dict(self.dims), dict(self.vars),
                             dict(self.hypers), tuple(self.factors), self.program)
 
@@ -379,3 +381,25 @@ class _Checker:
 
     def is_dim(self, name: str) -> bool:
         return name in self.dims
+
+    def same_size(self, a, b, name: str, axis: int) -> bool:
+        """Equal sizes; or a fixed size (a literal's length) and a dim whose
+        default is that size, which ties the hyper's axis to the dim."""
+        if a == b:
+            return True
+        fixed, named = (a, b) if isinstance(a, int) else (b, a)
+        default = self.dims.get(named) if isinstance(named, str) else None
+        if not (isinstance(fixed, int) and isinstance(default, ast.Num)
+                and default.value == fixed):
+            return False
+        if name in self.hypers:
+            self.literal_ties[(name, axis)] = named
+        return True
+
+    def _settle_literals(self):
+        """A hyper literal indexed by a plate of dim K has shape K (checked
+        against K's size at fit time: literals.py)."""
+        for (name, axis), dim in self.literal_ties.items():
+            var = self.vars[name]
+            event = var.event[:axis] + (dim,) + var.event[axis + 1:]
+            self.vars[name] = replace(var, event=event)

@@ -12,6 +12,9 @@ Environment protocol (``env``):
   describe(name) -> str               "w, a Normal latent", for messages
   is_dim(name) -> bool                may this name size an array (zeros(D))?
   is_random(refs) -> bool             do these names include a latent, point or param?
+  same_size(a, b, name, axis) -> bool  do sizes a and b agree (a dim and its default
+                                      agree with a literal's length)?
+  constant_of -> str | None           "hyper a" while typing a constant expression
   context -> str | None               "the Normal factor of y", for conjugacy errors
 """
 from __future__ import annotations
@@ -79,6 +82,20 @@ class Typer:
                 hint="divide only by constants; write a precision instead of a variance")
         return Ty(_broadcast(left.shape, right.shape, expr), refs=refs)
 
+    def _array(self, expr: ast.Array) -> Ty:
+        """A literal: its entries share one shape, which it gains an axis over."""
+        if not self.env.constant_of:
+            raise VmpCheckError("a vector or matrix literal can only be the value of a hyper",
+                                expr.span, hint="declare `hyper a = [...]` and use a here")
+        types = [self.infer(item) for item in expr.items]
+        for ty, item in zip(types, expr.items):
+            if ty.shape != types[0].shape:
+                raise VmpCheckError(
+                    f"the entries of this literal differ in shape: {fmt_shape(types[0].shape)} "
+                    f"and {fmt_shape(ty.shape)}", item.span,
+                    hint="a matrix literal has rows of equal length")
+        return Ty((len(types),) + types[0].shape, refs=frozenset().union(*(t.refs for t in types)))
+
     # ----------------------------------------------------------- indexing
     def _index(self, expr: ast.Index) -> Ty:
         base = self.infer(expr.base)
@@ -115,7 +132,7 @@ class Typer:
         categories = ty.categories
         if categories is None:
             categories = self.env.note_categories(index, dim)
-        if categories != dim:
+        if not self.env.same_size(categories, dim, name, axis):
             raise VmpCheckError(
                 f"{self.env.describe(what)} takes values in {categories}, but axis {axis + 1} "
                 f"of {name} has size {dim}", index.span,
