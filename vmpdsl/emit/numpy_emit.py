@@ -241,28 +241,25 @@ def prior_contractions(stat_update, name, program):
 
 
 def hypers_function(model) -> list:
-    lines = ["def _hypers(dim):", "    hyper = {}"]
+    lines = ["def _hypers(dim):"] + literal_dim_checks(model) + ["    hyper = {}"]
     seen = {}
     for name, expr in model.hypers.items():
         lines.append(f"    hyper[{key(name)}] = np.asarray({constant_text(expr, seen)}, dtype=float)")
-        lines += literal_size_check(model.variables[name], expr)
         seen[name] = expr
     lines += ["    return hyper", ""]
     return lines
 
 
-def literal_size_check(var, expr) -> list:
-    """A literal whose length stands for a dim (``a[k]`` for k in K = 3) must
-    still fit when the dim is given another size at fit time."""
-    if not isinstance(expr, Array) or all(isinstance(d, int) for d in var.event):
-        return []
-    want = "(" + "".join(f"{dim_text(d)}, " for d in var.event) + ")"
-    dims = ", ".join(str(d) for d in var.event if isinstance(d, str))
-    line = var.span.line if var.span else 0
-    return [f"    if hyper[{key(var.name)}].shape != {want}:",
-            f"        raise DataError(f\"hyper {var.name} (line {int(line)}) is a literal of shape "
-            f"{{hyper[{key(var.name)}].shape}}, but its uses need {{{want}}} (from {dims}); "
-            f"give {dims} its default size or a literal of that shape\")"]
+def literal_dim_checks(model) -> list:
+    """A dim that a literal's length fixes (``a[k]`` for k in K = 3 with a of
+    three entries) must keep that size when given at fit time."""
+    lines = []
+    for name, size in model.literal_dims:
+        lines += [f"    if dim[{key(name)}] != {int(size)}:",
+                  f"        raise DataError(f\"dim {name} is {{dim[{key(name)}]}}, but a literal hyper "
+                  f"of length {int(size)} is used along it; give {name} = {int(size)} or "
+                  f"change the literal\")"]
+    return lines
 
 
 def is_constant(expr, model) -> bool:

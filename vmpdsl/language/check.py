@@ -53,7 +53,7 @@ class _Checker:
         self.current = None  # the variable whose `~` is being checked
         self.context = None  # "the Normal factor of y (line 9)", for conjugacy errors
         self.constant_of = None  # "hyper nu0" while checking a constant expression
-        self.literal_ties = {}  # (hyper, axis) -> the dim its literal's length stands for
+        self.literal_dims = {}  # dim -> the size a literal's length fixes it to
 
     def run(self) -> CheckedModel:
         self._collect(self.program.statements, declarations=True)
@@ -61,9 +61,9 @@ class _Checker:
         for position, stmt in enumerate(self.program.statements):
             self._statement(stmt, position)
         self._settle_params()
-        self._settle_literals()
         return CheckedModel(self._model_name(), dict(self.dims), dict(self.vars),
-                            dict(self.hypers), tuple(self.factors), self.program)
+                            dict(self.hypers), tuple(self.factors), self.program,
+                            literal_dims=tuple(self.literal_dims.items()))
 
     def _model_name(self) -> str:
         first = self.program.statements[:1]
@@ -266,7 +266,8 @@ class _Checker:
             if arg.fixed and self.is_random(ty.refs):
                 raise VmpCheckError(f"the {arg.name} of {spec.name} must be fixed "
                                     "(a number, hyper or data), not random", node.span)
-        binding = bind_shapes(spec, [t.shape for t in types], [a.span for a in dist.args])
+        binding = bind_shapes(spec, [t.shape for t in types], [a.span for a in dist.args],
+                              self.same_size)
         return substitute(spec.event, binding), binding.get(spec.categories)
 
     def _observe(self, node, spec, event, categories, target):
@@ -281,7 +282,7 @@ class _Checker:
                                     f"but axis {axis + 1} of {node.id} has size {dim}",
                                     target.span)
         rest = declared[len(plates):]
-        if rest != event:
+        if not self.same_shape(rest, event):
             raise VmpCheckError(
                 f"{node.id} has shape {fmt_shape(rest)} per observation, but {spec.name} "
                 f"here describes shape {fmt_shape(event)}", target.span)
@@ -382,9 +383,9 @@ class _Checker:
     def is_dim(self, name: str) -> bool:
         return name in self.dims
 
-    def same_size(self, a, b, name: str, axis: int) -> bool:
+    def same_size(self, a, b) -> bool:
         """Equal sizes; or a fixed size (a literal's length) and a dim whose
-        default is that size, which ties the hyper's axis to the dim."""
+        default is that size, which fixes the dim to it (checked at fit time)."""
         if a == b:
             return True
         fixed, named = (a, b) if isinstance(a, int) else (b, a)
@@ -392,14 +393,8 @@ class _Checker:
         if not (isinstance(fixed, int) and isinstance(default, ast.Num)
                 and default.value == fixed):
             return False
-        if name in self.hypers:
-            self.literal_ties[(name, axis)] = named
+        self.literal_dims[named] = fixed
         return True
 
-    def _settle_literals(self):
-        """A hyper literal indexed by a plate of dim K has shape K (checked
-        against K's size at fit time: literals.py)."""
-        for (name, axis), dim in self.literal_ties.items():
-            var = self.vars[name]
-            event = var.event[:axis] + (dim,) + var.event[axis + 1:]
-            self.vars[name] = replace(var, event=event)
+    def same_shape(self, a: tuple, b: tuple) -> bool:
+        return len(a) == len(b) and all(self.same_size(x, y) for x, y in zip(a, b))

@@ -83,6 +83,7 @@ class CheckedModel:
     factors: tuple  # of Factor, in source order
     program: Program = field(compare=False, default=None)
     missing: bool = False  # likelihood factors carry observed-masks (fit(missing="skip"))
+    literal_dims: tuple = ()  # ((dim, size), ...): dims a literal's length fixes (a = [1, 2])
 
     @property
     def source(self) -> str:

@@ -12,8 +12,9 @@ Environment protocol (``env``):
   describe(name) -> str               "w, a Normal latent", for messages
   is_dim(name) -> bool                may this name size an array (zeros(D))?
   is_random(refs) -> bool             do these names include a latent, point or param?
-  same_size(a, b, name, axis) -> bool  do sizes a and b agree (a dim and its default
-                                      agree with a literal's length)?
+  same_size(a, b) -> bool             do sizes a and b agree (a dim whose default
+                                      is a literal's length agrees with it)?
+  same_shape(a, b) -> bool            same_size along equal ranks
   constant_of -> str | None           "hyper a" while typing a constant expression
   context -> str | None               "the Normal factor of y", for conjugacy errors
 """
@@ -80,6 +81,8 @@ class Typer:
             raise VmpCheckError(
                 "division by a random quantity is not supported", expr.right.span,
                 hint="divide only by constants; write a precision instead of a variance")
+        if self.env.same_shape(left.shape, right.shape):
+            return Ty(right.shape if _named(right.shape) else left.shape, refs=refs)
         return Ty(_broadcast(left.shape, right.shape, expr), refs=refs)
 
     def _array(self, expr: ast.Array) -> Ty:
@@ -132,7 +135,7 @@ class Typer:
         categories = ty.categories
         if categories is None:
             categories = self.env.note_categories(index, dim)
-        if not self.env.same_size(categories, dim, name, axis):
+        if not self.env.same_size(categories, dim):
             raise VmpCheckError(
                 f"{self.env.describe(what)} takes values in {categories}, but axis {axis + 1} "
                 f"of {name} has size {dim}", index.span,
@@ -195,6 +198,10 @@ def _leading(indices) -> int:
             break
         count += 1
     return count
+
+
+def _named(shape: tuple) -> bool:
+    return any(isinstance(d, str) for d in shape)
 
 
 def _broadcast(left: tuple, right: tuple, expr) -> tuple:
