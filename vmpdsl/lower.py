@@ -130,9 +130,10 @@ def contraction(term: Term, target, factor, model) -> Contraction:
     """One monomial as an einsum, leaving out ``target`` (the updated statistic)."""
     out = tuple(target.indices) if target is not None else ()
     atoms = [a for a in term.atoms if a is not target]
+    # a δ over two plate labels (pairs.py) consumes a plate's sum: not a constant axis
+    sizes = term.sizes + constant_axes(atoms, out, factor)
     atoms, out = eliminate_identities(atoms, out)
     operands = tuple(operand(a, model) for a in atoms if a.var != ONES)
-    sizes = term.sizes + constant_axes(atoms, out, factor)
     labels = {l for a in atoms for l in a.indices} | set(out)
     dims = tuple(sorted((l, factor.label_dims[l]) for l in labels))
     return Contraction(term.coeff, sizes, operands, out, dims)

@@ -47,9 +47,16 @@ class Printer:
             return var
         return var if len(var) == 1 else r"\mathrm{" + var.replace("_", r"\_") + "}"
 
+    def label(self, label, names) -> str:
+        """A label's printed name: a plate keeps its index unless another label
+        already shows as it (the other end of a pair, B[z[i], z[j]])."""
+        if label not in names:
+            taken = label.startswith("#") or label in names.values()
+            names[label] = self.letter(names) if taken else label
+        return names[label]
+
     def labels(self, labels, names) -> str:
-        shown = [names.setdefault(l, l if not l.startswith("#") else self.letter(names))
-                 for l in labels]
+        shown = [self.label(l, names) for l in labels]
         if not shown:
             return ""
         return ("_{" + ",".join(shown) + "}") if self.latex else "[" + ",".join(shown) + "]"
@@ -79,7 +86,7 @@ class Printer:
             return table[stat].format(v=self.name(a.var)) + self.labels(a.indices, names)
         if a.stat == "onehot":
             row = self.labels(a.indices[:-1], names)
-            cat = names.setdefault(a.indices[-1], self.letter(names))
+            cat = self.label(a.indices[-1], names)
             return f"[{self.name(a.var)}{row} = {cat}]"
         return self.name(a.var) + self.labels(a.indices, names)
 

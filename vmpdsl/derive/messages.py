@@ -24,6 +24,7 @@ from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from .densities import DENSITIES
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
+from .pairs import expand_pairs, is_pair
 from .terms import Atom, Term, mul
 from .weights import RowWeights
 
@@ -77,7 +78,7 @@ def derive(model: CheckedModel) -> Derivation:
     raw = []
     for position, factor in enumerate(model.factors):
         ctx = FactorContext(model, factor, constants)
-        terms = factor_terms(factor, ctx)
+        terms = expand_pairs(factor_terms(factor, ctx), ctx)  # B[z[i], z[j]]: pairs.py
         weight = weights.factor_weight(position, factor)  # a row mask or count
         raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
     families = {v.name: q_family(model, v.name, raw)
@@ -198,6 +199,9 @@ def canonical(term: Term, ctx: FactorContext, families: dict) -> Term:
             groups.setdefault(a.var, []).append(a)
     atoms = [a for a in term.atoms if a.var not in groups]
     for name, found in groups.items():
+        if is_pair(found, families[name]):
+            atoms.extend(found)  # a product of two elements' expectations (pairs.py)
+            continue
         merged = merge(name, found, term, ctx, families[name])
         if merged.stat not in FAMILIES[families[name]].stats:
             raise conjugacy_error(name, merged.stat, term, ctx, families[name])

@@ -18,7 +18,7 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import checks, einsum, new_data, prelude, runtime, scatter
+from . import checks, einsum, new_data, prelude, runtime, scatter, serial
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -54,13 +54,15 @@ def operand_text(o) -> str:
     return f"K[{key(o.name)}]"
 
 
-def contraction_text(c: Contraction) -> str:
+def contraction_text(c: Contraction, wrap=None) -> str:
+    """``wrap(operand, text)``, if given, rewrites each operand's text (the
+    row restriction of a serial update, serial_emit.py)."""
     dims = dict(c.label_dims)
     factors = [] if c.coeff == 1 else [repr(float(c.coeff))]
     factors += [dim_text(d) for d in c.sizes]
     if not c.operands and not c.out:
         return " * ".join(factors) or "1.0"
-    product = elementwise_text(c, dims)
+    product = elementwise_text(c, dims) if wrap is None else None
     if product is not None:
         return " * ".join(factors + [product])
     letters = {}
@@ -69,8 +71,8 @@ def contraction_text(c: Contraction) -> str:
     specs, args = [], []
     for o in c.operands:
         specs.append("".join(letters[l] for l in o.labels))
-        args.append(operand_text(o) if o.name != EYE else
-                    f"np.eye({dim_text(dims[o.labels[0]])})")
+        text = operand_text(o) if o.name != EYE else f"np.eye({dim_text(dims[o.labels[0]])})"
+        args.append(wrap(o, text) if wrap else text)
     spec = ",".join(specs) + "->" + "".join(letters[l] for l in c.out)
     call = f"contract({spec!r}, {', '.join(args)})"
     return " * ".join(factors + [call])
@@ -137,9 +139,13 @@ def emit(program: Program, equations: str = "") -> str:
     lines += hypers_function(model)
     lines += safety_lines(program)
     lines += constants_function(program)
+    from .serial_emit import serial_steps, serial_update_function
+    serial = serial_steps(program)
     for index, step in enumerate(program.steps):
-        lines += update_function(index, step, program, prior_only=False)
+        lines += (serial_update_function(index, step, program) if index in serial
+                  else update_function(index, step, program, prior_only=False))
         lines += update_function(index, step, program, prior_only=True)
+    lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
     lines += elbo_function(program)
     lines += updates_table(program)
     lines += [strip_imports(inspect.getsource(part)) for part in (checks, runtime, new_data)]
@@ -166,7 +172,7 @@ def runtime_text(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
                        if v.role != "hyper" and v.family in FAMILIES})
-    body = [strip_imports(inspect.getsource(part)) for part in (prelude, scatter, einsum)]
+    body = [strip_imports(inspect.getsource(part)) for part in (prelude, scatter, einsum, serial)]
     body.append(runtime_source(families))
     return "\n\n".join(body)
 

@@ -175,6 +175,8 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
     """
     weights = globals().get("ROW_WEIGHTS", {})  # derive/weights.py
     shared = None  # a latent whose entropy is in its bound share already
+    if UPDATES[-1][0] in globals().get("SERIAL", ()):  # its rows' coefficients are
+        last_coeffs = None  # of different states (serial.py): recompute every term
     if last_coeffs is None:
         total = _expected_log_joint(E, K, data, hyper, dim)
     else:
