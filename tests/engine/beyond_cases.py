@@ -139,3 +139,25 @@ def naive_bayes_exact(data):
     evidence = (dirichlet_log_norm(np.ones(C)) - dirichlet_log_norm(pi)
                 + np.sum(dirichlet_log_norm(np.ones(V)) - dirichlet_log_norm(theta)))
     return {"pi": pi, "theta": theta}, evidence
+
+
+# ------------------------------------------------------------------ sbm
+def sbm_elbo(data, post):
+    """The ELBO of the stochastic block model under mean field, by hand: for
+    i ≠ j the two memberships are independent (r_ik r_jl); for i = j they are
+    one variable (r_ik on the diagonal k = l)."""
+    A, r = data["A"], post["z"]["probs"]
+    alpha, a, b = post["pi"]["concentration"], post["B"]["a"], post["B"]["b"]
+    K = r.shape[1]
+    log_pi = digamma(alpha) - digamma(alpha.sum())
+    log_b, log_1mb = beta_moments(a, b)
+    g = np.einsum("ij,ik,jl,kl->ij", A, r, r, log_b) + np.einsum("ij,ik,jl,kl->ij", 1 - A, r, r,
+                                                                    log_1mb)
+    off = np.sum(g) - np.trace(g)
+    d = np.diagonal(A)
+    diag = np.sum(r * (d[:, None] * np.diag(log_b) + (1 - d[:, None]) * np.diag(log_1mb)))
+    entropy_z = -np.sum(r * np.log(np.maximum(r, 1e-300)))
+    entropy_pi = -(dirichlet_log_norm(alpha) + np.sum((alpha - 1) * log_pi))
+    prior_pi = dirichlet_log_norm(np.ones(K))  # Dirichlet(1): (α − 1) E[log π] = 0
+    return (off + diag + np.sum(r @ log_pi) + entropy_z + entropy_pi + prior_pi
+            + np.sum(beta_entropy(a, b)))  # Beta(1, 1) priors: log density 0

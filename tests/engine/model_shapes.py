@@ -32,6 +32,11 @@ INDEX_KINDS = {
     "plate_and_gate": ("pi ~ Dirichlet(ones(K))\nfor n in N:\n    for f in F:\n"
                        "        z[n, f] ~ Categorical(pi)", ("n in N", "f in F"), "f, z[n, f]",
                        ("F", "K")),
+    "gate_twice": ("pi ~ Dirichlet(ones(K))\nfor n in N:\n    z[n] ~ Categorical(pi)",
+                   ("n in N",), "z[n], z[n]", ("K", "K")),
+    "pair": ("pi ~ Dirichlet(ones(K))\nfor n in N:\n    z[n] ~ Categorical(pi)",
+             ("n in N", "m in N"), "z[n], z[m]", ("K", "K")),
+    "scalar_gate": ("pi ~ Dirichlet(ones(K))\nc ~ Categorical(pi)", ("n in N",), "c", ("K",)),
     "gate_and_gather": ("data g[N]: int\npi ~ Dirichlet(ones(K))\nfor n in N:\n"
                         "    z[n] ~ Categorical(pi)", ("n in N",), "z[n], g[n]", ("K", "J")),
 }
@@ -50,7 +55,7 @@ FAMILIES = {
 # A latent child needs data below it: (child family kinds it applies to, the data line)
 LATENT_CHILD = {
     "real": "Normal({C}, 1.0)",
-    "category": "Normal(m[{C}], 1.0)",
+    "category": "Normal(u[{C}], 1.0)",
     "vector": "MvNormal({C}, eye(D))",
 }
 
@@ -90,7 +95,7 @@ def model_text(kind: str, family: str, latent_child: bool) -> str | None:
     if support not in LATENT_CHILD:
         return None
     event = shape[:-1] + ", D]" if support == "vector" else shape
-    extra = ["for v in V:\n    m[v] ~ Normal(0.0, 1.0)"] if support == "category" else []
+    extra = ["for v in V:\n    u[v] ~ Normal(0.0, 1.0)"] if support == "category" else []
     below = LATENT_CHILD[support].format(C=f"w{target}")
     return "\n".join([head[0], f"data y{event}"] + head[1:] + extra +
                      [child_block(plates, [f"w{target} ~ {read}", f"y{target} ~ {below}"])]) + "\n"

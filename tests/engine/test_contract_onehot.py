@@ -4,7 +4,8 @@ axes are gathered against other operands or reach the output, with their rows
 summed, kept in the output, or shared with dense operands.  (Before
 emit/scatter.py, a one-hot output that kept a row axis, or a gather sharing
 several row axes, raised NotImplementedError inside fit, and integer data read
-through integer data, g[doc[t]], an IndexError.)"""
+through integer data, g[doc[t]], an IndexError; a one-hot with a repeated
+row label, y[n, n], a ValueError.)"""
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,8 @@ def one_hot_contractions(draw):
     pool = sorted(ROWS)
     for cat in draw(st.lists(st.sampled_from(sorted(CATS)), min_size=1, max_size=2, unique=True)):
         rows = draw(st.permutations(pool))[:draw(st.integers(1, len(pool)))]
+        if draw(st.integers(0, 4)) == 0:
+            rows = rows + rows[:1]  # y[n, n]: a diagonal of one-hot data
         hots.append(("".join(rows) + cat, OneHot(rng.integers(0, CATS[cat], [SIZES[r] for r in rows]),
                                                  CATS[cat])))
         pool = pool + [cat]  # a later one-hot may be indexed by this one: g[doc[t]]

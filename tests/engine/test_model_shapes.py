@@ -22,7 +22,7 @@ def test_fit_works_or_says_why(text):
         model = vmpdsl.load(text)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            fit = model.fit(simulate(text, np.random.default_rng(0)), max_iter=20, tol=0.0,
+            fit = model.fit(simulate(text, np.random.default_rng(0)), max_iter=10, tol=0.0,
                             seed=1)
     except VmpError:
         return

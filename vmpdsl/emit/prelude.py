@@ -22,7 +22,7 @@ from scipy import sparse as spsparse
 from scipy import special as sps
 
 from .einsum import _einsum  # the plan executor; emitted right after this file
-from .scatter import _gather_rows, _scatter  # the general one-hot shapes; emitted after it
+from .scatter import _diagonals, _gather_rows, _scatter  # the general one-hot shapes; emitted after it
 
 
 class DataError(ValueError):
@@ -139,6 +139,7 @@ def _contract(labels, operands, out):
     outer_at = next((p for p, o in enumerate(operands) if isinstance(o, SharedOuter)), None)
     if outer_at is not None:
         return _split_outer(labels, operands, out, outer_at)
+    labels, operands = _diagonals(labels, operands, OneHot)
     hot_at = next(p for p, o in enumerate(operands) if isinstance(o, OneHot))
     hot = operands.pop(hot_at)
     hot_labels = labels.pop(hot_at)

@@ -13,6 +13,8 @@ functions cover every other shape a model can produce:
   those rows, then added into (kept rows, categories) by one sparse product.
 * ``_gather_rows``: a gather whose operand shares several row axes with the
   index (``mu[n, g[n, f]]``), by advanced indexing.
+* ``_diagonals``: a one-hot whose row labels repeat (y[n, n], the diagonal
+  of a pair of gates, derive/pairs.py) becomes the one-hot of its diagonal.
 """
 import numpy as np
 from scipy import sparse as spsparse
@@ -113,3 +115,14 @@ def _spread(shape, rows, at, ndim):
     for label, n in zip(rows, shape):
         out[at[label]] = n
     return out
+
+
+def _diagonals(labels, operands, one_hot):
+    """One-hots with a repeated row label replaced by the one-hot of their diagonal."""
+    for p, (lab, op) in enumerate(zip(labels, operands)):
+        rows = lab[:-1]
+        if isinstance(op, one_hot) and len(set(rows)) < len(rows):
+            kept = "".join(dict.fromkeys(rows))
+            labels[p] = kept + lab[-1]
+            operands[p] = one_hot(np.einsum(f"{rows}->{kept}", op.values), op.size)
+    return labels, operands
