@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import repairs
 from ..errors import VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
@@ -259,14 +260,7 @@ def conjugacy_error(name: str, stat: str, term: Term, ctx: FactorContext, q: str
     var = ctx.model.variables[name]
     family = var.family or "point"
     words = " · ".join(STAT_WORDS.get(s, s).format(v=name) for s in stat.split("·"))
-    hint = {
-        "log": f"a variable used as a precision, rate or probability needs a Gamma, "
-               f"Wishart, Beta or Dirichlet prior; or mark it `point {name} ~ ...`",
-        "logdet": f"a precision matrix needs a Wishart prior",
-        "xx": f"a variable that enters squared (a mean, a weight) needs a Normal or "
-              f"MvNormal prior",
-    }.get(stat, f"give '{name}' a prior whose sufficient statistics include {words}, "
-                f"or estimate it as a point (`point {name} ~ ...`)")
+    hint = repairs.for_statistic(name, stat, words)
     return ctx.error(
         f"this {ctx.factor.dist.name} factor is not conjugate for '{name}': it contains "
         f"{words} (in the term {describe(term, ctx)}), but a {family} q-distribution "

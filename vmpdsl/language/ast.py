@@ -77,6 +77,32 @@ Expr = Num | Name | Index | BinOp | Neg | Call | Array
 BUILTINS = ("dot", "sum", "diag", "zeros", "ones", "eye")
 
 
+def source_text(expr) -> str:
+    """An expression as the user would write it (for messages)."""
+    if isinstance(expr, Num):
+        return repr(expr.value) if not float(expr.value).is_integer() else str(int(expr.value))
+    if isinstance(expr, Name):
+        return expr.id
+    if isinstance(expr, Slice):
+        return ":"
+    if isinstance(expr, Index):
+        return f"{source_text(expr.base)}[{', '.join(map(source_text, expr.indices))}]"
+    if isinstance(expr, BinOp):
+        return f"{_operand(expr.left)} {expr.op} {_operand(expr.right)}"
+    if isinstance(expr, Neg):
+        return f"-{_operand(expr.operand)}"
+    if isinstance(expr, Call):
+        return f"{expr.func}({', '.join(map(source_text, expr.args))})"
+    if isinstance(expr, Array):
+        return f"[{', '.join(map(source_text, expr.items))}]"
+    return "..."
+
+
+def _operand(expr) -> str:
+    text = source_text(expr)
+    return f"({text})" if isinstance(expr, (BinOp, Neg)) else text
+
+
 # --------------------------------------------------------------- declarations
 @dataclass(frozen=True)
 class Dist:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from .. import repairs
 from ..errors import VmpCheckError, VmpConjugacyError
 from . import ast
 
@@ -180,17 +181,6 @@ def _root(expr) -> str | None:
     return None
 
 
-def _names(expr):
-    """Every Name node below an expression (plate indices included)."""
-    if isinstance(expr, ast.Name):
-        yield expr
-    for child in getattr(expr, "args", ()) + getattr(expr, "indices", ()):
-        yield from _names(child)
-    for attr in ("base", "left", "right", "operand"):
-        if hasattr(expr, attr):
-            yield from _names(getattr(expr, attr))
-
-
 def _leading(indices) -> int:
     count = 0
     for index in indices:
@@ -262,15 +252,12 @@ _CALLS = {
 
 
 def _unknown_function(expr: ast.Call, context: str | None):
-    if expr.func in NONLINEAR:
+    if expr.func in NONLINEAR or expr.func in repairs.LINKS:
         where = f" in {context}" if context else ""
-        names = sorted({n.id for n in _names(expr)})
         return VmpConjugacyError(
-            f"{expr.func}({', '.join(names) or '...'}){where} makes the model non-conjugate"
-            ": variational message "
-            "passing needs each variable to enter linearly through + - * @ dot sum diag",
-            expr.span,
-            hint="reparameterise so the variable appears in a conjugate argument, e.g. "
-                 "a Gamma-distributed precision instead of exp(log-precision)")
+            f"{ast.source_text(expr)}{where} makes the model non-conjugate: variational "
+            "message passing needs each random variable to enter linearly, through "
+            "+ - * @ dot sum diag",
+            expr.span, hint=repairs.nonlinear_call(expr.func))
     hint = did_you_mean(expr.func, _CALLS) or "the functions are " + ", ".join(_CALLS)
     return VmpCheckError(f"unknown function '{expr.func}'", expr.span, hint=hint)
