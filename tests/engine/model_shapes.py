@@ -50,6 +50,8 @@ FAMILIES = {
     "Gamma-rate": ("Gamma(2.0, 1.0)", "Poisson({P})", "count"),
     "Dirichlet": ("Dirichlet(ones(V))", "Categorical({P})", "category"),
     "MvNormal": ("MvNormal(zeros(D), eye(D))", "MvNormal({P}, eye(D))", "vector"),
+    "Wishart": ("Wishart(3.0, eye(D))", "MvNormal(zeros(D), {P})", "vector"),
+    "Exponential-rate": ("Gamma(2.0, 1.0)", "Exponential({P})", "positive"),
 }
 
 # A latent child needs data below it: (child family kinds it applies to, the data line)
@@ -87,7 +89,7 @@ def model_text(kind: str, family: str, latent_child: bool) -> str | None:
     read = likelihood.format(P=f"theta[{index}]")
     head = ["dim " + ", ".join(SIZES), decls, parent_block("theta", prior, parent_plates)]
     if not latent_child:
-        dtype = {"real": "", "vector": "", "binary": ": int", "count": ": int",
+        dtype = {"real": "", "vector": "", "positive": "", "binary": ": int", "count": ": int",
                  "category": ": int"}[support]
         event = shape[:-1] + ", D]" if support == "vector" else shape
         return "\n".join([head[0], f"data y{event}{dtype}"] + head[1:] +
@@ -119,6 +121,8 @@ def simulate(text: str, rng) -> dict:
             data[name] = rng.poisson(3.0, shape)
         elif ": int" in line:
             data[name] = rng.integers(0, SIZES["V"], shape)
+        elif "Exponential" in text:
+            data[name] = rng.exponential(1.0, shape)
         else:
             data[name] = rng.normal(size=shape)
     return {**data, **SIZES}
@@ -133,3 +137,26 @@ def cases():
                 if text is not None:
                     out.append((f"{kind}-{family}-{'latent' if latent_child else 'data'}", text))
     return out
+
+
+# The models issue 11 reported (NotImplementedError inside fit before scatter.py).
+REPORTED = {
+    "naive-bayes-one-feature": (
+        "dim N, C, V\ndata label[N]: int\ndata x[N]: int\npi ~ Dirichlet(ones(C))\n"
+        "for c in C:\n    theta[c] ~ Dirichlet(ones(V))\nfor n in N:\n"
+        "    label[n] ~ Categorical(pi)\n    x[n] ~ Categorical(theta[label[n]])\n",
+        lambda rng: {"label": rng.integers(0, 3, 30), "x": rng.integers(0, 4, 30), "C": 3, "V": 4}),
+    "bpmf-entries-as-a-list": (
+        "dim T, R, C, K\ndata row[T]: int\ndata col[T]: int\ndata rating[T]\n"
+        "alpha ~ Gamma(1.0, 1.0)\nfor r in R:\n    U[r] ~ MvNormal(zeros(K), eye(K))\n"
+        "for c in C:\n    V[c] ~ MvNormal(zeros(K), eye(K))\nfor t in T:\n"
+        "    rating[t] ~ Normal(dot(U[row[t]], V[col[t]]), alpha)\n",
+        lambda rng: {"row": rng.integers(0, 5, 40), "col": rng.integers(0, 6, 40),
+                     "rating": rng.normal(size=40), "R": 5, "C": 6, "K": 2}),
+    "mixture-of-unigrams": (
+        "dim Dc, K, V, T\ndata doc[T]: int\ndata word[T]: int\npi ~ Dirichlet(ones(K))\n"
+        "for k in K:\n    phi[k] ~ Dirichlet(ones(V))\nfor d in Dc:\n    z[d] ~ Categorical(pi)\n"
+        "for t in T:\n    word[t] ~ Categorical(phi[z[doc[t]]])\n",
+        lambda rng: {"doc": rng.integers(0, 5, 60), "word": rng.integers(0, 6, 60),
+                     "Dc": 5, "V": 6, "K": 2}),
+}

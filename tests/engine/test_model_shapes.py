@@ -10,7 +10,7 @@ import pytest
 import vmpdsl
 from vmpdsl.errors import VmpError
 
-from model_shapes import cases, simulate
+from model_shapes import REPORTED, cases, simulate
 
 CASES = cases()
 REL = 1e-9
@@ -29,3 +29,10 @@ def test_fit_works_or_says_why(text):
     elbo = fit.elbo
     assert np.all(np.isfinite(elbo))
     assert np.all(np.diff(elbo) >= -REL * np.maximum(np.abs(elbo[1:]), 1.0)), elbo
+
+
+@pytest.mark.parametrize("name", REPORTED)
+def test_the_reported_models_fit(name):
+    text, simulate_data = REPORTED[name]
+    fit = vmpdsl.load(text).fit(simulate_data(np.random.default_rng(0)), max_iter=300, seed=0)
+    assert np.all(np.diff(fit.elbo) >= -REL * np.maximum(np.abs(fit.elbo[1:]), 1.0))
