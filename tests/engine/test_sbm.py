@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from beyond_cases import sbm_elbo, sim_sbm
 from engine_cases import Run, example, quiet_fit
+from vmpdsl.errors import VmpError
 from test_engine_monotone import assert_monotone
 
 
@@ -75,3 +76,20 @@ def test_one_element_gated_twice_is_exact():
 def example_text(text):
     from engine_cases import from_text
     return from_text(text)
+
+
+def test_new_graphs_get_memberships_iterated_to_a_fixed_point():
+    """local(): with pi and B fixed, the interacting rows are swept to a fixed
+    point (one sweep is not one); the mixture predictive, which treats rows
+    as independent, is refused."""
+    rng = np.random.default_rng(6)
+    data, truth = sim_sbm(rng, V=40, K=2, inside=0.45, outside=0.1)
+    fit = quiet_fit(example("sbm"), data, init={"z": noisy_start(rng, truth["z"], 2)},
+                    max_iter=300, tol=1e-13)
+    probs = fit.local(data)["z"]["probs"]
+    # B of two dense blocks is symmetric: the labels may come out swapped
+    gaps = [np.max(np.abs(probs[:, perm] - fit.posterior["z"]["probs"]))
+            for perm in ([0, 1], [1, 0])]
+    assert min(gaps) < 1e-6
+    with pytest.raises(VmpError, match="predict does not support"):
+        fit.predict(data)

@@ -20,6 +20,7 @@ Two gates by the same element (``B[z[i], z[i]]``) are T3 alone.
 """
 from __future__ import annotations
 
+from ..language.ast import Index, Name
 from .expressions import EYE, FactorContext
 from .terms import Atom, Term
 
@@ -77,3 +78,28 @@ def interacting(update) -> bool:
     return any(a.var == update.name and a is not m.target
                for messages in update.messages.values() for m in messages
                for a in m.term.atoms)
+
+
+def self_gated(model) -> set:
+    """Categorical latents that one factor reads at two different indices
+    (``B[z[i], z[j]]``): their rows are not independent given the globals."""
+    found = set()
+    for factor in model.factors:
+        reads: dict = {}
+        for node in _nodes(factor.dist.args):
+            if isinstance(node, Index) and isinstance(node.base, Name):
+                var = model.variables.get(node.base.id)
+                if var is not None and var.family == "Categorical" and \
+                        var.role in ("latent", "point"):
+                    reads.setdefault(var.name, set()).add(node.indices)
+        found |= {name for name, indices in reads.items() if len(indices) > 1}
+    return found
+
+
+def _nodes(exprs):
+    for expr in exprs:
+        yield expr
+        children = [getattr(expr, a) for a in ("base", "left", "right", "operand")
+                    if hasattr(expr, a)]
+        yield from _nodes(children + list(getattr(expr, "args", ())) +
+                          list(getattr(expr, "indices", ())))
