@@ -8,17 +8,13 @@ rewrites into a bound.  It never suggests what would fail the same way
 (``point`` keeps the variable's statistics, so it does not make a Normal
 usable as a precision).
 
-Other parts of the engine extend the two tables below when they add a
-mechanism, and every hint follows: ``LINKS`` (a function the engine rewrites,
-and where it may stand) and ``LEARNED_POINTS`` (argument roles where a
-``point`` or ``param`` is estimated by numerical maximization).
+The links it names are language/links.py's (where each may stand); the
+argument roles in ``LEARNED_POINTS`` are those where a scalar ``param`` or
+``point`` is learned numerically (derive/nonconjugate.py).
 """
 from __future__ import annotations
 
-# function name -> where it may stand, e.g. "logistic": "a Bernoulli or Binomial probability"
-LINKS: dict = {}
-# argument roles ("shape", "concentration") whose `point` / `param` is learned numerically
-LEARNED_POINTS: set = set()
+LEARNED_POINTS = {"shape", "concentration"}
 
 # The conjugate priors for a variable in an argument role.
 CONJUGATE_PRIORS = {
@@ -32,12 +28,23 @@ CONJUGATE_PRIORS = {
 SWITCHES = ("Bernoulli", "Categorical")
 
 
+def links() -> dict:
+    """{link: where it may stand}, from language/links.py (imported late: the
+    language package imports this module)."""
+    from .language.distributions import DISTRIBUTIONS
+    from .language.links import LINKS
+    return {name: " or ".join(f"the {DISTRIBUTIONS[d].args[p].name} of a {d}"
+                              for d, p in link.places)
+            for name, link in LINKS.items()}
+
+
 def links_text() -> str:
     """The links the engine supports, as a clause ('' if none)."""
-    if not LINKS:
+    known = {name: where for name, where in links().items() if name != "sigmoid"}
+    if not known:
         return ""
     return "; links vmpdsl supports: " + ", ".join(f"{f}(...) as {where}"
-                                                   for f, where in sorted(LINKS.items()))
+                                                   for f, where in sorted(known.items()))
 
 
 def switch(var: str) -> str:
@@ -68,7 +75,8 @@ def constant_argument(var: str, role: str) -> str:
     """A random quantity where the family needs a constant (a Gamma's shape)."""
     hint = f"make the {role} a hyper or a number"
     if role in LEARNED_POINTS:
-        hint += f", or estimate '{var}' as a point (`point {var} ~ ...`)"
+        hint = (f"declare `param {var}` (a scalar) or `point {var} ~ ...` to learn it, "
+                f"or {hint}")
     return hint
 
 
@@ -89,12 +97,12 @@ def for_statistic(var: str, stat: str, words: str) -> str:
 
 
 def nonlinear_call(func: str) -> str:
-    """A function the language has no rule for, applied to a random argument."""
-    hint = ("write the argument with + - * @ dot sum diag; a precision or rate as a Gamma "
-            "variable rather than exp(...) of a Normal one")
-    if func in LINKS:
-        return f"{func}(...) is a link only as {LINKS[func]}"
-    return hint + links_text()
+    """A function the language has no rule for here, applied to a random argument."""
+    where = links().get(func)
+    if where is not None:
+        return f"{func}(...) is supported only as the whole of {where}, for observed data"
+    return ("write the argument with + - * @ dot sum diag; a precision or rate as a Gamma "
+            "variable rather than exp(...) of a Normal one" + links_text())
 
 
 def _a(word: str) -> str:

@@ -252,7 +252,7 @@ _CALLS = {
 
 
 def _unknown_function(expr: ast.Call, context: str | None):
-    if expr.func in NONLINEAR or expr.func in repairs.LINKS:
+    if expr.func in NONLINEAR or expr.func in repairs.links():
         where = f" in {context}" if context else ""
         return VmpConjugacyError(
             f"{ast.source_text(expr)}{where} makes the model non-conjugate: variational "
