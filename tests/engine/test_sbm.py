@@ -93,3 +93,45 @@ def test_new_graphs_get_memberships_iterated_to_a_fixed_point():
     assert min(gaps) < 1e-6
     with pytest.raises(VmpError, match="predict does not support"):
         fit.predict(data)
+
+
+NESTED = """dim T, Dc, K
+data doc[T]: int
+data A[T, T]: int
+pi ~ Dirichlet(ones(K))
+for k in K:
+    for l in K:
+        B[k, l] ~ Beta(1.0, 1.0)
+for d in Dc:
+    z[d] ~ Categorical(pi)
+for s in T:
+    for t in T:
+        A[s, t] ~ Bernoulli(B[z[doc[s]], z[doc[t]]])
+"""
+
+
+def test_pairs_through_integer_data_equal_enumeration():
+    """Blocks of documents, B[z[doc[s]], z[doc[t]]]: two tokens of one document
+    share one membership (the diagonal is doc[s] = doc[t], not s = t).  The
+    expected log joint equals one computed by enumerating every joint
+    membership of the three documents."""
+    import itertools
+    from scipy.special import digamma, gammaln
+    rng = np.random.default_rng(8)
+    data = {"doc": rng.integers(0, 3, 7), "A": rng.integers(0, 2, (7, 7)), "Dc": 3, "K": 2}
+    fit = quiet_fit(example_text(NESTED), data, max_iter=5, tol=0.0, seed=1)
+    assert_monotone(fit.elbo)
+    run = Run(example_text(NESTED), data, init=fit.posterior)
+    q = fit.posterior
+    r, a, b = q["z"]["probs"], q["B"]["a"], q["B"]["b"]
+    log_b, log_1mb = digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)
+    alpha = q["pi"]["concentration"]
+    log_pi = digamma(alpha) - digamma(alpha.sum())
+    expected = gammaln(2.0) + np.sum(r @ log_pi)  # Dirichlet(1) and Beta(1, 1) priors
+    A = data["A"]
+    for z in itertools.product(range(2), repeat=3):
+        k = np.array(z)[data["doc"]]
+        expected += np.prod(r[np.arange(3), z]) * np.sum(
+            A * log_b[k[:, None], k[None, :]] + (1 - A) * log_1mb[k[:, None], k[None, :]])
+    got = run.module._expected_log_joint(run.E, run.K, run.data, run.hyper, run.dim)
+    assert got == pytest.approx(expected, rel=1e-12)

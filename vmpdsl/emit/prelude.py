@@ -195,7 +195,9 @@ def _full_shape(array, labels, rows, row_shape):
 
 def _gather(lab, op, cat, rows, values):
     """Replace axis ``cat`` of ``op`` by the rows of ``values`` (a gather)."""
-    if isinstance(op, OneHot):  # integer data read through integer data: g[doc[t]]
+    if isinstance(op, OneHot) and lab[-1] == cat:  # two one-hots over one category:
+        op = np.eye(op.size)[op.values]  # dense (the diagonal of a pair over z[doc[t]])
+    elif isinstance(op, OneHot):  # integer data read through integer data: g[doc[t]]
         row_labels, gathered = _gather(lab[:-1], op.values, cat, rows, values)
         return row_labels + lab[-1], OneHot(gathered, op.size)
     axis = lab.index(cat)

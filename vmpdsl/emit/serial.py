@@ -19,8 +19,14 @@ def _at(operand, axes, row):
     """``operand`` restricted to one row: axis ``p`` taken at ``row[r]`` for
     each (p, r) in ``axes``, kept as a length-1 axis (a length-1 axis, which
     broadcasts, is kept whole)."""
-    if isinstance(operand, OneHot):
-        return OneHot(_at(operand.values, axes, row), operand.size)
+    if isinstance(operand, OneHot):  # its last axis is the category axis
+        rows = tuple((p, r) for p, r in axes if p < operand.values.ndim)
+        values = _at(operand.values, rows, row) if rows else operand.values
+        category = [r for p, r in axes if p == operand.values.ndim]
+        if not category:
+            return OneHot(values, operand.size)
+        # restricted to one category (z[doc[t]] at z's row d): the mask [doc[t] = d]
+        return (values == row[category[0]]).astype(float)[..., None]
     operand = dense(operand)
     index = [slice(None)] * np.ndim(operand)
     for p, r in axes:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from ..derive.expressions import EYE
 from ..derive.pairs import interacting
-from ..errors import VmpConjugacyError
-from ..lower import ONEHOT, Program
+from ..lower import Program
 from .numpy_emit import contraction_text, dim_text, folded_key, key, split_constant, stat_shapes
 
 
@@ -42,11 +41,11 @@ def rows_function(index: int, step, program: Program, nrows: int) -> list:
             lines.append(f"    C[{stat.stat!r}] += _at(K[{folded_key(index, stat.stat)}], "
                          f"{rows!r}, row)")
         for c in varying:
-            lines.append(f"    C[{stat.stat!r}] += {contraction_text(c, row_wrap(c, nrows, step))}")
+            lines.append(f"    C[{stat.stat!r}] += {contraction_text(c, row_wrap(c, nrows))}")
     return lines + ["    return C", ""]
 
 
-def row_wrap(c, nrows: int, step):
+def row_wrap(c, nrows: int):
     """The operand printer restricting each operand to the target's row."""
     targets = c.out[:nrows]
 
@@ -54,9 +53,5 @@ def row_wrap(c, nrows: int, step):
         axes = tuple((p, targets.index(l)) for p, l in enumerate(o.labels) if l in targets)
         if not axes or o.name == EYE:
             return text
-        if o.kind == ONEHOT and any(p == len(o.labels) - 1 for p, _ in axes):
-            raise VmpConjugacyError(f"'{step.name}' interacts with its own elements through "
-                                    f"integer data that selects them; vmpdsl cannot update "
-                                    f"it one element at a time")
         return f"_at({text}, {axes!r}, row)"
     return wrap
