@@ -36,6 +36,9 @@ INDEX_KINDS = {
                    ("n in N",), "z[n], z[n]", ("K", "K")),
     "pair": ("pi ~ Dirichlet(ones(K))\nfor n in N:\n    z[n] ~ Categorical(pi)",
              ("n in N", "m in N"), "z[n], z[m]", ("K", "K")),
+    "nested_pair": ("data doc[T]: int\npi ~ Dirichlet(ones(K))\nfor d in Dc:\n"
+                    "    z[d] ~ Categorical(pi)", ("s in T", "t in T"), "z[doc[s]], z[doc[t]]",
+                    ("K", "K")),
     "scalar_gate": ("pi ~ Dirichlet(ones(K))\nc ~ Categorical(pi)", ("n in N",), "c", ("K",)),
     "gate_and_gather": ("data g[N]: int\npi ~ Dirichlet(ones(K))\nfor n in N:\n"
                         "    z[n] ~ Categorical(pi)", ("n in N",), "z[n], g[n]", ("K", "J")),
