@@ -83,8 +83,8 @@ def constant_argument(var: str, role: str) -> str:
 def for_statistic(var: str, stat: str, words: str) -> str:
     """A monomial holding a function of ``var`` its q family does not absorb."""
     if stat == "log":
-        return ("a variable used as a precision, rate or probability needs a Gamma, "
-                "Wishart, Beta or Dirichlet prior" + links_text())
+        return (f"'{var}' is used as a precision, rate or probability: give it a Gamma, "
+                f"Wishart, Beta or Dirichlet prior" + links_text())
     if stat == "logdet":
         return "a precision matrix needs a Wishart prior"
     if stat == "xx":
