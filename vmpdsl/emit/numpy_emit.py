@@ -55,9 +55,10 @@ def operand_text(o) -> str:
     return f"K[{key(o.name)}]"
 
 
-def contraction_text(c: Contraction, wrap=None) -> str:
-    """``wrap(operand, text)``, if given, rewrites each operand's text (the
-    row restriction of a serial update, serial_emit.py)."""
+def contraction_text(c: Contraction, wrap=None, call: str = "contract") -> str:
+    """``wrap(operand, text)``, if given, rewrites each operand's text and
+    ``call`` names the contraction function (the row restriction of a serial
+    update, serial_emit.py)."""
     dims = dict(c.label_dims)
     factors = [] if c.coeff == 1 else [repr(float(c.coeff))]
     factors += [dim_text(d) for d in c.sizes]
@@ -75,8 +76,7 @@ def contraction_text(c: Contraction, wrap=None) -> str:
         text = operand_text(o) if o.name != EYE else f"np.eye({dim_text(dims[o.labels[0]])})"
         args.append(wrap(o, text) if wrap else text)
     spec = ",".join(specs) + "->" + "".join(letters[l] for l in c.out)
-    call = f"contract({spec!r}, {', '.join(args)})"
-    return " * ".join(factors + [call])
+    return " * ".join(factors + [f"{call}({spec!r}, {', '.join(args)})"])
 
 
 def elementwise_text(c: Contraction, dims: dict) -> str | None:

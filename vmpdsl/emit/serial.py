@@ -35,6 +35,19 @@ def _at(operand, axes, row):
     return operand[tuple(index)]
 
 
+def _row_contract(spec, *operands):
+    """``contract`` for one row's operands: they change every row, so plain
+    einsum (no compiled plan, no memo) unless an operand needs contract's
+    rewrites (a OneHot, a SharedOuter)."""
+    if any(isinstance(o, (OneHot, SharedOuter)) for o in operands):
+        return contract(spec, *operands)
+    inputs, out = spec.split("->")
+    present = "".join(l for l in out if l in inputs)
+    result = np.einsum(f"{inputs}->{present}", *operands)
+    return result if present == out else np.expand_dims(
+        result, tuple(p for p, l in enumerate(out) if l not in present))
+
+
 def _serial_update(name, family, point, row_fn, plates, E, K, data, hyper, dim):
     """Update q(name) one row at a time (see the module docstring); returns the
     coefficients of every row, as computed at its turn."""

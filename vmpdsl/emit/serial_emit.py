@@ -41,7 +41,7 @@ def rows_function(index: int, step, program: Program, nrows: int) -> list:
             lines.append(f"    C[{stat.stat!r}] += _at(K[{folded_key(index, stat.stat)}], "
                          f"{rows!r}, row)")
         for c in varying:
-            lines.append(f"    C[{stat.stat!r}] += {contraction_text(c, row_wrap(c, nrows))}")
+            lines.append(f"    C[{stat.stat!r}] += {contraction_text(c, row_wrap(c, nrows), '_row_contract')}")
     return lines + ["    return C", ""]
 
 
