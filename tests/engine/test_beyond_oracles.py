@@ -69,3 +69,28 @@ def test_each_exact_update_is_a_coordinate_maximum(name):
                     assert value <= best + REL * abs(best), (name, latent, value - best)
         assert tried > 0
         run.set_params(latent, family, optimum)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_emitted_module_stands_alone(name, tmp_path):
+    """numpy, scipy and warnings only; the sbm's serial runtime included, it
+    runs without vmpdsl and gives the in-process ELBO trace."""
+    import json
+    import subprocess
+    import sys
+
+    from test_engine_standalone import ALLOWED_IMPORTS, RUNNER, imported_modules
+    model = example(name)
+    assert imported_modules(model.code) <= ALLOWED_IMPORTS
+    data, _ = SIMULATORS[name](np.random.default_rng(5))
+    (tmp_path / "m.py").write_text(model.code, encoding="utf-8")
+    np.savez(tmp_path / "d.npz", **{k: np.asarray(v) for k, v in data.items()})
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(tmp_path / "m.py"),
+                           str(tmp_path / "d.npz"), "8", "2"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONNOUSERSITE": "1",
+                               "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    fit = quiet_fit(model, data, max_iter=8, tol=0.0, seed=2)
+    np.testing.assert_allclose(out["elbo"], fit.elbo, rtol=1e-12, atol=0)
