@@ -70,9 +70,10 @@ def dirichlet_log_norm(alpha):
 
 
 # ------------------------------------------------------------------ robust_reg
-def robust_reg_reference(data, post, nu=4.0, a0=1e-2, b0=1e-4, s0=1e-2):
-    """Student-t regression as a Gamma scale mixture; updates alpha, w, lam in
-    the model's order.  E[(y − x·w)²] = (y − x·m)² + x Σ xᵀ."""
+def robust_reg_reference(data, post, order=("alpha", "w", "lam"), nu=4.0, a0=1e-2, b0=1e-4,
+                         s0=1e-2):
+    """Student-t regression as a Gamma scale mixture; one sweep of the updates
+    of alpha, w and lam in ``order``.  E[(y − x·w)²] = (y − x·m)² + x Σ xᵀ."""
     X, y = data["X"], data["y"]
     N, D = X.shape
     alpha, w, lam = dict(post["alpha"]), dict(post["w"]), dict(post["lam"])
@@ -92,21 +93,33 @@ def robust_reg_reference(data, post, nu=4.0, a0=1e-2, b0=1e-4, s0=1e-2):
                 + np.sum(gamma_log_density(nu / 2, nu / 2, El, Ell)
                          + gamma_entropy(lam["shape"], lam["rate"])))
 
+    state = {"alpha": alpha, "w": w, "lam": lam}
     before = elbo(alpha, w, lam)
-    El = lam["shape"] / lam["rate"]
-    alpha = {"shape": a0 + N / 2, "rate": b0 + 0.5 * np.sum(El * residual2(w))}
-    Ea = alpha["shape"] / alpha["rate"]
-    precision = s0 * np.eye(D) + Ea * (X.T * El) @ X
-    cov = np.linalg.inv(precision)
-    w = {"mean": cov @ (Ea * (X.T * El) @ y), "cov": cov, "precision": precision}
-    lam = {"shape": np.full(N, nu / 2 + 0.5), "rate": nu / 2 + 0.5 * Ea * residual2(w)}
-    return {"alpha": alpha, "w": w, "lam": lam}, before
+
+    def update_alpha(alpha, w, lam):
+        El = lam["shape"] / lam["rate"]
+        return {"shape": a0 + N / 2, "rate": b0 + 0.5 * np.sum(El * residual2(w))}
+
+    def update_w(alpha, w, lam):
+        Ea, El = alpha["shape"] / alpha["rate"], lam["shape"] / lam["rate"]
+        precision = s0 * np.eye(D) + Ea * (X.T * El) @ X
+        cov = np.linalg.inv(precision)
+        return {"mean": cov @ (Ea * (X.T * El) @ y), "cov": cov, "precision": precision}
+
+    def update_lam(alpha, w, lam):
+        Ea = alpha["shape"] / alpha["rate"]
+        return {"shape": np.full(N, nu / 2 + 0.5), "rate": nu / 2 + 0.5 * Ea * residual2(w)}
+
+    updates = {"alpha": update_alpha, "w": update_w, "lam": update_lam}
+    for name in order:
+        state[name] = updates[name](state["alpha"], state["w"], state["lam"])
+    return state, before
 
 
 # ------------------------------------------------------------------ coins
-def coins_reference(data, post, a=(1.0, 5.0, 20.0), b=(20.0, 5.0, 1.0)):
+def coins_reference(data, post, order=("c", "p"), a=(1.0, 5.0, 20.0), b=(20.0, 5.0, 1.0)):
     """A coin chosen once among K = 3 (c ~ Categorical(1/K)), each with a Beta
-    prior; x[n] ~ Bernoulli(p[c]).  Updates c, then p."""
+    prior; x[n] ~ Bernoulli(p[c]).  One sweep of the updates of c and p in ``order``."""
     x = data["x"]
     a, b = np.asarray(a), np.asarray(b)
     K, heads, tails = len(a), x.sum(), len(x) - x.sum()
@@ -120,11 +133,15 @@ def coins_reference(data, post, a=(1.0, 5.0, 20.0), b=(20.0, 5.0, 1.0)):
                          + (a - 1) * log_p + (b - 1) * log_q + beta_entropy(pa, pb)))
 
     before = elbo(r, pa, pb)
-    log_p, log_q = beta_moments(pa, pb)
-    logits = np.log(1.0 / K) + heads * log_p + tails * log_q
-    r = np.exp(logits - logits.max())
-    r /= r.sum()
-    return {"c": {"probs": r}, "p": {"a": a + r * heads, "b": b + r * tails}}, before
+    for name in order:
+        if name == "c":
+            log_p, log_q = beta_moments(pa, pb)
+            logits = np.log(1.0 / K) + heads * log_p + tails * log_q
+            r = np.exp(logits - logits.max())
+            r /= r.sum()
+        else:
+            pa, pb = a + r * heads, b + r * tails
+    return {"c": {"probs": r}, "p": {"a": pa, "b": pb}}, before
 
 
 # ------------------------------------------------------------------ naive_bayes

@@ -181,6 +181,17 @@ def _root(expr) -> str | None:
     return None
 
 
+def _names(expr):
+    """Every Name node below an expression (plate indices included)."""
+    if isinstance(expr, ast.Name):
+        yield expr
+    for child in getattr(expr, "args", ()) + getattr(expr, "indices", ()):
+        yield from _names(child)
+    for attr in ("base", "left", "right", "operand"):
+        if hasattr(expr, attr):
+            yield from _names(getattr(expr, attr))
+
+
 def _leading(indices) -> int:
     count = 0
     for index in indices:
