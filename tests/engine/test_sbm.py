@@ -9,7 +9,6 @@ from sklearn.metrics import adjusted_rand_score
 
 from beyond_cases import sbm_elbo, sim_sbm
 from engine_cases import Run, example, quiet_fit
-from vmpdsl.errors import VmpError
 from test_engine_monotone import assert_monotone
 
 
@@ -80,8 +79,7 @@ def example_text(text):
 
 def test_new_graphs_get_memberships_iterated_to_a_fixed_point():
     """local(): with pi and B fixed, the interacting rows are swept to a fixed
-    point (one sweep is not one); the mixture predictive, which treats rows
-    as independent, is refused."""
+    point (one sweep is not one)."""
     rng = np.random.default_rng(6)
     data, truth = sim_sbm(rng, V=40, K=2, inside=0.45, outside=0.1)
     fit = quiet_fit(example("sbm"), data, init={"z": noisy_start(rng, truth["z"], 2)},
@@ -91,8 +89,6 @@ def test_new_graphs_get_memberships_iterated_to_a_fixed_point():
     gaps = [np.max(np.abs(probs[:, perm] - fit.posterior["z"]["probs"]))
             for perm in ([0, 1], [1, 0])]
     assert min(gaps) < 1e-6
-    with pytest.raises(VmpError, match="predict does not support"):
-        fit.predict(data)
 
 
 NESTED = """dim T, Dc, K
