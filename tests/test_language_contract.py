@@ -154,6 +154,35 @@ def test_model_fits_its_own_data(name):
         RECOVER[name](fit, data, truth)
 
 
+# LANGUAGE.md, "What a user gets back": the names of each family's posterior parameters.
+POSTERIOR_NAMES = {
+    "Normal": {"mean", "precision"}, "MvNormal": {"mean", "cov", "precision"},
+    "Gamma": {"shape", "rate"}, "Wishart": {"df", "scale"}, "Dirichlet": {"concentration"},
+    "Categorical": {"probs"}, "Beta": {"a", "b"},
+}
+
+
+@pytest.mark.parametrize("name", cases("fit"))
+def test_posterior_has_the_contract_names(name):
+    """Every latent's posterior carries its family's parameters by their contract
+    names (a joint block may add its own); points and params carry ``value``."""
+    fit = fitted(name)
+    for var in fit.model.checked.variables.values():
+        if var.role in ("point", "param"):
+            assert set(fit.posterior[var.name]) == {"value"}, var.name
+        elif var.role == "latent":
+            missing = POSTERIOR_NAMES[var.family] - set(fit.posterior[var.name])
+            assert not missing, f"posterior[{var.name!r}] lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", cases("fit"))  # a branch adds its models with its fix
+def test_models_folder_holds_the_page_model(name):
+    """The README: every example model of LANGUAGE.md is in models/, as written."""
+    path = ROOT / "models" / f"{name}.vmp"
+    assert path.is_file(), f"{path} is missing"
+    assert path.read_text(encoding="utf-8").strip() == MODELS[name].strip()
+
+
 # --------------------------------------------------------------- command line
 def write_inputs(name, folder: Path):
     """The model file, and the data as a user would save it: arrays in an .npz,
