@@ -43,9 +43,6 @@ PENDING = {
 }
 # fit(mean_field=True) and the exact joint Normal–Gamma block.
 BLOCKS = "branch blocks: joint Normal–Wishart / Normal–Gamma blocks, fit(mean_field=True)"
-# Options a user needs for these fits.  gmm: one random start merges two of the
-# three separated clusters on most seeds (test_gmm_one_start_finds_the_clusters).
-FIT_OPTIONS = {"gmm": {"n_init": 5}}
 
 
 def language_page() -> Path | None:
@@ -102,12 +99,7 @@ def loaded(name: str):
 @lru_cache(maxsize=None)
 def fitted(name: str, **options):
     data, _ = simulated(name)
-    return loaded(name).fit(dict(data), seed=0, **FIT_OPTIONS.get(name, {}), **options)
-
-
-def cli_options(name: str) -> list:
-    return [f"--{key.replace('_', '-')}={value}"
-            for key, value in FIT_OPTIONS.get(name, {}).items()]
+    return loaded(name).fit(dict(data), seed=0, **options)
 
 
 def assert_monotone(elbo):
@@ -205,8 +197,7 @@ def test_command_line(name, tmp_path, capsys):
     assert main(["compile", model, "-o", str(tmp_path / f"{name}_vmp.py")]) == 0
     assert (tmp_path / f"{name}_vmp.py").read_text(encoding="utf-8") == loaded(name).code
     out = str(tmp_path / "fit.npz")
-    assert main(["fit", model, "--data", data, *sizes, *cli_options(name), "--quiet",
-                 "--out", out]) == 0, capsys.readouterr().err
+    assert main(["fit", model, "--data", data, *sizes, "--quiet", "--out", out]) == 0, capsys.readouterr().err
     with np.load(out) as saved:  # the CLI's default seed 0: the API's fit
         assert_monotone(saved["elbo"])
         assert saved["elbo"][-1] == pytest.approx(fitted(name).elbo[-1], rel=1e-12)
