@@ -34,11 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # fix), or one test's own: "recovery", "names".  Strict: a model that starts
 # working fails here until its entry is removed.
 PENDING = {
-    "robust_reg": ("load", "branch conjugate: a precision that is a product of two latents"),
-    "sbm": ("load", "branch conjugate: two gates by elements of one categorical array"),
-    "coins": ("load", "branch conjugate: vector literals as hyper values"),
-    "naive_bayes": ("fit", "branch conjugate: 'a one-hot output keeping its rows' "
-                           "(an internal error in the emitted contract)"),
     "lgssm": ("names", "branch chains: posterior['x'] of the Gaussian chain has mean and "
                        "cov but not the contract's 'precision'"),
     "pca": ("recovery", "rotation/convergence (no branch yet): from seed 0 the rotated fit "
