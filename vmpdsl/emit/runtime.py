@@ -380,6 +380,10 @@ def _block_inits(init):
                             f"or fit with mean_field=True")
         for member in given:
             del init[member]
+        if isinstance(init.get(block), dict):
+            # a fit's posterior also holds the mean's Student-t moments (cov,
+            # precision: split_blocks); the block starts from its joint parameters
+            init[block] = {k: v for k, v in init[block].items() if k in params}
     return init
 
 

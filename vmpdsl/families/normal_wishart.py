@@ -14,7 +14,9 @@ b = −C_L − β m²/2.  The entropy is H[q(Λ)] + E_Λ H[N(μ | m, (βΛ)⁻¹
 
 ``marginals`` splits the joint into the members' posteriors for users: Λ's
 marginal is exactly Wishart(W, ν) (Gamma(a, b)); μ's is a Student-t, so μ's
-posterior holds the joint parameters (mean m, beta and the precision's), and
+posterior holds the joint parameters (mean m, beta and the precision's) and
+the t's moments as the contract names them (``cov`` and its inverse
+``precision``; inf and 0 where the t has no variance), and
 its expectations the marginal moments E[μ] = m, E[μμᵀ] = m mᵀ + W⁻¹ / (β (ν − D − 1))
 (m² + b / (β (a − 1))), inf where the marginal has no variance (ν ≤ D + 1).
 """
@@ -136,7 +138,11 @@ def normalwishart_marginals(params):
     cov = np.where(spare > 0, spd_inverse(scale, "Normal–Wishart scale")
                    / np.where(spare > 0, spare, 1.0), np.inf)
     outer = mean[..., :, None] * mean[..., None, :]
-    joint = {"mean": mean, "beta": beta, "df": df, "scale": scale}
+    # The Student-t's covariance L⁻¹ ν'/(ν' − 2) with ν' = ν − D + 1 and
+    # L = ν' β W (PRML (10.71), (B.68)) is W⁻¹ / (β (ν − D − 1)), the cov above.
+    precision = np.where(spare > 0, scale * np.where(spare > 0, spare, 1.0), 0.0)
+    joint = {"mean": mean, "beta": beta, "df": df, "scale": scale,
+             "cov": cov, "precision": precision}
     lam = {"df": df, "scale": scale}
     return ((joint, {"x": mean, "xx": outer + cov}),
             (lam, {"x": df[..., None, None] * scale,
@@ -228,7 +234,10 @@ def normalgamma_marginals(params):
     shape, rate = np.asarray(params["shape"], dtype=float), np.asarray(params["rate"], dtype=float)
     spare = (shape - 1.0) * beta
     var = np.where(spare > 0, rate / np.where(spare > 0, spare, 1.0), np.inf)
-    joint = {"mean": mean, "beta": beta, "shape": shape, "rate": rate}
+    # The Student-t (2a dof, precision a β / b) has variance b / (β (a − 1)), the var above.
+    precision = np.where(spare > 0, np.where(spare > 0, spare, 1.0) / rate, 0.0)
+    joint = {"mean": mean, "beta": beta, "shape": shape, "rate": rate,
+             "cov": var, "precision": precision}
     return ((joint, {"x": mean, "xx": mean ** 2 + var}),
             ({"shape": shape, "rate": rate},
              {"x": shape / rate, "log": sps.digamma(shape) - np.log(rate)}))
