@@ -207,6 +207,9 @@ def equations_text(derivation: Derivation, style: str = "text", steps: bool = Fa
         formulas = local_formulas(derivation, update, C) or \
             (point_formulas if update.point else parameter_formulas)(update.family, C, dim)
         blocks.append(render_block(printer, update, var, formulas, C, steps, names))
+    if not printer.latex:  # local / global split and the row statistics (locality.py)
+        from .locality import locality_text
+        blocks += [text for text in [locality_text(derivation)] if text]
     return "\n\n".join(blocks)
 
 

@@ -1,0 +1,170 @@
+"""Local / global structure of a model, found at compile time.
+
+The data's rows split the latents in two.  A *row plate* is the leading axis
+of the observed arrays (N of ``x[N, D]``, T of ``word[T]``); a *group plate*
+is the category axis of an integer data array on a row plate (Dc of
+``doc[T]: int``, used as ``theta[doc[t]]``): it partitions the rows into
+groups.  A latent plated over a row or group plate is **local** (``z[n]``;
+``θ[d]`` with its tokens): each of its rows touches only its own rows of data,
+the locals of those rows and the globals.  Every other latent is **global**
+(``π``, ``μ_k``, ``Λ_k``, the topics ``φ_k``): it is shared by all rows.
+
+So a row block (a range of groups with their rows, or a range of rows) can
+update its locals by itself, given the globals; and every message to a global
+is a sum over rows.  Each such message monomial factors into a *row
+statistic* — the contraction of its data and local operands over the rows,
+which is additive over row blocks — times the global operands:
+``Σ_n E[z][n,k] x[n,i] E[μ][k,i]`` is ``S[k,i] E[μ][k,i]`` with
+``S[k,i] = Σ_n E[z][n,k] x[n,i]``.  ``statistics`` lists them per global
+update; ``vmpdsl equations`` prints them (``locality_text``).
+
+The local block is what the sweep iterates to convergence before each
+global update (runtime: emit/local_loop.py), as batch VB for LDA does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..lower import RANDOM, Contraction, lower
+
+# The local inner loop is on by default when the block has at least this many
+# latents: one local latent (a mixture's z) is already optimal after one update.
+COUPLED = 2
+
+
+def row_plates(model) -> set:
+    """The leading axes of the data arrays."""
+    return {v.shape[0] for v in model.by_role("data") if v.shape and isinstance(v.shape[0], str)}
+
+
+def group_plates(model) -> dict:
+    """{group plate: (index array, row plate)} for integer data on a row plate
+    whose values are the categories of a plate."""
+    rows, dims = row_plates(model), set(model.dims)
+    groups = {}
+    for v in model.by_role("data"):
+        if v.dtype == "int" and len(v.shape) == 1 and v.shape[0] in rows \
+                and isinstance(v.categories, str) and v.categories in dims \
+                and v.categories not in rows and v.family is None:
+            groups.setdefault(v.categories, (v.name, v.shape[0]))
+    return groups
+
+
+def local_plates(model) -> set:
+    return row_plates(model) | set(group_plates(model))
+
+
+def local_block(program) -> tuple:
+    """The local latents, in sweep order."""
+    model, plates = program.model, local_plates(program.model)
+    block = []
+    for step in program.steps:
+        var = model.variables.get(step.name)
+        if var is not None and var.plates and var.plates[0] in plates:
+            block.append(step.name)
+    return tuple(block)
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """One message monomial to a global: ``coeff × S × globals`` with
+    ``S = Σ_rows rowed`` (a Contraction over the row-plated operands)."""
+
+    target: str  # the global latent
+    stat: str  # which coefficient of its q
+    statistic: Contraction
+    rest: tuple  # the global operands it is contracted with
+
+
+def statistics(program) -> list:
+    """The row statistics of every message to a global latent."""
+    model = program.model
+    plates = local_plates(model)
+    block = set(local_block(program))
+    found = []
+    for step in program.steps:
+        if step.name in block:
+            continue
+        for stat in step.stats:
+            for c in stat.contractions:
+                split = split_rows(c, plates, block)
+                if split is not None:
+                    found.append(Statistic(step.name, stat.stat, *split))
+    return found
+
+
+def split_rows(c: Contraction, plates: set, block: set):
+    """(row statistic, other operands) of a contraction, None when no operand
+    runs over a row or group plate."""
+    dims = dict(c.label_dims)
+    row_labels = {l for l, d in dims.items() if d in plates}
+    rowed = tuple(o for o in c.operands if set(o.labels) & row_labels
+                  or (o.kind == RANDOM and o.name in block))
+    row_sizes = tuple(s for s in c.sizes if s in plates)
+    if not rowed and not row_sizes:
+        return None
+    rest = tuple(o for o in c.operands if o not in rowed)
+    keep = {l for o in rest for l in o.labels} | set(c.out)
+    labels = tuple(dict.fromkeys(l for o in rowed for l in o.labels
+                                 if l in keep and l not in row_labels))
+    used = {l for o in rowed for l in o.labels}
+    inner = Contraction(1.0, row_sizes, rowed, labels,
+                        tuple((l, d) for l, d in c.label_dims if l in used))
+    return inner, rest
+
+
+# ------------------------------------------------------------------ printing
+def locality_text(derivation) -> str:
+    """The section of ``vmpdsl equations`` that says which latents are local,
+    which global, and which statistics flow from each row block to the globals."""
+    program = lower(derivation)
+    model = program.model
+    block = local_block(program)
+    if not block:
+        return ""
+    groups = group_plates(model)
+    plates = ", ".join(sorted(row_plates(model))) + "".join(
+        f"; groups {g} (by {index})" for g, (index, _) in sorted(groups.items()))
+    glob = [s.name for s in program.steps if s.name not in block]
+    inner = "iterated to convergence before each global update" if len(block) >= COUPLED \
+        else "one update per sweep (optimal given the globals)"
+    lines = ["Local / global structure (row blocks)",
+             f"  rows: {plates}",
+             f"  local: {', '.join(block)}  ({inner})",
+             f"  global: {', '.join(glob) or 'none'}",
+             "  statistics each row block sends to the global updates:"]
+    seen = set()
+    for s in statistics(program):
+        text = statistic_text(s.statistic)
+        if (s.target, text) not in seen:
+            seen.add((s.target, text))
+            lines.append(f"    {s.target}.{s.stat}: {text}")
+    return "\n".join(lines)
+
+
+def statistic_text(c: Contraction) -> str:
+    """``S[k,i] = Σ_{n} x[n,i] E[z][n,k]``, internal labels named after their dims."""
+    names = readable_labels(c)
+    show = lambda labels: ",".join(names[l] for l in labels)  # noqa: E731
+    summed = sorted({names[l] for o in c.operands for l in o.labels} - {names[l] for l in c.out})
+    factors = [f"{f'E[{o.name}]' if o.kind == RANDOM else o.name}"
+               f"{'.' + o.stat if o.kind == RANDOM and o.stat not in ('x', 'onehot') else ''}"
+               f"[{show(o.labels)}]" for o in c.operands if not o.name.startswith("@w")]
+    body = " ".join([str(s) for s in c.sizes] + factors) or "1"
+    kept = f"[{show(c.out)}]" if c.out else ""
+    return f"S{kept} = Σ_{{{','.join(summed)}}} {body}" if summed else f"S{kept} = {body}"
+
+
+def readable_labels(c: Contraction) -> dict:
+    """Model labels kept; an internal one (``#2``) named after its dim (k, v, d')."""
+    names, used = {}, {l for l, _ in c.label_dims if not l.startswith("#")}
+    for label, dim in c.label_dims:
+        if not label.startswith("#"):
+            names[label] = label
+            continue
+        name = str(dim).lower()
+        while name in used:
+            name += "'"
+        names[label] = name
+        used.add(name)
+    return names
