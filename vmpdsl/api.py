@@ -50,7 +50,7 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1) -> "Fit":
+            n_init: int = 1, local_iters: int | None = None) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -62,6 +62,10 @@ class Model:
         k starts (the random starts drawn anew from ``seed``'s generator; the
         latents in ``init`` as given in each) and keeps the highest final ELBO;
         ``Fit.start_elbos`` holds all k.
+
+        ``local_iters=n``: each sweep updates the local latents (those on
+        the data's rows or groups of rows, e.g. LDA's θ and z) up to n times
+        before the globals, stopping when they stop moving; default 1 (README).
 
         ``collapse=False`` fits every row of a plate with only integer data,
         instead of its distinct rows weighted by their counts (the same fit;
@@ -81,7 +85,8 @@ class Model:
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
-                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init)
+                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
+                local_iters)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         if not isinstance(data, dict):
@@ -91,7 +96,7 @@ class Model:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                                 seed=seed, init=init, callback=callback,
                                 missing="skip" if skip else None, collapse=bool(collapse),
-                                n_init=n_init)
+                                n_init=n_init, local_iters=local_iters)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:

@@ -18,19 +18,14 @@ which is additive over row blocks — times the global operands:
 ``S[k,i] = Σ_n E[z][n,k] x[n,i]``.  ``statistics`` lists them per global
 update; ``vmpdsl equations`` prints them (``locality_text``).
 
-The local block is what the sweep iterates to convergence before each
-global update (runtime: emit/local_loop.py), as batch VB for LDA does.
+The local block is what ``fit(local_iters=n)`` iterates before each global
+update (runtime: emit/local_loop.py), as batch VB for LDA does.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..lower import RANDOM, Contraction, lower
-
-# The local inner loop is on by default when the block has at least this many
-# latents: one local latent (a mixture's z) is already optimal after one update.
-COUPLED = 2
-
 
 def row_plates(model) -> set:
     """The leading axes of the data arrays."""
@@ -126,8 +121,8 @@ def locality_text(derivation) -> str:
     plates = ", ".join(sorted(row_plates(model))) + "".join(
         f"; groups {g} (by {index})" for g, (index, _) in sorted(groups.items()))
     glob = [s.name for s in program.steps if s.name not in block]
-    inner = "iterated to convergence before each global update" if len(block) >= COUPLED \
-        else "one update per sweep (optimal given the globals)"
+    inner = "fit(local_iters=n) updates them up to n times before the globals" \
+        if len(block) > 1 else "one update is optimal given the globals"
     lines = ["Local / global structure (row blocks)",
              f"  rows: {plates}",
              f"  local: {', '.join(block)}  ({inner})",
