@@ -50,7 +50,8 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1, local_iters: int | None = None) -> "Fit":
+            n_init: int = 1, local_iters: int | None = None, chunk_size: int | None = None,
+            keep_local: bool = False) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -66,6 +67,10 @@ class Model:
         ``local_iters=n``: each sweep updates the local latents (those on
         the data's rows or groups of rows, e.g. LDA's θ and z) up to n times
         before the globals, stopping when they stop moving; default 1 (README).
+
+        ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
+        the same fit, for data as memory maps or ``.npy`` paths; the row
+        latents' posterior is returned only with ``keep_local=True``.
 
         ``collapse=False`` fits every row of a plate with only integer data,
         instead of its distinct rows weighted by their counts (the same fit;
@@ -86,12 +91,18 @@ class Model:
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
-                local_iters)
+                local_iters, chunk_size, keep_local)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         if not isinstance(data, dict):
             raise VmpDataError(f"data must be a dict of arrays by name, got "
                                f"{type(data).__name__}")
+        if chunk_size is not None:
+            from .chunked import fit_chunked
+            if n_init != 1 or skip:
+                raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
+            return Fit(self, fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
+                                         init, callback, local_iters, keep_local))
         try:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                                 seed=seed, init=init, callback=callback,
