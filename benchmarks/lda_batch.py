@@ -58,7 +58,7 @@ def main(docs=2000):
     from sklearn.decomposition import LatentDirichletAllocation
     X = sparse.csr_matrix((np.ones(data["doc"].size), (data["doc"], data["word"])),
                           shape=(docs, data["V"]))
-    for iters in (10, 25, 50, 100, 200):
+    for iters in (10, 50, 100):
         lda = LatentDirichletAllocation(data["K"], learning_method="batch", doc_topic_prior=ALPHA,
                                         topic_word_prior=ETA, max_iter=iters, random_state=0)
         start = time.perf_counter()
