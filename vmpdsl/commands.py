@@ -23,13 +23,15 @@ def load_file(path: str) -> Model:
 
 # ------------------------------------------------------------- equations
 def equations_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl equations``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--steps", action="store_true",
-                        help="also show each statistic's collected coefficient")
+                        help="also show each factor's message, then their sum")
 
 
 def run_equations(args) -> int:
+    """``vmpdsl equations``: print the derived updates."""
     model = load_file(args.model)
     print(model.equations("latex" if args.latex else "text", steps=args.steps))
     return 0
@@ -37,11 +39,13 @@ def run_equations(args) -> int:
 
 # --------------------------------------------------------------- compile
 def compile_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl compile``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("-o", "--output", required=True, help="the Python module to write")
 
 
 def run_compile(args) -> int:
+    """``vmpdsl compile``: write the standalone NumPy module."""
     model = load_file(args.model)
     Path(args.output).write_text(model.code, encoding="utf-8")
     print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
@@ -64,12 +68,14 @@ def fit_options(parser: argparse.ArgumentParser):
 
 
 def fit_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl fit``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--data", action="append", default=[], metavar="[NAME=]FILE",
                         help=".npz (arrays by name) or .csv (columns by name, or one "
                              "matrix); NAME=FILE binds a whole file to one array")
     fit_options(parser)
-    parser.add_argument("--out", help="save the posterior and the ELBO trace (.npz or .json)")
+    parser.add_argument("--out", help="save the fit: .npz is the fit file (vmpdsl.load_fit, "
+                                      "predict --fit); .json a flat export of the posterior")
     parser.add_argument("--standardize", action="store_true",
                         help="centre and scale every real data column to unit variance "
                              "first (the posterior is then in standardized units)")
@@ -85,6 +91,10 @@ def fit_arguments(parser: argparse.ArgumentParser):
 
 
 def run_fit(args) -> int:
+    """``vmpdsl fit``: fit, print the summary, optionally save and plot."""
+    if args.out:  # before the fit: a typo must not cost the fit, nor overwrite data
+        from .persist import refuse_inputs
+        refuse_inputs(args.out, [args.model] + [s.partition("=")[2] or s for s in args.data])
     model = load_file(args.model)
     data_names = [v.name for v in model.checked.by_role("data")]
     data = {}
@@ -97,10 +107,15 @@ def run_fit(args) -> int:
         name, value = parse_setting(item)
         (data if name in model.checked.dims else hypers)[name] = value
     points = [p for p in args.point.split(",") if p]
-    fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                    seed=args.seed, point=points or None, n_init=args.n_init,
-                    callback=None if args.quiet else progress(), missing=args.missing,
-                    chunk_size=args.chunk_size)
+    from .progress import cli_progress
+    show, close = (None, lambda: None) if args.quiet else cli_progress(args.max_iter)
+    try:
+        fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
+                        seed=args.seed, point=points or None, n_init=args.n_init,
+                        callback=show, missing=args.missing,
+                        chunk_size=args.chunk_size)
+    finally:
+        close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
     if len(fit.start_elbos) > 1:
@@ -129,18 +144,8 @@ def standardized(data: dict, model: Model) -> dict:
     return out
 
 
-def progress():
-    last = {}
-
-    def show(iteration: int, elbo: float):
-        change = elbo - last.get("elbo", float("nan"))
-        last["elbo"] = elbo
-        if iteration <= 5 or iteration % 10 == 0:
-            print(f"iter {iteration:5d}  ELBO {elbo:16.6f}  change {change: .3e}")
-    return show
-
-
 def parse_setting(item: str) -> tuple:
+    """``NAME=VALUE`` of ``--set`` → (name, int or float)."""
     name, sep, text = item.partition("=")
     if not sep or not name.strip():
         raise VmpDataError(f"--set takes NAME=VALUE, got {item!r}")
@@ -172,6 +177,7 @@ def read_data(spec: str, names: list) -> dict:
 
 
 def read_csv(file: Path, name: str | None, names: list) -> dict:
+    """Arrays from a CSV file: columns by name, or the whole table as one matrix."""
     lines = [l for l in file.read_text(encoding="utf-8").splitlines() if l.strip()]
     if not lines:
         raise VmpDataError(f"{file}: the file is empty")
@@ -199,6 +205,7 @@ def read_csv(file: Path, name: str | None, names: list) -> dict:
 
 
 def is_number(text: str) -> bool:
+    """Whether ``float(text)`` succeeds."""
     try:
         float(text)
         return True
@@ -207,16 +214,14 @@ def is_number(text: str) -> bool:
 
 
 def posterior_table(fit: Fit) -> str:
-    rows = [("latent", "q", "shape", "posterior mean")]
-    for name in fit.posterior:
-        mean = np.asarray(fit.mean(name))
-        rows.append((name, fit.family(name), str(mean.shape), brief(mean)))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3]
-                     for r in rows)
+    """Mean, sd and 95% interval per element; per-row latents in one line each."""
+    from .posterior import summary_text
+    from .predict import local_names
+    return summary_text(fit, tuple(local_names(fit.model.checked)))
 
 
 def brief(array: np.ndarray) -> str:
+    """A short text of an array: its values, or its range when it is long."""
     if array.size <= 12:
         return np.array2string(array, precision=4, suppress_small=True,
                                max_line_width=10_000).replace("\n", "")
@@ -224,13 +229,17 @@ def brief(array: np.ndarray) -> str:
 
 
 def save_fit(fit: Fit, path: str):
+    """.npz: the fit file (``Fit.save``); .json: the posterior and ELBO, flat."""
+    if path.endswith(".npz"):
+        fit.save(path)
+        return
     flat = {"elbo": fit.elbo}
     for name, params in fit.posterior.items():
         for param, value in params.items():
             flat[f"{name}.{param}"] = np.asarray(value)
-    if path.endswith(".npz"):
-        np.savez(path, **flat)
-    elif path.endswith(".json"):
-        Path(path).write_text(json.dumps({k: v.tolist() for k, v in flat.items()}, indent=1))
+    if path.endswith(".json"):
+        from .persist import atomic_write
+        text = json.dumps({k: v.tolist() for k, v in flat.items()}, indent=1)
+        atomic_write(Path(path), lambda f: f.write(text.encode("utf-8")))
     else:
         raise VmpDataError("--out must end in .npz or .json")

@@ -1,11 +1,12 @@
-"""The ``predict`` subcommand: fit on training data, then answer for new rows.
+"""The ``predict`` subcommand: fit on training data (or read a saved fit),
+then answer for new rows.
 
     vmpdsl predict models/gmm.vmp --data train.npz --new new.npz [--set K=3]
                    [--point mu,Lambda] [--samples 2000] [--out pred.npz]
+    vmpdsl predict --fit fit.npz --new new.npz       # a fit saved by fit --out
 
-The CLI keeps no fitted state between runs, so ``predict`` fits first (same
-options as ``fit``) and then calls ``Fit.predict`` / ``Fit.local`` on the new
-data (see ``vmpdsl.predict`` for what is computed and which models qualify).
+Without ``--fit``, ``predict`` fits first (same options as ``fit``); then it
+calls ``Fit.predict`` / ``Fit.local`` on the new data (see ``vmpdsl.predict`` for what is computed and which models qualify).
 Registered in ``cli.COMMANDS``; errors become exit codes there.
 """
 from __future__ import annotations
@@ -17,15 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from .commands import brief, fit_options, load_file, parse_setting, read_data
+from .api import load_fit
 from .errors import VmpDataError
+from .persist import atomic_write, refuse_inputs
 from .predict import MC_SAMPLES
 
 SHOWN_ROWS = 10
 
 
 def predict_arguments(parser: argparse.ArgumentParser):
-    parser.add_argument("model", help="a .vmp model file")
-    parser.add_argument("--data", action="append", default=[], required=True,
+    """Arguments of ``vmpdsl predict``."""
+    parser.add_argument("model", nargs="?", help="a .vmp model file (not with --fit)")
+    parser.add_argument("--fit", dest="fit_file", metavar="FIT.npz",
+                        help="a fit saved by 'vmpdsl fit --out FIT.npz' (no refitting)")
+    parser.add_argument("--data", action="append", default=[],
                         metavar="[NAME=]FILE", help="training data (.npz or .csv), as for fit")
     parser.add_argument("--new", action="append", default=[], required=True,
                         metavar="[NAME=]FILE",
@@ -38,33 +44,34 @@ def predict_arguments(parser: argparse.ArgumentParser):
 
 
 def run_predict(args) -> int:
-    model = load_file(args.model)
-    names = [v.name for v in model.checked.by_role("data")]
-    data, new = {}, {}
-    for spec in args.data:
-        data.update(read_data(spec, names))
-    for spec in args.new:
-        new.update(read_data(spec, names))
-    hypers = {}
-    for item in args.set:
-        name, value = parse_setting(item)
-        (data if name in model.checked.dims else hypers)[name] = value
-    points = [p for p in args.point.split(",") if p]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                        seed=args.seed, point=points or None, n_init=args.n_init)
+    """``vmpdsl predict``: the predictive and local posteriors of new rows."""
+    if args.out:
+        refuse_inputs(args.out, [p for p in (args.model, args.fit_file) if p] +
+                      [s.partition("=")[2] or s for s in args.data + args.new])
+    fit = saved_fit(args) if args.fit_file else fresh_fit(args)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"fit {status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
+    names = [v.name for v in fit.model.checked.by_role("data")]
+    new = {}
+    for spec in args.new:
+        new.update(read_data(spec, names))
     result = fit.predict(new, samples=args.samples, seed=args.seed)
+    observed = result["observed"]
+    observed = observed if isinstance(observed, str) else ", ".join(observed)
+    print(f"predictive of {observed}: {result.get('distribution') or result['method']}")
     saved = {}
-    if "mean" in result:
-        print(f"predictive of {result['observed']}: {result['distribution']}")
-        saved.update(mean=result["mean"], var=result["var"])
-        print(f"  mean: {brief(result['mean'][:SHOWN_ROWS])}")
-        print(f"  var:  {brief(result['var'][:SHOWN_ROWS])}")
-    else:
-        print(f"predictive density of {', '.join(result['observed'])}: {result['method']}")
+    means = result.get("mean")
+    means = means if isinstance(means, dict) else {observed: means} if means is not None else {}
+    variances = result.get("var")
+    variances = variances if isinstance(variances, dict) else {observed: variances}
+    for name, mean in means.items():
+        if mean is None:
+            continue
+        label = "" if len(means) == 1 else f"{name}."
+        saved.update({f"{label}mean": mean, f"{label}var": variances[name]})
+        print(f"  {label}mean: {brief(np.asarray(mean)[:SHOWN_ROWS])}")
+        print(f"  {label}var:  {brief(np.asarray(variances[name])[:SHOWN_ROWS])}")
+    if "responsibilities" in result:
         for name, params in fit.local(new).items():
             probs = params["probs"]
             saved[f"{name}.probs"] = probs
@@ -77,6 +84,33 @@ def run_predict(args) -> int:
     if args.out:
         if not args.out.endswith(".npz"):
             raise VmpDataError("--out must end in .npz")
-        np.savez(Path(args.out), **saved)
+        atomic_write(Path(args.out), lambda f: np.savez(f, **saved))
         print(f"wrote {args.out}")
     return 0
+
+
+def saved_fit(args):
+    """The fit in --fit FILE; a model, data or fit options alongside are refused."""
+    if args.model or args.data or args.set or args.point:
+        raise VmpDataError("--fit takes a saved fit: give no model, --data, --set or --point")
+    return load_fit(args.fit_file)
+
+
+def fresh_fit(args):
+    """Fit the model to --data with the fit options (as ``vmpdsl fit`` does)."""
+    if not args.model or not args.data:
+        raise VmpDataError("predict needs a model and --data, or --fit FILE")
+    model = load_file(args.model)
+    names = [v.name for v in model.checked.by_role("data")]
+    data = {}
+    for spec in args.data:
+        data.update(read_data(spec, names))
+    hypers = {}
+    for item in args.set:
+        name, value = parse_setting(item)
+        (data if name in model.checked.dims else hypers)[name] = value
+    points = [p for p in args.point.split(",") if p]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
+                         seed=args.seed, point=points or None, n_init=args.n_init)

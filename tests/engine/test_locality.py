@@ -52,17 +52,18 @@ def random_operands(c, sizes, rng):
             for o in c.operands}
 
 
-@pytest.mark.parametrize("name", ["gmm", "lda", "hier", "pca", "logreg"])
+@pytest.mark.parametrize("name", ["gmm", "lda", "hier", "pca", "logreg", "linreg"])
 def test_row_statistics_give_back_the_messages(name):
     """S = Σ_rows (row operands), then S times the global operands, is the message."""
     program = load(name)._compiled.program
     rng = np.random.default_rng(0)
     sizes = {d: int(rng.integers(2, 5)) for d in program.model.dims}
     plates, block = local_plates(program.model), set(local_block(program))
+    hoisted = {h.name: h.contraction for h in program.hoisted}
     checked = 0
     for step in program.steps:
         for c in (c for stat in step.stats for c in stat.contractions):
-            split = split_rows(c, plates, block)
+            split = split_rows(c, plates, block, hoisted)
             if split is None or step.name in block:
                 continue
             inner, rest = split
@@ -80,7 +81,9 @@ def test_row_statistics_give_back_the_messages(name):
 def test_equations_list_the_statistics():
     text = load("lda").equations()
     assert "local: theta, z" in text and "global: phi" in text
-    assert "phi.log: S[v,k] = Σ_{t} word[t,v] E[z][t,k]" in text
+    assert "phi.log: S[v,k] = Σ_{t} [word[t] = v] E[z][t,k]" in text
+    text = load("linreg").equations()
+    assert "local: none" in text and "w.xx: S[d,d'] = Σ_{n} X[n,d] X[n,d']" in text
 
 
 # ---------------------------------------------------------------- LDA

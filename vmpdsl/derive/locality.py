@@ -23,9 +23,9 @@ update (runtime: emit/local_loop.py), as batch VB for LDA does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ..lower import RANDOM, Contraction, lower
+from ..lower import HOISTED, ONEHOT, RANDOM, Contraction, lower
 
 def row_plates(model) -> set:
     """The leading axes of the data arrays."""
@@ -76,25 +76,30 @@ def statistics(program) -> list:
     model = program.model
     plates = local_plates(model)
     block = set(local_block(program))
+    hoisted = {h.name: h.contraction for h in program.hoisted}
     found = []
     for step in program.steps:
         if step.name in block:
             continue
         for stat in step.stats:
             for c in stat.contractions:
-                split = split_rows(c, plates, block)
+                split = split_rows(c, plates, block, hoisted)
                 if split is not None:
                     found.append(Statistic(step.name, stat.stat, *split))
     return found
 
 
-def split_rows(c: Contraction, plates: set, block: set):
+def split_rows(c: Contraction, plates: set, block: set, hoisted: dict | None = None):
     """(row statistic, other operands) of a contraction, None when no operand
-    runs over a row or group plate."""
+    runs over a row or group plate (a data product hoisted by lower, in
+    ``hoisted``, runs over the rows it summed)."""
     dims = dict(c.label_dims)
     row_labels = {l for l, d in dims.items() if d in plates}
+    summed = {name for name, inner in (hoisted or {}).items()
+              if any(d in plates for _, d in inner.label_dims)}
     rowed = tuple(o for o in c.operands if set(o.labels) & row_labels
-                  or (o.kind == RANDOM and o.name in block))
+                  or (o.kind == RANDOM and o.name in block)
+                  or (o.kind == HOISTED and o.name in summed))
     row_sizes = tuple(s for s in c.sizes if s in plates)
     if not rowed and not row_sizes:
         return None
@@ -114,27 +119,54 @@ def locality_text(derivation) -> str:
     which global, and which statistics flow from each row block to the globals."""
     program = lower(derivation)
     model = program.model
-    block = local_block(program)
-    if not block:
+    block, found = local_block(program), statistics(program)
+    if not found:
         return ""
     groups = group_plates(model)
     plates = ", ".join(sorted(row_plates(model))) + "".join(
         f"; groups {g} (by {index})" for g, (index, _) in sorted(groups.items()))
     glob = [s.name for s in program.steps if s.name not in block]
     inner = "fit(local_iters=n) updates them up to n times before the globals" \
-        if len(block) > 1 else "one update is optimal given the globals"
+        if len(block) > 1 else "one update is optimal given the globals" if block else ""
     lines = ["Local / global structure (row blocks)",
              f"  rows: {plates}",
-             f"  local: {', '.join(block)}  ({inner})",
+             f"  local: {', '.join(block) or 'none'}{f'  ({inner})' if inner else ''}",
              f"  global: {', '.join(glob) or 'none'}",
              "  statistics each row block sends to the global updates:"]
     seen = set()
-    for s in statistics(program):
-        text = statistic_text(s.statistic)
+    hoisted = {h.name: h.contraction for h in program.hoisted}
+    for s in found:
+        text = statistic_text(unhoisted(s.statistic, hoisted))
         if (s.target, text) not in seen:
             seen.add((s.target, text))
             lines.append(f"    {s.target}.{s.stat}: {text}")
     return "\n".join(lines)
+
+
+def unhoisted(c: Contraction, hoisted: dict) -> Contraction:
+    """The statistic with each data product that lower hoisted (``@h1``)
+    written out as its operands, so the printout names only model arrays."""
+    operands, dims = [], dict(c.label_dims)
+    for position, o in enumerate(c.operands):
+        inner = hoisted.get(o.name) if o.kind == HOISTED else None
+        if inner is None:
+            operands.append(o)
+            continue
+        rename = dict(zip(inner.out, o.labels))
+        for label, dim in inner.label_dims:
+            rename.setdefault(label, f"{label}~{position}")
+            dims.setdefault(rename[label], dim)
+        operands += [replace(x, labels=tuple(rename[l] for l in x.labels)) for x in inner.operands]
+    return replace(c, operands=tuple(operands), label_dims=tuple(sorted(dims.items())))
+
+
+def operand_text(o, show) -> str:
+    if o.kind == ONEHOT:
+        return f"[{o.name}[{show(o.labels[:-1])}] = {show(o.labels[-1:])}]"
+    if o.kind == RANDOM:
+        stat = "" if o.stat in ("x", "onehot") else "." + o.stat
+        return f"E[{o.name}]{stat}[{show(o.labels)}]"
+    return f"{o.name}[{show(o.labels)}]"
 
 
 def statistic_text(c: Contraction) -> str:
@@ -142,9 +174,7 @@ def statistic_text(c: Contraction) -> str:
     names = readable_labels(c)
     show = lambda labels: ",".join(names[l] for l in labels)  # noqa: E731
     summed = sorted({names[l] for o in c.operands for l in o.labels} - {names[l] for l in c.out})
-    factors = [f"{f'E[{o.name}]' if o.kind == RANDOM else o.name}"
-               f"{'.' + o.stat if o.kind == RANDOM and o.stat not in ('x', 'onehot') else ''}"
-               f"[{show(o.labels)}]" for o in c.operands if not o.name.startswith("@w")]
+    factors = [operand_text(o, show) for o in c.operands if not o.name.startswith("@")]
     body = " ".join([str(s) for s in c.sizes] + factors) or "1"
     kept = f"[{show(c.out)}]" if c.out else ""
     return f"S{kept} = Σ_{{{','.join(summed)}}} {body}" if summed else f"S{kept} = {body}"
@@ -152,9 +182,10 @@ def statistic_text(c: Contraction) -> str:
 
 def readable_labels(c: Contraction) -> dict:
     """Model labels kept; an internal one (``#2``) named after its dim (k, v, d')."""
-    names, used = {}, {l for l, _ in c.label_dims if not l.startswith("#")}
+    internal = lambda label: label.startswith("#") or "~" in label  # noqa: E731
+    names, used = {}, {l for l, _ in c.label_dims if not internal(l)}
     for label, dim in c.label_dims:
-        if not label.startswith("#"):
+        if not internal(label):
             names[label] = label
             continue
         name = str(dim).lower()
