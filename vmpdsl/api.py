@@ -127,8 +127,9 @@ class Model:
             from .chunked import fit_chunked
             if n_init != 1 or skip:
                 raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
+            newton = {r.var for r in getattr(self._compiled.derivation, "nonconjugate", [])}
             result = fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
-                                 init, report, local_iters, keep_local)
+                                 init, report, local_iters, keep_local, newton)
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
                                       skip, collapse, n_init, local_iters)

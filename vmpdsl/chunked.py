@@ -113,8 +113,10 @@ def check_start_order(module, locals_):
 
 
 def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, seed=None,
-                init=None, callback=None, local_iters=None, keep_local=False) -> dict:
-    """The in-memory ``fit``'s result, computed one row block at a time."""
+                init=None, callback=None, local_iters=None, keep_local=False,
+                newton=()) -> dict:
+    """The in-memory ``fit``'s result, computed one row block at a time.
+    ``newton``: the latents updated by Newton steps (not a sum over rows)."""
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
             or chunk_size < 1:
         raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
@@ -124,6 +126,10 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
     plate, _ = row_plate(module, data)
     locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
     check_start_order(module, locals_)
+    summed = sorted(set(newton) - set(locals_))
+    if summed:
+        raise VmpDataError(f"chunk_size: the update of {', '.join(summed)} is a Newton "
+                           f"optimization over all rows, not a sum of row blocks; fit in memory")
     if set(init or {}) & set(locals_):
         raise VmpDataError(f"chunk_size: init may give global latents only, not "
                            f"{', '.join(sorted(set(init) & set(locals_)))}")

@@ -110,3 +110,23 @@ def test_models_whose_start_cannot_be_chunked_are_refused():
     with pytest.raises(vmpdsl.VmpError, match="fit it in memory"):
         vmpdsl.load("models/pca.vmp").fit({"Y": rng.normal(size=(20, 3)), "K": 2},
                                           chunk_size=5)
+
+
+def test_newton_updated_globals_are_refused():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    data = {"X": X, "y": rng.poisson(np.exp(X @ np.array([0.5, -0.3])))}
+    with pytest.raises(vmpdsl.VmpError, match="Newton"):
+        vmpdsl.load("models/poisson_reg.vmp").fit(data, chunk_size=10)
+
+
+@pytest.mark.parametrize("name", ["gmm_em", "logreg"])
+def test_points_and_local_bounds_chunked(name):
+    rng = np.random.default_rng(5)
+    if name == "gmm_em":  # two components for two clusters: no near-empty one whose
+        data = dict(gmm_data(rng), K=2)  # mean amplifies rounding over the sweeps
+    else:
+        X = rng.normal(size=(90, 2))
+        data = {"X": X, "y": (X[:, 0] + rng.normal(size=90) > 0).astype(int)}
+    memory, chunked = both(name, data, 25, max_iter=40)
+    assert_same(memory, chunked)
