@@ -68,7 +68,7 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1, verbose=0, local_iters: int | None = None,
+            n_init: int = 1, verbose=0, rotate: bool = True, local_iters: int | None = None,
             chunk_size: int | None = None, keep_local: bool = False) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
@@ -80,7 +80,9 @@ class Model:
         with a RuntimeWarning (``converged`` False).  ``n_init=k`` climbs from
         k starts (the random starts drawn anew from ``seed``'s generator; the
         latents in ``init`` as given in each) and keeps the highest final ELBO;
-        ``Fit.start_elbos`` holds all k.
+        ``Fit.start_elbos`` holds all k.  ``rotate=False`` turns off the
+        rotation step of bilinear pairs such as PCA's ``dot(W[d], z[n])``
+        (see the README).
 
         ``local_iters=n``: each sweep updates the local latents (those on
         the data's rows or groups of rows, e.g. LDA's θ and z) up to n times
@@ -114,8 +116,8 @@ class Model:
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
-                verbose=verbose, local_iters=local_iters, chunk_size=chunk_size,
-                keep_local=keep_local)
+                verbose=verbose, rotate=rotate, local_iters=local_iters,
+                chunk_size=chunk_size, keep_local=keep_local)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         if not isinstance(data, dict):
@@ -127,12 +129,16 @@ class Model:
             from .chunked import fit_chunked
             if n_init != 1 or skip:
                 raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
+            if rotate and getattr(module, "ROTATIONS", ()):
+                raise VmpDataError("chunk_size: the rotation step of this model's bilinear "
+                                   "pairs needs all rows at once; pass rotate=False or fit "
+                                   "in memory")
             newton = {r.var for r in getattr(self._compiled.derivation, "nonconjugate", [])}
             result = fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
                                  init, report, local_iters, keep_local, newton)
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
-                                      skip, collapse, n_init, local_iters)
+                                      skip, collapse, n_init, local_iters, rotate)
         kept_seed = seed if seed is None or isinstance(seed, (int, np.integer)) else repr(seed)
         options = {"max_iter": int(max_iter), "tol": float(tol), "seed": kept_seed,
                    "n_init": int(n_init),
@@ -144,13 +150,13 @@ class Model:
 
     @staticmethod
     def _fit_module(module, data, hypers, max_iter, tol, seed, init, report, skip, collapse,
-                    n_init, local_iters):
+                    n_init, local_iters, rotate):
         """The emitted module's fit, its errors as VmpDataError."""
         try:
             return module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                               seed=seed, init=init, callback=report,
                               missing="skip" if skip else None, collapse=bool(collapse),
-                              n_init=n_init, local_iters=local_iters)
+                              n_init=n_init, local_iters=local_iters, rotate=rotate)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:
@@ -251,7 +257,16 @@ class Fit:
         if family == "Beta":
             return q["a"] / (q["a"] + q["b"])
         stats = FAMILIES[family].expectations(q)
-        return stats["onehot"] if family == "Categorical" else stats["x"]
+        return stats["onehot"] if "onehot" in stats else stats["x"]
+
+    def viterbi(self, name: str) -> np.ndarray:
+        """The most probable path of a Categorical chain under q (max-product on
+        the potentials of its block); its smoothed marginals are ``mean(name)``."""
+        if self.family(name) != "CategoricalChain":
+            raise VmpError(f"'{name}' is not a Categorical chain; viterbi() finds the most "
+                           f"probable path of a hidden Markov chain")
+        from .families.categorical_chain import categoricalchain_viterbi
+        return categoricalchain_viterbi(self.posterior[name])
 
     # ------------------------------------------- inspecting q (posterior.py)
     def sample(self, n: int = 1000, seed: int | None = 0) -> dict:

@@ -23,6 +23,8 @@ from ..errors import VmpConjugacyError, VmpCheckError
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num, Slice
 from ..language.links import LINKS
 from ..language.model import CheckedModel, Factor
+from ..language.chains import is_lag
+from .chains import lag_stat, lagged
 from .terms import Atom, Term, add, atom, const, mul, neg, scale, sub
 
 # Names of built-in constant arrays; '@' keeps them apart from user names.
@@ -191,13 +193,19 @@ def index_terms(expr: Index, out: tuple, ctx: FactorContext) -> list:
             given.append(rest.pop(0))
         else:
             given.append(index_label(ix, shape[axis], ctx))
-    return variable_atom(name, tuple(given), tuple(rest), ctx)
+    terms = variable_atom(name, tuple(given), tuple(rest), ctx)
+    if lagged(expr):  # a chain's previous element: its statistic shifted to t
+        terms = [Term(t.coeff, tuple(Atom(a.var, lag_stat(a.stat), a.indices) for a in t.atoms))
+                 for t in terms]
+    return terms
 
 
 def index_label(ix, dim, ctx: FactorContext) -> str:
     """The label an index expression stands for (plate, gather or gate)."""
     if isinstance(ix, Name) and ix.id in ctx.plate_labels:
         return ix.id
+    if is_lag(ix) and ix.left.id in ctx.plate_labels:
+        return ix.left.id  # t-1: the statistic says "previous" (lag_stat)
     selector, rows = ix, ()
     if isinstance(ix, Index):
         selector = ix.base
@@ -205,10 +213,11 @@ def index_label(ix, dim, ctx: FactorContext) -> str:
     if isinstance(selector, Name) and selector.id in ctx.model.variables:
         var = ctx.model.variables[selector.id]
         if var.dtype == "int" or var.family == "Categorical":
-            key = (selector.id, rows)
+            stat = lag_stat("onehot") if lagged(ix) else "onehot"
+            key = (selector.id, rows, stat)
             if key not in ctx.selectors:
                 label = ctx.fresh(dim)
-                ctx.selectors[key] = Atom(selector.id, "onehot", rows + (label,))
+                ctx.selectors[key] = Atom(selector.id, stat, rows + (label,))
             return ctx.selectors[key].indices[-1]
     raise VmpCheckError("an index must be a plate index, an integer data array or "
                         "a Categorical variable", getattr(ix, "span", None))
@@ -225,9 +234,11 @@ def binop_terms(expr: BinOp, out: tuple, ctx: FactorContext) -> list:
         rout = out if rrank else ()
         return mul(to_terms(left, lout, ctx), to_terms(right, rout, ctx))
     if op == "/":
-        if not isinstance(right, Num) or right.value == 0:
-            raise VmpCheckError("division is only by a non-zero number", expr.span)
-        return scale(1 / number(right.value), to_terms(left, out, ctx))
+        if isinstance(right, Num):
+            if right.value == 0:
+                raise VmpCheckError("division by zero", expr.span)
+            return scale(1 / number(right.value), to_terms(left, out, ctx))
+        return mul(to_terms(left, out, ctx), reciprocal(right, ctx))
     if op == "@":
         lshape, rshape = shape_of(left, ctx), shape_of(right, ctx)
         inner = ctx.fresh(rshape[0])
@@ -236,6 +247,17 @@ def binop_terms(expr: BinOp, out: tuple, ctx: FactorContext) -> list:
         rout = (inner,) + tuple(out[lrank - 1:])
         return mul(to_terms(left, lout, ctx), to_terms(right, rout, ctx))
     raise VmpCheckError(f"unsupported operator '{op}'", expr.span)
+
+
+def reciprocal(expr, ctx: FactorContext) -> list:
+    """1 / a constant scalar (a dim, a hyper: ``ones(K) / K``) as a derived
+    constant; the checker has refused division by a random quantity."""
+    if shape_of(expr, ctx):
+        raise VmpCheckError("division is only by a scalar", expr.span)
+    denominator = to_terms(expr, (), ctx)
+    labels = tuple(dict.fromkeys(l for t in denominator for a in t.atoms for l in a.indices))
+    dims = tuple(ctx.label_dims[l] for l in labels)
+    return atom(ctx.constants.add("recip", denominator, labels, labels, dims), "value", labels)
 
 
 def call_terms(expr: Call, out: tuple, ctx: FactorContext) -> list:

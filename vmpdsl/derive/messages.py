@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import repairs
 from ..errors import VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
+from . import chains
 from .densities import DENSITIES
 from .links import link_density, with_local_parameters
 from .nonconjugate import newton_families, weighted
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
 from .statistics import drop_observed_selector_sums
+from .pairs import expand_pairs, is_pair
 from .terms import Atom, Term, mul
 from .weights import RowWeights
 
@@ -81,10 +84,16 @@ def derive(model: CheckedModel) -> Derivation:
     weights = RowWeights(model)
     raw, nonconjugate = [], []
     for position, factor in enumerate(model.factors):
+        factor = chains.plate_view(model, factor)  # z[0] ~ ... as a plate T[0:1]
         ctx = FactorContext(model, factor, constants)
-        terms = factor_terms(factor, ctx)
+        terms = expand_pairs(factor_terms(factor, ctx), ctx)  # B[z[i], z[j]]: pairs.py
         weight = weights.factor_weight(position, factor)  # a row mask or count
-        raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
+        masks = chains.mask_atoms(model, factor)  # sliced plates (a chain's pieces)
+        if masks and ctx.nonconjugate:
+            raise ctx.error("a link or a learned shape inside a sliced plate is not supported")
+        for w in [weight] + masks:
+            terms = mul(terms, [Term(1, (w,))]) if w is not None else terms
+        raw.append((ctx, terms))
         nonconjugate += weighted(ctx.nonconjugate, weight, ctx)
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
@@ -108,6 +117,8 @@ def q_family(model: CheckedModel, name: str, raw: list) -> str:
     """The q family of a latent or point (its prior's posterior family); for a
     param (no prior) the family whose statistics its uses produce."""
     var = model.variables[name]
+    if chains.chain_family(model, name):
+        return chains.chain_family(model, name)
     if var.role == "param":
         return param_family(var, {a.stat for _, terms in raw for t in terms
                                   for a in t.atoms if a.var == name})
@@ -208,6 +219,9 @@ def canonical(term: Term, ctx: FactorContext, families: dict) -> Term:
             groups.setdefault(a.var, []).append(a)
     atoms = [a for a in term.atoms if a.var not in groups]
     for name, found in groups.items():
+        if is_pair(found, families[name]):
+            atoms.extend(found)  # a product of two elements' expectations (pairs.py)
+            continue
         merged = merge(name, found, term, ctx, families[name])
         if merged.stat not in FAMILIES[families[name]].stats:
             raise conjugacy_error(name, merged.stat, term, ctx, families[name])
@@ -249,6 +263,9 @@ def merge(name: str, found: list, term: Term, ctx: FactorContext, q: str) -> Ato
         return found[0]
     var = ctx.model.variables[name]
     nplates = len(var.plates)
+    paired = chains.merge_chain(name, found, nplates) if name in ctx.model.chains else None
+    if paired is not None:
+        return paired
     if len(found) == 2 and all(a.stat == "x" for a in found):
         a, b = found
         if a.indices[:nplates] != b.indices[:nplates]:
@@ -265,14 +282,7 @@ def conjugacy_error(name: str, stat: str, term: Term, ctx: FactorContext, q: str
     var = ctx.model.variables[name]
     family = var.family or "point"
     words = " · ".join(STAT_WORDS.get(s, s).format(v=name) for s in stat.split("·"))
-    hint = {
-        "log": f"a variable used as a precision, rate or probability needs a Gamma, "
-               f"Wishart, Beta or Dirichlet prior; or mark it `point {name} ~ ...`",
-        "logdet": f"a precision matrix needs a Wishart prior",
-        "xx": f"a variable that enters squared (a mean, a weight) needs a Normal or "
-              f"MvNormal prior",
-    }.get(stat, f"give '{name}' a prior whose sufficient statistics include {words}, "
-                f"or estimate it as a point (`point {name} ~ ...`)")
+    hint = repairs.for_statistic(name, stat, words)
     return ctx.error(
         f"this {ctx.factor.dist.name} factor is not conjugate for '{name}': it contains "
         f"{words} (in the term {describe(term, ctx)}), but a {family} q-distribution "

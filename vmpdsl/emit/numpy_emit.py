@@ -16,10 +16,10 @@ import re
 from ..derive.expressions import EYE, ONES
 from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
-from ..language.ast import BinOp, Call, Index, Name, Neg, Num
+from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import (checks, einsum, local_loop, new_data, newton, nonconjugate_emit, prelude,
-               runtime, sweeps)
+from . import (chains_runtime, checks, einsum, local_loop, new_data, newton, nonconjugate_emit,
+               prelude, rotate, runtime, scatter, serial, sweeps)
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -55,13 +55,16 @@ def operand_text(o) -> str:
     return f"K[{key(o.name)}]"
 
 
-def contraction_text(c: Contraction) -> str:
+def contraction_text(c: Contraction, wrap=None, call: str = "contract") -> str:
+    """``wrap(operand, text)``, if given, rewrites each operand's text and
+    ``call`` names the contraction function (the row restriction of a serial
+    update, serial_emit.py)."""
     dims = dict(c.label_dims)
     factors = [] if c.coeff == 1 else [repr(float(c.coeff))]
     factors += [dim_text(d) for d in c.sizes]
     if not c.operands and not c.out:
         return " * ".join(factors) or "1.0"
-    product = elementwise_text(c, dims)
+    product = elementwise_text(c, dims) if wrap is None else None
     if product is not None:
         return " * ".join(factors + [product])
     letters = {}
@@ -70,11 +73,10 @@ def contraction_text(c: Contraction) -> str:
     specs, args = [], []
     for o in c.operands:
         specs.append("".join(letters[l] for l in o.labels))
-        args.append(operand_text(o) if o.name != EYE else
-                    f"np.eye({dim_text(dims[o.labels[0]])})")
+        text = operand_text(o) if o.name != EYE else f"np.eye({dim_text(dims[o.labels[0]])})"
+        args.append(wrap(o, text) if wrap else text)
     spec = ",".join(specs) + "->" + "".join(letters[l] for l in c.out)
-    call = f"contract({spec!r}, {', '.join(args)})"
-    return " * ".join(factors + [call])
+    return " * ".join(factors + [f"{call}({spec!r}, {', '.join(args)})"])
 
 
 def elementwise_text(c: Contraction, dims: dict) -> str | None:
@@ -123,6 +125,8 @@ def constant_text(expr, hypers=()) -> str:
             return f"np.{expr.func}(int({args[0]}))"
         if expr.func in BUILTIN_CALLS:
             return f"{BUILTIN_CALLS[expr.func]}({', '.join(args)})"
+    if isinstance(expr, Array):
+        return f"np.array([{', '.join(constant_text(i, hypers) for i in expr.items)}], dtype=float)"
     if isinstance(expr, Index):
         raise VmpCheckError("a hyperparameter cannot be indexed", expr.span)
     raise VmpCheckError("unsupported hyperparameter expression", getattr(expr, "span", None))
@@ -136,13 +140,18 @@ def emit(program: Program, equations: str = "") -> str:
     lines += hypers_function(model)
     lines += safety_lines(program)
     lines += constants_function(program)
+    from .serial_emit import serial_steps, serial_update_function
+    serial = serial_steps(program)
     for index, step in enumerate(program.steps):
-        lines += update_function(index, step, program, prior_only=False)
+        lines += (serial_update_function(index, step, program) if index in serial
+                  else update_function(index, step, program, prior_only=False))
         lines += update_function(index, step, program, prior_only=True)
+    lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, runtime, sweeps, local_loop, new_data, newton)]
+              for part in (checks, runtime, sweeps, local_loop, new_data, newton, chains_runtime)]
+    lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 
 
@@ -166,7 +175,7 @@ def runtime_text(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
                        if v.role != "hyper" and v.family in FAMILIES})
-    body = [strip_imports(inspect.getsource(part)) for part in (prelude, einsum)]
+    body = [strip_imports(inspect.getsource(part)) for part in (prelude, scatter, einsum, serial)]
     body.append(runtime_source(families))
     return "\n\n".join(body)
 
@@ -203,7 +212,7 @@ def stat_shapes(step, model) -> dict:
     """Each statistic's array shape (as dims) for one latent."""
     var = model.variables[step.name]
     family = FAMILIES[step.family]
-    event = (var.categories,) if step.family == "Categorical" else tuple(var.event)
+    event = (var.categories,) if var.family == "Categorical" else tuple(var.event)
     shapes = {}
     for stat in family.stats:
         rank = family.event_rank[stat]
@@ -245,12 +254,24 @@ def prior_contractions(stat_update, name, program):
 
 
 def hypers_function(model) -> list:
-    lines = ["def _hypers(dim):", "    hyper = {}"]
+    lines = ["def _hypers(dim):"] + literal_dim_checks(model) + ["    hyper = {}"]
     seen = {}
     for name, expr in model.hypers.items():
         lines.append(f"    hyper[{key(name)}] = np.asarray({constant_text(expr, seen)}, dtype=float)")
         seen[name] = expr
     lines += ["    return hyper", ""]
+    return lines
+
+
+def literal_dim_checks(model) -> list:
+    """A dim that a literal's length fixes (``a[k]`` for k in K = 3 with a of
+    three entries) must keep that size when given at fit time."""
+    lines = []
+    for name, size in model.literal_dims:
+        lines += [f"    if dim[{key(name)}] != {int(size)}:",
+                  f"        raise DataError(f\"dim {name} is {{dim[{key(name)}]}}, but a literal hyper "
+                  f"of length {int(size)} is used along it; give {name} = {int(size)} or "
+                  f"change the literal\")"]
     return lines
 
 
@@ -267,6 +288,8 @@ def is_constant(expr, model) -> bool:
     if isinstance(expr, Call):
         return expr.func in ("zeros", "ones", "eye", "dot", "sum", "diag") and \
             all(is_constant(a, model) for a in expr.args)
+    if isinstance(expr, Array):
+        return all(is_constant(a, model) for a in expr.items)
     return False
 
 
@@ -281,7 +304,7 @@ def hyper_names(expr, model) -> tuple:
                       getattr(e, "operand", None), getattr(e, "base", None)):
             if child is not None:
                 walk(child)
-        for child in getattr(e, "args", ()) + getattr(e, "indices", ()):
+        for child in getattr(e, "args", ()) + getattr(e, "indices", ()) + getattr(e, "items", ()):
             walk(child)
     walk(expr)
     return tuple(found)
@@ -296,6 +319,7 @@ def safety_lines(program: Program) -> list:
     of fit(missing="skip"); COLLAPSIBLE, the plates whose duplicate rows fit
     merges into counted rows; ROW_WEIGHTS, the latents whose entropy (and
     share of the last update's coefficients) carries a row weight."""
+    from ..derive.chains import mask_table
     from ..derive.weights import collapsible_plates, masked_factors, row_latents
     from ..language.distributions import DISTRIBUTIONS
     model = program.model
@@ -323,7 +347,8 @@ def safety_lines(program: Program) -> list:
                       for p, (name, labels) in masked.items())
     return lines + [f"FACTOR_ARGS = {tuple(rows)!r}", f"ARGUMENT_CHECKS = {{{checks}}}",
                     f"MASKS = {masks!r}", f"COLLAPSIBLE = {collapsible_plates(model)!r}",
-                    f"ROW_WEIGHTS = {row_latents(model)!r}", ""]
+                    f"ROW_WEIGHTS = {row_latents(model)!r}",
+                    f"SLICE_MASKS = {mask_table(model)!r}", ""]
 
 
 def constants_function(program: Program) -> list:
@@ -467,6 +492,16 @@ def updates_table(program: Program) -> list:
     checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
     return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
             "SUPPORT_CHECKS = {"] + checks + ["}", ""])
+
+
+def rotation_lines(program: Program) -> list:
+    """ROTATIONS (derive/rotations.py) and, when there are any, the rotation step."""
+    from ..derive.rotations import rotation_pairs
+    pairs = rotation_pairs(program.model)
+    if not pairs:
+        return ["ROTATIONS = ()"]
+    return [f"ROTATIONS = {pairs!r}", "from scipy import optimize as sopt",
+            strip_imports(inspect.getsource(rotate))]
 
 
 def fam_fn(family: str, field: str) -> str:

@@ -134,7 +134,7 @@ def _user_init(name, family, point, value):
         if isinstance(value, dict):
             value = value.get("value")
         return {"value": np.asarray(value, dtype=float)}
-    if family == "Categorical" and not isinstance(value, dict):
+    if family in ("Categorical", "CategoricalChain") and not isinstance(value, dict):
         value = {"probs": value}
     if not isinstance(value, dict):
         raise DataError(f"init for '{name}' must be a dict of its {family} parameters")
@@ -171,7 +171,10 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
     """
     weights = globals().get("ROW_WEIGHTS", {})  # derive/weights.py
     shared = None  # a latent whose entropy is in its bound share already
-    if last_coeffs is None or not globals().get("ELBO_SHORTCUT", True):  # emit/newton.py
+    # a serial update's rows saw different states (serial.py); a non-conjugate
+    # update's share is not <C, E[u]> + H (emit/newton.py)
+    serial_last = UPDATES[-1][0] in globals().get("SERIAL", ())
+    if last_coeffs is None or serial_last or not globals().get("ELBO_SHORTCUT", True):
         total = _expected_log_joint(E, K, data, hyper, dim)
     else:
         name, family, point = UPDATES[-1][:3]
@@ -280,7 +283,7 @@ def expand_rows(result, groups):
 
 
 def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
-        missing=None, collapse=True, n_init=1, local_iters=None):
+        missing=None, collapse=True, n_init=1, rotate=True, local_iters=None):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
 
     Returns a dict: posterior (standard parameters per latent), expectations,
@@ -293,6 +296,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     ``max_iter`` sweeps with a RuntimeWarning.  ``n_init=k`` climbs from k
     starts (the latents in ``init`` as given in each, the random starts of
     the others drawn anew) and returns the one with the highest final ELBO.
+    ``rotate=False`` turns off the rotation step of bilinear pairs (ROTATIONS).
     ``local_iters=n`` updates the local block (LOCAL_BLOCK) up to n times per
     sweep, before the globals, stopping when the locals stop moving
     (local_loop.py); default 1.
@@ -329,6 +333,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                         f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise DataError(f"n_init must be a positive whole number, got {n_init!r}")
+    if not isinstance(rotate, (bool, np.bool_)):
+        raise DataError(f"rotate must be True or False, got {rotate!r}")
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):
@@ -345,7 +351,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
     q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
-                                                max_iter, tol, callback, local_iters)
+                                                max_iter, tol, callback, rotate,
+                                                local_iters)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
                         "converged": converged, "iterations": len(trace), "dims": dim,

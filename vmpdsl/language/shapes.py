@@ -12,6 +12,11 @@ Environment protocol (``env``):
   describe(name) -> str               "w, a Normal latent", for messages
   is_dim(name) -> bool                may this name size an array (zeros(D))?
   is_random(refs) -> bool             do these names include a latent, point or param?
+  lag(name, index) -> Ty              the type of a lagged index ``t-1`` into ``name``
+  same_size(a, b) -> bool             do sizes a and b agree (a dim whose default
+                                      is a literal's length agrees with it)?
+  same_shape(a, b) -> bool            same_size along equal ranks
+  constant_of -> str | None           "hyper a" while typing a constant expression
   context -> str | None               "the Normal factor of y", for conjugacy errors
 """
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from .. import repairs
 from ..errors import VmpCheckError, VmpConjugacyError
 from . import ast
 
@@ -77,7 +83,23 @@ class Typer:
             raise VmpCheckError(
                 "division by a random quantity is not supported", expr.right.span,
                 hint="divide only by constants; write a precision instead of a variance")
+        if self.env.same_shape(left.shape, right.shape):
+            return Ty(right.shape if _named(right.shape) else left.shape, refs=refs)
         return Ty(_broadcast(left.shape, right.shape, expr), refs=refs)
+
+    def _array(self, expr: ast.Array) -> Ty:
+        """A literal: its entries share one shape, which it gains an axis over."""
+        if not self.env.constant_of:
+            raise VmpCheckError("a vector or matrix literal can only be the value of a hyper",
+                                expr.span, hint="declare `hyper a = [...]` and use a here")
+        types = [self.infer(item) for item in expr.items]
+        for ty, item in zip(types, expr.items):
+            if ty.shape != types[0].shape:
+                raise VmpCheckError(
+                    f"the entries of this literal differ in shape: {fmt_shape(types[0].shape)} "
+                    f"and {fmt_shape(ty.shape)}", item.span,
+                    hint="a matrix literal has rows of equal length")
+        return Ty((len(types),) + types[0].shape, refs=frozenset().union(*(t.refs for t in types)))
 
     # ----------------------------------------------------------- indexing
     def _index(self, expr: ast.Index) -> Ty:
@@ -101,13 +123,15 @@ class Typer:
                   base.categories if not (kept or shape) else None, frozenset(refs))
 
     def _check_index(self, name: str, axis: int, dim, index) -> Ty:
-        ty = self.infer(index)
+        lagged = isinstance(index, ast.BinOp) and isinstance(index.left, ast.Name) \
+            and isinstance(index.right, ast.Num) and index.op in "+-"
+        ty = self.env.lag(name, index) if lagged else self.infer(index)
         what = _root(index)
         if ty.shape:
             raise VmpCheckError(
                 f"an index must be a single value, but this has shape {fmt_shape(ty.shape)}",
                 index.span)
-        if ty.dtype != "int" or what is None:
+        if ty.dtype != "int" or (what is None and not lagged):
             raise VmpCheckError(
                 f"cannot index {name} by {self._index_words(index, what)}: it is real-valued",
                 index.span, hint="an index is a plate index, integer data "
@@ -115,7 +139,7 @@ class Typer:
         categories = ty.categories
         if categories is None:
             categories = self.env.note_categories(index, dim)
-        if categories != dim:
+        if not self.env.same_size(categories, dim):
             raise VmpCheckError(
                 f"{self.env.describe(what)} takes values in {categories}, but axis {axis + 1} "
                 f"of {name} has size {dim}", index.span,
@@ -180,6 +204,10 @@ def _leading(indices) -> int:
     return count
 
 
+def _named(shape: tuple) -> bool:
+    return any(isinstance(d, str) for d in shape)
+
+
 def _broadcast(left: tuple, right: tuple, expr) -> tuple:
     if left == right or not right:
         return left
@@ -238,15 +266,12 @@ _CALLS = {
 
 
 def _unknown_function(expr: ast.Call, context: str | None):
-    if expr.func in NONLINEAR:
+    if expr.func in NONLINEAR or expr.func in repairs.links():
         where = f" in {context}" if context else ""
-        names = sorted({n.id for n in _names(expr)})
         return VmpConjugacyError(
-            f"{expr.func}({', '.join(names) or '...'}){where} makes the model non-conjugate"
-            ": variational message "
-            "passing needs each variable to enter linearly through + - * @ dot sum diag",
-            expr.span,
-            hint="reparameterise so the variable appears in a conjugate argument, e.g. "
-                 "a Gamma-distributed precision instead of exp(log-precision)")
+            f"{ast.source_text(expr)}{where} makes the model non-conjugate: variational "
+            "message passing needs each random variable to enter linearly, through "
+            "+ - * @ dot sum diag",
+            expr.span, hint=repairs.nonlinear_call(expr.func))
     hint = did_you_mean(expr.func, _CALLS) or "the functions are " + ", ".join(_CALLS)
     return VmpCheckError(f"unknown function '{expr.func}'", expr.span, hint=hint)

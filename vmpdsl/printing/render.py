@@ -21,6 +21,7 @@ from ..derive.terms import Atom
 from ..derive.link_equations import STAT_TEXT as LOCAL_STATS
 from .chains import chains
 from .links import local_statistic
+from .sequences import CHAIN_STATS, chain_statistic, slice_indicator
 from .squares import Square
 
 LOG_CONSTANTS = (("log2pi", math.log(2 * math.pi)), ("log2", math.log(2.0)),
@@ -79,6 +80,8 @@ class Renderer:
             return "I"
         if a.var.startswith("@c"):
             return self.constant(a, letters)
+        if a.var.startswith("@t"):  # a sliced plate's mask (derive/chains.py)
+            return slice_indicator(self, a, letters)
         role = self.role(a.var)
         name = s.index(s.name(a.var), self.rows_of(a, letters)) if a.stat != "onehot" else None
         if role in ("latent", "point", "param"):
@@ -86,6 +89,8 @@ class Renderer:
                 return self.gate(a, letters)
             if a.stat in LOCAL_STATS:  # λ(ξ_y[n]) of a link bound
                 return local_statistic(self, a, letters)
+            if a.stat in CHAIN_STATS:  # a chain's pairwise or previous-element statistic
+                return chain_statistic(self, a, letters)
             point = role != "latent"
             if not raw and not point:
                 self.used.setdefault((a.var, a.stat), a)
@@ -120,8 +125,9 @@ class Renderer:
         inner_letters = Letters(self, {l: letters[m] for l, m in mapping.items()})
         parts = []
         for t in c.terms:
-            words = [self.inner_atom(b, inner_letters, mapping) for b in t.atoms
-                     if b.var not in ("@ones", EYE)]
+            words = [str(d) for d in t.sizes]  # 1/K of ones(K) / K
+            words += [self.inner_atom(b, inner_letters, mapping) for b in t.atoms
+                      if b.var not in ("@ones", EYE)]
             coeff = Fraction(t.coeff) if isinstance(t.coeff, Fraction) else t.coeff
             lead = "" if coeff == 1 and words else (
                 s.number(coeff) if isinstance(coeff, Fraction) else repr(coeff))
@@ -129,11 +135,15 @@ class Renderer:
         inner = " + ".join(parts)
         return {"inv": lambda: s.inverse(inner), "logdet": lambda: s.logdet(inner),
                 "log": lambda: s.func("log", inner), "lgamma": lambda: s.func("lgamma", inner),
-                "lgamma1p": lambda: s.func("log", inner + "!")}.get(
+                "lgamma1p": lambda: s.func("log", inner + "!"),
+                "recip": lambda: f"1/{inner}" if " " not in inner else f"1/({inner})"}.get(
             c.func, lambda: s.func("log", f"{c.func}({inner})"))()
 
     def inner_atom(self, b: Atom, letters, mapping) -> str:
-        """An atom inside a derived constant: only its row axes are shown."""
+        """An atom inside a derived constant: only its row axes are shown (a
+        derived constant inside another, log(1/K), is rendered in turn)."""
+        if b.var in self.ctx.derivation.constants.items:
+            return self.constant(b, letters)
         shown = [letters[l] for l in b.indices
                  if mapping.get(l) is None or not self.is_event(mapping[l])]
         return self.s.index(self.s.name(b.var), shown)
