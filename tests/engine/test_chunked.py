@@ -107,9 +107,11 @@ def test_chunked_options_checked(options, message):
 
 def test_models_whose_start_cannot_be_chunked_are_refused():
     rng = np.random.default_rng(0)
+    data = {"Y": rng.normal(size=(20, 3)), "K": 2}
+    with pytest.raises(vmpdsl.VmpError, match="rotation step"):
+        vmpdsl.load("models/pca.vmp").fit(data, chunk_size=5)
     with pytest.raises(vmpdsl.VmpError, match="fit it in memory"):
-        vmpdsl.load("models/pca.vmp").fit({"Y": rng.normal(size=(20, 3)), "K": 2},
-                                          chunk_size=5)
+        vmpdsl.load("models/pca.vmp").fit(data, chunk_size=5, rotate=False)
 
 
 def test_newton_updated_globals_are_refused():
