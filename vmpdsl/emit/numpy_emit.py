@@ -205,7 +205,16 @@ def spec_lines(program: Program) -> list:
     return [f"PREDICTIVE = {plan(model)!r}", f"LOCAL_LATENTS = {tuple(local_names(model))!r}",
             f"LOCAL_BLOCK = {local_block(program)!r}",
             f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
-            f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}", ""]
+            f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}",
+            f"BLOCKS = {block_rows(program)!r}", ""]
+
+
+def block_rows(program: Program) -> tuple:
+    """(block, family, members, parameters) of every joint block
+    (derive/blocks.py); the runtime splits its posterior into the members'
+    (runtime.split_blocks)."""
+    return tuple((u.name, u.family, tuple(u.members), FAMILIES[u.family].param_names)
+                 for u in program.derivation.updates if u.members)
 
 
 def stat_shapes(step, model) -> dict:
@@ -250,7 +259,7 @@ def prior_contractions(stat_update, name, program):
     update = derivation.update_of(name)
     messages = update.messages[stat_update.stat]
     return [c for c, m in zip(stat_update.contractions, messages)
-            if derivation.factors[m.factor].factor.variable == name]
+            if derivation.factors[m.factor].factor.variable in update.variables]
 
 
 def hypers_function(model) -> list:
@@ -476,7 +485,7 @@ def elbo_constants(program: Program) -> list:
 
 
 RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations", "start")
+                     "check_params", "mode", "point_expectations", "start", "marginals")
 
 
 def updates_table(program: Program) -> list:
