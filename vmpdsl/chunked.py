@@ -258,6 +258,8 @@ class State:
         dims = dict(self.blocks.empty[0])
         dims[self.blocks.plate] = sum(np.shape(self.blocks.data[n])[0]
                                       for n in self.blocks.on_rows[:1])
-        return {"posterior": posterior, "expectations": expectations, "elbo": np.asarray(trace),
-                "converged": converged, "iterations": len(trace), "dims": dims,
-                "hypers": hyper, "start_elbos": np.asarray(trace[-1:])}
+        result = {"posterior": posterior, "expectations": expectations,
+                  "elbo": np.asarray(trace), "converged": converged, "iterations": len(trace),
+                  "dims": dims, "hypers": hyper, "start_elbos": np.asarray(trace[-1:])}
+        split = getattr(self.module, "split_blocks", None)  # a joint block's members
+        return split(result) if split is not None else result
