@@ -242,7 +242,9 @@ def hypers_function(model) -> list:
     lines = ["def _hypers(dim):", "    hyper = {}"]
     seen = {}
     for name, expr in model.hypers.items():
-        lines.append(f"    hyper[{key(name)}] = np.asarray({constant_text(expr, seen)}, dtype=float)")
+        line = expr.span.line if expr.span else 0
+        lines.append(f"    hyper[{key(name)}] = hyper_value({key(name)}, {line}, "
+                     f"lambda: {constant_text(expr, seen)})")
         seen[name] = expr
     lines += ["    return hyper", ""]
     return lines
