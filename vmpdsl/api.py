@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from .compiler import Compiled, compile_source
+from .data_in import as_data_dict
 from .errors import VmpDataError, VmpError
 from .families.registry import FAMILIES
 from .language import model_source
@@ -63,9 +64,9 @@ class Model:
         if missing not in ("error", "skip", None):
             raise VmpDataError(f"missing must be 'error' or 'skip', got {missing!r}")
         skip = missing == "skip"
+        point = point_names(point)
+        check_flag("collapse", collapse)
         if point or (skip and not self._compiled.model.missing):
-            if isinstance(point, str):
-                point = [point]
             compiled = self._compiled
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
@@ -73,6 +74,7 @@ class Model:
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse)
         module = self._compiled.module
         check_options(max_iter, tol)
+        data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
         if not isinstance(data, dict):
             raise VmpDataError(f"data must be a dict of arrays by name, got "
                                f"{type(data).__name__}")
@@ -85,6 +87,25 @@ class Model:
         except module.FitError as err:
             raise VmpDataError(f"the fit failed: {err}") from None
         return Fit(self, result)
+
+
+def point_names(point) -> list:
+    """``point``: None, a latent's name or a list of names."""
+    if point is None or isinstance(point, str):
+        return [point] if point else []
+    try:
+        names = list(point)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise VmpDataError(f"point must be a latent's name or a list of names, got {point!r}")
+    return names
+
+
+def check_flag(name: str, value):
+    """A yes/no option must be a bool: ``collapse="no"`` is truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise VmpDataError(f"{name} must be True or False, got {value!r}")
 
 
 def check_options(max_iter, tol):

@@ -19,6 +19,7 @@ from . import commands, predict_command
 from .errors import VmpError
 from .language import check, parse, read_source
 from .language.model import CheckedModel
+from .outputs import refuse_overwriting, write_atomically
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
 
@@ -87,9 +88,11 @@ def _graph_arguments(parser: argparse.ArgumentParser):
 def run_graph(args: argparse.Namespace) -> int:
     from .graph import build_graph, write_graph  # networkx only when drawing
 
+    refuse_overwriting({"the model": args.model}, {"the graph": args.output})
     model = load_model_file(args.model)
-    path = write_graph(build_graph(model), args.output)
-    print(f"wrote {path}")
+    graph = build_graph(model)
+    write_atomically(args.output, lambda path: write_graph(graph, path))
+    print(f"wrote {args.output}")
     return EXIT_OK
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-from .commands import brief, fit_options, load_file, parse_setting, read_data
+from .commands import brief, data_paths, fit_options, load_file, read_all
+from .data_in import parse_setting
 from .errors import VmpDataError
+from .outputs import refuse_overwriting, write_atomically
 from .predict import MC_SAMPLES
 
 SHOWN_ROWS = 10
@@ -38,13 +39,12 @@ def predict_arguments(parser: argparse.ArgumentParser):
 
 
 def run_predict(args) -> int:
+    refuse_overwriting({"the model": args.model, "--data": data_paths(args.data),
+                        "--new": data_paths(args.new)}, {"--out": args.out})
+    if args.out and not args.out.endswith(".npz"):
+        raise VmpDataError("--out must end in .npz")
     model = load_file(args.model)
-    names = [v.name for v in model.checked.by_role("data")]
-    data, new = {}, {}
-    for spec in args.data:
-        data.update(read_data(spec, names))
-    for spec in args.new:
-        new.update(read_data(spec, names))
+    data, new = read_all(args.data, model), read_all(args.new, model)
     hypers = {}
     for item in args.set:
         name, value = parse_setting(item)
@@ -75,8 +75,6 @@ def run_predict(args) -> int:
         print(f"  log predictive density: total {dens.sum():.6f} over {dens.size} rows "
               f"(mean {dens.mean():.6f})")
     if args.out:
-        if not args.out.endswith(".npz"):
-            raise VmpDataError("--out must end in .npz")
-        np.savez(Path(args.out), **saved)
+        write_atomically(args.out, lambda path: np.savez(path, **saved))
         print(f"wrote {args.out}")
     return 0

@@ -296,6 +296,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     row.  The result is per row either way; with no ``init``, the random start
     of the plate's latents is drawn per distinct row.
     """
+    if not isinstance(collapse, (bool, np.bool_)):  # collapse="no" is truthy
+        raise DataError(f"collapse must be True or False, got {collapse!r}")
     dim, data = bind_data(data, missing)
     hyper = _hypers(dim)
     if hypers is not None and not isinstance(hypers, dict):
