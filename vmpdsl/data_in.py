@@ -106,7 +106,8 @@ def _member(file: Path, archive, member: str) -> np.ndarray:
 def read_csv(file: Path, name: str | None, names: list) -> dict:
     try:
         with open(file, newline="", encoding="utf-8-sig") as handle:  # -sig: drop a BOM
-            rows = [row for row in csv.reader(handle) if any(c.strip() for c in row)]
+            rows = [row for row in csv.reader(handle) if len(row) > 1 or
+                    (row and row[0].strip())]  # blank lines are not rows
     except (UnicodeDecodeError, csv.Error) as err:
         raise VmpDataError(f"{file}: not a UTF-8 CSV file ({err})") from None
     if not rows:

@@ -57,6 +57,7 @@ from .language.ast import Call, Index, Name, Num
 from .language.model import CheckedModel
 
 MC_SAMPLES = 2000
+MAX_SAMPLES = 100_000  # Monte Carlo draws; more cannot move an answer, only hang
 SUPPORTED = ("supported model shapes: regressions with a factor "
              "'y[n] ~ Normal(dot(X[n], w), prec)' (w MvNormal latent or point; prec a Gamma "
              "latent, a point, a hyper or a number), and mixtures with one Categorical "
@@ -150,11 +151,39 @@ def mixing_weights(model, z):
 
 # ------------------------------------------------------ the package's face
 def _call(fit, function, *args, **kwargs):
+    """The emitted module's answer for new rows; its errors, and an answer that
+    overflowed (new data far off the training scale), become VmpDataErrors."""
     module = fit.model._compiled.module
+    samples = kwargs.get("samples")
+    if samples is not None and not (isinstance(samples, (int, np.integer))
+                                    and not isinstance(samples, bool)
+                                    and 1 <= samples <= MAX_SAMPLES):
+        raise VmpDataError(f"samples must be a whole number from 1 to {MAX_SAMPLES:,}, "
+                           f"got {samples!r}")
     try:
-        return getattr(module, function)(fit.result, *args, **kwargs)
+        with np.errstate(over="ignore", invalid="ignore"):  # judged below, as a whole
+            answer = getattr(module, function)(fit.result, *args, **kwargs)
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
+    except module.FitError as err:
+        raise VmpDataError(f"the new rows cannot be fitted: {err}; are they on the scale "
+                           f"of the training data?") from None
+    bad = next((key for key, value in _arrays(answer) if not np.all(np.isfinite(value))), None)
+    if bad is not None:
+        raise VmpDataError(f"the {function} of the new rows is not finite ({bad} overflows); "
+                           f"are they on the scale of the training data?")
+    return answer
+
+
+def _arrays(answer, prefix=""):
+    """(key, float array) pairs of a nested answer."""
+    items = answer.items() if isinstance(answer, dict) else [("", answer)]
+    for key, value in items:
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _arrays(value, f"{name}.")
+        elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            yield name or "the result", value
 
 
 def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:

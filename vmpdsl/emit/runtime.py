@@ -64,7 +64,12 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
             given = _user_init(name, family, point, init[name])
             if has_prior or not point:
                 _check_init_shapes(name, given, params)
-            _set_state(q, E, name, family, point, given)
+            if point:
+                _check_init_shapes(name, given, {"value": np.empty(shape)})
+            try:
+                _set_state(q, E, name, family, point, given)
+            except (FloatingPointError, np.linalg.LinAlgError) as err:
+                raise DataError(f"init for '{name}': {err}") from None
             continue
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
@@ -81,7 +86,10 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
                 params = {"value": functions["mode"](params)}
             except FloatingPointError:  # the prior has no interior mode: start at its mean
                 params = {"value": _prior_mean(family, params, functions)}
-        _set_state(q, E, name, family, point, params)
+        try:
+            _set_state(q, E, name, family, point, params)
+        except (FloatingPointError, np.linalg.LinAlgError) as err:  # e.g. W0 = 1e308 I
+            raise DataError(_prior_problem(name, str(err))) from None
 
 
 def _check_init_shapes(name, given, prior):
@@ -137,7 +145,7 @@ def _user_init(name, family, point, value):
     if point:
         if isinstance(value, dict):
             value = value.get("value")
-        return {"value": np.asarray(value, dtype=float)}
+        return {"value": _numeric(name, value, "init ")}
     if family == "Categorical" and not isinstance(value, dict):
         value = {"probs": value}
     if not isinstance(value, dict):
