@@ -18,7 +18,7 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import checks, einsum, new_data, prelude, runtime
+from . import checks, einsum, memory, new_data, prelude, runtime
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -65,6 +65,9 @@ def contraction_text(c: Contraction) -> str:
         return " * ".join(factors + [product])
     letters = {}
     for label in [l for o in c.operands for l in o.labels] + list(c.out):
+        if label not in letters and len(letters) == len(LETTERS):
+            raise VmpCheckError(f"an update needs a product over more than {len(LETTERS)} "
+                                f"axes (einsum's letters); nest fewer plates")
         letters.setdefault(label, LETTERS[len(letters)])
     specs, args = [], []
     for o in c.operands:
@@ -140,7 +143,7 @@ def emit(program: Program, equations: str = "") -> str:
         lines += update_function(index, step, program, prior_only=True)
     lines += elbo_function(program)
     lines += updates_table(program)
-    lines += [strip_imports(inspect.getsource(part)) for part in (checks, runtime, new_data)]
+    lines += [strip_imports(inspect.getsource(part)) for part in (checks, memory, runtime, new_data)]
     return "\n".join(lines) + "\n"
 
 
@@ -190,7 +193,18 @@ def spec_lines(program: Program) -> list:
     from ..predict import local_names, plan  # decided once, at compile time
     return [f"PREDICTIVE = {plan(model)!r}", f"LOCAL_LATENTS = {tuple(local_names(model))!r}",
             f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
-            f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}", ""]
+            f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}",
+            f"ARRAY_SHAPES = {array_shapes(program)!r}", ""]
+
+
+def array_shapes(program: Program) -> tuple:
+    """(what, shape as dims) of every array a fit allocates that grows with the
+    dims: the statistics of each latent and each hyper (memory.check_memory)."""
+    model = program.model
+    rows = [(f"E[{stat}] of '{s.name}'", tuple(shape)) for s in program.steps
+            for stat, shape in stat_shapes(s, model).items()]
+    rows += [(f"hyper '{v.name}'", tuple(v.shape)) for v in model.by_role("hyper") if v.shape]
+    return tuple(rows)
 
 
 def stat_shapes(step, model) -> dict:
