@@ -122,12 +122,12 @@ class Printer:
 
 
 def coefficient(printer: Printer, update, stat: str, out_names: dict) -> sympy.Expr:
-    total = sympy.Integer(0)
+    terms = []
     for message in update.messages.get(stat, []):
         out = dict(zip(message.target.indices, out_names.get(stat, ())))
         names = {l: n for l, n in out.items()}
-        total += printer.term(message, names)
-    return total
+        terms.append(printer.term(message, names))
+    return sympy.Add(*terms)  # one flatten: += would re-sort the sum per term
 
 
 def parameter_formulas(family: str, C: dict, dim: str) -> list:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import VmpConjugacyError
+from ..errors import VmpCheckError, VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from .densities import DENSITIES
@@ -77,7 +77,11 @@ def derive(model: CheckedModel) -> Derivation:
     raw = []
     for position, factor in enumerate(model.factors):
         ctx = FactorContext(model, factor, constants)
-        terms = factor_terms(factor, ctx)
+        try:
+            terms = factor_terms(factor, ctx)
+        except VmpCheckError as err:  # terms.mul does not know where it is
+            err.span = err.span or factor.span
+            raise
         weight = weights.factor_weight(position, factor)  # a row mask or count
         raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
     families = {v.name: q_family(model, v.name, raw)
