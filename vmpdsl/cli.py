@@ -134,6 +134,9 @@ def _version() -> str:
 
 def main(argv: list | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 2 bad input, 3 internal error)."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printable
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed usage or help

@@ -21,6 +21,8 @@ def cli_form(case, where):
         return None
     arrays, sets = {}, []
     for name, value in case.data.items():
+        if np.ma.isMaskedArray(value) or hasattr(value, "to_numpy"):
+            return None  # an .npz keeps neither a mask nor pandas' missing values
         try:
             value = np.asarray(value)
         except ValueError:
