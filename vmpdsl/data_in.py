@@ -106,23 +106,31 @@ def _member(file: Path, archive, member: str) -> np.ndarray:
 def read_csv(file: Path, name: str | None, names: list) -> dict:
     try:
         with open(file, newline="", encoding="utf-8-sig") as handle:  # -sig: drop a BOM
-            rows = [row for row in csv.reader(handle) if len(row) > 1 or
-                    (row and row[0].strip())]  # blank lines are not rows
+            rows = [row for row in csv.reader(handle) if not _blank(row)]
     except (UnicodeDecodeError, csv.Error) as err:
         raise VmpDataError(f"{file}: not a UTF-8 CSV file ({err})") from None
     if not rows:
         raise VmpDataError(f"{file}: the file is empty")
     header = [h.strip() for h in rows[0]]
     has_header = csv_has_header(file, header, rows[1:])
-    body = rows[1:] if has_header else rows
-    first = 2 if has_header else 1
-    matrix = np.empty((len(body), len(header)))
+    body, first = (rows[1:], 2) if has_header else (rows, 1)
     for i, row in enumerate(body):
         if len(row) != len(header):
             raise VmpDataError(f"{file}:{first + i}: {len(row)} cells, expected {len(header)}")
-        matrix[i] = [number(c, f"{file}:{first + i}") if c.strip() else np.nan for c in row]
-    columns = header if has_header else None
-    return table_arrays(matrix, columns, name, names, str(file))
+
+    def values(columns):  # only the columns bound to arrays are parsed
+        matrix = np.empty((len(body), len(columns)))
+        for i, row in enumerate(body):
+            matrix[i] = [number(row[c], f"{file}:{first + i}") if row[c].strip() else np.nan
+                         for c in columns]
+        return matrix
+    return table_arrays(values, header if has_header else None, len(header), name, names,
+                        str(file))
+
+
+def _blank(row: list) -> bool:
+    """An empty line, or one of spaces only; a quoted "" is an empty cell."""
+    return not row or (len(row) == 1 and row[0] != "" and not row[0].strip())
 
 
 def csv_has_header(file: Path, first: list, rest: list) -> bool:
@@ -142,23 +150,26 @@ def csv_has_header(file: Path, first: list, rest: list) -> bool:
                        f"names (e.g. the model's data names) or drop that row")
 
 
-def table_arrays(matrix: np.ndarray, columns: list | None, name: str | None,
+def table_arrays(values, columns: list | None, width: int, name: str | None,
                  names: list, where: str) -> dict:
     """A table → data arrays: ``name`` binds the whole table (one column: a
-    vector); otherwise columns named after data arrays are those arrays, and a
-    table for a model with one data array is that array."""
+    vector), as does a model with one data array that no column names;
+    otherwise the columns named after data arrays are those arrays.  ``values(indices)``
+    gives those columns as a float matrix."""
     if columns is not None:
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         if repeated:
             raise VmpDataError(f"{where}: the column name{'s' if len(repeated) > 1 else ''} "
                                f"{', '.join(repeated)} appear{'' if len(repeated) > 1 else 's'} "
                                f"more than once")
-    if name:
-        return {name: matrix[:, 0] if matrix.shape[1] == 1 else matrix}
+    everything = list(range(width))
+    if name or (len(names) == 1 and not (columns and any(c in names for c in columns))):
+        matrix = values(everything)
+        return {name or names[0]: matrix[:, 0] if width == 1 else matrix}
     if columns is not None and any(c in names for c in columns):
-        return {c: matrix[:, i] for i, c in enumerate(columns) if c in names}
-    if len(names) == 1:
-        return {names[0]: matrix}
+        used = [i for i, c in enumerate(columns) if c in names]
+        matrix = values(used)
+        return {columns[i]: matrix[:, k] for k, i in enumerate(used)}
     shown = ", ".join(map(str, columns)) if columns is not None else "no header"
     raise VmpDataError(f"{where}: its columns ({shown}) name none of the model's data arrays "
                        f"({', '.join(names)}); use --data NAME={where}")
@@ -171,7 +182,8 @@ def as_data_dict(data, names: list):
     else is returned as it is (the emitted module reports it)."""
     if _is_frame(data):
         columns = [str(c) for c in data.columns]
-        return table_arrays(_frame_values(data), columns, None, names, "the DataFrame")
+        return table_arrays(lambda used: _frame_values(data.iloc[:, used]), columns,
+                            len(columns), None, names, "the DataFrame")
     if not isinstance(data, dict):
         return data
     return {k: _frame_values(v) if hasattr(v, "to_numpy") else v for k, v in data.items()}
