@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -132,11 +133,17 @@ def _version() -> str:
         return "unknown"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings for a user of the command: the message, not our source line."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 2 bad input, 3 internal error)."""
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printable
         if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    warnings.showwarning = _show_warning
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed usage or help

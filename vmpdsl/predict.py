@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data_in import as_data_dict
 from .errors import VmpDataError, VmpError
 from .language.ast import Call, Index, Name, Num
 from .language.model import CheckedModel
@@ -160,9 +161,11 @@ def _call(fit, function, *args, **kwargs):
                                     and 1 <= samples <= MAX_SAMPLES):
         raise VmpDataError(f"samples must be a whole number from 1 to {MAX_SAMPLES:,}, "
                            f"got {samples!r}")
+    names = [v.name for v in fit.model.checked.by_role("data")]
+    new_data = as_data_dict(args[0], names)  # a DataFrame, as for fit
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # judged below, as a whole
-            answer = getattr(module, function)(fit.result, *args, **kwargs)
+            answer = getattr(module, function)(fit.result, new_data, *args[1:], **kwargs)
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
     except module.FitError as err:

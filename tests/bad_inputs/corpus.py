@@ -534,7 +534,8 @@ CASES += [
     Case("bidi-control-in-name", "hostile", ng_text(mu="m\u202eu"), {"x": X1}, {},
          Err(VmpSyntaxError, "unexpected character '\u202e'")),
     Case("digit-separator-not-a-number", "hostile", ng_text().replace("hyper a0 = 1.0", "hyper a0 = 1_000"),
-         {"x": X1}, {}, Err(VmpSyntaxError, "4:13", "unexpected '_000' after '1'")),
+         {"x": X1}, {}, Err(VmpSyntaxError, "4:13", "'1_000' is not a number: numbers have no digit "
+                                              "separators", "hint: write 1000")),
     Case("arabic-digits-not-a-number", "hostile", ng_text().replace("hyper a0 = 1.0", "hyper a0 = ١"),
          {"x": X1}, {}, Err(VmpSyntaxError, "4:12", "unexpected character '١'")),
 ]
@@ -549,6 +550,10 @@ if pd is not None:
              {"max_iter": 50}, Ok(same_as_plain)),
         Case("dict-of-series", "data", ng_text(), {"x": pd.Series(X1)}, {"max_iter": 50},
              Ok(same_as_plain)),
+        Case("dataframe-new-rows", "data", "gmm", {"x": pd.DataFrame(XGMM), "K": 2}, {"seed": 0},
+             Ok(lambda fit: np.allclose(fit.local(pd.DataFrame(XGMM[:5], columns=["a", "b"]))
+                                        ["z"]["probs"], fit.local({"x": XGMM[:5]})["z"]["probs"],
+                                        rtol=1e-12))),
         Case("dataframe-duplicate-columns", "data", "normal_gamma",
              pd.DataFrame(np.c_[X1, X1], columns=["x", "x"]), {},
              Err(VmpDataError, "the DataFrame: the column name x appears more than once")),

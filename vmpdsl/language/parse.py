@@ -208,6 +208,10 @@ def _token_message(token, expected, prev, parser):
         return (f"expected a name after '{prev}', found {_show(token)}",
                 f"'{prev}' is a reserved word: it cannot name a variable" if
                 token.type in ("TILDE", "LSQB") else None)
+    if prev is not None and prev.type == "NUMBER" and token.type == "NAME" \
+            and str(token).startswith("_"):
+        return (f"'{prev}{token}' is not a number: numbers have no digit separators",
+                f"write {prev}{str(token).replace('_', '')}")
     if prev is not None and prev.type == "TILDE":
         return (f"expected a distribution after '~', found {_show(token)}",
                 "write e.g. `x ~ Normal(0.0, 1.0)`")
