@@ -470,7 +470,7 @@ CASES += [
     Case("growth-product-of-sums", "hostile", PRODUCT_OF_SUMS, {"x": X1}, {},
          Err(VmpCheckError, "20:5", "expands to 15625 products of variables (vmpdsl allows 2000)")),
     Case("growth-hyper-sum-250", "hostile", hyper_sum(250), {"x": X1}, {},
-         Err(VmpSyntaxError, "nests more than 100 operations deep")),
+         Err(VmpSyntaxError, "4:1", "an expression here nests more than 100 operations deep")),
     Case("growth-hyper-sum-1000", "hostile", hyper_sum(1000), {"x": X1}, {},
          Err(VmpSyntaxError, "nests more than 100 operations deep")),
     # a sum of 90 unit hypers is the prior precision 90: q(mu) has precision 90 + N

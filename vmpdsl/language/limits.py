@@ -42,18 +42,18 @@ def warn_bidi(text: str, filename: str | None):
 
 
 def check_depth(tree: Tree):
-    """Refuse an expression nested deeper than MAX_DEPTH (iteratively: the
-    tree itself may be too deep for recursion)."""
-    stack = [(tree, 0)]
+    """Refuse an expression nested deeper than MAX_DEPTH, pointing at its
+    statement (iteratively: the tree itself may be too deep for recursion)."""
+    stack = [(child, 1, child) for child in tree.children if isinstance(child, Tree)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, statement = stack.pop()
         if depth > MAX_DEPTH:
-            meta = node.meta
+            meta = statement.meta
             raise VmpSyntaxError(
-                f"this expression nests more than {MAX_DEPTH} operations deep",
-                Span(meta.line, meta.column, meta.end_line, meta.end_column),
+                f"an expression here nests more than {MAX_DEPTH} operations deep",
+                Span(meta.line, meta.column, meta.line, meta.column + 1),
                 hint="split it into several hypers or variables; a sum of many terms can "
                      "often be written with sum(...) over a dim")
         for child in node.children:
             if isinstance(child, Tree):
-                stack.append((child, depth + 1))
+                stack.append((child, depth + 1, statement))
