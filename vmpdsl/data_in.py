@@ -17,6 +17,7 @@ row, never a guess.
 from __future__ import annotations
 
 import csv
+import os
 import re
 import warnings
 import zipfile
@@ -56,7 +57,10 @@ def read_data(spec: str, names: list, dims: list = ()) -> dict:
     name, path = split_spec(spec)
     file = Path(path)
     if not file.is_file():
-        raise VmpDataError(f"no such data file: {path}")
+        raise VmpDataError(f"no such data file: {path}" if not file.is_dir() else
+                           f"{path} is a directory, not a data file")
+    if not os.access(file, os.R_OK):
+        raise VmpDataError(f"{path}: the data file cannot be read (permission denied)")
     if file.suffix == ".npz":
         return read_npz(file, name, list(names) + list(dims))
     if file.suffix == ".csv":
@@ -109,6 +113,8 @@ def read_csv(file: Path, name: str | None, names: list) -> dict:
             rows = [row for row in csv.reader(handle) if not _blank(row)]
     except (UnicodeDecodeError, csv.Error) as err:
         raise VmpDataError(f"{file}: not a UTF-8 CSV file ({err})") from None
+    except OSError as err:
+        raise VmpDataError(f"{file}: cannot be read ({err.strerror or err})") from None
     if not rows:
         raise VmpDataError(f"{file}: the file is empty")
     header = [h.strip() for h in rows[0]]
