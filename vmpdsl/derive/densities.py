@@ -15,6 +15,7 @@ import math
 from fractions import Fraction
 
 from .expressions import EYE, STATEFUL_ROLES, FactorContext
+from .nonconjugate import lgamma_of  # a learned shape or concentration
 from .terms import Atom, Term, add, atom, const, mul, scale, sub, with_sizes
 
 HALF = Fraction(1, 2)
@@ -152,7 +153,7 @@ def gamma(x, arg, ctx, event):
     a, b, xv = arg(0, ()), arg(1, ()), x(())
     return add(mul(sub(a, const(1)), log_of(xv, (), ctx, "value")), scale(-1, mul(b, xv)),
                mul(a, log_of(b, (), ctx, "rate")),
-               scale(-1, constant_only("lgamma", a, (), ctx, "shape")))
+               lgamma_of("lgamma", a, (), ctx, "shape", -1))
 
 
 def exponential(x, arg, ctx, event):
@@ -180,9 +181,8 @@ def dirichlet(x, arg, ctx, event):
     alpha = arg(0, (i,))
     k = ctx.fresh(dim)
     return add(mul(sub(alpha, const(1)), log_of(x((i,)), (i,), ctx, "value")),
-               constant_only("lgamma_sum", arg(0, (k,)), (k,), ctx, "concentration",
-                             consumes=1),
-               scale(-1, constant_only("lgamma", alpha, (i,), ctx, "concentration")))
+               lgamma_of("lgamma_sum", arg(0, (k,)), (k,), ctx, "concentration", 1, consumes=1),
+               lgamma_of("lgamma", alpha, (i,), ctx, "concentration", -1))
 
 
 def categorical(x, arg, ctx, event):

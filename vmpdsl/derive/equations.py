@@ -18,6 +18,7 @@ from fractions import Fraction
 import sympy
 
 from .expressions import EYE, ONES
+from .link_equations import bound_blocks, local_formulas, local_header, stat_text
 from .messages import Derivation, constant_axes
 
 TEXT_STATS = {"x": "E[{v}]", "xx": "E[{v}{v}ᵀ]", "xx_scalar": "E[{v}²]", "log": "E[log {v}]",
@@ -74,7 +75,8 @@ class Printer:
             if var.role != "latent":
                 table = PLUGIN_LATEX if self.latex else PLUGIN_TEXT
             stat = "xx_scalar" if a.stat == "xx" and not var.event else a.stat
-            return table[stat].format(v=self.name(a.var)) + self.labels(a.indices, names)
+            text = table[stat] if stat in table else stat_text(stat, self.latex)  # link bounds
+            return text.format(v=self.name(a.var)) + self.labels(a.indices, names)
         if a.stat == "onehot":
             row = self.labels(a.indices[:-1], names)
             cat = names.setdefault(a.indices[-1], self.letter(names))
@@ -193,7 +195,7 @@ def equations_text(derivation: Derivation, style: str = "text", steps: bool = Fa
     """The derived update of every latent, in plain text or LaTeX."""
     printer = Printer(derivation, style)
     model = derivation.model
-    blocks = []
+    blocks = bound_blocks(derivation, style)  # what each link factor became (link_equations.py)
     for update in derivation.updates:
         var = model.variables[update.name]
         names = output_names(update, model)
@@ -202,7 +204,8 @@ def equations_text(derivation: Derivation, style: str = "text", steps: bool = Fa
         for stat in FAMILIES[update.family].stats:
             C.setdefault(stat, sympy.Integer(0))
         dim = str(var.event[0]) if var.event else "1"
-        formulas = (point_formulas if update.point else parameter_formulas)(update.family, C, dim)
+        formulas = local_formulas(derivation, update, C) or \
+            (point_formulas if update.point else parameter_formulas)(update.family, C, dim)
         blocks.append(render_block(printer, update, var, formulas, C, steps, names))
     return "\n\n".join(blocks)
 
@@ -217,7 +220,8 @@ def render_block(printer, update, var, formulas, C, steps, names) -> str:
         index = "".join(f"[{n}]" for n in names.get(next(iter(names), ""), ())[:len(var.plates)])
         if update.point:
             kind = "maximum likelihood" if var.role == "param" else "MAP"
-            lines = [f"{update.name}{index} = argmax E[log p]  ({kind} point estimate, "
+            lines = [local_header(update, index, plates) or
+                     f"{update.name}{index} = argmax E[log p]  ({kind} point estimate, "
                      f"{update.family} form)    # plates {plates or 'none'}"]
         else:
             lines = [f"q({update.name}{index}) = {update.family}({params})    "

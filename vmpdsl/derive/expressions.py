@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from ..errors import VmpConjugacyError, VmpCheckError
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num, Slice
+from ..language.links import LINKS
 from ..language.model import CheckedModel, Factor
 from .terms import Atom, Term, add, atom, const, mul, neg, scale, sub
 
@@ -76,6 +77,7 @@ class FactorContext:
     label_dims: dict = field(default_factory=dict)
     selectors: dict = field(default_factory=dict)  # (var, rows) -> Atom
     count: int = 0
+    nonconjugate: list = field(default_factory=list)  # derive/nonconjugate.py records
 
     def __post_init__(self):
         for plate in self.factor.plates:
@@ -117,6 +119,8 @@ def shape_of(expr, ctx: FactorContext) -> tuple:
             return tuple(left[:-1]) + tuple(right[1:])
         return left if len(left) >= len(right) else right
     if isinstance(expr, Call):
+        if expr.func in LINKS:  # a link keeps its argument's shape
+            return shape_of(expr.args[0], ctx)
         if expr.func in ("dot", "sum"):
             return ()
         if expr.func == "diag":

@@ -23,6 +23,8 @@ from ..errors import VmpCheckError, VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from .densities import DENSITIES
+from .links import link_density, with_local_parameters
+from .nonconjugate import newton_families, weighted
 from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
 from .terms import Atom, Term, mul
 from .weights import RowWeights
@@ -65,6 +67,7 @@ class Derivation:
     factors: list
     updates: list  # in schedule order
     constants: Constants
+    nonconjugate: list = field(default_factory=list)  # ExpTerm / LgammaTerm (nonconjugate.py)
 
     def update_of(self, name: str) -> Update:
         return next(u for u in self.updates if u.name == name)
@@ -72,9 +75,10 @@ class Derivation:
 
 def derive(model: CheckedModel) -> Derivation:
     """The VMP messages and ELBO monomials of a checked model."""
+    model = with_local_parameters(model)  # the links' local parameters (links.py)
     constants = Constants()
     weights = RowWeights(model)
-    raw = []
+    raw, nonconjugate = [], []
     for position, factor in enumerate(model.factors):
         ctx = FactorContext(model, factor, constants)
         try:
@@ -84,8 +88,10 @@ def derive(model: CheckedModel) -> Derivation:
             raise
         weight = weights.factor_weight(position, factor)  # a row mask or count
         raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
+        nonconjugate += weighted(ctx.nonconjugate, weight, ctx)
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
+    families.update(newton_families(model, nonconjugate))
     updates = {name: Update(name, family, model.variables[name].role != "latent")
                for name, family in families.items()}
     factors = []
@@ -97,7 +103,7 @@ def derive(model: CheckedModel) -> Derivation:
                 if a.var in updates:
                     messages = updates[a.var].messages.setdefault(a.stat, [])
                     messages.append(Message(len(factors) - 1, weights.message_term(term, a), a))
-    return Derivation(model, factors, list(updates.values()), constants)
+    return Derivation(model, factors, list(updates.values()), constants, nonconjugate)
 
 
 def q_family(model: CheckedModel, name: str, raw: list) -> str:
@@ -164,7 +170,9 @@ def factor_terms(factor: Factor, ctx: FactorContext) -> list:
     def arg(k, out):
         return to_terms(factor.dist.args[k], out, ctx)
 
-    terms = DENSITIES[dist](x, arg, ctx, event)
+    terms = link_density(factor, ctx, x, arg)  # a link: its bound (links.py)
+    if terms is None:
+        terms = DENSITIES[dist](x, arg, ctx, event)
     selectors = [[Term(1, (a,))] for a in ctx.selectors.values()]
     return mul(terms, *selectors) if selectors else terms
 

@@ -19,7 +19,7 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import checks, einsum, memory, new_data, prelude, runtime
+from . import checks, einsum, memory, new_data, newton, nonconjugate_emit, prelude, runtime
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -143,8 +143,9 @@ def emit(program: Program, equations: str = "") -> str:
         lines += update_function(index, step, program, prior_only=False)
         lines += update_function(index, step, program, prior_only=True)
     lines += elbo_function(program)
-    lines += updates_table(program)
-    lines += [strip_imports(inspect.getsource(part)) for part in (checks, memory, runtime, new_data)]
+    lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
+    lines += [strip_imports(inspect.getsource(part))
+              for part in (checks, memory, runtime, new_data, newton)]
     return "\n".join(lines) + "\n"
 
 
@@ -373,6 +374,7 @@ def constants_function(program: Program) -> list:
             if constant:
                 total = sum_text([f"({contraction_text(c)})" for c in constant])
                 lines.append(f"    K[{folded_key(index, stat.stat)}] = {total}")
+    lines += nonconjugate_emit.constant_lines(program)
     lines += elbo_constants(program)
     lines += ["    return K", ""]
     return lines
@@ -440,6 +442,8 @@ def update_function(index: int, step, program: Program, prior_only: bool) -> lis
                 lines.append(f"    C[{stat.stat!r}] += K[{folded_key(index, stat.stat)}]")
         for c in contractions:
             lines.append(f"    C[{stat.stat!r}] += {contraction_text(c)}")
+    if not prior_only:  # a Newton update of non-conjugate terms (nonconjugate_emit.py)
+        lines += nonconjugate_emit.update_lines(step, program)
     full = ", ".join(f"{s!r}: ({''.join(dim_text(d) + ', ' for d in shape)})"
                      for s, shape in shapes.items())
     lines += [f"    full = {{{full}}}",
@@ -466,6 +470,7 @@ def elbo_function(program: Program) -> list:
         lines += [f"def {name}(E, K, data, hyper, dim):",
                   f"    total = K[{repr('@' + name)}]" if constant else "    total = 0.0"]
         lines += [f"    total += np.sum({contraction_text(c)})" for c in varying]
+        lines += nonconjugate_emit.elbo_lines(program)
         lines += ["    return float(total)", ""]
     return lines
 

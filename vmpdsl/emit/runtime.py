@@ -183,7 +183,7 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
     """
     weights = globals().get("ROW_WEIGHTS", {})  # derive/weights.py
     shared = None  # a latent whose entropy is in its bound share already
-    if last_coeffs is None:
+    if last_coeffs is None or not globals().get("ELBO_SHORTCUT", True):  # emit/newton.py
         total = _expected_log_joint(E, K, data, hyper, dim)
     else:
         name, family, point = UPDATES[-1][:3]

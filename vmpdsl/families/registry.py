@@ -23,6 +23,7 @@ from .dirichlet import DIRICHLET
 from .exponential import EXPONENTIAL
 from .family import FUNCTION_FIELDS, Family
 from .gamma import GAMMA
+from .local_bounds import JJ, SOFTMAX_BOUND
 from .mvnormal import MVNORMAL
 from .normal import NORMAL
 from .poisson import POISSON
@@ -32,7 +33,8 @@ __all__ = ["Family", "FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_sourc
            "RUNTIME_HEADER"]
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
-            BINOMIAL, POISSON, EXPONENTIAL)
+            BINOMIAL, POISSON, EXPONENTIAL,
+            JJ, SOFTMAX_BOUND)  # not in the language: local parameters of link bounds
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
 

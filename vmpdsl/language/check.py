@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import Span, VmpCheckError, VmpError
 from . import ast
+from .links import infer_argument
 from .distributions import bind_shapes, lookup, signature, substitute
 from .model import LATENT_FAMILIES, CheckedModel, Factor, Plate, Variable
 from .shapes import Ty, Typer, did_you_mean, fmt_shape
@@ -270,7 +271,9 @@ class _Checker:
                                 f"{'s' * (len(spec.args) != 1)}, got {len(dist.args)}",
                                 dist.span, hint=f"write {signature(spec)}")
         typer = Typer(self)
-        types = [typer.infer(arg) for arg in dist.args]
+        role = self.decls[self.current][0]
+        types = [infer_argument(typer, spec.name, k, arg, role)
+                 for k, arg in enumerate(dist.args)]
         for arg, ty, node in zip(spec.args, types, dist.args):
             if arg.fixed and self.is_random(ty.refs):
                 raise VmpCheckError(f"the {arg.name} of {spec.name} must be fixed "
