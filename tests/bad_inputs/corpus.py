@@ -87,6 +87,13 @@ def same_as_plain(fit):
                                             for a, b in zip(ours, theirs))
 
 
+def gmm_fit(**options):
+    import os
+    import vmpdsl
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "models", "gmm.vmp")
+    return vmpdsl.load(path).fit(dict(GMM_DATA), **options)
+
+
 def plain_gmm():
     import os
     import vmpdsl
@@ -505,6 +512,23 @@ CASES += [
     Case("init-param-not-spd", "data", "gmm_em", GMM_DATA,
          {"init": {"Lambda": np.array([[[1.0, 2.0], [2.0, 1.0]]] * 2)}},
          Err(VmpDataError, "init for 'Lambda': Wishart point value is not positive definite")),
+    Case("init-unknown-parameter", "data", "normal_gamma", {"x": X1}, {"init": {"tau": {"a": 1}}},
+         Err(VmpDataError, "init for 'tau' must give the Gamma parameters rate, shape: unknown a; "
+                           "missing rate, shape")),
+    Case("init-missing-parameter", "data", "normal_gamma", {"x": X1},
+         {"init": {"mu": {"mean": 1.0}}},
+         Err(VmpDataError, "init for 'mu' must give the Normal parameters mean, precision: "
+                           "missing precision")),
+    Case("init-point-none", "data", "gmm", GMM_DATA, {"point": ["mu"], "init": {"mu": None}},
+         Err(VmpDataError, "init for 'mu' must be finite (no NaN, inf or None)")),
+    Case("init-point-categorical-not-one-hot", "data", "gmm", GMM_DATA,
+         {"point": ["z"], "init": {"z": -1.0}},
+         Err(VmpDataError, "init for 'z' must be one-hot rows (a point Categorical)")),
+    # a scalar point init is every component's value: the same fit as the full array
+    Case("init-point-scalar-broadcasts", "data", "gmm", GMM_DATA,
+         {"point": ["mu"], "init": {"mu": 0.5}, "seed": 0, "max_iter": 30},
+         Ok(lambda fit: np.allclose(fit.elbo, gmm_fit(point=["mu"], init={"mu": np.full((2, 2), 0.5)},
+                                                      seed=0, max_iter=30).elbo, rtol=1e-12))),
     Case("hyper-W0-1e308", "hyper", "gmm", GMM_DATA, {"hypers": {"W0": 1e308 * np.eye(2)}},
          Err(VmpDataError, "the prior of 'Lambda' (line 7: Wishart) is not a valid distribution",
              "check the hyperparameters nu0, W0")),

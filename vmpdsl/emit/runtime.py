@@ -61,11 +61,8 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
             except FitError as err:
                 raise DataError(_prior_problem(name, str(err))) from None
         if name in init:
-            given = _user_init(name, family, point, init[name])
-            if has_prior or not point:
-                _check_init_shapes(name, given, params)
-            if point:
-                _check_init_shapes(name, given, {"value": np.empty(shape)})
+            given = _checked_init(name, family, point, init[name],
+                                  params if has_prior or not point else None, shape)
             try:
                 _set_state(q, E, name, family, point, given)
             except (FloatingPointError, np.linalg.LinAlgError) as err:
@@ -104,6 +101,42 @@ def _check_init_shapes(name, given, prior):
             if not fits:
                 raise DataError(f"init for '{name}': {key} must have shape {want}, "
                                 f"got {np.shape(value)}")
+
+
+def _checked_init(name, family, point, value, prior, shape):
+    """A user's init made whole: a point's value finite and of the latent's
+    shape; a q's parameters those of its family (as the prior's show them),
+    each broadcast to the prior's shape."""
+    if not point and isinstance(value, dict):
+        _check_init_keys(name, family, set(value), set(prior))
+    given = _user_init(name, family, point, value)
+    if point:
+        if family == "Categorical" and prior is not None:  # a one-hot row per value
+            shape = np.shape(prior["probs"])
+        _check_init_shapes(name, given, {"value": np.empty(shape)})
+        value = np.broadcast_to(given["value"], shape).copy()
+        if not np.all(np.isfinite(value)):
+            raise DataError(f"init for '{name}' must be finite (no NaN, inf or None)")
+        if family == "Categorical" and not (np.all((value == 0) | (value == 1))
+                                            and np.all(value.sum(-1) == 1)):
+            raise DataError(f"init for '{name}' must be one-hot rows (a point Categorical)")
+        return {"value": value}
+    _check_init_shapes(name, given, prior)
+    return {k: np.broadcast_to(v, np.shape(prior[k])).copy() for k, v in given.items()}
+
+
+def _check_init_keys(name, family, keys, wanted):
+    """An init dict names exactly its family's parameters (an MvNormal's
+    precision or cov: either one gives the other)."""
+    keys = {str(k) for k in keys}
+    either = {"cov", "precision"} if family == "MvNormal" and keys & {"cov", "precision"} \
+        else set()
+    unknown, missing = sorted(keys - wanted - either), sorted(wanted - keys - either)
+    if unknown or missing:
+        problems = ([f"unknown {', '.join(unknown)}"] if unknown else []) + \
+            ([f"missing {', '.join(missing)}"] if missing else [])
+        raise DataError(f"init for '{name}' must give the {family} parameters "
+                        f"{', '.join(sorted(wanted))}: {'; '.join(problems)}")
 
 
 def _prior_problem(name, problem):
