@@ -1,5 +1,6 @@
-"""The memory a fit needs, estimated before anything is allocated (copied
-verbatim into every emitted module; numpy only).
+"""The sizes of a fit, checked before anything is allocated (copied verbatim
+into every emitted module; numpy only): no empty events, and the memory the
+fit needs.
 
 ``ARRAY_SHAPES`` (emitted per model) lists every array whose size grows with
 the dims: each latent's statistics and each hyper, as tuples of dim names.
@@ -16,6 +17,18 @@ import numpy as np
 MEMORY_COPIES = 4
 
 
+def check_sizes(dim):
+    """Before anything is allocated: no latent has an empty event (an MvNormal
+    over K = 0 dimensions has no density), and the arrays fit in memory."""
+    for name, family, plates, shape, point in LATENTS:
+        event = [d for d in shape[len(plates):] if (dim[d] if isinstance(d, str) else d) == 0]
+        if event:
+            what = "categories" if family in ("Dirichlet", "Categorical") else "dimensions"
+            raise DataError(f"'{name}' is a {family} over 0 {what} ({event[0]} = 0); "
+                            f"it must have at least 1")
+    check_memory(dim)
+
+
 def check_memory(dim):
     sizes = []
     for what, shape in ARRAY_SHAPES:
@@ -28,7 +41,8 @@ def check_memory(dim):
     if have is None or need <= have:
         return
     size, what, shape = max(sizes, key=lambda item: item[0])
-    over = " × ".join(f"{d} = {dim[d]}" if isinstance(d, str) else str(d) for d in shape)
+    over = " × ".join(f"{d} = {_count(dim[d])}" if isinstance(d, str) else str(d)
+                      for d in shape)
     raise DataError(f"the fit would need about {_gigabytes(need)} of memory, more than the "
                     f"{_gigabytes(have)} available; the largest part is {what} over {over} "
                     f"({_gigabytes(size)}); check the dims")
@@ -49,5 +63,9 @@ def _available_memory():
         return None
 
 
+def _count(n):
+    return str(n) if n < 10 ** 15 else f"{min(n, 2 ** 1000):.3g}"
+
+
 def _gigabytes(size):
-    return f"{size / 2 ** 30:.3g} GiB"
+    return f"{min(size, 2 ** 1000) / 2 ** 30:.3g} GiB"  # an int past the float range

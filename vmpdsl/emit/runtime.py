@@ -340,7 +340,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     if not isinstance(collapse, (bool, np.bool_)):  # collapse="no" is truthy
         raise DataError(f"collapse must be True or False, got {collapse!r}")
     dim, data = bind_data(data, missing)
-    check_memory(dim)
+    check_sizes(dim)
     hyper = _hypers(dim)
     if hypers is not None and not isinstance(hypers, dict):
         raise DataError("hypers must be a dict of values by name")
