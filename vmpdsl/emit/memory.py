@@ -64,8 +64,10 @@ def _available_memory():
 
 
 def _count(n):
-    return str(n) if n < 10 ** 15 else f"{min(n, 2 ** 1000):.3g}"
+    """An int in brief, even past the float range (K = 1e308 makes sizes of 1e600)."""
+    digits = str(int(n))
+    return digits if len(digits) <= 15 else f"{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
 
 
 def _gigabytes(size):
-    return f"{min(size, 2 ** 1000) / 2 ** 30:.3g} GiB"  # an int past the float range
+    return f"{_count(size // 2 ** 30)} GiB" if size >= 2 ** 40 else f"{size / 2 ** 30:.3g} GiB"
