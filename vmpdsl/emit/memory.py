@@ -41,7 +41,7 @@ def check_memory(dim):
     if have is None or need <= have:
         return
     size, what, shape = max(sizes, key=lambda item: item[0])
-    over = " × ".join(f"{d} = {_count(dim[d])}" if isinstance(d, str) else str(d)
+    over = " × ".join(f"{d} = {_brief_count(dim[d])}" if isinstance(d, str) else str(d)
                       for d in shape)
     raise DataError(f"the fit would need about {_gigabytes(need)} of memory, more than the "
                     f"{_gigabytes(have)} available; the largest part is {what} over {over} "
@@ -63,11 +63,11 @@ def _available_memory():
         return None
 
 
-def _count(n):
+def _brief_count(n):
     """An int in brief, even past the float range (K = 1e308 makes sizes of 1e600)."""
     digits = str(int(n))
     return digits if len(digits) <= 15 else f"{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
 
 
 def _gigabytes(size):
-    return f"{_count(size // 2 ** 30)} GiB" if size >= 2 ** 40 else f"{size / 2 ** 30:.3g} GiB"
+    return f"{_brief_count(size // 2 ** 30)} GiB" if size >= 2 ** 40 else f"{size / 2 ** 30:.3g} GiB"
