@@ -516,7 +516,8 @@ CASES += [
          Err(VmpDataError, "init for 'mu': value must have shape (2, 2), got (7,)")),
     Case("init-param-not-spd", "data", "gmm_em", GMM_DATA,
          {"init": {"Lambda": np.array([[[1.0, 2.0], [2.0, 1.0]]] * 2)}},
-         Err(VmpDataError, "init for 'Lambda': Wishart point value is not positive definite")),
+         Err(VmpDataError, "init for 'Lambda': the point estimate of 'Lambda' is invalid: "
+                           "Wishart point value is not positive definite")),
     Case("init-unknown-parameter", "data", "normal_gamma", {"x": X1}, {"init": {"tau": {"a": 1}}},
          Err(VmpDataError, "init for 'tau' must give the Gamma parameters rate, shape: unknown a; "
                            "missing rate, shape")),
@@ -534,6 +535,10 @@ CASES += [
          {"point": ["mu"], "init": {"mu": 0.5}, "seed": 0, "max_iter": 30},
          Ok(lambda fit: np.allclose(fit.elbo, gmm_fit(point=["mu"], init={"mu": np.full((2, 2), 0.5)},
                                                       seed=0, max_iter=30).elbo, rtol=1e-12))),
+    Case("point-wishart-m-step-not-spd", "numeric", "gmm_em",
+         {"x": np.random.default_rng(0).normal(size=(3, 2)), "K": 2}, {"max_iter": 3, "seed": 0},
+         Err(VmpDataError, "the fit failed: the point estimate of 'Lambda' is invalid: Wishart "
+                           "point value is not positive definite")),
     Case("hyper-W0-1e308", "hyper", "gmm", GMM_DATA, {"hypers": {"W0": 1e308 * np.eye(2)}},
          Err(VmpDataError, "the prior of 'Lambda' (line 7: Wishart) is not a valid distribution",
              "check the hyperparameters nu0, W0")),

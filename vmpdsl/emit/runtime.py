@@ -32,7 +32,10 @@ def _set_state(q, E, name, family, point, params):
             except FloatingPointError as err:
                 raise FitError(f"the point estimate of '{name}' does not exist: {err}") from None
         q[name] = params
-        E[name] = functions["point_expectations"](params["value"])
+        try:
+            E[name] = functions["point_expectations"](params["value"])
+        except FloatingPointError as err:  # e.g. a Wishart M-step that is not SPD
+            raise FitError(f"the point estimate of '{name}' is invalid: {err}") from None
     else:
         q[name] = params
         E[name] = functions["expectations"](params)
@@ -65,7 +68,7 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
                                   params if has_prior or not point else None, shape)
             try:
                 _set_state(q, E, name, family, point, given)
-            except (FloatingPointError, np.linalg.LinAlgError) as err:
+            except (FloatingPointError, np.linalg.LinAlgError, FitError) as err:
                 raise DataError(f"init for '{name}': {err}") from None
             continue
         if point and not has_prior:
@@ -85,7 +88,7 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
                 params = {"value": _prior_mean(family, params, functions)}
         try:
             _set_state(q, E, name, family, point, params)
-        except (FloatingPointError, np.linalg.LinAlgError) as err:  # e.g. W0 = 1e308 I
+        except (FloatingPointError, np.linalg.LinAlgError, FitError) as err:  # W0 = 1e308 I
             raise DataError(_prior_problem(name, str(err))) from None
 
 
