@@ -86,7 +86,7 @@ def hyper_value(name, line, compute):
     """A hyper's default from its expression in the model (numbers, dims,
     earlier hypers): an arithmetic error or a non-finite result names it."""
     try:
-        with np.errstate(all="raise"):
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
             value = np.asarray(compute(), dtype=float)
     except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError) as err:
         raise DataError(f"hyper {name} (line {line}) cannot be computed: {err}") from None
