@@ -539,6 +539,9 @@ CASES += [
          {"x": np.random.default_rng(0).normal(size=(3, 2)), "K": 2}, {"max_iter": 3, "seed": 0},
          Err(VmpDataError, "the fit failed: the point estimate of 'Lambda' is invalid: Wishart "
                            "point value is not positive definite")),
+    Case("update-overflows", "numeric", "lda_eb", dict(LDA), {"init": {"eta": 1e308}},
+         Err(VmpDataError, "the fit failed: the update of 'eta' failed: (34, 'Numerical result out "
+                           "of range')")),
     Case("hyper-W0-1e308", "hyper", "gmm", GMM_DATA, {"hypers": {"W0": 1e308 * np.eye(2)}},
          Err(VmpDataError, "the prior of 'Lambda' (line 7: Wishart) is not a valid distribution",
              "check the hyperparameters nu0, W0")),

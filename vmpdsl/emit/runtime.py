@@ -386,7 +386,11 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     trace, converged = [], False
     for iteration in range(max_iter):
         for name, family, point, update, prior in UPDATES:
-            coeffs = update(E, K, data, hyper, dim)
+            try:
+                coeffs = update(E, K, data, hyper, dim)
+            except (OverflowError, ZeroDivisionError, FloatingPointError,
+                    np.linalg.LinAlgError) as err:  # arithmetic past the float range
+                raise FitError(f"the update of '{name}' failed: {err}") from None
             _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
         trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
         if not np.isfinite(trace[-1]):
