@@ -556,6 +556,9 @@ CASES += [
                                              "overflows)", fit.predict, {"X": XLIN * 1e200})
             and raises(VmpDataError, "the score of the new rows is not finite", fit.score,
                        {"X": XLIN * 1e200, "y": YLIN}))),
+    Case("new-data-strings-linreg", "data", "linreg", {"X": XLIN, "y": YLIN}, {},
+         Ok(lambda fit: raises(VmpDataError, "'X' must be an array of real numbers",
+                               fit.predict, {"X": "a"}))),
     Case("predict-samples-unbounded", "numeric", "gmm", GMM_DATA, {"seed": 0},
          Ok(lambda fit: raises(VmpDataError, "samples must be a whole number from 1 to 100,000",
                                fit.predict, {"x": XGMM}, samples=10 ** 12))),
