@@ -457,7 +457,10 @@ CASES += [
          {"x": X1}, {}, Err(VmpDataError, "hyper a0 (line 4) is not finite (it evaluates to inf)")),
     Case("literal-product-overflow", "numeric",
          ng_text().replace("Normal(0.0, tau)", "Normal(0.0, 1e300 * 1e300 * tau)"), {"x": X1}, {},
-         Err(VmpCheckError, "6:18", "multiply to more than the largest float")),
+         Err(VmpCheckError, "6:18", "come to more than the largest float")),
+    Case("literal-sum-overflow", "numeric",
+         ng_text().replace("Normal(0.0, tau)", "Normal(1e308 + 1e308, tau)"), {"x": X1}, {},
+         Err(VmpCheckError, "6:1", "come to more than the largest float")),
     # models with nothing to fit
     Case("no-latent-variables", "hostile", "dim N\ndata x[N]\nfor n in N:\n    x[n] ~ Normal(0.0, 1.0)\n",
          {"x": X1}, {}, Err(VmpCheckError, "1:1", "there is nothing to fit")),

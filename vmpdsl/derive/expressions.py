@@ -169,15 +169,16 @@ def to_terms(expr, out: tuple, ctx: FactorContext) -> list:
 
 
 def finite(terms: list, expr) -> list:
-    """Constant factors are multiplied exactly (Fractions); a product past the
-    float range (1e300 * 1e300) is refused where it is written."""
+    """Constant factors are multiplied and added exactly (Fractions); a result
+    past the float range (1e300 * 1e300, 1e308 + 1e308) is refused where it
+    is written."""
     for term in terms:
         try:
             ok = math.isfinite(float(term.coeff))
         except OverflowError:
             ok = False
         if not ok:
-            raise VmpCheckError("the numbers in this expression multiply to more than the "
+            raise VmpCheckError("the numbers in this expression come to more than the "
                                 "largest float (about 1.8e308)", expr.span)
     return terms
 
