@@ -44,14 +44,27 @@ class Model:
         from .graph import build_graph
         return build_graph(self._compiled.model)
 
-    def equations(self, style: str = "text", steps: bool = False) -> str:
-        from .derive.equations import equations_text
-        return equations_text(self._compiled.derivation, style, steps)
+    def equations(self, style: str = "text", steps: bool = False):
+        """The derived updates: prints as text (or LaTeX with style="latex");
+        Jupyter renders it through ``_repr_latex_``."""
+        from .printing import equations
+        return equations(self._compiled.derivation, style, steps)
 
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
-            point=None, callback=None, missing: str = "error", collapse: bool = True) -> "Fit":
+            point=None, callback=None, missing: str = "error", collapse: bool = True,
+            n_init: int = 1) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
+
+        Each sweep updates every latent once, from the data toward the priors
+        (the order of ``model.code``'s UPDATES).  ``tol``: the fit has
+        converged when a sweep changes the ELBO by at most ``tol`` times its
+        magnitude and moves no latent's expected statistics by more than
+        sqrt(tol) of their scale; otherwise it stops after ``max_iter`` sweeps
+        with a RuntimeWarning (``converged`` False).  ``n_init=k`` climbs from
+        k starts (the random starts drawn anew from ``seed``'s generator; the
+        latents in ``init`` as given in each) and keeps the highest final ELBO;
+        ``Fit.start_elbos`` holds all k.
 
         ``collapse=False`` fits every row of a plate with only integer data,
         instead of its distinct rows weighted by their counts (the same fit;
@@ -71,9 +84,9 @@ class Model:
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
-                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse)
+                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init)
         module = self._compiled.module
-        check_options(max_iter, tol)
+        check_options(max_iter, tol, n_init)
         data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
         if not isinstance(data, dict):
             raise VmpDataError(f"data must be a dict of arrays by name, got "
@@ -81,7 +94,8 @@ class Model:
         try:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                                 seed=seed, init=init, callback=callback,
-                                missing="skip" if skip else None, collapse=bool(collapse))
+                                missing="skip" if skip else None, collapse=bool(collapse),
+                                n_init=n_init)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:
@@ -108,7 +122,9 @@ def check_flag(name: str, value):
         raise VmpDataError(f"{name} must be True or False, got {value!r}")
 
 
-def check_options(max_iter, tol):
+def check_options(max_iter, tol, n_init=1):
+    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise VmpDataError(f"n_init must be a positive whole number, got {n_init!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) \
             or max_iter < 1:
         raise VmpDataError(f"max_iter must be a positive whole number, got {max_iter!r}")
@@ -134,6 +150,11 @@ class Fit:
     @property
     def converged(self) -> bool:
         return self.result["converged"]
+
+    @property
+    def start_elbos(self) -> np.ndarray:
+        """The final ELBO of each of the ``n_init`` starts (the fit is the best)."""
+        return self.result["start_elbos"]
 
     @property
     def iterations(self) -> int:

@@ -28,7 +28,7 @@ def equations_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--steps", action="store_true",
-                        help="also show each statistic's collected coefficient")
+                        help="also show each factor's message, then their sum")
 
 
 def run_equations(args) -> int:
@@ -58,7 +58,11 @@ def fit_options(parser: argparse.ArgumentParser):
                         help="a hyperparameter or a dim size (e.g. --set K=6)")
     parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
     parser.add_argument("--max-iter", type=int, default=500)
-    parser.add_argument("--tol", type=float, default=1e-8)
+    parser.add_argument("--tol", type=float, default=1e-8,
+                        help="stop when a sweep changes the ELBO by at most TOL of its size "
+                             "and the posteriors by at most sqrt(TOL) of theirs")
+    parser.add_argument("--n-init", type=int, default=1,
+                        help="fit from this many random starts and keep the best ELBO")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -95,10 +99,12 @@ def run_fit(args) -> int:
         (data if name in model.checked.dims else hypers)[name] = value
     points = [p for p in args.point.split(",") if p]
     fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                    seed=args.seed, point=points or None,
+                    seed=args.seed, point=points or None, n_init=args.n_init,
                     callback=None if args.quiet else progress(), missing=args.missing)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
+    if len(fit.start_elbos) > 1:
+        print("final ELBO of each start: " + ", ".join(f"{e:.6f}" for e in fit.start_elbos))
     print(posterior_table(fit))
     if args.out:
         write_atomically(args.out, lambda path: save_fit(fit, path))

@@ -41,14 +41,14 @@ def compile_source(source: str, filename: str | None = None, points: tuple = (),
 @lru_cache(maxsize=64)
 def _compile_cached(source: str, filename: str | None, points: tuple,
                     missing: bool = False) -> Compiled:
-    from .derive.equations import equations_text  # sympy: only when compiling
+    from .printing import equations_text  # the module's docstring (no sympy)
     model = as_points(check(parse(source, filename)), points)
     if missing:
         model = replace(model, missing=True)
     require_unknowns(model)
     derivation = derive(model)
     program = lower(derivation)
-    code = emit(program, equations_text(derivation))
+    code = emit(program, docstring_equations(derivation, equations_text))
     return Compiled(model, derivation, program, code, load_module(code, model.name))
 
 
@@ -60,6 +60,15 @@ def require_unknowns(model: CheckedModel):
             "nothing to fit" if model.variables else "the model is empty: it declares "
             "no variables", Span(1, 1),
             hint="declare a latent with `name ~ Distribution(...)`")
+
+
+def docstring_equations(derivation, printer) -> str:
+    """The printed equations for the module's docstring; a printer failure must
+    not stop a fit, so it is reported in the docstring instead."""
+    try:
+        return printer(derivation)
+    except Exception as err:  # noqa: BLE001 (the fit does not depend on the text)
+        return f"(vmpdsl could not print these equations: {type(err).__name__}: {err})"
 
 
 def as_points(model: CheckedModel, points: tuple) -> CheckedModel:

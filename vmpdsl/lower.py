@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .derive.expressions import EYE, ONES, STATEFUL_ROLES
 from .derive.messages import Derivation, constant_axes
+from .derive.schedule import sweep_order
 from .derive.terms import Term
 from .families import FAMILIES
 
@@ -87,7 +88,7 @@ def lower(derivation: Derivation) -> Program:
     model = derivation.model
     hoister = Hoister()
     steps = []
-    for update in derivation.updates:
+    for update in sweep_order(derivation):
         stats = []
         for stat in sorted(update.messages):
             contractions = []

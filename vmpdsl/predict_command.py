@@ -53,7 +53,7 @@ def run_predict(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                        seed=args.seed, point=points or None)
+                        seed=args.seed, point=points or None, n_init=args.n_init)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"fit {status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
     result = fit.predict(new, samples=args.samples, seed=args.seed)

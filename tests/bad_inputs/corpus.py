@@ -27,6 +27,16 @@ from vmpdsl.errors import VmpCheckError, VmpDataError, VmpError, VmpSyntaxError
 MARKER = "vmpdsl_pwned_marker"
 
 
+def gmm_roundoff(fit):
+    """The float64 resolution of gmm's ELBO: its data monomials x_nᵀ E[Λ_k] x_n
+    are summed before they cancel, so each carries about eps·|x_n|²·‖E[Λ_k]‖
+    of round-off (4× for the few products per entry); test_roundoff.py checks
+    that the ELBO's decreases are within it."""
+    q = fit.posterior["Lambda"]
+    norm = max(np.linalg.norm(df * scale, 2) for df, scale in zip(q["df"], q["scale"]))
+    return 4 * np.finfo(float).eps * FAR_SQUARES * norm
+
+
 @dataclass(frozen=True)
 class Ok:
     check: object = None  # callable(fit or model) -> bool, or None
@@ -56,6 +66,9 @@ class Case:
     data: object = None
     options: dict = field(default_factory=dict)
     expect: object = Ok()
+    # fit -> how far the ELBO may fall between sweeps beyond 1e-9 relative:
+    # only where test_roundoff.py shows the evaluation's round-off is larger
+    elbo_slack: object = None
 
 
 # ----------------------------------------------------------------- data
@@ -64,6 +77,7 @@ X1 = RNG.normal(size=25)
 XLIN = RNG.normal(size=(30, 3))
 YLIN = XLIN @ np.array([1.0, -2.0, 0.5]) + 0.3 * RNG.normal(size=30)
 XGMM = np.r_[RNG.normal(size=(20, 2)) - 3, RNG.normal(size=(20, 2)) + 3]
+FAR_SQUARES = float(np.sum(np.r_[XGMM[:20], XGMM[20:] + 1e5] ** 2))  # far-apart-clusters
 COUNTS = np.r_[RNG.poisson(2, 15), RNG.poisson(20, 15)]
 COIN = (RNG.random(30) < 0.3).astype(int)
 LDA = {"doc": np.array([0, 0, 0, 1, 1, 1]), "word": np.array([0, 1, 2, 1, 2, 3]),
@@ -296,7 +310,7 @@ CASES = [
          Ok(lambda fit: abs(fit.mean("mu")) < 1e-250)),
     Case("huge-values-1e300-overflow", "numeric", "normal_gamma", {"x": X1 * 1e300}, {},
          Err(VmpDataError, "the fit failed: the update of 'tau' gave an invalid Gamma",
-             "found inf")),
+             "found nan")),  # mu is updated first (inf − inf in tau's rate)
     Case("huge-values-1e150-gmm", "numeric", "gmm", {"x": XGMM * 1e150, "K": 2},
          {"max_iter": 100, "seed": 0}, Ok()),
 
@@ -374,7 +388,8 @@ CASES = [
          Ok(lambda fit: np.all(np.isfinite(fit.posterior["z"]["probs"])))),
     Case("far-apart-clusters", "numeric", "gmm",
          {"x": np.r_[XGMM[:20], XGMM[20:] + 1e5], "K": 2}, {"max_iter": 300, "seed": 0},
-         Ok(lambda fit: np.allclose(np.sort(fit.mean("pi")), [0.5, 0.5], atol=0.02))),
+         Ok(lambda fit: np.allclose(np.sort(fit.mean("pi")), [0.5, 0.5], atol=0.02)),
+         elbo_slack=lambda fit: gmm_roundoff(fit)),
     Case("collinear-design-near-singular", "numeric", "linreg",
          {"X": np.c_[XLIN[:, :1], XLIN[:, :1] * (1 + 1e-12), XLIN[:, 2:]], "y": YLIN},
          {"max_iter": 300}, Ok(lambda fit: np.all(np.isfinite(fit.mean("w"))))),

@@ -2,9 +2,13 @@
 notes' coordinate-ascent updates (written here from the formulas, never from
 the engine) match vmpdsl's posterior after every sweep of a whole run.
 
-vmpdsl sweeps in declaration order and starts each latent at its prior given
-its parents' starting moments (a point at its prior's mode); the hand-written
-loops start from the same state.  Every iteration k is checked by re-running
+vmpdsl sweeps from the data toward the priors (derive/schedule.py: latents
+in a likelihood first, means before the precisions that scale them) and starts
+each latent at its prior given its parents' starting moments (a point at its
+prior's mode); the hand-written loops start from the same state and update in
+the same order.  (Until the schedule existed they followed the declaration
+order; reordering a loop of the same exact coordinate updates is the same
+mathematics, only the path from the start differs.)  Every iteration k is checked by re-running
 vmpdsl with max_iter=k (deterministic: no random initialization here).
 """
 import numpy as np
@@ -35,19 +39,18 @@ def fits_per_sweep(m, data, states, **options):
 
 # ------------------------------------------------------------------ linreg
 def notes_linreg(X, y, a0, b0, e0, f0, sweeps):
-    """The notes' updates q(alpha), q(lambda), q(w) in that order, per sweep."""
+    """The notes' updates q(w), q(alpha), q(lambda) in that order, per sweep."""
     N, D = X.shape
     XtX, Xty, yty = X.T @ X, X.T @ y, y @ y
     a, b, e, f = a0, b0, e0, f0
-    m, S = np.zeros(D), np.eye(D) * f0 / e0   # w at its prior N(0, (E[λ] I)⁻¹)
     states = []
     for _ in range(sweeps):
-        Eww = S + np.outer(m, m)
-        a, b = a0 + N / 2, b0 + 0.5 * (yty - 2 * Xty @ m + np.sum(XtX * Eww))
-        e, f = e0 + D / 2, f0 + 0.5 * np.trace(Eww)
         P = (e / f) * np.eye(D) + (a / b) * XtX
         S = np.linalg.inv(P)
         m = S @ ((a / b) * Xty)
+        Eww = S + np.outer(m, m)
+        a, b = a0 + N / 2, b0 + 0.5 * (yty - 2 * Xty @ m + np.sum(XtX * Eww))
+        e, f = e0 + D / 2, f0 + 0.5 * np.trace(Eww)
         states.append(dict(a=a, b=b, e=e, f=f, m=m, S=S))
     return states
 
@@ -95,14 +98,14 @@ def test_linreg_elbo_matches_notes_and_rises():
 
 # --------------------------------------------------------------- linreg_em
 def notes_linreg_em(X, y, a0, b0, lam, sweeps):
-    """E-step q(alpha) = Gamma(a0 + N/2, b0 + ½||y − Xw||²); M-step
-    w = (λ I + E[α] XᵀX)⁻¹ E[α] Xᵀy; w starts at its prior mode 0."""
+    """M-step w = (λ I + E[α] XᵀX)⁻¹ E[α] Xᵀy, then E-step
+    q(alpha) = Gamma(a0 + N/2, b0 + ½||y − Xw||²); alpha starts at its prior."""
     N, D = X.shape
-    w = np.zeros(D)
+    a, b = a0, b0
     states = []
     for _ in range(sweeps):
-        a, b = a0 + N / 2, b0 + 0.5 * np.sum((y - X @ w) ** 2)
         w = np.linalg.solve(lam * np.eye(D) + (a / b) * X.T @ X, (a / b) * X.T @ y)
+        a, b = a0 + N / 2, b0 + 0.5 * np.sum((y - X @ w) ** 2)
         states.append(dict(a=a, b=b, w=w))
     return states
 
@@ -145,18 +148,19 @@ def test_linreg_known_is_exact_after_one_sweep():
 
 # ------------------------------------------------------------ normal_gamma
 def bishop_normal_gamma(x, mu0, kappa0, a0, b0, sweeps):
-    """PRML §10.1.3 with the prior mu ~ N(mu0, (kappa0 tau)⁻¹): q(tau) first
-    (the declaration order), mu starting at its prior given E[tau] = a0/b0."""
+    """PRML §10.1.3 with the prior mu ~ N(mu0, (kappa0 tau)⁻¹): q(mu) first
+    (the mean before the precision that scales it), tau starting at its prior
+    Gamma(a0, b0)."""
     N, xbar = len(x), x.mean()
-    Em, Em2 = mu0, mu0 ** 2 + 1 / (kappa0 * a0 / b0)
+    aN, bN = a0, b0
     states = []
     for _ in range(sweeps):
-        aN = a0 + (N + 1) / 2
-        bN = b0 + 0.5 * (np.sum(x ** 2) - 2 * Em * x.sum() + N * Em2
-                         + kappa0 * (Em2 - 2 * mu0 * Em + mu0 ** 2))
         muN = (kappa0 * mu0 + N * xbar) / (kappa0 + N)
         lamN = (kappa0 + N) * aN / bN
         Em, Em2 = muN, muN ** 2 + 1 / lamN
+        aN = a0 + (N + 1) / 2
+        bN = b0 + 0.5 * (np.sum(x ** 2) - 2 * Em * x.sum() + N * Em2
+                         + kappa0 * (Em2 - 2 * mu0 * Em + mu0 ** 2))
         states.append(dict(a=aN, b=bN, m=muN, p=lamN))
     return states
 

@@ -13,19 +13,20 @@ def gamma_entropy(a, b):
 
 
 def pumps_reference(t, x, sweeps):
-    """Coordinate ascent in the model's order: alpha (the maximizer of its
-    expected log joint, by root-finding), beta, theta.  alpha starts at its
-    prior mean 1, beta and theta at their priors given it."""
+    """Coordinate ascent in vmpdsl's sweep order (derive/schedule.py: theta,
+    which is in the likelihood, then alpha (the maximizer of its expected log
+    joint, by root-finding) and beta; the same updates as in the model's
+    order, taken in another order).  alpha starts at its prior mean 1, beta at
+    its prior."""
     N = len(x)
     alpha, a_b, b_b = 1.0, 0.1, 1.0
-    a_t, b_t = np.full(N, alpha), np.full(N, a_b / b_b)
     trace = []
     for _ in range(sweeps):
+        a_t, b_t = alpha + x, a_b / b_b + t
         elog_t, elog_b = digamma(a_t) - np.log(b_t), digamma(a_b) - np.log(b_b)
         slope = elog_t.sum() + N * elog_b - 1.0  # d/dα: slope − N ψ(α) = 0
         alpha = optimize.brentq(lambda v: slope - N * digamma(v), 1e-12, 1e6, xtol=1e-15, rtol=1e-15)
         a_b, b_b = 0.1 + N * alpha, 1.0 + np.sum(a_t / b_t)
-        a_t, b_t = alpha + x, a_b / b_b + t
         e_t, elog_t = a_t / b_t, digamma(a_t) - np.log(b_t)
         e_b, elog_b = a_b / b_b, digamma(a_b) - np.log(b_b)
         elbo = (-alpha + (0.1 - 1) * elog_b - e_b - gammaln(0.1)
@@ -69,16 +70,17 @@ def dirichlet_elbo_terms(conc, prior, copies):
 
 def lda_eb_reference(doc, word, Dc, K, V, r, sweeps):
     """Blei et al. 2003 mean-field updates with alpha and eta set to the
-    maximizers of the expected log joint, in the model's order (alpha, eta,
-    phi, theta, z); alpha = eta = 1 at the start, phi and theta at their priors."""
+    maximizers of the expected log joint, in vmpdsl's sweep order
+    (derive/schedule.py: phi, eta, theta, alpha, then z; the same updates as
+    in the model's order alpha, eta, phi, theta, z, taken in another order);
+    alpha = eta = 1 at the start."""
     alpha = eta = 1.0
-    phi, theta = np.ones((K, V)), np.ones((Dc, K))
     trace = []
     for _ in range(sweeps):
-        alpha = concentration_optimum(elog(theta).sum(), Dc, K)
-        eta = concentration_optimum(elog(phi).sum(), K, V)
         phi = eta + np.stack([np.bincount(word, r[:, k], V) for k in range(K)])
+        eta = concentration_optimum(elog(phi).sum(), K, V)
         theta = alpha + np.stack([np.bincount(doc, r[:, k], Dc) for k in range(K)], 1)
+        alpha = concentration_optimum(elog(theta).sum(), Dc, K)
         log_r = elog(theta)[doc] + elog(phi)[:, word].T
         r = np.exp(log_r - log_r.max(1, keepdims=True))
         r /= r.sum(1, keepdims=True)

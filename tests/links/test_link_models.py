@@ -26,12 +26,12 @@ def test_check_equations_and_compile_from_the_command_line(name, tmp_path, capsy
 
 
 EQUATIONS = {  # what the printed equations must show for each link
-    "logreg": ["Jaakkola–Jordan", "λ(ξ_y)", "ξ_y² ="],
-    "hier_logit": ["Binomial(trials[n]", "trials[n] λ(ξ_hits) η²", "ξ_hits² ="],
-    "softmax_reg": ["Böhning", "g(ψ_y)", "ψ_y ="],
-    "poisson_reg": ["exp(x[n]ᵀ mean + x[n]ᵀ cov x[n]/2)"],
-    "lda_eb": ["loggamma(K*v)", "loggamma(V*v)"],
-    "pumps": ["N*loggamma(v)"],
+    "logreg": ["Jaakkola–Jordan", "λ(ξ_y)", "ξ_y[n]² = X[n]ᵀ E[w wᵀ] X[n]"],
+    "hier_logit": ["Binomial(trials[n]", "trials[n] λ(ξ_hits) η²", "ξ_hits[n]² ="],
+    "softmax_reg": ["Böhning", "g(ψ_y)", "ψ_y[n] = E[W] X[n]"],
+    "poisson_reg": ["e[n] = E[exp η[n]] = exp(E[η[n]] + ½ Var(η[n]))", "η[n] = dot(X[n], w)"],
+    "lda_eb": ["log Γ(K alpha)", "log Γ(V eta)"],
+    "pumps": ["N log Γ(alpha)"],
 }
 
 

@@ -1,15 +1,12 @@
 """Printing the link bounds (derive/links.py): the bound each link factor
 becomes, the names of the local parameters' statistics, and their updates.
 
-Called from equations.py; kept apart so that module stays about conjugate
-updates.
+Read by the printer (vmpdsl/printing/links.py, which prints the local
+parameters' and the Newton updates); no sympy, so a fit never imports it.
 """
 from __future__ import annotations
 
-import sympy
-
 from .links import LOCAL_FAMILIES, factor_link, local_name
-from .nonconjugate import LgammaTerm
 
 STAT_TEXT = {"lam": "λ({v})", "c": "c({v})", "g": "g({v})"}
 STAT_LATEX = {"lam": r"\lambda({v})", "c": r"c({v})", "g": r"g({v})"}
@@ -31,50 +28,6 @@ BOUND_TEXT = {
 def stat_text(stat: str, latex: bool) -> str:
     """How a local parameter's statistic prints (a plug-in: no E[·])."""
     return (STAT_LATEX if latex else STAT_TEXT)[stat]
-
-
-def local_formulas(derivation, update, C: dict) -> list | None:
-    """The update of a local parameter from its coefficients (closed form), or
-    of a variable with non-conjugate terms (Newton); None for the others."""
-    if update.family == "JJ":  # C_lam = −n E[η²], C_c = n
-        return [(f"{update.name}²", -C["lam"] / C["c"])]
-    if update.family == "SoftmaxBound":  # C_g = E[η], C_c = 1
-        return [("argmax", C["g"] / C["c"])]
-    records = [r for r in derivation.nonconjugate if r.var == update.name]
-    if any(isinstance(r, LgammaTerm) for r in records):
-        return [("argmax", sympy.Function("argmax_v")(lgamma_objective(C, records)))]
-    if records:
-        return gaussian_newton(C)
-    return None
-
-
-def lgamma_objective(C: dict, records: list):
-    """C_x v + C_log log v + Σ w lgamma(s v): what a learned shape maximizes."""
-    v = sympy.Symbol("v", positive=True)
-    total = C["x"] * v + C["log"] * sympy.log(v)
-    for r in records:
-        weight = sympy.nsimplify(r.coeff) * sympy.Mul(*(sympy.Symbol(str(d)) for d in r.sizes))
-        scale = sympy.nsimplify(r.scale) * sympy.Mul(*(sympy.Symbol(str(d)) for d in r.scale_sizes))
-        total += weight * sympy.loggamma(scale * v)
-    return total
-
-
-def gaussian_newton(C: dict) -> list:
-    """The optimum of the Gaussian variational approximation (Newton steps with
-    a line search reach it): e[n] = E[exp(η[n])] = exp(xᵀm + ½ xᵀ S x)."""
-    e_xx, e_x = sympy.Symbol("Σ_n e[n] x[n] x[n]ᵀ"), sympy.Symbol("Σ_n e[n] x[n]")
-    return [("precision", -2 * C["xx"] + e_xx),
-            ("0 = gradient", C["x"] + 2 * C["xx"] * sympy.Symbol("mean") - e_x),
-            ("e[n]", sympy.Symbol("exp(x[n]ᵀ mean + x[n]ᵀ cov x[n]/2)"))]
-
-
-def local_header(update, index: str, plates: str) -> str | None:
-    """The first line of a local bound parameter's update."""
-    bound = {"JJ": "Jaakkola–Jordan", "SoftmaxBound": "Böhning"}.get(update.family)
-    if bound is None:
-        return None
-    return (f"{update.name}{index} = argmax of the {bound} bound  (local parameters, "
-            f"closed form)    # plates {plates or 'none'}")
 
 
 def bound_blocks(derivation, style: str = "text") -> list:

@@ -27,6 +27,7 @@ from .links import link_density, with_local_parameters
 from .nonconjugate import newton_families, weighted
 from .expressions import (STATEFUL_ROLES, Constants, FactorContext, finite, shape_of,
                           to_terms)
+from .statistics import drop_observed_selector_sums
 from .terms import Atom, Term, mul
 from .weights import RowWeights
 
@@ -97,8 +98,10 @@ def derive(model: CheckedModel) -> Derivation:
                for name, family in families.items()}
     factors = []
     for ctx, terms in raw:
-        terms = finite(combine_like_terms([canonical(t, ctx, families) for t in terms],
-                                          ctx.label_dims), ctx.factor)  # 1e308 + 1e308
+        terms = finite(combine_like_terms([drop_observed_selector_sums(canonical(t, ctx, families),
+                                                                       model)
+                                           for t in terms], ctx.label_dims),
+                       ctx.factor)  # 1e308 + 1e308
         factors.append(FactorTerms(ctx.factor, terms, dict(ctx.label_dims)))
         for term in terms:
             for a in term.atoms:

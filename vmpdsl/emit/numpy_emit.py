@@ -19,7 +19,8 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import checks, einsum, memory, new_data, newton, nonconjugate_emit, prelude, runtime
+from . import (checks, einsum, memory, new_data, newton, nonconjugate_emit, prelude, runtime,
+               sweeps)
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -145,7 +146,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, runtime, new_data, newton)]
+              for part in (checks, memory, runtime, sweeps, new_data, newton)]
     return "\n".join(lines) + "\n"
 
 
@@ -189,8 +190,10 @@ def spec_lines(program: Program) -> list:
     for name, default in model.dims.items():
         if default is not None and not isinstance(default, Num):
             raise VmpCheckError(f"the default of dim '{name}' must be a number", default.span)
+    declared = [u.name for u in program.derivation.updates]  # steps are in sweep order
     latents = tuple((s.name, s.family, tuple(model.variables[s.name].plates),
-                     value_shape(s, model), s.point) for s in program.steps)
+                     value_shape(s, model), s.point)
+                    for s in sorted(program.steps, key=lambda s: declared.index(s.name)))
     hypers = tuple(model.hypers)
     from ..predict import local_names, plan  # decided once, at compile time
     return [f"PREDICTIVE = {plan(model)!r}", f"LOCAL_LATENTS = {tuple(local_names(model))!r}",
@@ -487,7 +490,7 @@ def elbo_constants(program: Program) -> list:
 
 
 RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations")
+                     "check_params", "mode", "point_expectations", "start")
 
 
 def updates_table(program: Program) -> list:

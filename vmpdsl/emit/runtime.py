@@ -1,14 +1,14 @@
 """The model-independent core of every emitted module: the state of q,
-its initialization and the coordinate-ascent loop, and the merging of
+its initialization (the sweep loop is in sweeps.py), and the merging of
 duplicate rows (copied verbatim; numpy and scipy only).
 
 It refers to the tables each emitted module defines: ``DATA_SPEC``,
 ``DIM_DEFAULTS``, ``HYPER_NAMES``, ``LATENTS``, ``INIT_ORDER``, ``UPDATES``,
 ``FAMILY_FUNCTIONS``, ``COLLAPSIBLE``, ``ROW_WEIGHTS`` and the functions
 ``_hypers``, ``_constants`` and ``_expected_log_joint``; data checks are in
-``checks.py``, questions about new data in ``new_data.py``.
+``checks.py``, the sweep loop in ``sweeps.py``, questions about new data in
+``new_data.py``.
 """
-import warnings
 
 import numpy as np
 from scipy import sparse as spsparse
@@ -42,10 +42,11 @@ def _set_state(q, E, name, family, point, params):
 
 
 def _initial_state(q, E, K, data, hyper, dim, rng, init):
-    """Each latent starts at its prior (given its parents' starting moments);
-    Categorical latents start from random responsibilities and plated Gaussians
-    from a draw, so that symmetric components separate.  A param (no prior)
-    starts at a neutral value of its family."""
+    """Each latent starts at its prior (given its parents' starting moments),
+    then its family's ``start`` breaks the symmetry of exchangeable components
+    (Categorical: random responsibilities; plated Gaussians: a drawn mean).  A
+    point starts at the mode of that, a param (no prior) at a neutral value of
+    its family; a latent named in ``init`` exactly as given."""
     latents = {row[0]: row for row in LATENTS}
     updates = {row[0]: row for row in UPDATES}
     for name in INIT_ORDER:
@@ -74,13 +75,8 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
-        if family == "Categorical":
-            probs = params["probs"]
-            params = {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
-        elif family in ("Normal", "MvNormal") and plates:
-            params = dict(params, mean=functions["sample"](params, rng))
-            if point:
-                params = {"value": params["mean"]}
+        if functions["start"] is not None:  # the family's symmetry-breaking start
+            params = functions["start"](params, rng, bool(plates))
         if point and "value" not in params:
             try:
                 params = {"value": functions["mode"](params)}
@@ -328,11 +324,19 @@ def expand_rows(result, groups):
 
 
 def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
-        missing=None, collapse=True):
+        missing=None, collapse=True, n_init=1):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
 
     Returns a dict: posterior (standard parameters per latent), expectations,
-    elbo (one value per sweep, non-decreasing), converged, iterations, dims, hypers.
+    elbo (one value per sweep, non-decreasing), converged, iterations, dims,
+    hypers, start_elbos (the final ELBO of each start).
+    Each sweep updates every latent once, in the order UPDATES lists (from the
+    data toward the priors); it stops when a sweep changes the ELBO by at most
+    ``tol`` times its magnitude *and* moves no latent's expected statistics by
+    more than sqrt(tol) of their scale (sweeps.has_converged), or after
+    ``max_iter`` sweeps with a RuntimeWarning.  ``n_init=k`` climbs from k
+    starts (the latents in ``init`` as given in each, the random starts of
+    the others drawn anew) and returns the one with the highest final ELBO.
     ``missing="skip"`` drops the factors of NaN observations (see bind_data).
     Duplicate rows of a collapsible plate (COLLAPSIBLE: all its data integer,
     e.g. LDA's (doc, word) tokens) are fitted once with their count
@@ -367,6 +371,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         raise DataError(f"init names {', '.join(unknown)}, which "
                         f"{'is not a latent' if len(unknown) == 1 else 'are not latents'}; "
                         f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
+    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise DataError(f"n_init must be a positive whole number, got {n_init!r}")
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):
@@ -381,31 +387,9 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     except (np.linalg.LinAlgError, FloatingPointError) as err:
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
-    q, E = {}, {}
-    _initial_state(q, E, K, data, hyper, dim, rng, init)
-    trace, converged = [], False
-    for iteration in range(max_iter):
-        for name, family, point, update, prior in UPDATES:
-            try:
-                coeffs = update(E, K, data, hyper, dim)
-            except (OverflowError, ZeroDivisionError, FloatingPointError,
-                    np.linalg.LinAlgError) as err:  # arithmetic past the float range
-                raise FitError(f"the update of '{name}' failed: {err}") from None
-            _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
-        trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
-        if not np.isfinite(trace[-1]):
-            raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
-        if callback is not None:
-            callback(iteration + 1, trace[-1])
-        if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-1]):
-            converged = True
-            break
-    if not converged and max_iter > 0:
-        warnings.warn(f"{MODEL_NAME}: not converged after {max_iter} iterations "
-                      f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
-                      RuntimeWarning, stacklevel=2)
-    _MEMO.clear()  # free the products the sweeps shared
+    q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
+                                                max_iter, tol, callback)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
                         "converged": converged, "iterations": len(trace), "dims": dim,
-                        "hypers": hyper}, groups)
+                        "hypers": hyper, "start_elbos": np.asarray(finals)}, groups)

@@ -67,6 +67,13 @@ def categorical_sample(params, rng):
     return np.minimum(np.sum(cumulative <= u[..., None], axis=-1), probs.shape[-1] - 1)
 
 
+def categorical_start(params, rng, plated):
+    # Random responsibilities, plated or not: the components a Categorical
+    # selects are exchangeable until the assignments differ.
+    probs = params["probs"]
+    return {"probs": rng.dirichlet(np.ones(probs.shape[-1]), size=probs.shape[:-1])}
+
+
 def categorical_log_density(x, params):
     x = np.asarray(x).astype(int)
     probs = np.asarray(params["probs"], dtype=float)
@@ -98,6 +105,7 @@ CATEGORICAL = Family(
     mode=categorical_mode, point_expectations=categorical_point_expectations,
     sample=categorical_sample, log_density=categorical_log_density,
     bound_share=categorical_bound_share,
+    start=categorical_start, start_leads=True,
     check_support=categorical_check_support, check_params=categorical_check_params,
     helpers=(first_index, found_at, simplex_problem),
 )

@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 # The function fields, in the order runtime_source emits them.
 FUNCTION_FIELDS = ("params_from_coeffs", "coeffs_from_params", "expectations",
                    "entropy", "mode", "point_expectations", "sample",
-                   "log_density", "check_support", "check_params", "bound_share")
+                   "log_density", "check_support", "check_params", "bound_share", "start")
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +36,17 @@ class Family:
     bound_share   optional, (coeffs, params) → per row Σ_s <C_s, E[u_s]> + H[q]: the
                   ELBO share of a latent just updated to q from C, cheaper than
                   the inner product and the entropy apart (Categorical: log Σ e^C).
+    start         optional, (prior params, rng, plated) → the starting params of
+                  a latent, drawn to break the symmetry of exchangeable components
+                  (Categorical: random responsibilities; a Normal or MvNormal
+                  indexed by a plate: its mean drawn from the prior); None, or
+                  returning the params unchanged: the latent starts at its prior.
+                  The one place that decides a family's start (runtime's
+                  _initial_state applies it).
+    start_leads   True when that start is a complete random state which the
+                  other latents are fitted to first: the sweep updates such
+                  latents last (derive/schedule.py), as EM's E-step follows
+                  its M-step.
     factored_stats  statistics ``expectations`` may return factored rather than
                   as an array (MvNormal's xx as a SharedOuter); the emitted code
                   passes them only to ``contract``, which expands them.
@@ -59,6 +70,8 @@ class Family:
     point_expectations: Callable | None = None
     sample: Callable | None = None
     bound_share: Callable | None = None
+    start: Callable | None = None
+    start_leads: bool = False
     helpers: tuple[Callable, ...] = field(default=())
     internals: tuple[Callable, ...] = field(default=())
     factored_stats: tuple[str, ...] = ()

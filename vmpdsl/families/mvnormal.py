@@ -81,6 +81,12 @@ def mvnormal_sample(params, rng):
     return mean + np.linalg.solve(np.swapaxes(chol, -1, -2), z[..., None])[..., 0]
 
 
+def mvnormal_start(params, rng, plated):
+    # Components indexed by a plate (mixture means, factor loadings) are
+    # exchangeable at their prior: a mean drawn from it separates them.
+    return dict(params, mean=mvnormal_sample(params, rng)) if plated else params
+
+
 def mvnormal_log_density(x, params):
     precision = np.asarray(params["precision"], dtype=float)
     chol = chol_lower(precision, "MvNormal precision")
@@ -122,7 +128,7 @@ MVNORMAL = Family(
     params_from_coeffs=mvnormal_params_from_coeffs,
     coeffs_from_params=mvnormal_coeffs_from_params,
     expectations=mvnormal_expectations, entropy=mvnormal_entropy, mode=mvnormal_mode,
-    point_expectations=mvnormal_point_expectations, sample=mvnormal_sample,
+    point_expectations=mvnormal_point_expectations, sample=mvnormal_sample, start=mvnormal_start,
     log_density=mvnormal_log_density, check_support=mvnormal_check_support,
     check_params=mvnormal_check_params,
     helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,

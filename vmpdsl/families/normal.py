@@ -43,6 +43,12 @@ def normal_sample(params, rng):
     return rng.normal(params["mean"], 1.0 / np.sqrt(params["precision"]))
 
 
+def normal_start(params, rng, plated):
+    # Components indexed by a plate (mixture means, factor loadings) are
+    # exchangeable at their prior: a mean drawn from it separates them.
+    return dict(params, mean=normal_sample(params, rng)) if plated else params
+
+
 def normal_log_density(x, params):
     precision = np.asarray(params["precision"], dtype=float)
     return 0.5 * (np.log(precision / (2.0 * np.pi)) - precision * (x - params["mean"]) ** 2)
@@ -68,7 +74,7 @@ NORMAL = Family(
     params_from_coeffs=normal_params_from_coeffs,
     coeffs_from_params=normal_coeffs_from_params,
     expectations=normal_expectations, entropy=normal_entropy, mode=normal_mode,
-    point_expectations=normal_point_expectations, sample=normal_sample,
+    point_expectations=normal_point_expectations, sample=normal_sample, start=normal_start,
     log_density=normal_log_density, check_support=normal_check_support,
     check_params=normal_check_params,
     helpers=(first_index, found_at, positive_problem, require_positive),

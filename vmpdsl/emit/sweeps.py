@@ -1,0 +1,79 @@
+"""The coordinate-ascent loop of every emitted module: sweeps from one start
+until convergence, and the best of several starts (copied verbatim; numpy
+only).  It uses runtime.py's ``_initial_state``, ``_set_state``,
+``_posterior``, ``elbo_value`` and the module's ``UPDATES`` (in sweep order,
+derive/schedule.py).
+"""
+import warnings
+
+import numpy as np
+
+
+def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback):
+    """Climb from ``n_init`` starts (the latents in ``init`` as given, the
+    others' random starts drawn anew each time from ``rng``) and keep the one
+    with the highest final ELBO.  Returns (q, E, trace, converged, the final
+    ELBO of every start)."""
+    best, finals = None, []
+    for _ in range(n_init):
+        q, E = {}, {}
+        _initial_state(q, E, K, data, hyper, dim, rng, init)
+        trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback)
+        _MEMO.clear()  # free the products the sweeps shared
+        finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
+        if best is None or finals[-1] > max(finals[:-1]):
+            best = (q, E, trace, converged)
+    q, E, trace, converged = best
+    if not converged and max_iter > 0:
+        warnings.warn(f"{MODEL_NAME}: not converged after {max_iter} iterations "
+                      f"(last ELBO change {trace[-1] - trace[-2] if len(trace) > 1 else float('nan'):.3g})",
+                      RuntimeWarning, stacklevel=3)
+    return q, E, trace, converged, finals
+
+
+def climb(q, E, K, data, hyper, dim, max_iter, tol, callback):
+    """Sweep (every update a coordinate-ascent step, so the ELBO never falls)
+    until ``has_converged``; returns (the ELBO after each sweep, converged)."""
+    trace = []
+    for iteration in range(max_iter):
+        before = dict(E)  # each update replaces E[name]: the sweep's start stays
+        for name, family, point, update, prior in UPDATES:
+            try:
+                coeffs = update(E, K, data, hyper, dim)
+            except (OverflowError, ZeroDivisionError, FloatingPointError,
+                    np.linalg.LinAlgError) as err:  # arithmetic past the float range
+                raise FitError(f"the update of '{name}' failed: {err}") from None
+            _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
+        trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
+        if not np.isfinite(trace[-1]):
+            raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
+        if callback is not None:
+            callback(iteration + 1, trace[-1])
+        if len(trace) > 1 and has_converged(trace, before, E, tol):
+            return trace, True
+    return trace, False
+
+
+def has_converged(trace, before, after, tol):
+    """The sweep changed the ELBO by at most ``tol`` of its size and moved no
+    latent's expected statistics by more than sqrt(tol) of their largest
+    magnitude (a mean by more than sqrt(tol) of the root of its largest second
+    moment: a mean shrinking to 0 is measured against its spread).  Near an
+    optimum the ELBO changes by the square of a step, so a slow climb whose
+    ELBO barely changes while the posteriors still move is not taken for
+    convergence."""
+    if abs(trace[-1] - trace[-2]) > tol * abs(trace[-1]):
+        return False
+    step = np.sqrt(tol)
+    numbers = (np.ndarray, np.generic, float)  # not the factored statistics
+    for name, stats in after.items():
+        for stat, new in stats.items():
+            old = before[name][stat]
+            if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
+                continue
+            scale = np.max(np.abs(new))
+            if stat == "x" and "xx" in stats:
+                scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
+            if np.max(np.abs(new - old)) > step * scale:
+                return False
+    return True
