@@ -411,6 +411,12 @@ def raises(cls, part, function, *args, **kwargs):
     return False
 
 
+def refit(fit, data, **options):
+    """The same model fitted again with other options (the reference of a case)."""
+    import vmpdsl
+    return vmpdsl.load(fit.model.checked.source).fit(data, **options)
+
+
 def plain_without(rows):
     """The plain normal–gamma fit on X1 without the given rows (the exact
     answer of missing="skip", which drops their factors)."""
@@ -543,6 +549,12 @@ CASES += [
          {"init": {"mu": {"mean": 1.0}}},
          Err(VmpDataError, "init for 'mu' must give the Normal parameters mean, precision: "
                            "missing precision")),
+    # a scalar init of a plated Normal's mean is every row's: the same fit as the full array
+    Case("init-scalar-mean-broadcasts", "data", "pca", {"Y": XLIN, "K": 2},
+         {"init": {"mu": {"mean": -1.0, "precision": 1.0}}, "seed": 0, "max_iter": 20},
+         Ok(lambda fit: np.allclose(fit.elbo, refit(fit, {"Y": XLIN, "K": 2}, init={"mu": {
+             "mean": np.full(3, -1.0), "precision": np.ones(3)}}, seed=0, max_iter=20).elbo,
+             rtol=1e-12))),
     Case("init-point-none", "data", "gmm", GMM_DATA, {"point": ["mu"], "init": {"mu": None}},
          Err(VmpDataError, "init for 'mu' must be finite (no NaN, inf or None)")),
     Case("init-point-categorical-not-one-hot", "data", "gmm", GMM_DATA,

@@ -71,6 +71,10 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
                 _set_state(q, E, name, family, point, given)
             except (FloatingPointError, np.linalg.LinAlgError, FitError) as err:
                 raise DataError(f"init for '{name}': {err}") from None
+            except (IndexError, ValueError) as err:  # broadcastable, but not as the family needs
+                raise DataError(f"init for '{name}' does not fit its {family} shapes "
+                                f"({', '.join(f'{k} {np.shape(v)}' for k, v in given.items())}): "
+                                f"{err}") from None
             continue
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
@@ -103,9 +107,10 @@ def _check_init_shapes(name, given, prior):
 
 
 def _checked_init(name, family, point, value, prior, shape):
-    """A user's init made whole: a point's value finite and of the latent's
-    shape; a q's parameters those of its family (as the prior's show them),
-    each broadcast to the prior's shape."""
+    """A user's init checked: a point's value finite and broadcast to the
+    latent's shape; a q's parameters those of its family (as the prior's show
+    them), each broadcast to the prior's shape except the matrices of an
+    MvNormal or Wishart (a covariance given once stays shared by the rows)."""
     if not point and isinstance(value, dict):
         _check_init_keys(name, family, set(value), set(prior))
     given = _user_init(name, family, point, value)
@@ -121,7 +126,9 @@ def _checked_init(name, family, point, value, prior, shape):
             raise DataError(f"init for '{name}' must be one-hot rows (a point Categorical)")
         return {"value": value}
     _check_init_shapes(name, given, prior)
-    return {k: np.broadcast_to(v, np.shape(prior[k])).copy() for k, v in given.items()}
+    shared = ("cov", "precision", "scale") if family in ("MvNormal", "Wishart") else ()
+    return {k: v if k in shared else np.broadcast_to(v, np.shape(prior[k])).copy()
+            for k, v in given.items()}
 
 
 def _check_init_keys(name, family, keys, wanted):
