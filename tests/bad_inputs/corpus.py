@@ -468,14 +468,19 @@ CASES += [
     Case("dim-default-1e999", "numeric", ng_text().replace("dim N", "dim N, K = 1e999"), {"x": X1},
          {}, Err(VmpSyntaxError, "2:12", "the number 1e999 is too large")),
     Case("hyper-division-by-zero", "hyper", ng_text().replace("hyper a0 = 1.0", "hyper a0 = 1.0/0.0"),
-         {"x": X1}, {}, Err(VmpDataError, "hyper a0 (line 4) cannot be computed: float division "
-                                          "by zero")),
+         {"x": X1}, {}, Err(VmpCheckError, "4:12", "hyper a0 cannot be computed: it divides by "
+                                                  "zero")),
     Case("hyper-dims-division-by-zero", "hyper",
          ng_text().replace("dim N", "dim N, D").replace("hyper a0 = 1.0", "hyper a0 = D/(D-D)"),
          {"x": X1, "D": 2}, {}, Err(VmpDataError, "hyper a0 (line 4) cannot be computed: "
                                                   "division by zero")),
     Case("hyper-product-overflow", "hyper", ng_text().replace("hyper a0 = 1.0", "hyper a0 = 1e300*1e300"),
-         {"x": X1}, {}, Err(VmpDataError, "hyper a0 (line 4) is not finite (it evaluates to inf)")),
+         {"x": X1}, {}, Err(VmpCheckError, "4:12", "hyper a0 cannot be computed: it overflows")),
+    # with a dim, the default is computed when the fit knows the dim
+    Case("hyper-dims-product-overflow", "hyper",
+         ng_text().replace("dim N", "dim N, D").replace("hyper a0 = 1.0", "hyper a0 = 1e300*D*1e300"),
+         {"x": X1, "D": 2}, {}, Err(VmpDataError, "hyper a0 (line 4) is not finite (it evaluates "
+                                                  "to inf)")),
     Case("literal-product-overflow", "numeric",
          ng_text().replace("Normal(0.0, tau)", "Normal(0.0, 1e300 * 1e300 * tau)"), {"x": X1}, {},
          Err(VmpCheckError, "6:18", "come to more than the largest float")),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import Span, VmpCheckError, VmpError
 from . import ast
+from .limits import check_literal_hypers
 from .links import infer_argument
 from .distributions import bind_shapes, lookup, signature, substitute
 from .model import LATENT_FAMILIES, CheckedModel, Factor, Plate, Variable
@@ -65,6 +66,7 @@ class _Checker:
         for position, stmt in enumerate(self.program.statements):
             self._statement(stmt, position)
         self._settle_params()
+        check_literal_hypers(self.hypers)
         return CheckedModel(self._model_name(), dict(self.dims), dict(self.vars),
                             dict(self.hypers), tuple(self.factors), self.program)
 

@@ -14,11 +14,14 @@ the size of one expression.
 """
 from __future__ import annotations
 
+import math
+import operator
 import warnings
 
 from lark import Tree
 
-from ..errors import Span, VmpSyntaxError
+from ..errors import Span, VmpCheckError, VmpSyntaxError
+from . import ast
 
 BOM = "\ufeff"
 BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
@@ -57,3 +60,36 @@ def check_depth(tree: Tree):
         for child in node.children:
             if isinstance(child, Tree):
                 stack.append((child, depth + 1, statement))
+
+
+def check_literal_hypers(hypers: dict):
+    """A hyper written with numbers alone (``hyper h = 1.0/0.0``) is computed
+    now, so a division by zero or an overflow points at its text; one with dims
+    or other hypers is checked when the fit knows them (checks.hyper_value)."""
+    for name, expr in hypers.items():
+        try:
+            value = _literal_value(expr)
+            problem = None if value is None or math.isfinite(value) else \
+                "it overflows (past about 1.8e308)"
+        except ZeroDivisionError:
+            problem = "it divides by zero"
+        except OverflowError:
+            problem = "it overflows (past about 1.8e308)"
+        if problem:
+            raise VmpCheckError(f"hyper {name} cannot be computed: {problem}", expr.span)
+
+
+def _literal_value(expr):
+    """The value of numbers joined by + - * / and signs; None for anything else."""
+    if isinstance(expr, ast.Num):
+        return float(expr.value)
+    if isinstance(expr, ast.Neg):
+        inner = _literal_value(expr.operand)
+        return None if inner is None else -inner
+    if isinstance(expr, ast.BinOp) and expr.op in "+-*/":
+        left, right = _literal_value(expr.left), _literal_value(expr.right)
+        if left is None or right is None:
+            return None
+        return {"+": operator.add, "-": operator.sub, "*": operator.mul,
+                "/": operator.truediv}[expr.op](left, right)
+    return None
