@@ -17,11 +17,12 @@ install: $(STAMP)
 # The main job: the Bayesian Gaussian mixture on Old Faithful, K = 6 components
 # of which the Dirichlet prior empties the surplus.
 run: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[plot]'   # matplotlib: the main job draws its picture
 	$(BIN)/vmpdsl check models/gmm.vmp
 	$(BIN)/vmpdsl graph models/gmm.vmp -o gmm.dot
 	$(BIN)/vmpdsl equations models/gmm.vmp
 	$(BIN)/vmpdsl fit models/gmm.vmp --data models/data/faithful.csv --standardize \
-		--set K=6 --set alpha0=0.01 --seed 0 --out faithful_fit.json --plot faithful_fit.png
+		--set K=6 --set alpha0=0.01 --seed 0 --out faithful_fit.npz --plot faithful_fit.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -5,8 +5,8 @@
     fit = model.fit({"x": x, "K": 6})
     fit.elbo, fit.posterior["pi"], fit.mean("mu"), model.equations(), model.code
 """
-from .api import Fit, Model, load
+from .api import Fit, Model, load, load_fit
 from .errors import VmpError
 
 __version__ = "0.1.0"
-__all__ = ["load", "Model", "Fit", "VmpError", "__version__"]
+__all__ = ["load", "load_fit", "Model", "Fit", "VmpError", "__version__"]

@@ -26,12 +26,27 @@ class Model:
     def __init__(self, compiled: Compiled):
         self._compiled = compiled
 
+    def __repr__(self) -> str:
+        model = self._compiled.model
+        latents = [v.name for v in model.variables.values() if v.role in ("latent", "point")]
+        data = [v.name for v in model.by_role("data")]
+        return (f"Model({model.name!r}, dims={list(model.dims)}, data={data}, "
+                f"latents={latents})")
+
+    def __reduce__(self):
+        # the module of a compiled model cannot be pickled: keep the source,
+        # recompile on load (a cache hit when the process compiled it before)
+        from .persist import model_from_spec, model_spec
+        return model_from_spec, tuple(model_spec(self).values())
+
     @property
     def name(self) -> str:
+        """The model's name (its ``model NAME`` line)."""
         return self._compiled.model.name
 
     @property
     def checked(self):
+        """The checked model: variables with roles and shapes, factors, dims."""
         return self._compiled.model
 
     @property
@@ -41,6 +56,7 @@ class Model:
 
     @cached_property
     def graph(self):
+        """The factor graph (a networkx graph; vmpdsl.graph)."""
         from .graph import build_graph
         return build_graph(self._compiled.model)
 
@@ -53,7 +69,7 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1) -> "Fit":
+            n_init: int = 1, verbose=0) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -65,6 +81,11 @@ class Model:
         k starts (the random starts drawn anew from ``seed``'s generator; the
         latents in ``init`` as given in each) and keeps the highest final ELBO;
         ``Fit.start_elbos`` holds all k.
+
+        ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
+        stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
+        ``vmpdsl.fit`` (vmpdsl.progress).  ``callback(iteration, elbo)`` is
+        called after every sweep.
 
         ``collapse=False`` fits every row of a plate with only integer data,
         instead of its distinct rows weighted by their counts (the same fit;
@@ -84,23 +105,40 @@ class Model:
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
-                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init)
+                data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
+                verbose=verbose)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
         if not isinstance(data, dict):
             raise VmpDataError(f"data must be a dict of arrays by name, got "
                                f"{type(data).__name__}")
+        from .progress import fit_reporter
+        report, done = fit_reporter(self.name, verbose, callback)
         try:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
-                                seed=seed, init=init, callback=callback,
+                                seed=seed, init=init, callback=report,
                                 missing="skip" if skip else None, collapse=bool(collapse),
                                 n_init=n_init)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:
             raise VmpDataError(f"the fit failed: {err}") from None
-        return Fit(self, result)
+        kept_seed = seed if seed is None or isinstance(seed, (int, np.integer)) else repr(seed)
+        options = {"max_iter": int(max_iter), "tol": float(tol), "seed": kept_seed,
+                   "n_init": int(n_init),
+                   "missing": "skip" if skip else "error", "collapse": bool(collapse),
+                   "init": sorted(init) if isinstance(init, dict) else None}
+        fit = Fit(self, result, options, dict(data))
+        done(fit)
+        return fit
+
+
+def load_fit(path) -> "Fit":
+    """Read a fit saved by ``Fit.save`` (or ``vmpdsl fit --out FILE.npz``);
+    the model is recompiled from the source stored in the file."""
+    from .persist import load_fit as read
+    return read(path)
 
 
 def point_names(point) -> list:
@@ -123,6 +161,7 @@ def check_flag(name: str, value):
 
 
 def check_options(max_iter, tol, n_init=1):
+    """A VmpDataError unless max_iter and n_init are positive whole numbers and tol >= 0."""
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise VmpDataError(f"n_init must be a positive whole number, got {n_init!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) \
@@ -132,23 +171,46 @@ def check_options(max_iter, tol, n_init=1):
         raise VmpDataError(f"tol must be a non-negative number, got {tol!r}")
 
 
-@dataclass
+@dataclass(repr=False)
 class Fit:
-    """The result of a fit: the posterior, the ELBO trace and convergence."""
+    """The result of a fit: the posterior, the ELBO trace and convergence.
+
+    ``options`` holds the fit's settings (max_iter, tol, seed, n_init,
+    missing, collapse, the names given an init); ``data`` the data it was
+    given (kept by reference, for ``to_arviz`` and plots; pickled with the
+    fit, saved only by ``save(path, data=True)``).
+    """
 
     model: Model
-    result: dict = field(repr=False)
+    result: dict
+    options: dict = field(default_factory=dict)
+    data: dict | None = None
+
+    def __repr__(self) -> str:
+        status = "converged" if self.converged else "not converged"
+        dims = ", ".join(f"{k}={v}" for k, v in self.dims.items())
+        latents = [n for n in self.posterior if n in self.model.checked.variables]
+        return (f"<Fit of model {self.model.name!r} ({dims}): {status} after "
+                f"{self.iterations} iterations, ELBO {self.elbo[-1]:.6g}; "
+                f"latents {', '.join(latents)}>")
+
+    def __reduce__(self):
+        from .persist import fit_from_state
+        return fit_from_state, (self.model, self.result, self.options, self.data)
 
     @property
     def elbo(self) -> np.ndarray:
+        """The ELBO after every sweep (non-decreasing)."""
         return self.result["elbo"]
 
     @property
     def posterior(self) -> dict:
+        """{latent: its q's standard parameters} (LANGUAGE.md names; points: ``value``)."""
         return self.result["posterior"]
 
     @property
     def converged(self) -> bool:
+        """Whether the relative ELBO change fell below ``tol`` before ``max_iter``."""
         return self.result["converged"]
 
     @property
@@ -158,13 +220,16 @@ class Fit:
 
     @property
     def iterations(self) -> int:
+        """The number of sweeps run."""
         return self.result["iterations"]
 
     @property
     def dims(self) -> dict:
+        """The size of every dim in this fit."""
         return self.result["dims"]
 
     def family(self, name: str) -> str:
+        """The family of latent ``name``'s q (an Exponential prior gives a Gamma q)."""
         for step in self.model._compiled.program.steps:
             if step.name == name:
                 return step.family
@@ -183,6 +248,43 @@ class Fit:
             return q["a"] / (q["a"] + q["b"])
         stats = FAMILIES[family].expectations(q)
         return stats["onehot"] if family == "Categorical" else stats["x"]
+
+    # ------------------------------------------- inspecting q (posterior.py)
+    def sample(self, n: int = 1000, seed: int | None = 0) -> dict:
+        """``n`` draws of every latent from q: {name: array (n,) + its shape}."""
+        from .posterior import sample
+        return sample(self, n, seed)
+
+    def summary(self, names=None, prob: float = 0.95, draws: int = 4000, seed: int = 0):
+        """Mean, sd and central ``prob`` interval of every element of the latents
+        (exact from q where the family has closed-form marginals, else from
+        ``draws`` seeded draws): a pandas DataFrame, or a text table without pandas."""
+        from .posterior import summary
+        return summary(self, names, prob, draws, seed)
+
+    def to_arviz(self, draws: int = 1000, seed: int | None = 0):
+        """Draws from q, the ELBO trace and the data as ArviZ data (needs the
+        ``arviz`` extra); dims named after the plates.  See vmpdsl.arviz_export."""
+        from .arviz_export import to_arviz
+        return to_arviz(self, draws, seed)
+
+    def plot(self, path, data: dict | None = None) -> str:
+        """Draw the ELBO curve (and a Gaussian mixture's clusters) to ``path``
+        (needs the ``plot`` extra); ``data`` defaults to the data of the fit."""
+        from .fitplot import plot_fit
+        return plot_fit(self, self.data if data is None else data, path)
+
+    def plot_posterior(self, path, names=None, draws: int = 4000, seed: int = 0) -> str:
+        """Draw the posterior densities of the global latents (or ``names``) to ``path``."""
+        from .fitplot import plot_posterior
+        return plot_posterior(self, path, names, draws, seed)
+
+    # -------------------------------------------------- keeping (persist.py)
+    def save(self, path, data: bool = False):
+        """Write the fit to ``path`` (.npz, no pickles; ``vmpdsl.load_fit`` reads
+        it back); ``data=True`` stores the data too.  Atomic: temp file + rename."""
+        from .persist import save_fit
+        return save_fit(self, path, data)
 
     # ------------------------------------------------------ new data (predict.py)
     def local(self, new_data: dict) -> dict:

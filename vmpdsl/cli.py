@@ -27,6 +27,7 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
 
 @dataclass(frozen=True)
 class Command:
+    """One subcommand: its help line, its argument adder and its runner."""
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
@@ -43,6 +44,7 @@ def _check_arguments(parser: argparse.ArgumentParser):
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """``vmpdsl check``: print the checked model's table."""
     model = load_model_file(args.model)
     print(summary(model))
     return EXIT_OK
@@ -87,6 +89,7 @@ def _graph_arguments(parser: argparse.ArgumentParser):
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    """``vmpdsl graph``: write the factor graph."""
     from .graph import build_graph, write_graph  # networkx only when drawing
 
     refuse_overwriting({"the model": args.model}, {"the graph": args.output})
@@ -114,6 +117,7 @@ COMMANDS = {
 
 # ---------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per entry of ``COMMANDS``."""
     parser = argparse.ArgumentParser(
         prog="vmpdsl", description="Variational message passing from a model description.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")

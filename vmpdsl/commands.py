@@ -25,6 +25,7 @@ def load_file(path: str) -> Model:
 
 # ------------------------------------------------------------- equations
 def equations_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl equations``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--steps", action="store_true",
@@ -32,6 +33,7 @@ def equations_arguments(parser: argparse.ArgumentParser):
 
 
 def run_equations(args) -> int:
+    """``vmpdsl equations``: print the derived updates."""
     model = load_file(args.model)
     print(model.equations("latex" if args.latex else "text", steps=args.steps))
     return 0
@@ -39,11 +41,13 @@ def run_equations(args) -> int:
 
 # --------------------------------------------------------------- compile
 def compile_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl compile``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("-o", "--output", required=True, help="the Python module to write")
 
 
 def run_compile(args) -> int:
+    """``vmpdsl compile``: write the standalone NumPy module."""
     refuse_overwriting({"the model": args.model}, {"the module": args.output})
     model = load_file(args.model)
     write_atomically(args.output, lambda path: Path(path).write_text(model.code, encoding="utf-8"))
@@ -67,12 +71,14 @@ def fit_options(parser: argparse.ArgumentParser):
 
 
 def fit_arguments(parser: argparse.ArgumentParser):
+    """Arguments of ``vmpdsl fit``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("--data", action="append", default=[], metavar="[NAME=]FILE",
                         help=".npz (arrays by name) or .csv (columns by name, or one "
                              "matrix); NAME=FILE binds a whole file to one array")
     fit_options(parser)
-    parser.add_argument("--out", help="save the posterior and the ELBO trace (.npz or .json)")
+    parser.add_argument("--out", help="save the fit: .npz is the fit file (vmpdsl.load_fit, "
+                                      "predict --fit); .json a flat export of the posterior")
     parser.add_argument("--standardize", action="store_true",
                         help="centre and scale every real data column to unit variance "
                              "first (the posterior is then in standardized units)")
@@ -86,6 +92,8 @@ def fit_arguments(parser: argparse.ArgumentParser):
 
 
 def run_fit(args) -> int:
+    """``vmpdsl fit``: fit, print the summary, optionally save and plot."""
+    # before the fit: a typo must not cost the fit, nor overwrite the model or data
     refuse_overwriting({"the model": args.model, "--data": data_paths(args.data)},
                        {"--out": args.out, "--plot": args.plot})
     model = load_file(args.model)
@@ -98,16 +106,21 @@ def run_fit(args) -> int:
         name, value = parse_setting(item)
         (data if name in model.checked.dims else hypers)[name] = value
     points = [p for p in args.point.split(",") if p]
-    fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                    seed=args.seed, point=points or None, n_init=args.n_init,
-                    callback=None if args.quiet else progress(), missing=args.missing)
+    from .progress import cli_progress
+    show, close = (None, lambda: None) if args.quiet else cli_progress(args.max_iter)
+    try:
+        fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
+                        seed=args.seed, point=points or None, n_init=args.n_init,
+                        callback=show, missing=args.missing)
+    finally:
+        close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
     if len(fit.start_elbos) > 1:
         print("final ELBO of each start: " + ", ".join(f"{e:.6f}" for e in fit.start_elbos))
     print(posterior_table(fit))
     if args.out:
-        write_atomically(args.out, lambda path: save_fit(fit, path))
+        save_fit(fit, args.out)  # atomically (persist.atomic_write)
         print(f"wrote {args.out}")
     if args.plot:
         from .fitplot import plot_fit
@@ -132,28 +145,15 @@ def read_all(specs: list, model: Model) -> dict:
     return data
 
 
-def progress():
-    last = {}
-
-    def show(iteration: int, elbo: float):
-        change = elbo - last.get("elbo", float("nan"))
-        last["elbo"] = elbo
-        if iteration <= 5 or iteration % 10 == 0:
-            print(f"iter {iteration:5d}  ELBO {elbo:16.6f}  change {change: .3e}")
-    return show
-
-
 def posterior_table(fit: Fit) -> str:
-    rows = [("latent", "q", "shape", "posterior mean")]
-    for name in fit.posterior:
-        mean = np.asarray(fit.mean(name))
-        rows.append((name, fit.family(name), str(mean.shape), brief(mean)))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3]
-                     for r in rows)
+    """Mean, sd and 95% interval per element; per-row latents in one line each."""
+    from .posterior import summary_text
+    from .predict import local_names
+    return summary_text(fit, tuple(local_names(fit.model.checked)))
 
 
 def brief(array: np.ndarray) -> str:
+    """A short text of an array: its values, or its range when it is long."""
     if array.size <= 12:
         return np.array2string(array, precision=4, suppress_small=True,
                                max_line_width=10_000).replace("\n", "")
@@ -161,13 +161,17 @@ def brief(array: np.ndarray) -> str:
 
 
 def save_fit(fit: Fit, path: str):
+    """.npz: the fit file (``Fit.save``); .json: the posterior and ELBO, flat."""
+    if path.endswith(".npz"):
+        fit.save(path)
+        return
     flat = {"elbo": fit.elbo}
     for name, params in fit.posterior.items():
         for param, value in params.items():
             flat[f"{name}.{param}"] = np.asarray(value)
-    if path.endswith(".npz"):
-        np.savez(path, **flat)
-    elif path.endswith(".json"):
-        Path(path).write_text(json.dumps({k: v.tolist() for k, v in flat.items()}, indent=1))
+    if path.endswith(".json"):
+        from .persist import atomic_write
+        text = json.dumps({k: v.tolist() for k, v in flat.items()}, indent=1)
+        atomic_write(Path(path), lambda f: f.write(text.encode("utf-8")))
     else:
         raise VmpDataError("--out must end in .npz or .json")

@@ -19,6 +19,7 @@ from .lower import Program, lower
 
 @dataclass(frozen=True)
 class Compiled:
+    """Every stage's output for one model text (see compile_source)."""
     model: CheckedModel
     derivation: Derivation
     program: Program

@@ -45,6 +45,7 @@ class VmpError(Exception):
 
     @property
     def location(self) -> str:
+        """``file:line:col`` of the error, or empty without a span."""
         name = self.filename or "<model>"
         if self.span is None:
             return name
@@ -78,14 +79,17 @@ class VmpError(Exception):
 
 
 class VmpSyntaxError(VmpError):
+    """The model text does not parse (line, column and caret)."""
     kind = "syntax error"
 
 
 class VmpCheckError(VmpError):
+    """The model parses but is ill-formed (unknown names, shapes, roles)."""
     kind = "model error"
 
 
 class VmpConjugacyError(VmpError):
+    """A factor is not conjugate-exponential in one of its variables."""
     kind = "not conjugate"
 
 

@@ -35,10 +35,12 @@ __all__ = ["build_graph", "to_dot", "write_graph", "factor_id"]
 
 
 def factor_id(variable: str) -> str:
+    """The graph node of the factor of ``variable``."""
     return f"factor:{variable}"
 
 
 def build_graph(model: CheckedModel) -> nx.MultiDiGraph:
+    """The factor graph: variable and factor nodes, edges by argument, plates."""
     graph = nx.MultiDiGraph(name=model.name)
     drawn_in = {f.variable: tuple((p.index, p.dim) for p in f.plates) for f in model.factors}
     for var in model.variables.values():

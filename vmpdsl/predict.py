@@ -33,6 +33,9 @@ Three operations, all with the fit's global posteriors held fixed:
       integrated by Monte Carlo from q with ``samples`` draws (default
       ``MC_SAMPLES``, seeded): log p̂ = logsumexp_s log p(x | θ_s) − log S.
       The result says which ("exact" or "monte carlo", and the sample count).
+      Where each component's predictive has a closed form (a Poisson with a
+      Gamma rate, a Categorical with a Dirichlet, …) the package computes
+      the mixture exactly instead (``predictive_exact.exact_mixture``).
       The per-draw log p(x | θ) is logsumexp_k of the local latent's own
       update coefficients evaluated at the draw (they hold the full
       log π_k + log p(x | θ_k), constants included).
@@ -41,7 +44,8 @@ Three operations, all with the fit's global posteriors held fixed:
     The log predictive density of each new row (the array ``predict`` gives
     as ``log_density``; regression needs y in the new data).
 
-Other model shapes raise ``VmpError`` saying what is supported.
+Other model shapes are answered by ``vmpdsl.predictive`` (closed forms where
+they exist, otherwise Monte Carlo from q, stated in the result).
 
 Which shape a model has is decided here, once, at compile time (``plan``);
 the emitted module carries the plan as its ``PREDICTIVE`` table and the
@@ -59,12 +63,6 @@ from .language.model import CheckedModel
 
 MC_SAMPLES = 2000
 MAX_SAMPLES = 100_000  # Monte Carlo draws; more cannot move an answer, only hang
-SUPPORTED = ("supported model shapes: regressions with a factor "
-             "'y[n] ~ Normal(dot(X[n], w), prec)' (w MvNormal latent or point; prec a Gamma "
-             "latent, a point, a hyper or a number), and mixtures with one Categorical "
-             "local latent per observation (z[n] ~ Categorical(...) gating the data's "
-             "factors), e.g. gmm, gmm_em, poisson_mix")
-
 
 # ------------------------------------------------------ the plan (compile time)
 def plan(model: CheckedModel):
@@ -112,6 +110,7 @@ def regression_shape(model: CheckedModel):
 
 
 def design_and_weights(args, plate, model):
+    """(X, w) of ``dot(X[n], w)`` (either order) with w a global MvNormal, or None."""
     for a, b in (args, args[::-1]):
         if (isinstance(a, Index) and isinstance(a.base, Name) and len(a.indices) == 1
                 and isinstance(a.indices[0], Name) and a.indices[0].id == plate
@@ -125,6 +124,7 @@ def design_and_weights(args, plate, model):
 
 
 def precision_ok(name, model):
+    """Whether ``name`` is a scalar hyper or a scalar Gamma latent / point."""
     var = model.variables.get(name)
     if var is None or var.plates or var.event:
         return False
@@ -200,13 +200,28 @@ def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:
 
 def predict(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> dict:
     """The posterior predictive for new data (see the module docs)."""
-    if fit.model._compiled.module.PREDICTIVE is None:
-        raise VmpError(f"predict does not support model '{fit.model.name}'; {SUPPORTED}")
+    shape = fit.model._compiled.module.PREDICTIVE
+    if shape is None:
+        from .predictive import predict_any
+        return predict_any(fit, new_data, samples, seed)
+    if shape[0] == "mixture":  # a closed form where the emitted code would sample
+        from .predictive import NewRows, predict_any
+        from .predictive_exact import exact_predictive
+        rows = NewRows(fit, new_data)
+        if rows.new_groups:  # unseen groups (a new document): drawn from their prior
+            return predict_any(fit, new_data, samples, seed)
+        exact = exact_predictive(fit, rows)
+        if exact is not None:
+            return exact
     return _call(fit, "predict", new_data, samples=samples, seed=seed)
 
 
 def score(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> np.ndarray:
     """log p(new row | training data) under q, one value per new row."""
     if fit.model._compiled.module.PREDICTIVE is None:
-        raise VmpError(f"score does not support model '{fit.model.name}'; {SUPPORTED}")
+        out = predict(fit, new_data, samples, seed)
+        if out["log_density"] is None:
+            raise VmpDataError(f"score needs the observed data ({out['observed']}) "
+                               f"in the new data")
+        return out["log_density"]
     return _call(fit, "score", new_data, samples=samples, seed=seed)

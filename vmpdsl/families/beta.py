@@ -7,7 +7,7 @@ import numpy as np
 from scipy import special as sps
 
 from ._common import first_index, found_at, positive_problem, require_positive
-from .family import Family
+from .family import Family, scipy_marginal
 
 
 def beta_params_from_coeffs(coeffs):
@@ -71,6 +71,12 @@ def beta_check_params(params):
     return positive_problem(params["a"], "Beta a") or positive_problem(params["b"], "Beta b")
 
 
+
+def beta_marginal(params):
+    from scipy import stats
+    return scipy_marginal(stats.beta(params["a"], params["b"]))
+
+
 BETA = Family(
     name="Beta", stats=("log", "log1m"), param_names=("a", "b"),
     event_rank={"log": 0, "log1m": 0}, value_rank=0, posterior="Beta",
@@ -80,4 +86,5 @@ BETA = Family(
     log_density=beta_log_density, check_support=beta_check_support,
     check_params=beta_check_params,
     helpers=(first_index, found_at, positive_problem, require_positive),
+    marginal=beta_marginal,
 )

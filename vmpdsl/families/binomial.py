@@ -37,9 +37,16 @@ def binomial_check_params(params):
     return None
 
 
+
+def binomial_sample(params, rng):
+    trials = np.asarray(params["trials"], dtype=float).astype(np.int64)
+    return rng.binomial(trials, np.asarray(params["p"], dtype=float)).astype(float)
+
+
 BINOMIAL = Family(
     name="Binomial", stats=(), param_names=("trials", "p"), event_rank={},
     value_rank=0, posterior=None, log_density=binomial_log_density,
     check_support=binomial_check_support, check_params=binomial_check_params,
     helpers=(first_index, found_at),
+    simulate=binomial_sample,
 )

@@ -8,7 +8,7 @@ vector over the K categories, whose plug-in one-hot expectation is itself.
 import numpy as np
 
 from ._common import first_index, found_at, simplex_problem
-from .family import Family
+from .family import Family, scipy_marginal
 
 
 def categorical_params_from_coeffs(coeffs):
@@ -96,6 +96,13 @@ def categorical_check_params(params):
     return simplex_problem(params["probs"], "Categorical probs", "non-negative vectors", "row")
 
 
+
+def categorical_marginal(params):
+    # the one-hot indicator [x = k] is Bernoulli(p_k)
+    from scipy import stats
+    return scipy_marginal(stats.bernoulli(np.asarray(params["probs"], dtype=float)))
+
+
 CATEGORICAL = Family(
     name="Categorical", stats=("onehot",), param_names=("probs",),
     event_rank={"onehot": 1}, value_rank=0, posterior="Categorical",
@@ -108,4 +115,5 @@ CATEGORICAL = Family(
     start=categorical_start, start_leads=True,
     check_support=categorical_check_support, check_params=categorical_check_params,
     helpers=(first_index, found_at, simplex_problem),
+    marginal=categorical_marginal,
 )

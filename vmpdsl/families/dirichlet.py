@@ -7,7 +7,7 @@ import numpy as np
 from scipy import special as sps
 
 from ._common import first_index, found_at, positive_problem, require_positive, simplex_problem
-from .family import Family
+from .family import Family, scipy_marginal
 
 
 def dirichlet_params_from_coeffs(coeffs):
@@ -68,6 +68,14 @@ def dirichlet_check_params(params):
     return positive_problem(alpha, "Dirichlet concentration")
 
 
+
+def dirichlet_marginal(params):
+    # x_k ~ Beta(α_k, Σα − α_k)
+    from scipy import stats
+    alpha = np.asarray(params["concentration"], dtype=float)
+    return scipy_marginal(stats.beta(alpha, np.sum(alpha, axis=-1, keepdims=True) - alpha))
+
+
 DIRICHLET = Family(
     name="Dirichlet", stats=("log",), param_names=("concentration",),
     event_rank={"log": 1}, value_rank=1, posterior="Dirichlet",
@@ -78,4 +86,5 @@ DIRICHLET = Family(
     log_density=dirichlet_log_density, check_support=dirichlet_check_support,
     check_params=dirichlet_check_params,
     helpers=(first_index, found_at, positive_problem, require_positive, simplex_problem),
+    marginal=dirichlet_marginal,
 )

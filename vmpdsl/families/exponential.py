@@ -27,10 +27,16 @@ def exponential_check_params(params):
     return positive_problem(params["rate"], "Exponential rate")
 
 
+
+def exponential_sample(params, rng):
+    return rng.exponential(1.0 / np.asarray(params["rate"], dtype=float))
+
+
 EXPONENTIAL = Family(
     name="Exponential", stats=("x", "log"), param_names=("rate",),
     event_rank={"x": 0, "log": 0}, value_rank=0, posterior="Gamma",
     log_density=exponential_log_density, check_support=exponential_check_support,
     check_params=exponential_check_params,
     helpers=(first_index, found_at, positive_problem),
+    simulate=exponential_sample,
 )

@@ -50,6 +50,14 @@ class Family:
     factored_stats  statistics ``expectations`` may return factored rather than
                   as an array (MvNormal's xx as a SharedOuter); the emitted code
                   passes them only to ``contract``, which expands them.
+    marginal      optional, q's parameters → ``{"mean", "sd", "ppf"}`` per element
+                  of a value (a Categorical's: of its one-hot vector); ``ppf(p)``
+                  gives exact quantiles, NaN where the family has none (then
+                  ``Fit.summary`` takes them from draws).  Package-side only (it
+                  may use scipy.stats); never copied into emitted modules.
+    simulate      optional, (params, rng) → a draw of an observation-only family
+                  (Poisson), for posterior predictive draws; package-side too.
+                  Families with a q use ``sample``.
     The function fields are None where not applicable; see FUNCTION_FIELDS.
     """
 
@@ -75,9 +83,16 @@ class Family:
     helpers: tuple[Callable, ...] = field(default=())
     internals: tuple[Callable, ...] = field(default=())
     factored_stats: tuple[str, ...] = ()
+    marginal: Callable | None = None
+    simulate: Callable | None = None
 
     @property
     def functions(self) -> tuple[Callable, ...]:
         """The family's own functions (not helpers), in a stable order."""
         found = (getattr(self, name) for name in FUNCTION_FIELDS)
         return self.internals + tuple(fn for fn in found if fn is not None)
+
+
+def scipy_marginal(dist) -> dict:
+    """The ``marginal`` of a frozen scipy.stats distribution with array parameters."""
+    return {"mean": dist.mean(), "sd": dist.std(), "ppf": dist.ppf}

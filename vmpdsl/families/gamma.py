@@ -7,7 +7,7 @@ import numpy as np
 from scipy import special as sps
 
 from ._common import first_index, found_at, positive_problem, require_positive
-from .family import Family
+from .family import Family, scipy_marginal
 
 
 def gamma_params_from_coeffs(coeffs):
@@ -69,6 +69,12 @@ def gamma_check_params(params):
             or positive_problem(params["rate"], "Gamma rate"))
 
 
+
+def gamma_marginal(params):
+    from scipy import stats
+    return scipy_marginal(stats.gamma(params["shape"], scale=1.0 / np.asarray(params["rate"])))
+
+
 GAMMA = Family(
     name="Gamma", stats=("x", "log"), param_names=("shape", "rate"),
     event_rank={"x": 0, "log": 0}, value_rank=0, posterior="Gamma",
@@ -79,4 +85,5 @@ GAMMA = Family(
     log_density=gamma_log_density, check_support=gamma_check_support,
     check_params=gamma_check_params,
     helpers=(first_index, found_at, positive_problem, require_positive),
+    marginal=gamma_marginal,
 )

@@ -10,7 +10,7 @@ import numpy as np
 from ..emit.prelude import SharedOuter, compact
 from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       spd_inverse, spd_problem, symmetrize)
-from .family import Family
+from .family import Family, scipy_marginal
 
 
 def mvnormal_params_from_coeffs(coeffs):
@@ -122,6 +122,15 @@ def mvnormal_check_params(params):
     return None
 
 
+
+def mvnormal_marginal(params):
+    # each coordinate of a Gaussian vector is Gaussian with its diagonal variance
+    from scipy import stats
+    cov = params["cov"] if "cov" in params else np.linalg.inv(params["precision"])
+    sd = np.sqrt(np.diagonal(np.asarray(cov, dtype=float), axis1=-2, axis2=-1))
+    return scipy_marginal(stats.norm(params["mean"], sd))
+
+
 MVNORMAL = Family(
     name="MvNormal", stats=("x", "xx"), param_names=("mean", "cov", "precision"),
     event_rank={"x": 1, "xx": 2}, value_rank=1, posterior="MvNormal", factored_stats=("xx",),
@@ -133,4 +142,5 @@ MVNORMAL = Family(
     check_params=mvnormal_check_params,
     helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,
              chol_inverse, spd_inverse),
+    marginal=mvnormal_marginal,
 )

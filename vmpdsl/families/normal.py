@@ -6,7 +6,7 @@ statistics x, xx = x²; coefficients C_x = τ m, C_xx = −τ/2.
 import numpy as np
 
 from ._common import first_index, found_at, positive_problem, require_positive
-from .family import Family
+from .family import Family, scipy_marginal
 
 
 def normal_params_from_coeffs(coeffs):
@@ -68,6 +68,12 @@ def normal_check_params(params):
     return positive_problem(params["precision"], "Normal precision")
 
 
+
+def normal_marginal(params):
+    from scipy import stats
+    return scipy_marginal(stats.norm(params["mean"], 1.0 / np.sqrt(params["precision"])))
+
+
 NORMAL = Family(
     name="Normal", stats=("x", "xx"), param_names=("mean", "precision"),
     event_rank={"x": 0, "xx": 0}, value_rank=0, posterior="Normal",
@@ -78,4 +84,5 @@ NORMAL = Family(
     log_density=normal_log_density, check_support=normal_check_support,
     check_params=normal_check_params,
     helpers=(first_index, found_at, positive_problem, require_positive),
+    marginal=normal_marginal,
 )

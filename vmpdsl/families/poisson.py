@@ -27,9 +27,15 @@ def poisson_check_params(params):
     return positive_problem(params["rate"], "Poisson rate")
 
 
+
+def poisson_sample(params, rng):
+    return rng.poisson(np.asarray(params["rate"], dtype=float)).astype(float)
+
+
 POISSON = Family(
     name="Poisson", stats=(), param_names=("rate",), event_rank={}, value_rank=0,
     posterior=None, log_density=poisson_log_density,
     check_support=poisson_check_support, check_params=poisson_check_params,
     helpers=(first_index, found_at, positive_problem),
+    simulate=poisson_sample,
 )

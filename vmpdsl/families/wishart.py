@@ -116,6 +116,26 @@ def wishart_check_params(params):
     return None
 
 
+
+def wishart_marginal(params):
+    # Λ_ij has mean ν V_ij and variance ν (V_ij² + V_ii V_jj); a diagonal
+    # element is V_ii χ²_ν = Gamma(ν/2, scale 2 V_ii); off the diagonal no
+    # closed-form quantiles (NaN: the summary takes them from draws).
+    from scipy import stats
+    df = np.asarray(params["df"], dtype=float)[..., None, None]
+    scale = np.asarray(params["scale"], dtype=float)
+    diag = np.diagonal(scale, axis1=-2, axis2=-1)
+    var = df * (scale ** 2 + diag[..., :, None] * diag[..., None, :])
+    on_diag = np.eye(scale.shape[-1], dtype=bool)
+
+    def ppf(prob):
+        exact = stats.gamma(df[..., 0] / 2.0, scale=2.0 * diag).ppf(prob)
+        out = np.full(scale.shape, np.nan)
+        out[..., on_diag] = exact
+        return out
+    return {"mean": df * scale, "sd": np.sqrt(var), "ppf": ppf}
+
+
 WISHART = Family(
     name="Wishart", stats=("x", "logdet"), param_names=("df", "scale"),
     event_rank={"x": 2, "logdet": 0}, value_rank=2, posterior="Wishart",
@@ -128,4 +148,5 @@ WISHART = Family(
     helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,
              chol_inverse, spd_inverse, log_multigamma),
     internals=(wishart_expected_logdet, wishart_log_normalizer),
+    marginal=wishart_marginal,
 )
