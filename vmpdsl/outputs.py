@@ -36,16 +36,17 @@ def refuse_overwriting(inputs: dict, outputs: dict):
     seen = {}
     for what, paths in inputs.items():
         for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
-            seen.setdefault(_identity(path), (what, path))
+            seen.setdefault(_identity(path), (what, path, True))
     for what, path in outputs.items():
         if path is None:
             continue
         other = seen.get(_identity(path))
         if other is not None:
-            raise VmpError(f"refusing to write {what} {path}: it is the same file as "
-                           f"{other[0]} {other[1]}, which would be destroyed",
+            clash = (f"it is an input of this command ({other[0]} {other[1]}), which would be "
+                     f"destroyed" if other[2] else f"it is the same file as {other[0]} {other[1]}")
+            raise VmpError(f"refusing to write {what} {path}: {clash}",
                            hint="choose another output file name")
-        seen[_identity(path)] = (what, path)
+        seen[_identity(path)] = (what, path, False)
 
 
 def write_atomically(path, write: Callable[[str], object]):

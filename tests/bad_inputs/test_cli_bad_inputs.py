@@ -141,12 +141,12 @@ def work(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [
-    ("compile m.vmp -o m.vmp", "refusing to write the module m.vmp: it is the same file as the model"),
-    ("compile m.vmp -o ./sub/../m.vmp", "it is the same file as the model m.vmp"),
+    ("compile m.vmp -o m.vmp", "refusing to write the module m.vmp: it is an input of this command (the model"),
+    ("compile m.vmp -o ./sub/../m.vmp", "it is an input of this command (the model m.vmp)"),
     ("compile m.vmp -o link.py", "refusing to write the module link.py"),
     ("graph m.vmp -o m.vmp", "refusing to write the graph m.vmp"),
-    ("fit m.vmp --data d.npz --out d.npz", "refusing to write --out d.npz: it is the same file as "
-                                          "--data d.npz"),
+    ("fit m.vmp --data d.npz --out d.npz", "refusing to write --out d.npz: it is an input of this "
+                                          "command (--data d.npz)"),
     ("fit m.vmp --data x=d.npz --plot d.npz", "refusing to write --plot d.npz"),
     ("fit m.vmp --data d.npz --out m.vmp", "refusing to write --out m.vmp"),
     ("fit m.vmp --data d.npz --out r.npz --plot r.npz", "--plot r.npz: it is the same file as --out"),
