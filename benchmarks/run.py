@@ -2,7 +2,7 @@
 
     make bench                      # full sizes (issue 5), writes results.md / results.json
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
-    .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset
+    .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
 
 Per model and implementation: per-iteration time (median over iterations after
@@ -42,7 +42,7 @@ import vmpdsl  # noqa: E402
 from vmpdsl.compiler import _compile_cached  # noqa: E402
 
 import thirdparty as tp  # noqa: E402
-from reference import gmm as ref_gmm, hier as ref_hier, lda as ref_lda  # noqa: E402
+from reference import gmm as ref_gmm, hier as ref_hier, hmm as ref_hmm, lda as ref_lda  # noqa: E402
 from reference import linreg as ref_linreg, pca as ref_pca  # noqa: E402
 
 TOL = 1e-6
@@ -110,6 +110,23 @@ def make_hier(N, G, seed=5):
     return {"y": y, "g": g, "G": G}, init
 
 
+def make_hmm(T, K, D, seed=6):
+    rng = np.random.default_rng(seed)
+    A = np.full((K, K), 0.05 / (K - 1)) + np.eye(K) * (0.95 - 0.05 / (K - 1))
+    z = np.empty(T, dtype=np.intp)
+    z[0] = 0
+    u = rng.random(T)
+    cum = np.cumsum(A, 1)
+    for t in range(1, T):
+        z[t] = min(np.searchsorted(cum[z[t - 1]], u[t]), K - 1)
+    x = rng.normal(scale=3.0, size=(K, D))[z] + rng.normal(size=(T, D))
+    r = np.random.default_rng(seed + 100)
+    init = {"z": r.dirichlet(np.ones(K), T),
+            "mu": {"mean": x[r.choice(T, K, replace=False)],
+                   "cov": np.broadcast_to(np.eye(D) / D, (K, D, D)).copy()}}
+    return {"x": x, "K": K}, init
+
+
 def sizes(quick):
     s = 10 if quick else 1
     return {
@@ -118,11 +135,14 @@ def sizes(quick):
         "lda": dict(Dc=2000 // s, V=1000, K=20, tokens=200_000 // s),
         "pca": dict(N=10_000 // s, D=50, K=10),
         "hier": dict(N=1_000_000 // s, G=1000 // s),
+        "hmm": dict(T=100_000 // s, K=5, D=3),
     }
 
 
-MAKERS = {"gmm": make_gmm, "linreg": make_linreg, "lda": make_lda, "pca": make_pca, "hier": make_hier}
-REFS = {"gmm": ref_gmm, "linreg": ref_linreg, "lda": ref_lda, "pca": ref_pca, "hier": ref_hier}
+MAKERS = {"gmm": make_gmm, "linreg": make_linreg, "lda": make_lda, "pca": make_pca, "hier": make_hier,
+          "hmm": make_hmm}
+REFS = {"gmm": ref_gmm, "linreg": ref_linreg, "lda": ref_lda, "pca": ref_pca, "hier": ref_hier,
+        "hmm": ref_hmm}
 
 
 def data_bytes(data):
@@ -284,6 +304,12 @@ def third_party(name, data, init, rows, n_iter, notes):
                 "responsibilities; stops on absolute bound change tol·|ELBO|")
         attempt("BayesPy", lambda: from_runner(lambda it, tol: tp.bayespy_gmm(x, K, init["z"], it, tol)),
                 "not exact: q(mu) q(Λ) like vmpdsl but mu's prior N(0, (β0 ν0 I)⁻¹) does not scale with Λ")
+    elif name == "hmm":
+        attempt("hmmlearn VariationalGaussianHMM",
+                lambda: from_runner(lambda it, tol: tp.hmmlearn_vb_hmm(data["x"], data["K"], it,
+                                                                       tol * final)),
+                "not exact: joint Normal–Wishart q(mu, Λ) per state (mu's prior precision "
+                "scales with Λ), its own k-means start; Cython forward–backward")
     elif name == "linreg":
         attempt("BayesPy", lambda: from_runner(lambda it, tol: tp.bayespy_linreg(data["X"], data["y"], it, tol)),
                 "same priors and factorization; BayesPy's own start; BayesPy contracts the N×D data every sweep")
@@ -436,7 +462,7 @@ def vmpdsl_version():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
-    p.add_argument("--models", default="gmm,linreg,lda,pca,hier", help="comma-separated subset")
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm", help="comma-separated subset")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")

@@ -149,3 +149,32 @@ def bayespy_pca(Y, K, max_iter, tol, a=1e-3, b=1e-3):
     W.initialize_from_random()
     Q = VB(obs, z, W, alpha, mu, tau)
     return _bayespy_run(Q, (tau, alpha, W, mu, z), max_iter, tol)
+
+
+def hmmlearn_vb_hmm(x, K, max_iter, tol_abs, alpha=1.0):
+    """hmmlearn's VariationalGaussianHMM (full covariances): VB for a Gaussian
+    HMM with a joint Normal–Wishart q(mu, Λ) per state, its own (k-means) start;
+    one iteration = forward–backward + M step + bound."""
+    try:
+        from hmmlearn.vhmm import VariationalGaussianHMM
+    except Exception as err:  # pragma: no cover - depends on the environment
+        raise Skip(f"hmmlearn not installed ({type(err).__name__})")
+    trace, stamps = [], []
+    D = x.shape[1]
+    model = VariationalGaussianHMM(
+        n_components=K, covariance_type="full", n_iter=max_iter, tol=tol_abs,
+        startprob_prior=np.full(K, alpha), transmat_prior=np.full((K, K), alpha),
+        means_prior=np.zeros((K, D)), beta_prior=np.full(K, 1e-2), dof_prior=np.full(K, float(D)),
+        scale_prior=np.stack([np.eye(D)] * K), random_state=0,
+        implementation="scaling")
+    report = model.monitor_.report
+
+    def timed_report(value):
+        trace.append(float(value))
+        stamps.append(time.perf_counter())
+        return report(value)
+    model.monitor_.report = timed_report
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x)
+    return np.asarray(trace), np.asarray(stamps)

@@ -69,7 +69,7 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1, verbose=0) -> "Fit":
+            n_init: int = 1, verbose=0, rotate: bool = True) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -80,7 +80,9 @@ class Model:
         with a RuntimeWarning (``converged`` False).  ``n_init=k`` climbs from
         k starts (the random starts drawn anew from ``seed``'s generator; the
         latents in ``init`` as given in each) and keeps the highest final ELBO;
-        ``Fit.start_elbos`` holds all k.
+        ``Fit.start_elbos`` holds all k.  ``rotate=False`` turns off the
+        rotation step of bilinear pairs such as PCA's ``dot(W[d], z[n])``
+        (see the README).
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
@@ -106,7 +108,7 @@ class Model:
             source = compiled.model.source
             return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
-                verbose=verbose)
+                verbose=verbose, rotate=rotate)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
@@ -119,7 +121,7 @@ class Model:
             result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
                                 seed=seed, init=init, callback=report,
                                 missing="skip" if skip else None, collapse=bool(collapse),
-                                n_init=n_init)
+                                n_init=n_init, rotate=rotate)
         except module.DataError as err:
             raise VmpDataError(str(err)) from None
         except module.FitError as err:
@@ -247,7 +249,16 @@ class Fit:
         if family == "Beta":
             return q["a"] / (q["a"] + q["b"])
         stats = FAMILIES[family].expectations(q)
-        return stats["onehot"] if family == "Categorical" else stats["x"]
+        return stats["onehot"] if "onehot" in stats else stats["x"]
+
+    def viterbi(self, name: str) -> np.ndarray:
+        """The most probable path of a Categorical chain under q (max-product on
+        the potentials of its block); its smoothed marginals are ``mean(name)``."""
+        if self.family(name) != "CategoricalChain":
+            raise VmpError(f"'{name}' is not a Categorical chain; viterbi() finds the most "
+                           f"probable path of a hidden Markov chain")
+        from .families.categorical_chain import categoricalchain_viterbi
+        return categoricalchain_viterbi(self.posterior[name])
 
     # ------------------------------------------- inspecting q (posterior.py)
     def sample(self, n: int = 1000, seed: int | None = 0) -> dict:

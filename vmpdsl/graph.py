@@ -8,7 +8,8 @@
   ``~`` statement, for latents and observed data);
 - a factor node per ``~`` statement, named ``"factor:<variable>"`` (each
   variable has at most one): ``kind="factor"``, ``dist``, ``line``, ``plates``
-  (dims, outer first), ``plate_path``, ``variable``;
+  (dims, outer first), ``plate_path``, ``variable`` (a chain's transition,
+  its second ``~``, is ``"factor:<variable>:transition"``);
 - an edge parent → factor per (parent, role), keyed by the role: the argument
   name (``"mean"``, ``"precision"``, ...), or ``"index"`` for integer data used
   as an index and ``"gate"`` for a Categorical latent used as an index (a
@@ -54,6 +55,8 @@ def build_graph(model: CheckedModel) -> nx.MultiDiGraph:
 
 def _add_factor(graph, model, factor):
     node = factor_id(factor.variable)
+    if node in graph:  # a chain's transition, its second `~` (language/chains.py)
+        node = f"{node}:transition"
     path = tuple((p.index, p.dim) for p in factor.plates)
     graph.add_node(node, kind="factor", dist=factor.dist.name, line=factor.span.line,
                    plates=tuple(p.dim for p in factor.plates), plate_path=path,

@@ -111,8 +111,9 @@ def lower(derivation: Derivation) -> Program:
 
 def operand(atom, model) -> Operand:
     var = model.variables.get(atom.var)
-    if var is None and atom.var.startswith(("@m", "@w")):
-        kind = DATA  # a row mask or count (derive/weights.py), bound with the data
+    if var is None and atom.var.startswith(("@m", "@w", "@t")):
+        kind = DATA  # a row mask or count (derive/weights.py) or a slice mask
+        # (derive/chains.py), bound with the data
     elif var is None:
         kind = DERIVED
     elif var.role in STATEFUL_ROLES:

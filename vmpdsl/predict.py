@@ -40,6 +40,13 @@ Three operations, all with the fit's global posteriors held fixed:
       update coefficients evaluated at the draw (they hold the full
       log π_k + log p(x | θ_k), constants included).
 
+    * hidden Markov chains — one Categorical chain latent (hmm): per new
+      sequence, the one-step-ahead predictive log p(x_t | x_{<t}), the
+      filtered states p(z_t | x_{≤t}) and log p(x) (``log_density``), from a
+      forward pass per draw of the globals from q (exact when they are all
+      points); see emit/chains_runtime.py.  ``local`` gives the smoothed
+      q(z) of new sequences (forward–backward with the globals fixed).
+
 ``score(fit, new_data)``
     The log predictive density of each new row (the array ``predict`` gives
     as ``log_density``; regression needs y in the new data).
@@ -67,6 +74,10 @@ MAX_SAMPLES = 100_000  # Monte Carlo draws; more cannot move an answer, only han
 # ------------------------------------------------------ the plan (compile time)
 def plan(model: CheckedModel):
     """``("regression", y, X, w, prec, D)``, ``("mixture", z, weights)`` or None."""
+    chain = next((name for name in local_names(model) if name in model.chains
+                  and model.variables[name].family == "Categorical"), None)
+    if chain is not None:  # a hidden Markov chain: emit/chains_runtime.py
+        return ("chain", chain) if len(local_names(model)) == 1 else None
     shape = regression_shape(model)
     if shape is not None:
         return ("regression",) + shape + (model.variables[shape[2]].event[0],)
@@ -134,7 +145,7 @@ def precision_ok(name, model):
 def mixture_latent(model):
     """The one Categorical local latent of a mixture, or None."""
     names = local_names(model)
-    if len(names) != 1:
+    if len(names) != 1 or names[0] in model.chains:
         return None
     var = model.variables[names[0]]
     return names[0] if var.family == "Categorical" and var.role == "latent" else None
@@ -201,6 +212,10 @@ def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:
 def predict(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> dict:
     """The posterior predictive for new data (see the module docs)."""
     shape = fit.model._compiled.module.PREDICTIVE
+    if shape is None and fit.model.checked.chains:  # a Gaussian chain (a Categorical's is "chain")
+        raise VmpError(f"predict of model '{fit.model.name}' is not supported: its chain "
+                       f"is not a Categorical one; fit.local(new_data) gives the smoothed "
+                       f"states of new sequences")
     if shape is None:
         from .predictive import predict_any
         return predict_any(fit, new_data, samples, seed)

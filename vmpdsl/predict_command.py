@@ -75,6 +75,9 @@ def run_predict(args) -> int:
             probs = params["probs"]
             saved[f"{name}.probs"] = probs
             print(f"  {name} (most probable component): {brief(probs.argmax(-1)[:SHOWN_ROWS])}")
+        if "one_step" in result:  # a hidden Markov chain (emit/chains_runtime.py)
+            saved.update(one_step=result["one_step"], filtered=result["filtered"])
+            print(f"  one-step-ahead log p(x_t | x_<t): {brief(result['one_step'][:SHOWN_ROWS])}")
     if result.get("log_density") is not None:
         dens = result["log_density"]
         saved["log_density"] = dens
@@ -107,4 +110,5 @@ def fresh_fit(args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                         seed=args.seed, point=points or None, n_init=args.n_init)
+                         seed=args.seed, point=points or None, n_init=args.n_init,
+                         rotate=args.rotate)

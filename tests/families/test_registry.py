@@ -14,6 +14,7 @@ from vmpdsl.families.registry import RUNTIME_HEADER
 
 LANGUAGE_FAMILIES = ["Normal", "MvNormal", "Gamma", "Wishart", "Dirichlet", "Categorical",
                      "Beta", "Bernoulli", "Binomial", "Poisson", "Exponential"]
+BLOCK_FAMILIES = ["CategoricalChain", "GaussianChain"]  # q over a chain's elements
 Q_FIELDS = ["params_from_coeffs", "coeffs_from_params", "expectations", "entropy", "mode",
             "point_expectations", "sample"]
 ALLOWED_MODULES = {"np", "sps", "sla"}
@@ -27,7 +28,7 @@ INTERNAL_FAMILIES = ["JJ", "SoftmaxBound"]
 
 
 def test_every_language_distribution_has_a_record():
-    assert list(FAMILIES) == LANGUAGE_FAMILIES + INTERNAL_FAMILIES
+    assert list(FAMILIES) == LANGUAGE_FAMILIES + INTERNAL_FAMILIES + BLOCK_FAMILIES
 
 
 def test_unknown_family_lists_the_known_names():
@@ -35,7 +36,7 @@ def test_unknown_family_lists_the_known_names():
         get_family("Cauchy")
 
 
-@pytest.mark.parametrize("name", LANGUAGE_FAMILIES)
+@pytest.mark.parametrize("name", LANGUAGE_FAMILIES + BLOCK_FAMILIES)
 def test_record_is_consistent(name):
     family = get_family(name)
     assert set(family.event_rank) == set(family.stats)
@@ -72,7 +73,7 @@ def _global_names(fn):
     return {n for n in names if n in fn.__globals__}
 
 
-@pytest.mark.parametrize("name", LANGUAGE_FAMILIES)
+@pytest.mark.parametrize("name", LANGUAGE_FAMILIES + BLOCK_FAMILIES)
 def test_functions_use_only_numpy_scipy_and_listed_functions(name):
     family = get_family(name)
     own = {fn.__name__ for fn in family.functions}

@@ -24,6 +24,8 @@ from ..errors import VmpConjugacyError, VmpCheckError
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num, Slice
 from ..language.links import LINKS
 from ..language.model import CheckedModel, Factor
+from ..language.chains import is_lag
+from .chains import lag_stat, lagged
 from .terms import Atom, Term, add, atom, const, mul, neg, scale, sub
 
 # Names of built-in constant arrays; '@' keeps them apart from user names.
@@ -207,13 +209,19 @@ def index_terms(expr: Index, out: tuple, ctx: FactorContext) -> list:
             given.append(rest.pop(0))
         else:
             given.append(index_label(ix, shape[axis], ctx))
-    return variable_atom(name, tuple(given), tuple(rest), ctx)
+    terms = variable_atom(name, tuple(given), tuple(rest), ctx)
+    if lagged(expr):  # a chain's previous element: its statistic shifted to t
+        terms = [Term(t.coeff, tuple(Atom(a.var, lag_stat(a.stat), a.indices) for a in t.atoms))
+                 for t in terms]
+    return terms
 
 
 def index_label(ix, dim, ctx: FactorContext) -> str:
     """The label an index expression stands for (plate, gather or gate)."""
     if isinstance(ix, Name) and ix.id in ctx.plate_labels:
         return ix.id
+    if is_lag(ix) and ix.left.id in ctx.plate_labels:
+        return ix.left.id  # t-1: the statistic says "previous" (lag_stat)
     selector, rows = ix, ()
     if isinstance(ix, Index):
         selector = ix.base
@@ -221,10 +229,11 @@ def index_label(ix, dim, ctx: FactorContext) -> str:
     if isinstance(selector, Name) and selector.id in ctx.model.variables:
         var = ctx.model.variables[selector.id]
         if var.dtype == "int" or var.family == "Categorical":
-            key = (selector.id, rows)
+            stat = lag_stat("onehot") if lagged(ix) else "onehot"
+            key = (selector.id, rows, stat)
             if key not in ctx.selectors:
                 label = ctx.fresh(dim)
-                ctx.selectors[key] = Atom(selector.id, "onehot", rows + (label,))
+                ctx.selectors[key] = Atom(selector.id, stat, rows + (label,))
             return ctx.selectors[key].indices[-1]
     raise VmpCheckError("an index must be a plate index, an integer data array or "
                         "a Categorical variable", getattr(ix, "span", None))

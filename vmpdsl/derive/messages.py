@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ..errors import VmpCheckError, VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
+from . import chains
 from .densities import DENSITIES
 from .links import link_density, with_local_parameters
 from .nonconjugate import newton_families, weighted
@@ -82,6 +83,7 @@ def derive(model: CheckedModel) -> Derivation:
     weights = RowWeights(model)
     raw, nonconjugate = [], []
     for position, factor in enumerate(model.factors):
+        factor = chains.plate_view(model, factor)  # z[0] ~ ... as a plate T[0:1]
         ctx = FactorContext(model, factor, constants)
         try:
             terms = factor_terms(factor, ctx)
@@ -89,7 +91,12 @@ def derive(model: CheckedModel) -> Derivation:
             err.span = err.span or factor.span
             raise
         weight = weights.factor_weight(position, factor)  # a row mask or count
-        raw.append((ctx, mul(terms, [Term(1, (weight,))]) if weight is not None else terms))
+        masks = chains.mask_atoms(model, factor)  # sliced plates (a chain's pieces)
+        if masks and ctx.nonconjugate:
+            raise ctx.error("a link or a learned shape inside a sliced plate is not supported")
+        for w in [weight] + masks:
+            terms = mul(terms, [Term(1, (w,))]) if w is not None else terms
+        raw.append((ctx, terms))
         nonconjugate += weighted(ctx.nonconjugate, weight, ctx)
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
@@ -115,6 +122,8 @@ def q_family(model: CheckedModel, name: str, raw: list) -> str:
     """The q family of a latent or point (its prior's posterior family); for a
     param (no prior) the family whose statistics its uses produce."""
     var = model.variables[name]
+    if chains.chain_family(model, name):
+        return chains.chain_family(model, name)
     if var.role == "param":
         return param_family(var, {a.stat for _, terms in raw for t in terms
                                   for a in t.atoms if a.var == name})
@@ -256,6 +265,9 @@ def merge(name: str, found: list, term: Term, ctx: FactorContext, q: str) -> Ato
         return found[0]
     var = ctx.model.variables[name]
     nplates = len(var.plates)
+    paired = chains.merge_chain(name, found, nplates) if name in ctx.model.chains else None
+    if paired is not None:
+        return paired
     if len(found) == 2 and all(a.stat == "x" for a in found):
         a, b = found
         if a.indices[:nplates] != b.indices[:nplates]:

@@ -55,8 +55,9 @@ def output_label(position: int) -> str:
 
 def is_weight(var: str) -> bool:
     """Row weights (``@w0`` counts of merged rows, ``@m0`` observed-masks) are
-    how the fit computes, not part of the mathematics of one row."""
-    return var.startswith("@") and var not in (ONES, EYE) and not var.startswith("@c")
+    how the fit computes, not part of the mathematics of one row.  A sliced
+    plate's mask (``@t0``, derive/chains.py) is: it says which rows there are."""
+    return var.startswith("@") and var not in (ONES, EYE) and not var.startswith(("@c", "@t"))
 
 
 def from_message(term, target: Atom, factor_index: int, plates: tuple, label_dims: dict,

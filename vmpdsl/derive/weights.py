@@ -82,7 +82,8 @@ def orphan_masks(model: CheckedModel) -> dict:
     masked = masked_factors(model)
     out = {}
     for var in model.variables.values():
-        if var.role != "latent" or var.family != "Categorical" or not var.plates:
+        if var.role != "latent" or var.family != "Categorical" or not var.plates \
+                or var.name in model.chains:  # a chain's elements are one block
             continue
         children = [(p, f) for p, f in enumerate(model.factors)
                     if f.variable != var.name and any(_mentions(a, var.name) for a in f.dist.args)]

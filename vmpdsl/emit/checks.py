@@ -64,6 +64,7 @@ def bind_data(data, missing=None):
         _check_values(name, arrays[name], dtype, categories, family, dim)
     for plate, weight, _, _ in globals().get("COLLAPSIBLE", ()):
         arrays[weight] = np.ones(dim[plate])  # each row counts once until fit merges duplicates
+    bind_slice_masks(dim, arrays)  # chains_runtime.py
     return dim, arrays
 
 

@@ -14,6 +14,7 @@ def _bind_new(result, new_data):
     if not isinstance(new_data, dict):
         raise DataError("new data must be a dict of arrays by name")
     observed = {shape[0] for _, shape, *_ in DATA_SPEC if shape and isinstance(shape[0], str)}
+    observed |= {dims[-1] for _, dims, *_ in globals().get("SLICE_MASKS", ())}  # a chain's T
     data_dims = {d for _, shape, *_ in DATA_SPEC for d in shape if isinstance(d, str)}
     given = dict(new_data)
     for name, size in result["dims"].items():
@@ -76,6 +77,8 @@ def predict(result, new_data, samples=2000, seed=0):
         raise DataError(f"predict does not support model '{MODEL_NAME}'")
     if PREDICTIVE[0] == "regression":
         return _predict_regression(result, new_data, *PREDICTIVE[1:])
+    if PREDICTIVE[0] == "chain":  # chains_runtime.py
+        return _predict_chain(result, new_data, samples, seed, *PREDICTIVE[1:])
     return _predict_mixture(result, new_data, samples, seed, *PREDICTIVE[1:])
 
 

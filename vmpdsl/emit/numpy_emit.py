@@ -19,8 +19,8 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import (checks, einsum, memory, new_data, newton, nonconjugate_emit, prelude, runtime,
-               sweeps)
+from . import (chains_runtime, checks, einsum, memory, new_data, newton, nonconjugate_emit,
+               prelude, rotate, runtime, sweeps)
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -146,7 +146,8 @@ def emit(program: Program, equations: str = "") -> str:
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, runtime, sweeps, new_data, newton)]
+              for part in (checks, memory, runtime, sweeps, new_data, newton, chains_runtime)]
+    lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 
 
@@ -216,7 +217,7 @@ def stat_shapes(step, model) -> dict:
     """Each statistic's array shape (as dims) for one latent."""
     var = model.variables[step.name]
     family = FAMILIES[step.family]
-    event = (var.categories,) if step.family == "Categorical" else tuple(var.event)
+    event = (var.categories,) if var.family == "Categorical" else tuple(var.event)
     shapes = {}
     for stat in family.stats:
         rank = family.event_rank[stat]
@@ -329,6 +330,7 @@ def safety_lines(program: Program) -> list:
     of fit(missing="skip"); COLLAPSIBLE, the plates whose duplicate rows fit
     merges into counted rows; ROW_WEIGHTS, the latents whose entropy (and
     share of the last update's coefficients) carries a row weight."""
+    from ..derive.chains import mask_table
     from ..derive.weights import collapsible_plates, masked_factors, row_latents
     from ..language.distributions import DISTRIBUTIONS
     model = program.model
@@ -356,7 +358,8 @@ def safety_lines(program: Program) -> list:
                       for p, (name, labels) in masked.items())
     return lines + [f"FACTOR_ARGS = {tuple(rows)!r}", f"ARGUMENT_CHECKS = {{{checks}}}",
                     f"MASKS = {masks!r}", f"COLLAPSIBLE = {collapsible_plates(model)!r}",
-                    f"ROW_WEIGHTS = {row_latents(model)!r}", ""]
+                    f"ROW_WEIGHTS = {row_latents(model)!r}",
+                    f"SLICE_MASKS = {mask_table(model)!r}", ""]
 
 
 def constants_function(program: Program) -> list:
@@ -506,6 +509,16 @@ def updates_table(program: Program) -> list:
     checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
     return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
             "SUPPORT_CHECKS = {"] + checks + ["}", ""])
+
+
+def rotation_lines(program: Program) -> list:
+    """ROTATIONS (derive/rotations.py) and, when there are any, the rotation step."""
+    from ..derive.rotations import rotation_pairs
+    pairs = rotation_pairs(program.model)
+    if not pairs:
+        return ["ROTATIONS = ()"]
+    return [f"ROTATIONS = {pairs!r}", "from scipy import optimize as sopt",
+            strip_imports(inspect.getsource(rotate))]
 
 
 def fam_fn(family: str, field: str) -> str:

@@ -185,7 +185,7 @@ def _user_init(name, family, point, value):
         if isinstance(value, dict):
             value = value.get("value")
         return {"value": _numeric(name, value, "init ")}
-    if family == "Categorical" and not isinstance(value, dict):
+    if family in ("Categorical", "CategoricalChain") and not isinstance(value, dict):
         value = {"probs": value}
     if not isinstance(value, dict):
         raise DataError(f"init for '{name}' must be a dict of its {family} parameters")
@@ -331,7 +331,7 @@ def expand_rows(result, groups):
 
 
 def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
-        missing=None, collapse=True, n_init=1):
+        missing=None, collapse=True, n_init=1, rotate=True):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
 
     Returns a dict: posterior (standard parameters per latent), expectations,
@@ -344,6 +344,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     ``max_iter`` sweeps with a RuntimeWarning.  ``n_init=k`` climbs from k
     starts (the latents in ``init`` as given in each, the random starts of
     the others drawn anew) and returns the one with the highest final ELBO.
+    ``rotate=False`` turns off the rotation step of bilinear pairs (ROTATIONS).
     ``missing="skip"`` drops the factors of NaN observations (see bind_data).
     Duplicate rows of a collapsible plate (COLLAPSIBLE: all its data integer,
     e.g. LDA's (doc, word) tokens) are fitted once with their count
@@ -380,6 +381,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                         f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise DataError(f"n_init must be a positive whole number, got {n_init!r}")
+    if not isinstance(rotate, (bool, np.bool_)):
+        raise DataError(f"rotate must be True or False, got {rotate!r}")
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):
@@ -395,7 +398,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
     q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
-                                                max_iter, tol, callback)
+                                                max_iter, tol, callback, rotate)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
                         "converged": converged, "iterations": len(trace), "dims": dim,

@@ -19,10 +19,12 @@ from .bernoulli import BERNOULLI
 from .beta import BETA
 from .binomial import BINOMIAL
 from .categorical import CATEGORICAL
+from .categorical_chain import CATEGORICAL_CHAIN
 from .dirichlet import DIRICHLET
 from .exponential import EXPONENTIAL
 from .family import FUNCTION_FIELDS, Family
 from .gamma import GAMMA
+from .gaussian_chain import GAUSSIAN_CHAIN
 from .local_bounds import JJ, SOFTMAX_BOUND
 from .mvnormal import MVNORMAL
 from .normal import NORMAL
@@ -34,7 +36,8 @@ __all__ = ["Family", "FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_sourc
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
             BINOMIAL, POISSON, EXPONENTIAL,
-            JJ, SOFTMAX_BOUND)  # not in the language: local parameters of link bounds
+            JJ, SOFTMAX_BOUND,  # not in the language: local parameters of link bounds
+            CATEGORICAL_CHAIN, GAUSSIAN_CHAIN)  # blocks over a chain's elements
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
 

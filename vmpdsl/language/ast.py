@@ -145,13 +145,18 @@ class Tilde:
 
 @dataclass(frozen=True)
 class For:
-    """``for index in dim:`` followed by an indented (or one-line) body."""
+    """``for index in dim:`` followed by an indented (or one-line) body.
+
+    ``for t in T[start:stop]:`` runs over a slice: ``start`` counts from 0,
+    ``stop`` is None (to the end) or a number (negative: from the end)."""
 
     index: str
     dim: str
     body: tuple
     span: Span = field(compare=False, default=None)
     dim_span: Span = field(compare=False, default=None)
+    start: int = 0
+    stop: int | None = None
 
 
 Statement = ModelDecl | DimDecl | DataDecl | ParamDecl | HyperDecl | Tilde | For

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import Span, VmpCheckError, VmpError
 from . import ast
+from .chains import check_transition, find_chains, lag_type
 from .limits import check_literal_hypers
 from .links import infer_argument
 from .distributions import bind_shapes, lookup, signature, substitute
@@ -57,18 +58,22 @@ class _Checker:
         self.factors, self.param_uses = [], {}
         self.plates = []  # Plate stack in scope, outer first
         self.current = None  # the variable whose `~` is being checked
+        self.reads_itself = False  # a chain's transition may read its own z[t-1]
         self.context = None  # "the Normal factor of y (line 9)", for conjugacy errors
         self.constant_of = None  # "hyper nu0" while checking a constant expression
+        self.chains = {}  # name -> chains.Chain: latents defined piecewise (z[0], z[t])
 
     def run(self) -> CheckedModel:
         self._collect(self.program.statements, declarations=True)
         self._collect(self.program.statements, declarations=False)
+        self.chains = find_chains(self.program.statements, self.decls)
         for position, stmt in enumerate(self.program.statements):
             self._statement(stmt, position)
         self._settle_params()
         check_literal_hypers(self.hypers)
         return CheckedModel(self._model_name(), dict(self.dims), dict(self.vars),
-                            dict(self.hypers), tuple(self.factors), self.program)
+                            dict(self.hypers), tuple(self.factors), self.program,
+                            chains=dict(self.chains))
 
     def _model_name(self) -> str:
         first = self.program.statements[:1]
@@ -106,10 +111,7 @@ class _Checker:
                     f"{node.id} already has a likelihood on line {self.observed[node.id].line}",
                     node.span, hint="observed data gets exactly one `~` statement")
             self.observed[node.id] = node.span
-        elif role in ("latent", "point"):
-            raise VmpCheckError(f"{node.id} already has a prior on line {span.line}",
-                                node.span, hint="a latent variable gets exactly one `~` statement")
-        elif role is None:
+        elif role is None:  # a second `~` of a latent: find_chains judges (a chain or an error)
             self.decls[node.id] = ("point" if stmt.point else "latent", node.span)
 
     # ------------------------------------------------------------ pass 2
@@ -200,7 +202,7 @@ class _Checker:
             raise VmpCheckError(f"plates nest more than {MAX_PLATES} deep", stmt.span,
                                 hint="numpy arrays have at most 32 axes; flatten some plates "
                                      "into one dim")
-        self.plates.append(Plate(stmt.index, stmt.dim))
+        self.plates.append(Plate(stmt.index, stmt.dim, stmt.start, stmt.stop))
         for inner in stmt.body:
             self._statement(inner, -1)
         self.plates.pop()
@@ -212,12 +214,17 @@ class _Checker:
         spec = lookup(stmt.dist.name, _name_span(stmt.dist))
         indices = () if isinstance(stmt.target, ast.Name) else stmt.target.indices
         self._check_target(node, role, indices, stmt.target)
+        chain = self.chains.get(node.id)
+        if chain is not None and stmt is chain.step:
+            check_transition(chain, stmt.dist)  # reads itself only as z[t-1]
         self.current = node.id
+        self.reads_itself = chain is not None and stmt is chain.step  # z[t-1], checked above
         self.context = f"the {spec.name} factor of {node.id} (line {stmt.span.line})"
         try:
             event, categories = self._dist_shapes(spec, stmt.dist)
         finally:
             self.current = self.context = None
+            self.reads_itself = False
         if role == "data":
             self._observe(node, spec, event, categories, stmt.target)
         else:
@@ -245,10 +252,17 @@ class _Checker:
 
     def _check_target(self, node: ast.Name, role: str, indices, target):
         expected = [p.index for p in self.plates]
+        chain = self.chains.get(node.id)
+        if chain is not None and len(indices) == len(expected) + 1:
+            expected.append(indices[-1])  # the first element, z[0]
+        elif role == "data" and any(p.sliced for p in self.plates):
+            raise VmpCheckError("a likelihood inside a sliced plate is not supported",
+                                target.span, hint="observe the data in a plate over the whole "
+                                                  "dim (`for t in T:`)")
         given = list(indices)
         while role == "data" and given and isinstance(given[-1], ast.Slice):
             given.pop()  # `x[n, :]` observes the same as `x[n]`
-        names = [i.id if isinstance(i, ast.Name) else None for i in given]
+        names = [i.id if isinstance(i, ast.Name) else i for i in given]
         if names == expected:
             return
         for index in given:
@@ -314,13 +328,30 @@ class _Checker:
         return dim
 
     def _define_latent(self, node, role, spec, event, categories):
+        chain = self.chains.get(node.id)
+        if chain is not None and node.id in self.vars:
+            return self._second_piece(chain, node, spec, event, categories)
         if spec.name not in LATENT_FAMILIES:
             raise VmpCheckError(f"{spec.name} can only be a likelihood of data, and "
                                 f"{node.id} is not declared as data", node.span,
                                 hint=f"declare `data {node.id}[...]: int`, or choose a "
                                      "latent family: " + ", ".join(LATENT_FAMILIES))
-        self.vars[node.id] = Variable(node.id, role, tuple(p.dim for p in self.plates),
-                                      event, spec.name, spec.dtype, categories, node.span)
+        # a chain's first piece z[0] defines the whole array: outer plates, then T
+        plates = tuple(p.dim for p in self.plates) + ((chain.dim,) if chain else ())
+        self.vars[node.id] = Variable(node.id, role, plates, event, spec.name, spec.dtype,
+                                      categories, node.span)
+
+    def _second_piece(self, chain, node, spec, event, categories):
+        """A chain's transition must describe elements like its first piece's."""
+        first = self.vars[node.id]
+        if (first.family, first.event, first.categories) != (spec.name, event, categories):
+            over = f" over {categories}" if categories else ""
+            first_over = f" over {first.categories}" if first.categories else ""
+            raise VmpCheckError(
+                f"{node.id}[0] is a {first.family} of shape {fmt_shape(first.event)}"
+                f"{first_over}, but {node.id}[{chain.index}] is a {spec.name} of shape "
+                f"{fmt_shape(event)}{over}", node.span,
+                hint="both pieces of a chain must have the same family and shape")
 
     def _settle_params(self):
         """A param's leading axes that its uses index are its plates (model.py)."""
@@ -336,7 +367,7 @@ class _Checker:
         for plate in reversed(self.plates):
             if plate.index == name:
                 return Ty((), "int", plate.dim)
-        if name == self.current:
+        if name == self.current and not self.reads_itself:
             raise VmpCheckError(f"{name} appears in its own distribution", node.span)
         role = self.decls.get(name, (None,))[0]
         if self.constant_of and role not in (None, "dim", "hyper"):
@@ -363,6 +394,10 @@ class _Checker:
         raise VmpCheckError(f"unknown name '{name}'", node.span,
                             hint=did_you_mean(name, known) or
                             "declare it with dim, data, hyper or param, or give it a `~`")
+
+    def lag(self, name: str, index: ast.BinOp) -> Ty:
+        """``t - k`` indexing ``name`` (language/chains.py)."""
+        return lag_type(self, name, index)
 
     def note_index(self, name: str, leading: int):
         if name in self.vars and self.vars[name].role == "param":

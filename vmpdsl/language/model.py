@@ -21,10 +21,16 @@ LATENT_FAMILIES = ("Normal", "MvNormal", "Gamma", "Wishart", "Dirichlet",
 
 @dataclass(frozen=True)
 class Plate:
-    """One enclosing ``for index in dim:``."""
+    """One enclosing ``for index in dim:`` (``dim[start:stop]`` for a slice)."""
 
     index: str
     dim: str
+    start: int = 0
+    stop: int | None = None
+
+    @property
+    def sliced(self) -> bool:
+        return bool(self.start) or self.stop is not None
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class CheckedModel:
     hypers: dict  # hyper name -> default value Expr
     factors: tuple  # of Factor, in source order
     program: Program = field(compare=False, default=None)
+    chains: dict = field(compare=False, default_factory=dict)  # name -> language.chains.Chain
     missing: bool = False  # likelihood factors carry observed-masks (fit(missing="skip"))
 
     @property

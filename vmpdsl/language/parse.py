@@ -296,9 +296,22 @@ class _ToAst(Transformer):
         return ast.Dist(str(c[0]), tuple(c[1:]), _span(meta))
 
     def for_stmt(self, meta, c):
-        index, dim, *body = c
-        header = Span(meta.line, meta.column, dim.end_line, dim.end_column)
-        return ast.For(str(index), str(dim), tuple(body), header, _tspan(dim))
+        index, dim, bounds, *body = c
+        end = bounds[2] if bounds is not None else _tspan(dim)
+        header = Span(meta.line, meta.column, end.end_line, end.end_column)
+        start, stop = (bounds[0] or 0, bounds[1]) if bounds is not None else (0, None)
+        return ast.For(str(index), str(dim), tuple(body), header, _tspan(dim), start, stop)
+
+    def plate_slice(self, meta, c):
+        start, _, stop = c
+        return start, stop, _span(meta)
+
+    def slice_bound(self, meta, c):
+        sign, number = c
+        if not number.isdigit():
+            raise VmpSyntaxError(f"a plate slice bound must be a whole number, not {number}",
+                                 _tspan(number), hint="write e.g. `for t in T[1:]`")
+        return -int(number) if sign is not None else int(number)
 
     # expressions
     def number(self, meta, c):

@@ -12,6 +12,7 @@ Environment protocol (``env``):
   describe(name) -> str               "w, a Normal latent", for messages
   is_dim(name) -> bool                may this name size an array (zeros(D))?
   is_random(refs) -> bool             do these names include a latent, point or param?
+  lag(name, index) -> Ty              the type of a lagged index ``t-1`` into ``name``
   context -> str | None               "the Normal factor of y", for conjugacy errors
 """
 from __future__ import annotations
@@ -101,13 +102,15 @@ class Typer:
                   base.categories if not (kept or shape) else None, frozenset(refs))
 
     def _check_index(self, name: str, axis: int, dim, index) -> Ty:
-        ty = self.infer(index)
+        lagged = isinstance(index, ast.BinOp) and isinstance(index.left, ast.Name) \
+            and isinstance(index.right, ast.Num) and index.op in "+-"
+        ty = self.env.lag(name, index) if lagged else self.infer(index)
         what = _root(index)
         if ty.shape:
             raise VmpCheckError(
                 f"an index must be a single value, but this has shape {fmt_shape(ty.shape)}",
                 index.span)
-        if ty.dtype != "int" or what is None:
+        if ty.dtype != "int" or (what is None and not lagged):
             raise VmpCheckError(
                 f"cannot index {name} by {self._index_words(index, what)}: it is real-valued",
                 index.span, hint="an index is a plate index, integer data "

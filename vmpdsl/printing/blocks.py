@@ -11,6 +11,7 @@ from . import links
 from .families import PRINTING
 from .formulas import Inverse, Ratio, formulas, without
 from .render import Letters, Renderer
+from .sequences import CHAIN_STATS, chain_stat_word
 from .squares import Square
 from .where import var_letters, where_lines
 
@@ -69,6 +70,8 @@ def single(pieces, r=None) -> bool:
 
 def render_value(r, value, letters, covariance) -> str:
     s = r.s
+    if isinstance(value, str):  # a finished text (a chain's smoother)
+        return s.text(value)
     if isinstance(value, Ratio):
         num, den = render_sum(r, value.num, letters), render_sum(r, value.den, letters)
         if den == "1":
@@ -160,6 +163,8 @@ def left_side(r, form, param, shown, plates) -> str:
         return s.func("log", s.index(r.ctx.symbol(name, "probs", s), idx))
     if param == "logit p":
         return f"logit {s.index(r.ctx.symbol(name, 'p', s), idx)}"
+    if family in ("CategoricalChain", "GaussianChain"):  # a chain's potentials, by name
+        return s.text(param)
     key = {"scale⁻¹": "scale"}.get(param, param)
     sym = s.index(r.ctx.symbol(name, key, s), idx)
     if param == "scale⁻¹" or (family == "MvNormal" and param == "precision"):
@@ -198,6 +203,8 @@ def stat_word(s, stat, name, event=False) -> str:
         return f"{name} {s.transpose(name)}" if event else s.square(name)
     if stat in LOCAL_STATS:  # λ(ξ), c(ξ), g(ψ) of a link bound
         return (LOCAL_LATEX if s.latex else LOCAL_STATS)[stat].format(v=name)
+    if stat in CHAIN_STATS:  # a chain block's pairwise or previous-element statistic
+        return chain_stat_word(s, stat, name)
     if s.latex:
         return {"x": name, "log": rf"\log {name}", "log1m": rf"\log(1-{name})",
                 "logdet": s.logdet(name), "onehot": rf"[{name} = k]"}[stat]

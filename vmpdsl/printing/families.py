@@ -16,6 +16,7 @@ from typing import Callable
 from . import formulas as f
 from . import links
 from . import where as w
+from .sequences import chain_moments
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ PRINTING = {
                                   w.categorical_moments),
     "Beta": FamilyPrinting(("a", "b"), ("a", "b"), f.beta, f.point_beta, w.beta_moments),
     "Bernoulli": FamilyPrinting(("p",), ("p",), f.bernoulli, None, w.bernoulli_moments),
+    # chain blocks (derive/chains.py): the smoother's potentials
+    "CategoricalChain": FamilyPrinting(("probs",), ("r",), f.categorical_chain, None,
+                                       chain_moments),
+    "GaussianChain": FamilyPrinting(("mean", "cov"), ("m", "S"), f.gaussian_chain, None,
+                                    chain_moments),
     # the local parameters of link bounds (points with closed-form updates)
     "JJ": FamilyPrinting(("value",), ("ξ",), None, links.jj, None),
     "SoftmaxBound": FamilyPrinting(("value",), ("ψ",), None, links.softmax_bound, None),

@@ -166,6 +166,23 @@ def bernoulli(form, ctx):
     return [("logit p", C(form, "x"))]
 
 
+def categorical_chain(form, ctx):
+    """A chain block (derive/chains.py): the potentials forward–backward runs on."""
+    rows = [("log node", C(form, "onehot")), ("log node of t-1", C(form, "prev_onehot")),
+            ("log edge(z[t-1], z[t])", C(form, "pair"))]
+    return [(name, value) for name, value in rows if value] + [
+        ("marginals, pair marginals, log Z", "forward-backward(node, edge)")]
+
+
+def gaussian_chain(form, ctx):
+    """A Gaussian chain block: the information form its Kalman/RTS smoother runs on."""
+    rows = [("J", scale(C(form, "xx"), -2)), ("h", C(form, "x")),
+            ("J of t-1", scale(C(form, "prev_xx"), -2)), ("h of t-1", C(form, "prev_x")),
+            ("M (coupling x[t], x[t-1])", C(form, "cross"))]
+    return [(name, value) for name, value in rows if value] + [
+        ("moments, log Z", "Kalman filter + RTS smoother(J, h, M)")]
+
+
 # ---------------------------------------------------------------- points
 def point_normal(form, ctx):
     return [("value", cancel(C(form, "x"), scale(C(form, "xx"), -2), ctx.rows))]

@@ -21,6 +21,7 @@ from ..derive.terms import Atom
 from ..derive.link_equations import STAT_TEXT as LOCAL_STATS
 from .chains import chains
 from .links import local_statistic
+from .sequences import CHAIN_STATS, chain_statistic, slice_indicator
 from .squares import Square
 
 LOG_CONSTANTS = (("log2pi", math.log(2 * math.pi)), ("log2", math.log(2.0)),
@@ -79,6 +80,8 @@ class Renderer:
             return "I"
         if a.var.startswith("@c"):
             return self.constant(a, letters)
+        if a.var.startswith("@t"):  # a sliced plate's mask (derive/chains.py)
+            return slice_indicator(self, a, letters)
         role = self.role(a.var)
         name = s.index(s.name(a.var), self.rows_of(a, letters)) if a.stat != "onehot" else None
         if role in ("latent", "point", "param"):
@@ -86,6 +89,8 @@ class Renderer:
                 return self.gate(a, letters)
             if a.stat in LOCAL_STATS:  # λ(ξ_y[n]) of a link bound
                 return local_statistic(self, a, letters)
+            if a.stat in CHAIN_STATS:  # a chain's pairwise or previous-element statistic
+                return chain_statistic(self, a, letters)
             point = role != "latent"
             if not raw and not point:
                 self.used.setdefault((a.var, a.stat), a)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..derive.chains import plate_view
 from ..derive.statistics import simplify
 from .render import Letters
 from .squares import expand
@@ -17,6 +18,7 @@ def var_letters(r, name: str, extra: int = 0):
     """A variable's own index letters: its plates', then ``extra`` more."""
     var = r.model.variables[name]
     prior = r.model.factor_of(name)
+    prior = plate_view(r.model, prior) if prior is not None else None  # a chain's z[0]: t
     plates = [p.index for p in prior.plates] if prior is not None else \
         [r.plate_letter(d) for d in var.plates]
     letters = Letters(r, {})
