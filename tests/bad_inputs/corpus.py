@@ -592,8 +592,14 @@ CASES += [
             and raises(VmpDataError, "the score of the new rows is not finite", fit.score,
                        {"X": XLIN * 1e200, "y": YLIN}))),
     Case("new-data-strings-linreg", "data", "linreg", {"X": XLIN, "y": YLIN}, {},
-         Ok(lambda fit: raises(VmpDataError, "'X' must be an array of real numbers",
-                               fit.predict, {"X": "a"}))),
+         Ok(lambda fit: raises(VmpDataError, "'X' of the new rows must be an array of real "
+                                             "numbers", fit.predict, {"X": "a"}))),
+    Case("new-data-no-rows", "data", "softmax_reg",
+         {"X": XLIN, "y": (XLIN[:, 0] > 0).astype(int), "C": 2}, {"max_iter": 5},
+         Ok(lambda fit: raises(VmpDataError, "'X' of the new rows has no rows", fit.predict,
+                               {"X": XLIN[:0]})
+            and raises(VmpDataError, "'X' of the new rows must be an array of real numbers",
+                       fit.score, {"X": "a", "y": [0]}))),
     Case("predict-samples-unbounded", "numeric", "gmm", GMM_DATA, {"seed": 0},
          Ok(lambda fit: raises(VmpDataError, "samples must be a whole number from 1 to 100,000",
                                fit.predict, {"x": XGMM}, samples=10 ** 12))),
