@@ -44,8 +44,10 @@ def _check_arguments(parser: argparse.ArgumentParser):
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """``vmpdsl check``: print the checked model's table."""
+    """``vmpdsl check``: derive (the conjugacy check), then print the checked model's table."""
+    from .compiler import check_conjugacy  # the derivation (not the emitter) decides
     model = load_model_file(args.model)
+    check_conjugacy(model)
     print(summary(model))
     return EXIT_OK
 

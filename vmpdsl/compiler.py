@@ -63,6 +63,16 @@ def require_unknowns(model: CheckedModel):
             hint="declare a latent with `name ~ Distribution(...)`")
 
 
+def check_conjugacy(model: CheckedModel) -> Derivation:
+    """Derive the messages of a checked model (no lowering, no emission): a
+    factor that is not conjugate raises the located error ``equations`` and
+    ``fit`` would (``vmpdsl check``'s conjugacy check)."""
+    try:
+        return derive(model)
+    except VmpError as err:
+        raise err.with_source(model.source, model.filename) from None
+
+
 def docstring_equations(derivation, printer) -> str:
     """The printed equations for the module's docstring; a printer failure must
     not stop a fit, so it is reported in the docstring instead."""

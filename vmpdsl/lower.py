@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .derive.expressions import EYE, ONES, STATEFUL_ROLES
 from .derive.messages import Derivation, constant_axes
 from .derive.schedule import sweep_order
-from .derive.terms import Term
+from .derive.terms import Atom, Term
 from .families import FAMILIES
 
 # Operand kinds
@@ -132,12 +132,35 @@ def contraction(term: Term, target, factor, model) -> Contraction:
     """One monomial as an einsum, leaving out ``target`` (the updated statistic)."""
     out = tuple(target.indices) if target is not None else ()
     atoms = [a for a in term.atoms if a is not target]
+    out, eyes, fresh = distinct_outputs(out, factor)
+    atoms += eyes
+    # a δ over two plate labels (pairs.py) consumes a plate's sum: not a constant axis
+    sizes = term.sizes + constant_axes(atoms, out, factor)
     atoms, out = eliminate_identities(atoms, out)
     operands = tuple(operand(a, model) for a in atoms if a.var != ONES)
-    sizes = term.sizes + constant_axes(atoms, out, factor)
     labels = {l for a in atoms for l in a.indices} | set(out)
-    dims = tuple(sorted((l, factor.label_dims[l]) for l in labels))
+    label_dims = {**factor.label_dims, **fresh}
+    dims = tuple(sorted((l, label_dims[l]) for l in labels))
     return Contraction(term.coeff, sizes, operands, out, dims)
+
+
+def distinct_outputs(out: tuple, factor):
+    """A target statistic indexed twice by one gate (``B.log[k, k]`` from
+    ``B[z[i], z[i]]``) receives only its diagonal: the repeated output label
+    becomes a fresh one tied to the first by δ (an einsum output names each
+    label once).  Returns (out, δ atoms, {fresh label: dim})."""
+    seen, labels, eyes, fresh = set(), [], [], {}
+    for label in out:
+        if label in seen:
+            new = f"{label}'"
+            while new in seen or new in fresh:
+                new += "'"
+            eyes.append(Atom(EYE, "value", (label, new)))
+            fresh[new] = factor.label_dims[label]
+            label = new
+        seen.add(label)
+        labels.append(label)
+    return tuple(labels), eyes, fresh
 
 
 def eliminate_identities(atoms: list, out: tuple):

@@ -64,6 +64,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data_in import as_data_dict
+from .derive.pairs import self_gated
 from .errors import VmpDataError, VmpError
 from .language.ast import Call, Index, Name, Num
 from .language.model import CheckedModel
@@ -145,7 +146,7 @@ def precision_ok(name, model):
 def mixture_latent(model):
     """The one Categorical local latent of a mixture, or None."""
     names = local_names(model)
-    if len(names) != 1 or names[0] in model.chains:
+    if len(names) != 1 or names[0] in model.chains or names[0] in self_gated(model):
         return None
     var = model.variables[names[0]]
     return names[0] if var.family == "Categorical" and var.role == "latent" else None

@@ -23,7 +23,7 @@ from vmpdsl.derive.equations import element_symbol, symbolic_coefficients
 from model_sources import model_files
 from printed_tree import Tree, matrix, zero
 
-SIZES = {"N": 2, "D": 2, "K": 2, "G": 2, "T": 3, "Dc": 2, "V": 2, "C": 2, "M": 2}
+SIZES = {"N": 2, "D": 2, "K": 2, "G": 2, "T": 3, "Dc": 2, "V": 2, "C": 2, "M": 2, "F": 2}
 SYMMETRIC = re.compile(r"(E\[(\w+)\.(xx|x)\]|(@c\d+))\[(.*)\]")
 
 

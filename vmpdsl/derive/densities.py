@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from .. import repairs
 from .expressions import EYE, STATEFUL_ROLES, FactorContext
 from .nonconjugate import lgamma_of  # a learned shape or concentration
 from .terms import Atom, Term, add, atom, const, mul, scale, sub, with_sizes
@@ -24,14 +25,6 @@ LOG_2 = math.log(2)
 
 # Which statistic a nonlinear function of a random variable's value produces.
 LOG_STATS = {"log": "log", "log1m": "log1m"}
-
-# The conjugate family to suggest for an argument role.
-SUGGESTIONS = {
-    "precision": "a Gamma prior (scalar precision) or a Wishart prior (precision matrix)",
-    "rate": "a Gamma prior",
-    "probability": "a Beta prior (one probability) or a Dirichlet prior (a probability vector)",
-}
-
 
 def random_vars(s: list, ctx: FactorContext) -> list:
     return sorted({a.var for t in s for a in t.atoms
@@ -56,13 +49,15 @@ def constant_fn(func: str, s: list, out: tuple, ctx: FactorContext,
     return atom(name, "value", labels)
 
 
-def not_conjugate(ctx, var: str, what: str, role: str):
-    family = ctx.model.variables[var].family or "point"
-    hint = SUGGESTIONS.get(role)
-    hint = (f"give '{var}' {hint}, or estimate it as a point (`point {var} ~ ...`)"
-            if hint else f"make the {role} a constant (a hyper or a number)")
+def not_conjugate(ctx, randoms: list, what: str, role: str, products: bool = True):
+    """The error for a function of an argument holding ``randoms``: it names a
+    switch variable if there is one (the alternatives it chooses want a gate)."""
+    variables = ctx.model.variables
+    var = next((v for v in randoms if variables[v].family in repairs.SWITCHES), randoms[0])
+    family = variables[var].family
     return ctx.error(f"in this {ctx.factor.dist.name} factor, {what} involves '{var}' "
-                     f"({family}), which is not conjugate", hint)
+                     f"({family or 'point'}), which is not conjugate",
+                     repairs.for_role(var, family, role, products))
 
 
 def log_of(s: list, out: tuple, ctx: FactorContext, role: str, func: str = "log") -> list:
@@ -70,14 +65,16 @@ def log_of(s: list, out: tuple, ctx: FactorContext, role: str, func: str = "log"
     randoms = random_vars(s, ctx)
     if not randoms:
         return constant_fn(func, s, out, ctx)
-    if len(s) != 1 or len(randoms) != 1 or (func == "log1m" and len(s[0].atoms) != 1):
-        raise not_conjugate(ctx, randoms[0], f"the log of the {role}", role)
+    if len(s) != 1 or (func == "log1m" and (len(s[0].atoms) != 1 or len(randoms) != 1)):
+        raise not_conjugate(ctx, randoms, f"the log of the {role}", role, func == "log")
     (t,) = s
     rand = [a for a in t.atoms if a.var in randoms]
-    if len(rand) != 1 or rand[0].stat != "x":
-        raise not_conjugate(ctx, randoms[0], f"the log of the {role}", role)
-    result = atom(rand[0].var, LOG_STATS[func], rand[0].indices)
-    rest = Term(t.coeff, tuple(a for a in t.atoms if a is not rand[0]), t.sizes)
+    if any(a.stat != "x" for a in rand):
+        raise not_conjugate(ctx, randoms, f"the log of the {role}", role)
+    # a product of random factors (alpha * lam[n]): under mean field
+    # E[log(a b)] = E[log a] + E[log b], one statistic per factor
+    result = add(*(atom(a.var, LOG_STATS[func], a.indices) for a in rand))
+    rest = Term(t.coeff, tuple(a for a in t.atoms if a not in rand), t.sizes)
     if rest.atoms or rest.sizes or rest.coeff != 1:
         result = add(result, log_of([rest], out, ctx, role))
     return result
@@ -90,7 +87,7 @@ def logdet_of(s: list, out: tuple, ctx: FactorContext, role: str) -> list:
     if not randoms:
         return constant_fn("logdet", s, out, ctx, consumes=2)
     if len(s) != 1 or len(randoms) != 1:
-        raise not_conjugate(ctx, randoms[0], f"the log-determinant of the {role}", role)
+        raise not_conjugate(ctx, randoms, f"the log-determinant of the {role}", role)
     (t,) = s
     eye = [a for a in t.atoms if a.var == EYE and set(a.indices) == {i, j}]
     full = [a for a in t.atoms if i in a.indices and j in a.indices and a.var != EYE]
@@ -107,7 +104,7 @@ def logdet_of(s: list, out: tuple, ctx: FactorContext, role: str) -> list:
             scalar = log_of([rest], (), ctx, role)
             result = add(result, with_sizes(scalar, (ctx.label_dims[i],)))
         return result
-    raise not_conjugate(ctx, randoms[0], f"the log-determinant of the {role}", role)
+    raise not_conjugate(ctx, randoms, f"the log-determinant of the {role}", role)
 
 
 def constant_only(func: str, s: list, out: tuple, ctx: FactorContext, role: str,
@@ -116,8 +113,7 @@ def constant_only(func: str, s: list, out: tuple, ctx: FactorContext, role: str,
     if randoms:
         var = randoms[0]
         raise ctx.error(f"the {role} of this {ctx.factor.dist.name} is '{var}', a random "
-                        f"quantity; it must be a constant",
-                        f"make the {role} a hyper or a number")
+                        f"quantity; it must be a constant", repairs.constant_argument(var, role))
     return constant_fn(func, s, out, ctx, consumes, arg)
 
 

@@ -250,9 +250,11 @@ def binop_terms(expr: BinOp, out: tuple, ctx: FactorContext) -> list:
         rout = out if rrank else ()
         return mul(to_terms(left, lout, ctx), to_terms(right, rout, ctx))
     if op == "/":
-        if not isinstance(right, Num) or right.value == 0:
-            raise VmpCheckError("division is only by a non-zero number", expr.span)
-        return scale(1 / number(right.value), to_terms(left, out, ctx))
+        if isinstance(right, Num):
+            if right.value == 0:
+                raise VmpCheckError("division by zero", expr.span)
+            return scale(1 / number(right.value), to_terms(left, out, ctx))
+        return mul(to_terms(left, out, ctx), reciprocal(right, ctx))
     if op == "@":
         lshape, rshape = shape_of(left, ctx), shape_of(right, ctx)
         inner = ctx.fresh(rshape[0])
@@ -261,6 +263,17 @@ def binop_terms(expr: BinOp, out: tuple, ctx: FactorContext) -> list:
         rout = (inner,) + tuple(out[lrank - 1:])
         return mul(to_terms(left, lout, ctx), to_terms(right, rout, ctx))
     raise VmpCheckError(f"unsupported operator '{op}'", expr.span)
+
+
+def reciprocal(expr, ctx: FactorContext) -> list:
+    """1 / a constant scalar (a dim, a hyper: ``ones(K) / K``) as a derived
+    constant; the checker has refused division by a random quantity."""
+    if shape_of(expr, ctx):
+        raise VmpCheckError("division is only by a scalar", expr.span)
+    denominator = to_terms(expr, (), ctx)
+    labels = tuple(dict.fromkeys(l for t in denominator for a in t.atoms for l in a.indices))
+    dims = tuple(ctx.label_dims[l] for l in labels)
+    return atom(ctx.constants.add("recip", denominator, labels, labels, dims), "value", labels)
 
 
 def call_terms(expr: Call, out: tuple, ctx: FactorContext) -> list:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import repairs
 from ..errors import VmpCheckError, VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
@@ -29,6 +30,7 @@ from .nonconjugate import newton_families, weighted
 from .expressions import (STATEFUL_ROLES, Constants, FactorContext, finite, shape_of,
                           to_terms)
 from .statistics import drop_observed_selector_sums
+from .pairs import expand_pairs, is_pair
 from .terms import Atom, Term, mul
 from .weights import RowWeights
 
@@ -86,7 +88,7 @@ def derive(model: CheckedModel) -> Derivation:
         factor = chains.plate_view(model, factor)  # z[0] ~ ... as a plate T[0:1]
         ctx = FactorContext(model, factor, constants)
         try:
-            terms = factor_terms(factor, ctx)
+            terms = expand_pairs(factor_terms(factor, ctx), ctx)  # B[z[i], z[j]]: pairs.py
         except VmpCheckError as err:  # terms.mul does not know where it is
             err.span = err.span or factor.span
             raise
@@ -224,6 +226,9 @@ def canonical(term: Term, ctx: FactorContext, families: dict) -> Term:
             groups.setdefault(a.var, []).append(a)
     atoms = [a for a in term.atoms if a.var not in groups]
     for name, found in groups.items():
+        if is_pair(found, families[name]):
+            atoms.extend(found)  # a product of two elements' expectations (pairs.py)
+            continue
         merged = merge(name, found, term, ctx, families[name])
         if merged.stat not in FAMILIES[families[name]].stats:
             raise conjugacy_error(name, merged.stat, term, ctx, families[name])
@@ -284,14 +289,7 @@ def conjugacy_error(name: str, stat: str, term: Term, ctx: FactorContext, q: str
     var = ctx.model.variables[name]
     family = var.family or "point"
     words = " · ".join(STAT_WORDS.get(s, s).format(v=name) for s in stat.split("·"))
-    hint = {
-        "log": f"a variable used as a precision, rate or probability needs a Gamma, "
-               f"Wishart, Beta or Dirichlet prior; or mark it `point {name} ~ ...`",
-        "logdet": f"a precision matrix needs a Wishart prior",
-        "xx": f"a variable that enters squared (a mean, a weight) needs a Normal or "
-              f"MvNormal prior",
-    }.get(stat, f"give '{name}' a prior whose sufficient statistics include {words}, "
-                f"or estimate it as a point (`point {name} ~ ...`)")
+    hint = repairs.for_statistic(name, stat, words)
     return ctx.error(
         f"this {ctx.factor.dist.name} factor is not conjugate for '{name}': it contains "
         f"{words} (in the term {describe(term, ctx)}), but a {family} q-distribution "

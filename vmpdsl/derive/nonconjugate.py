@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from .. import repairs
 from ..language.model import CheckedModel
 from .expressions import ONES, STATEFUL_ROLES, FactorContext
 from .terms import Atom, Term
@@ -72,7 +73,7 @@ def lgamma_of(func: str, s: list, out: tuple, ctx: FactorContext, role: str,
         raise ctx.error(
             f"the {role} of this {ctx.factor.dist.name} is '{found[0].var}', a random quantity; "
             f"vmpdsl learns a {role} only as a scalar param or point, optionally times "
-            f"ones(K)", f"declare `param {found[0].var}` (a scalar) or `point {found[0].var} ~ ...`")
+            f"ones(K)", repairs.constant_argument(found[0].var, role))
     ones = tuple(ctx.label_dims[l] for a in term.atoms if a.var == ONES for l in a.indices)
     plates = tuple(p.dim for p in ctx.factor.plates)
     scale, sizes = (ones, plates) if func == "lgamma_sum" else ((), plates + ones)

@@ -54,7 +54,8 @@ def local(result, new_data, max_iter=500, tol=1e-12, seed=0):
     dim, data = _bind_new(result, new_data)
     q, E, K, hyper = fixed_state(result, dim, data, seed)
     rows = [row for row in UPDATES if row[0] in names]
-    for _ in range(max_iter if len(rows) > 1 else 1):
+    serial = any(row[0] in globals().get("SERIAL", ()) for row in rows)  # rows interact
+    for _ in range(max_iter if len(rows) > 1 or serial else 1):
         change = 0.0
         for name, family, point, update, prior in rows:
             old = E[name]

@@ -17,10 +17,10 @@ import re
 from ..derive.expressions import EYE, ONES
 from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
-from ..language.ast import BinOp, Call, Index, Name, Neg, Num
+from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
 from . import (chains_runtime, checks, einsum, memory, new_data, newton, nonconjugate_emit,
-               prelude, rotate, runtime, sweeps)
+               prelude, rotate, runtime, scatter, serial, sweeps)
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -56,13 +56,16 @@ def operand_text(o) -> str:
     return f"K[{key(o.name)}]"
 
 
-def contraction_text(c: Contraction) -> str:
+def contraction_text(c: Contraction, wrap=None, call: str = "contract") -> str:
+    """``wrap(operand, text)``, if given, rewrites each operand's text and
+    ``call`` names the contraction function (the row restriction of a serial
+    update, serial_emit.py)."""
     dims = dict(c.label_dims)
     factors = [] if c.coeff == 1 else [repr(float(c.coeff))]
     factors += [dim_text(d) for d in c.sizes]
     if not c.operands and not c.out:
         return " * ".join(factors) or "1.0"
-    product = elementwise_text(c, dims)
+    product = elementwise_text(c, dims) if wrap is None else None
     if product is not None:
         return " * ".join(factors + [product])
     letters = {}
@@ -74,11 +77,10 @@ def contraction_text(c: Contraction) -> str:
     specs, args = [], []
     for o in c.operands:
         specs.append("".join(letters[l] for l in o.labels))
-        args.append(operand_text(o) if o.name != EYE else
-                    f"np.eye({dim_text(dims[o.labels[0]])})")
+        text = operand_text(o) if o.name != EYE else f"np.eye({dim_text(dims[o.labels[0]])})"
+        args.append(wrap(o, text) if wrap else text)
     spec = ",".join(specs) + "->" + "".join(letters[l] for l in c.out)
-    call = f"contract({spec!r}, {', '.join(args)})"
-    return " * ".join(factors + [call])
+    return " * ".join(factors + [f"{call}({spec!r}, {', '.join(args)})"])
 
 
 def elementwise_text(c: Contraction, dims: dict) -> str | None:
@@ -127,6 +129,8 @@ def constant_text(expr, hypers=()) -> str:
             return f"np.{expr.func}(int({args[0]}))"
         if expr.func in BUILTIN_CALLS:
             return f"{BUILTIN_CALLS[expr.func]}({', '.join(args)})"
+    if isinstance(expr, Array):
+        return f"np.array([{', '.join(constant_text(i, hypers) for i in expr.items)}], dtype=float)"
     if isinstance(expr, Index):
         raise VmpCheckError("a hyperparameter cannot be indexed", expr.span)
     raise VmpCheckError("unsupported hyperparameter expression", getattr(expr, "span", None))
@@ -140,9 +144,13 @@ def emit(program: Program, equations: str = "") -> str:
     lines += hypers_function(model)
     lines += safety_lines(program)
     lines += constants_function(program)
+    from .serial_emit import serial_steps, serial_update_function
+    serial = serial_steps(program)
     for index, step in enumerate(program.steps):
-        lines += update_function(index, step, program, prior_only=False)
+        lines += (serial_update_function(index, step, program) if index in serial
+                  else update_function(index, step, program, prior_only=False))
         lines += update_function(index, step, program, prior_only=True)
+    lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
@@ -171,7 +179,7 @@ def runtime_text(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
                        if v.role != "hyper" and v.family in FAMILIES})
-    body = [strip_imports(inspect.getsource(part)) for part in (prelude, einsum)]
+    body = [strip_imports(inspect.getsource(part)) for part in (prelude, scatter, einsum, serial)]
     body.append(runtime_source(families))
     return "\n\n".join(body)
 
@@ -277,7 +285,7 @@ def prior_contractions(stat_update, name, program):
 
 
 def hypers_function(model) -> list:
-    lines = ["def _hypers(dim):", "    hyper = {}"]
+    lines = ["def _hypers(dim):"] + literal_dim_checks(model) + ["    hyper = {}"]
     seen = {}
     for name, expr in model.hypers.items():
         line = expr.span.line if expr.span else 0
@@ -285,6 +293,18 @@ def hypers_function(model) -> list:
                      f"lambda: {constant_text(expr, seen)})")
         seen[name] = expr
     lines += ["    return hyper", ""]
+    return lines
+
+
+def literal_dim_checks(model) -> list:
+    """A dim that a literal's length fixes (``a[k]`` for k in K = 3 with a of
+    three entries) must keep that size when given at fit time."""
+    lines = []
+    for name, size in model.literal_dims:
+        lines += [f"    if dim[{key(name)}] != {int(size)}:",
+                  f"        raise DataError(f\"dim {name} is {{dim[{key(name)}]}}, but a literal hyper "
+                  f"of length {int(size)} is used along it; give {name} = {int(size)} or "
+                  f"change the literal\")"]
     return lines
 
 
@@ -301,6 +321,8 @@ def is_constant(expr, model) -> bool:
     if isinstance(expr, Call):
         return expr.func in ("zeros", "ones", "eye", "dot", "sum", "diag") and \
             all(is_constant(a, model) for a in expr.args)
+    if isinstance(expr, Array):
+        return all(is_constant(a, model) for a in expr.items)
     return False
 
 
@@ -315,7 +337,7 @@ def hyper_names(expr, model) -> tuple:
                       getattr(e, "operand", None), getattr(e, "base", None)):
             if child is not None:
                 walk(child)
-        for child in getattr(e, "args", ()) + getattr(e, "indices", ()):
+        for child in getattr(e, "args", ()) + getattr(e, "indices", ()) + getattr(e, "items", ()):
             walk(child)
     walk(expr)
     return tuple(found)

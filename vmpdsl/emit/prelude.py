@@ -22,6 +22,7 @@ from scipy import sparse as spsparse
 from scipy import special as sps
 
 from .einsum import _einsum  # the plan executor; emitted right after this file
+from .scatter import _diagonals, _gather_rows, _scatter  # the general one-hot shapes; emitted after it
 
 
 class DataError(ValueError):
@@ -138,6 +139,7 @@ def _contract(labels, operands, out):
     outer_at = next((p for p, o in enumerate(operands) if isinstance(o, SharedOuter)), None)
     if outer_at is not None:
         return _split_outer(labels, operands, out, outer_at)
+    labels, operands = _diagonals(labels, operands, OneHot)
     hot_at = next(p for p, o in enumerate(operands) if isinstance(o, OneHot))
     hot = operands.pop(hot_at)
     hot_labels = labels.pop(hot_at)
@@ -149,8 +151,9 @@ def _contract(labels, operands, out):
         gone = [r for r in rows if all(r not in l for l in labels) and r not in out]
         scale = float(np.prod([hot.values.shape[rows.index(r)] for r in gone]))
         return scale * _contract(labels, operands, out)
-    if any(r in out for r in rows):
-        raise NotImplementedError("a one-hot output keeping its rows")
+    if any(r in out for r in rows) or any(isinstance(o, OneHot) and l[-1] in out
+                                          for l, o in zip(labels, operands)):
+        return _scatter(hot, hot_labels, labels, operands, out, _contract, OneHot)
     inner = out.replace(cat, rows)
     dense = _contract(labels, operands, inner)
     dense = np.broadcast_to(dense, _full_shape(dense, inner, rows, hot.values.shape))
@@ -192,12 +195,17 @@ def _full_shape(array, labels, rows, row_shape):
 
 def _gather(lab, op, cat, rows, values):
     """Replace axis ``cat`` of ``op`` by the rows of ``values`` (a gather)."""
+    if isinstance(op, OneHot) and lab[-1] == cat:  # two one-hots over one category:
+        op = np.eye(op.size)[op.values]  # dense (the diagonal of a pair over z[doc[t]])
+    elif isinstance(op, OneHot):  # integer data read through integer data: g[doc[t]]
+        row_labels, gathered = _gather(lab[:-1], op.values, cat, rows, values)
+        return row_labels + lab[-1], OneHot(gathered, op.size)
     axis = lab.index(cat)
     shared = [r for r in rows if r in lab]
     if not shared:
         return lab.replace(cat, rows), np.take(op, values, axis=axis)
     if len(rows) != 1:
-        raise NotImplementedError("gathering with multi-axis integer data")
+        return _gather_rows(lab, op, cat, rows, values)
     row_axis = lab.index(rows)
     moved = np.moveaxis(op, [row_axis, axis], [0, 1])
     picked = moved[np.arange(values.shape[0]), values]
@@ -210,6 +218,8 @@ def apply_constant_function(func, value, arg=None):
     value = np.asarray(value, dtype=float)
     if func == "log":
         return np.log(value)
+    if func == "recip":
+        return 1.0 / value
     if func == "log1m":
         return np.log1p(-value)
     if func == "lgamma":

@@ -64,9 +64,43 @@ class Call:
     span: Span = field(compare=False, default=None)
 
 
-Expr = Num | Name | Index | BinOp | Neg | Call
+@dataclass(frozen=True)
+class Array:
+    """A vector or matrix literal ``[1.0, 5.0]``, ``[[1, 0], [0, 1]]`` (hypers only)."""
+
+    items: tuple
+    span: Span = field(compare=False, default=None)
+
+
+Expr = Num | Name | Index | BinOp | Neg | Call | Array
 
 BUILTINS = ("dot", "sum", "diag", "zeros", "ones", "eye")
+
+
+def source_text(expr) -> str:
+    """An expression as the user would write it (for messages)."""
+    if isinstance(expr, Num):
+        return repr(expr.value) if not float(expr.value).is_integer() else str(int(expr.value))
+    if isinstance(expr, Name):
+        return expr.id
+    if isinstance(expr, Slice):
+        return ":"
+    if isinstance(expr, Index):
+        return f"{source_text(expr.base)}[{', '.join(map(source_text, expr.indices))}]"
+    if isinstance(expr, BinOp):
+        return f"{_operand(expr.left)} {expr.op} {_operand(expr.right)}"
+    if isinstance(expr, Neg):
+        return f"-{_operand(expr.operand)}"
+    if isinstance(expr, Call):
+        return f"{expr.func}({', '.join(map(source_text, expr.args))})"
+    if isinstance(expr, Array):
+        return f"[{', '.join(map(source_text, expr.items))}]"
+    return "..."
+
+
+def _operand(expr) -> str:
+    text = source_text(expr)
+    return f"({text})" if isinstance(expr, (BinOp, Neg)) else text
 
 
 # --------------------------------------------------------------- declarations

@@ -61,6 +61,7 @@ class _Checker:
         self.reads_itself = False  # a chain's transition may read its own z[t-1]
         self.context = None  # "the Normal factor of y (line 9)", for conjugacy errors
         self.constant_of = None  # "hyper nu0" while checking a constant expression
+        self.literal_dims = {}  # dim -> the size a literal's length fixes it to
         self.chains = {}  # name -> chains.Chain: latents defined piecewise (z[0], z[t])
 
     def run(self) -> CheckedModel:
@@ -73,7 +74,8 @@ class _Checker:
         check_literal_hypers(self.hypers)
         return CheckedModel(self._model_name(), dict(self.dims), dict(self.vars),
                             dict(self.hypers), tuple(self.factors), self.program,
-                            chains=dict(self.chains))
+                            chains=dict(self.chains),
+                            literal_dims=tuple(self.literal_dims.items()))
 
     def _model_name(self) -> str:
         first = self.program.statements[:1]
@@ -294,7 +296,8 @@ class _Checker:
             if arg.fixed and self.is_random(ty.refs):
                 raise VmpCheckError(f"the {arg.name} of {spec.name} must be fixed "
                                     "(a number, hyper or data), not random", node.span)
-        binding = bind_shapes(spec, [t.shape for t in types], [a.span for a in dist.args])
+        binding = bind_shapes(spec, [t.shape for t in types], [a.span for a in dist.args],
+                              self.same_size)
         return substitute(spec.event, binding), binding.get(spec.categories)
 
     def _observe(self, node, spec, event, categories, target):
@@ -309,7 +312,7 @@ class _Checker:
                                     f"but axis {axis + 1} of {node.id} has size {dim}",
                                     target.span)
         rest = declared[len(plates):]
-        if rest != event:
+        if not self.same_shape(rest, event):
             raise VmpCheckError(
                 f"{node.id} has shape {fmt_shape(rest)} per observation, but {spec.name} "
                 f"here describes shape {fmt_shape(event)}", target.span)
@@ -430,3 +433,19 @@ class _Checker:
 
     def is_dim(self, name: str) -> bool:
         return name in self.dims
+
+    def same_size(self, a, b) -> bool:
+        """Equal sizes; or a fixed size (a literal's length) and a dim whose
+        default is that size, which fixes the dim to it (checked at fit time)."""
+        if a == b:
+            return True
+        fixed, named = (a, b) if isinstance(a, int) else (b, a)
+        default = self.dims.get(named) if isinstance(named, str) else None
+        if not (isinstance(fixed, int) and isinstance(default, ast.Num)
+                and default.value == fixed):
+            return False
+        self.literal_dims[named] = fixed
+        return True
+
+    def same_shape(self, a: tuple, b: tuple) -> bool:
+        return len(a) == len(b) and all(self.same_size(x, y) for x, y in zip(a, b))

@@ -66,8 +66,10 @@ def signature(spec: DistSpec) -> str:
     return f"{spec.name}({', '.join(a.name for a in spec.args)})"
 
 
-def bind_shapes(spec: DistSpec, shapes: list, spans: list) -> dict:
+def bind_shapes(spec: DistSpec, shapes: list, spans: list, same=None) -> dict:
     """Match argument shapes to the spec's patterns; return symbol -> dim.
+    ``same(a, b)`` says whether two sizes agree (a dim and a literal's length
+    may); a named dim is preferred to a fixed size.
 
     Raises an error naming the argument, the kind it must be and the shapes
     that disagree.
@@ -82,8 +84,10 @@ def bind_shapes(spec: DistSpec, shapes: list, spans: list) -> dict:
         for symbol, dim in zip(arg.pattern, shape):
             if symbol not in binding:
                 binding[symbol], bound_by[symbol] = dim, (arg.name, shape)
-            elif binding[symbol] != dim:
+            elif not (same or (lambda a, b: a == b))(binding[symbol], dim):
                 raise VmpCheckError(_disagree(spec, arg, shape, bound_by[symbol]), span)
+            elif isinstance(dim, str):
+                binding[symbol] = dim
     return binding
 
 

@@ -90,6 +90,7 @@ class CheckedModel:
     program: Program = field(compare=False, default=None)
     chains: dict = field(compare=False, default_factory=dict)  # name -> language.chains.Chain
     missing: bool = False  # likelihood factors carry observed-masks (fit(missing="skip"))
+    literal_dims: tuple = ()  # ((dim, size), ...): dims a literal's length fixes (a = [1, 2])
 
     @property
     def source(self) -> str:

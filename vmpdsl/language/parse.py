@@ -333,6 +333,9 @@ class _ToAst(Transformer):
     def call(self, meta, c):
         return ast.Call(str(c[0]), tuple(c[1:]), _span(meta))
 
+    def array(self, meta, c):
+        return ast.Array(tuple(c), _span(meta))
+
     def neg(self, meta, c):
         operand = c[0]
         if isinstance(operand, ast.Num):  # `-0.5` is a number, as the user reads it

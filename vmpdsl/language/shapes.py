@@ -13,6 +13,10 @@ Environment protocol (``env``):
   is_dim(name) -> bool                may this name size an array (zeros(D))?
   is_random(refs) -> bool             do these names include a latent, point or param?
   lag(name, index) -> Ty              the type of a lagged index ``t-1`` into ``name``
+  same_size(a, b) -> bool             do sizes a and b agree (a dim whose default
+                                      is a literal's length agrees with it)?
+  same_shape(a, b) -> bool            same_size along equal ranks
+  constant_of -> str | None           "hyper a" while typing a constant expression
   context -> str | None               "the Normal factor of y", for conjugacy errors
 """
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from .. import repairs
 from ..errors import VmpCheckError, VmpConjugacyError
 from . import ast
 
@@ -78,7 +83,23 @@ class Typer:
             raise VmpCheckError(
                 "division by a random quantity is not supported", expr.right.span,
                 hint="divide only by constants; write a precision instead of a variance")
+        if self.env.same_shape(left.shape, right.shape):
+            return Ty(right.shape if _named(right.shape) else left.shape, refs=refs)
         return Ty(_broadcast(left.shape, right.shape, expr), refs=refs)
+
+    def _array(self, expr: ast.Array) -> Ty:
+        """A literal: its entries share one shape, which it gains an axis over."""
+        if not self.env.constant_of:
+            raise VmpCheckError("a vector or matrix literal can only be the value of a hyper",
+                                expr.span, hint="declare `hyper a = [...]` and use a here")
+        types = [self.infer(item) for item in expr.items]
+        for ty, item in zip(types, expr.items):
+            if ty.shape != types[0].shape:
+                raise VmpCheckError(
+                    f"the entries of this literal differ in shape: {fmt_shape(types[0].shape)} "
+                    f"and {fmt_shape(ty.shape)}", item.span,
+                    hint="a matrix literal has rows of equal length")
+        return Ty((len(types),) + types[0].shape, refs=frozenset().union(*(t.refs for t in types)))
 
     # ----------------------------------------------------------- indexing
     def _index(self, expr: ast.Index) -> Ty:
@@ -118,7 +139,7 @@ class Typer:
         categories = ty.categories
         if categories is None:
             categories = self.env.note_categories(index, dim)
-        if categories != dim:
+        if not self.env.same_size(categories, dim):
             raise VmpCheckError(
                 f"{self.env.describe(what)} takes values in {categories}, but axis {axis + 1} "
                 f"of {name} has size {dim}", index.span,
@@ -183,6 +204,10 @@ def _leading(indices) -> int:
     return count
 
 
+def _named(shape: tuple) -> bool:
+    return any(isinstance(d, str) for d in shape)
+
+
 def _broadcast(left: tuple, right: tuple, expr) -> tuple:
     if left == right or not right:
         return left
@@ -241,15 +266,12 @@ _CALLS = {
 
 
 def _unknown_function(expr: ast.Call, context: str | None):
-    if expr.func in NONLINEAR:
+    if expr.func in NONLINEAR or expr.func in repairs.links():
         where = f" in {context}" if context else ""
-        names = sorted({n.id for n in _names(expr)})
         return VmpConjugacyError(
-            f"{expr.func}({', '.join(names) or '...'}){where} makes the model non-conjugate"
-            ": variational message "
-            "passing needs each variable to enter linearly through + - * @ dot sum diag",
-            expr.span,
-            hint="reparameterise so the variable appears in a conjugate argument, e.g. "
-                 "a Gamma-distributed precision instead of exp(log-precision)")
+            f"{ast.source_text(expr)}{where} makes the model non-conjugate: variational "
+            "message passing needs each random variable to enter linearly, through "
+            "+ - * @ dot sum diag",
+            expr.span, hint=repairs.nonlinear_call(expr.func))
     hint = did_you_mean(expr.func, _CALLS) or "the functions are " + ", ".join(_CALLS)
     return VmpCheckError(f"unknown function '{expr.func}'", expr.span, hint=hint)

@@ -125,8 +125,9 @@ class Renderer:
         inner_letters = Letters(self, {l: letters[m] for l, m in mapping.items()})
         parts = []
         for t in c.terms:
-            words = [self.inner_atom(b, inner_letters, mapping) for b in t.atoms
-                     if b.var not in ("@ones", EYE)]
+            words = [str(d) for d in t.sizes]  # 1/K of ones(K) / K
+            words += [self.inner_atom(b, inner_letters, mapping) for b in t.atoms
+                      if b.var not in ("@ones", EYE)]
             coeff = Fraction(t.coeff) if isinstance(t.coeff, Fraction) else t.coeff
             lead = "" if coeff == 1 and words else (
                 s.number(coeff) if isinstance(coeff, Fraction) else repr(coeff))
@@ -134,11 +135,15 @@ class Renderer:
         inner = " + ".join(parts)
         return {"inv": lambda: s.inverse(inner), "logdet": lambda: s.logdet(inner),
                 "log": lambda: s.func("log", inner), "lgamma": lambda: s.func("lgamma", inner),
-                "lgamma1p": lambda: s.func("log", inner + "!")}.get(
+                "lgamma1p": lambda: s.func("log", inner + "!"),
+                "recip": lambda: f"1/{inner}" if " " not in inner else f"1/({inner})"}.get(
             c.func, lambda: s.func("log", f"{c.func}({inner})"))()
 
     def inner_atom(self, b: Atom, letters, mapping) -> str:
-        """An atom inside a derived constant: only its row axes are shown."""
+        """An atom inside a derived constant: only its row axes are shown (a
+        derived constant inside another, log(1/K), is rendered in turn)."""
+        if b.var in self.ctx.derivation.constants.items:
+            return self.constant(b, letters)
         shown = [letters[l] for l in b.indices
                  if mapping.get(l) is None or not self.is_event(mapping[l])]
         return self.s.index(self.s.name(b.var), shown)
