@@ -69,7 +69,8 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1, verbose=0, rotate: bool = True) -> "Fit":
+            n_init: int = 1, verbose=0, rotate: bool = True,
+            mean_field: bool = False) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -93,6 +94,10 @@ class Model:
         instead of its distinct rows weighted by their counts (the same fit;
         see the README).
 
+        ``mean_field=True`` factorizes the joint blocks (a mean and its scaled
+        precision, q(mu, Lambda) Normal–Wishart; see derive/blocks.py) into
+        q(mu) q(Lambda).
+
         ``missing="skip"`` treats NaN observations (in arrays observed through
         ``~``) as missing: their factors are dropped, which is exact in VMP (the
         same posterior as without those observations).  By default NaN is an error.
@@ -102,13 +107,15 @@ class Model:
         skip = missing == "skip"
         point = point_names(point)
         check_flag("collapse", collapse)
-        if point or (skip and not self._compiled.model.missing):
+        if point or (skip and not self._compiled.model.missing) \
+                or bool(mean_field) != self._compiled.model.mean_field:
             compiled = self._compiled
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
-            return Model(compile_source(source, compiled.model.filename, points, skip)).fit(
+            return Model(compile_source(source, compiled.model.filename, points, skip,
+                                        bool(mean_field))).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
-                verbose=verbose, rotate=rotate)
+                verbose=verbose, rotate=rotate, mean_field=mean_field)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
@@ -231,10 +238,11 @@ class Fit:
         return self.result["dims"]
 
     def family(self, name: str) -> str:
-        """The family of latent ``name``'s q (an Exponential prior gives a Gamma q)."""
-        for step in self.model._compiled.program.steps:
-            if step.name == name:
-                return step.family
+        """The family of the q that covers a latent: for a member of a joint
+        block (derive/blocks.py), the block's (NormalWishart)."""
+        for update in self.model._compiled.derivation.updates:
+            if name in update.variables:
+                return update.family
         raise VmpError(f"'{name}' is not a latent variable of the model; latents: "
                        f"{', '.join(self.posterior)}")
 
@@ -242,6 +250,8 @@ class Fit:
         """The posterior mean E[name] (probabilities for a Categorical)."""
         family = self.family(name)
         q = self.posterior[name]
+        if FAMILIES[family].members:  # a joint block's member: its marginal mean
+            return self.result["expectations"][name]["x"]
         if "value" in q:
             return q["value"]
         if family == "Dirichlet":

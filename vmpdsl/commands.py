@@ -18,9 +18,13 @@ from .language import read_source
 from .outputs import refuse_overwriting, write_atomically
 
 
-def load_file(path: str) -> Model:
+def load_file(path: str, mean_field: bool = False) -> Model:
     """Compile a .vmp file; a missing or unreadable file is a user error."""
-    return Model(compile_source(read_source(path), path))
+    return Model(compile_source(read_source(path), path, mean_field=mean_field))
+
+
+MEAN_FIELD_HELP = ("factorize joint blocks: q(mu) q(Lambda) instead of one "
+                   "Normal–Wishart (Normal–Gamma) q(mu, Lambda)")
 
 
 # ------------------------------------------------------------- equations
@@ -30,11 +34,12 @@ def equations_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--steps", action="store_true",
                         help="also show each factor's message, then their sum")
+    parser.add_argument("--mean-field", action="store_true", help=MEAN_FIELD_HELP)
 
 
 def run_equations(args) -> int:
     """``vmpdsl equations``: print the derived updates."""
-    model = load_file(args.model)
+    model = load_file(args.model, args.mean_field)
     print(model.equations("latex" if args.latex else "text", steps=args.steps))
     return 0
 
@@ -44,12 +49,13 @@ def compile_arguments(parser: argparse.ArgumentParser):
     """Arguments of ``vmpdsl compile``."""
     parser.add_argument("model", help="a .vmp model file")
     parser.add_argument("-o", "--output", required=True, help="the Python module to write")
+    parser.add_argument("--mean-field", action="store_true", help=MEAN_FIELD_HELP)
 
 
 def run_compile(args) -> int:
     """``vmpdsl compile``: write the standalone NumPy module."""
     refuse_overwriting({"the model": args.model}, {"the module": args.output})
-    model = load_file(args.model)
+    model = load_file(args.model, args.mean_field)
     write_atomically(args.output, lambda path: Path(path).write_text(model.code, encoding="utf-8"))
     print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
     return 0
@@ -61,6 +67,7 @@ def fit_options(parser: argparse.ArgumentParser):
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a hyperparameter or a dim size (e.g. --set K=6)")
     parser.add_argument("--point", default="", help="comma-separated latents to estimate as points")
+    parser.add_argument("--mean-field", action="store_true", help=MEAN_FIELD_HELP)
     parser.add_argument("--max-iter", type=int, default=500)
     parser.add_argument("--tol", type=float, default=1e-8,
                         help="stop when a sweep changes the ELBO by at most TOL of its size "
@@ -113,7 +120,8 @@ def run_fit(args) -> int:
     try:
         fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
                         seed=args.seed, point=points or None, n_init=args.n_init,
-                        callback=show, missing=args.missing, rotate=args.rotate)
+                        callback=show, missing=args.missing, rotate=args.rotate,
+                        mean_field=args.mean_field)
     finally:
         close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"

@@ -28,24 +28,26 @@ class Compiled:
 
 
 def compile_source(source: str, filename: str | None = None, points: tuple = (),
-                   missing: bool = False) -> Compiled:
+                   missing: bool = False, mean_field: bool = False) -> Compiled:
     """Compile model text; ``points`` names latents to estimate as points (MAP);
     ``missing`` multiplies every likelihood by an observed-mask (missing="skip").
     Without masks, the factors of a plate whose duplicate rows may be merged
-    carry count weights instead (derive/weights.py)."""
+    carry count weights instead (derive/weights.py).  ``mean_field`` factorizes
+    the joint blocks (derive/blocks.py) into one q per latent."""
     try:
-        return _compile_cached(source, filename, tuple(sorted(set(points))), bool(missing))
+        return _compile_cached(source, filename, tuple(sorted(set(points))), bool(missing),
+                               bool(mean_field))
     except VmpError as err:
         raise err.with_source(source, filename) from None
 
 
 @lru_cache(maxsize=64)
 def _compile_cached(source: str, filename: str | None, points: tuple,
-                    missing: bool = False) -> Compiled:
+                    missing: bool = False, mean_field: bool = False) -> Compiled:
     from .printing import equations_text  # the module's docstring (no sympy)
     model = as_points(check(parse(source, filename)), points)
-    if missing:
-        model = replace(model, missing=True)
+    if missing or mean_field:
+        model = replace(model, missing=missing, mean_field=mean_field)
     require_unknowns(model)
     derivation = derive(model)
     program = lower(derivation)

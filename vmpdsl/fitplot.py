@@ -54,7 +54,9 @@ def gaussian_mixture(fit, data: dict):
     """(x, responsibilities, means, covariances, weights) when the model is a
     mixture of MvNormals with a Wishart (or point) precision per component."""
     checked = fit.model.checked
-    families = {name: fit.family(name) for name in fit.posterior}
+    # the declared family (a joint block's members are MvNormal and Wishart); a param's q
+    families = {name: checked.variables[name].family or fit.family(name)
+                for name in fit.posterior}
     z = next((n for n, f in families.items() if f == "Categorical"), None)
     mean = next((n for n, f in families.items() if f == "MvNormal"
                  and checked.variables[n].plates), None)

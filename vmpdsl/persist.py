@@ -34,18 +34,20 @@ FORMAT, VERSION = "vmpdsl-fit", 1
 
 # ----------------------------------------------------------- model and fit
 def model_spec(model) -> dict:
-    """What recompiles a Model: source, file name, points, missing-data masks."""
+    """What recompiles a Model: source, file name, points, missing-data masks,
+    factorized blocks (mean_field)."""
     checked = model.checked
     return {"source": checked.source, "filename": checked.filename,
             "points": sorted(v.name for v in checked.by_role("point")),
-            "missing": bool(checked.missing)}
+            "missing": bool(checked.missing), "mean_field": bool(checked.mean_field)}
 
 
-def model_from_spec(source, filename, points, missing):
+def model_from_spec(source, filename, points, missing, mean_field=False):
     """Recompile a Model (the unpickler of ``Model``)."""
     from .api import Model
     from .compiler import compile_source
-    return Model(compile_source(source, filename, tuple(points), bool(missing)))
+    return Model(compile_source(source, filename, tuple(points), bool(missing),
+                                bool(mean_field)))
 
 
 def fit_from_state(model, result, options, data=None):
@@ -156,7 +158,8 @@ def load_fit(path):
         raise VmpDataError(f"{path}: fit file version {manifest.get('version')} is not "
                            f"supported (this vmpdsl reads version {VERSION})")
     spec = manifest["model"]
-    model = model_from_spec(spec["source"], spec["filename"], spec["points"], spec["missing"])
+    model = model_from_spec(spec["source"], spec["filename"], spec["points"], spec["missing"],
+                            spec.get("mean_field", False))
     data = decode(manifest["data"], arrays) if manifest.get("data") else None
     return fit_from_state(model, decode(manifest["result"], arrays),
                           decode(manifest["options"], arrays), data)

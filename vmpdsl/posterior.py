@@ -33,7 +33,29 @@ def sample(fit, n: int = 1000, seed: int | None = 0) -> dict:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise VmpError(f"n must be a positive whole number of draws, got {n!r}")
     rng = np.random.default_rng(seed)
-    return {name: latent_draws(fit, name, n, rng) for name in model_latents(fit)}
+    draws = {}
+    for name in model_latents(fit):
+        if name not in draws:  # a joint block's members are drawn together
+            draws.update(joint_draws(fit, name, n, rng))
+    return {name: draws[name] for name in model_latents(fit)}
+
+
+def block_members(fit, name: str) -> tuple:
+    """The members of the joint block holding ``name`` (derive/blocks.py); ()."""
+    return next((u.members for u in fit.model._compiled.derivation.updates
+                 if name in u.members), ())
+
+
+def joint_draws(fit, name: str, n: int, rng) -> dict:
+    """{latent: draws} for ``name`` and, for a joint block's member
+    (derive/blocks.py), its partner: (mu, Lambda) drawn from q(mu, Lambda)."""
+    members = block_members(fit, name)
+    if not members:
+        return {name: latent_draws(fit, name, n, rng)}
+    draw = FAMILIES[fit.family(name)].sample
+    joint = [draw(fit.posterior[members[0]], rng) for _ in range(n)]
+    return {m: np.stack([np.asarray(d[key]) for d in joint])
+            for m, key in zip(members, ("mean", "precision"))}
 
 
 def model_latents(fit) -> list:
@@ -90,7 +112,7 @@ def element_stats(fit, name: str, ends: tuple, draws: int, seed: int) -> list:
     if "value" in q:
         value = np.asarray(q["value"], dtype=float)
         return [value, np.zeros_like(value), value, value]
-    family = FAMILIES.get(fit.family(name))
+    family = shown_family(fit, name)
     if family is not None and family.marginal is not None:
         marginal = family.marginal(q)
         quantiles = [np.asarray(marginal["ppf"](p), dtype=float) for p in ends]
@@ -100,7 +122,7 @@ def element_stats(fit, name: str, ends: tuple, draws: int, seed: int) -> list:
         stats = [np.full(np.shape(fit.mean(name)), np.nan) for _ in range(4)]
     missing = [np.isnan(s) for s in stats]
     if any(m.any() for m in missing):
-        sample_ = latent_draws(fit, name, draws, np.random.default_rng(seed)).astype(float)
+        sample_ = joint_draws(fit, name, draws, np.random.default_rng(seed))[name].astype(float)
         if family is not None and family.name == "Categorical":  # indices → one-hot
             sample_ = np.eye(stats[0].shape[-1])[sample_.astype(int)]
         empirical = [sample_.mean(0), sample_.std(0, ddof=1),
@@ -109,10 +131,22 @@ def element_stats(fit, name: str, ends: tuple, draws: int, seed: int) -> list:
     return stats
 
 
+def shown_family(fit, name: str):
+    """The family whose marginal and value shape describe a latent: its q's;
+    for a joint block's precision (Lambda of q(mu, Lambda)) its own family
+    (Wishart, Gamma), which is exactly its marginal."""
+    family = FAMILIES.get(fit.family(name))
+    members = block_members(fit, name)
+    if family is not None and members and name != members[0]:
+        return FAMILIES[family.members[1]]
+    return family
+
+
 def element_indices(fit, name: str, shape: tuple):
     """Every index of a latent's elements (a Wishart's upper triangle only)."""
-    symmetric = FAMILIES.get(fit.family(name)) is not None and \
-        FAMILIES[fit.family(name)].value_rank == 2 and "value" not in fit.posterior[name]
+    family = shown_family(fit, name)
+    symmetric = family is not None and family.value_rank == 2 and \
+        "value" not in fit.posterior[name]
     for index in itertools.product(*map(range, shape)):
         if not (symmetric and index[-1] < index[-2]):
             yield index

@@ -46,6 +46,27 @@ def spd_inv_logdet(p):
     return np.swapaxes(linv, -1, -2) @ linv, logdet
 
 
+def log_multigamma(a, d):
+    """log Γ_d(a), elementwise over an array a."""
+    a = np.asarray(a, dtype=float)
+    return 0.25 * d * (d - 1) * np.log(np.pi) + sps.gammaln(a[..., None] - 0.5 * np.arange(d)).sum(-1)
+
+
+def gmm_priors(data, alpha0, nu0, W0, m0):
+    """x, K and gmm.vmp's prior constants (defaults ν0 = D, W0 = I, m0 = 0):
+    (x, K, ν0, W0⁻¹, m0, the Wishart prior's log normalizer, the Dirichlet's)."""
+    x = np.asarray(data["x"], dtype=float)
+    K, D = int(data["K"]), x.shape[1]
+    nu0 = float(D if nu0 is None else nu0)
+    W0 = np.eye(D) if W0 is None else np.asarray(W0, float)
+    m0 = np.zeros(D) if m0 is None else np.asarray(m0, float)
+    W0inv, logdetW0 = spd_inv_logdet(W0)
+    const_lambda = (-0.5 * nu0 * D * np.log(2.0) - 0.5 * nu0 * logdetW0
+                    - log_multigamma(0.5 * nu0, D))
+    const_pi = sps.gammaln(K * alpha0) - K * sps.gammaln(alpha0)
+    return x, K, nu0, W0inv, m0, const_lambda, const_pi
+
+
 def log_softmax_rows(logits):
     """(probabilities, Σ_rows logsumexp) of an (N, K) array, in place on ``logits``."""
     top = logits.max(axis=1, keepdims=True)

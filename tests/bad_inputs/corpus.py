@@ -289,6 +289,13 @@ CASES = [
     Case("dim-negative", "data", "gmm", {"x": XGMM, "K": -2}, {},
          Err(VmpDataError, "dim K must be a non-negative whole number, got -2")),
     Case("empty-plate-is-the-prior", "data", "normal_gamma", {"x": np.zeros(0)}, {"max_iter": 20},
+         # the joint Normal–Gamma q is the prior itself: a0 = b0 = kappa0 = 1, mu0 = 0
+         Ok(lambda fit: np.allclose(fit.posterior["tau"]["shape"], 1.0)
+            and np.allclose(fit.posterior["tau"]["rate"], 1.0)
+            and np.allclose(fit.posterior["mu"]["mean"], 0.0)
+            and np.allclose(fit.posterior["mu"]["beta"], 1.0))),
+    Case("empty-plate-mean-field", "data", "normal_gamma", {"x": np.zeros(0)},
+         {"max_iter": 20, "mean_field": True},
          # the mean-field fixed point of the prior alone: shape a0 + 1/2, E[tau] = 1
          Ok(lambda fit: np.allclose(fit.posterior["tau"]["shape"], 1.5)
             and np.allclose(fit.posterior["tau"]["rate"], 1.5)
@@ -296,8 +303,14 @@ CASES = [
             and np.allclose(fit.posterior["mu"]["precision"], 1.0))),
     Case("empty-plate-gmm-is-the-prior", "data", "gmm", {"x": np.zeros((0, 2)), "K": 3},
          {"max_iter": 20}, Ok(lambda fit: np.allclose(fit.posterior["pi"]["concentration"], 1.0)
-                              and np.allclose(fit.posterior["Lambda"]["df"], 3.0)
+                              and np.allclose(fit.posterior["Lambda"]["df"], 2.0)  # the prior
+                              and np.allclose(fit.posterior["mu"]["beta"], 1.0)
                               and np.allclose(fit.posterior["mu"]["mean"], 0.0))),
+    Case("empty-plate-gmm-mean-field", "data", "gmm", {"x": np.zeros((0, 2)), "K": 3},
+         {"max_iter": 20, "mean_field": True},
+         Ok(lambda fit: np.allclose(fit.posterior["pi"]["concentration"], 1.0)
+            and np.allclose(fit.posterior["Lambda"]["df"], 3.0)
+            and np.allclose(fit.posterior["mu"]["mean"], 0.0))),
     Case("more-components-than-points", "data", "gmm", {"x": XGMM[:3], "K": 10},
          {"max_iter": 200, "seed": 0},
          Ok(lambda fit: np.isclose(fit.posterior["pi"]["concentration"].sum(), 13.0))),
@@ -309,8 +322,8 @@ CASES = [
     Case("tiny-values-1e-300", "data", "normal_gamma", {"x": X1 * 1e-300}, {"max_iter": 100},
          Ok(lambda fit: abs(fit.mean("mu")) < 1e-250)),
     Case("huge-values-1e300-overflow", "numeric", "normal_gamma", {"x": X1 * 1e300}, {},
-         Err(VmpDataError, "the fit failed: the update of 'tau' gave an invalid Gamma",
-             "found nan")),  # mu is updated first (inf − inf in tau's rate)
+         Err(VmpDataError, "the fit failed: the update of q(mu, tau) gave an invalid "
+                           "NormalGamma", "found nan")),
     Case("huge-values-1e150-gmm", "numeric", "gmm", {"x": XGMM * 1e150, "K": 2},
          {"max_iter": 100, "seed": 0}, Ok()),
 
@@ -322,6 +335,10 @@ CASES = [
          Err(VmpDataError, "hyperparameter b0 gives the rate of the Gamma prior of 'tau'")),
     Case("hyper-precision-factor-negative", "hyper", "normal_gamma", {"x": X1},
          {"hypers": {"kappa0": -1.0}},
+         Err(VmpDataError, "the prior of 'mu' (line 6: Normal) is not a valid distribution: "
+                           "Normal–Gamma beta must be positive", "kappa0")),
+    Case("hyper-precision-factor-negative-mean-field", "hyper", "normal_gamma", {"x": X1},
+         {"hypers": {"kappa0": -1.0}, "mean_field": True},
          Err(VmpDataError, "the prior of 'mu' (line 6: Normal) is not a valid distribution: "
                            "Normal precision must be positive", "kappa0")),
     Case("hyper-mvnormal-precision-zero", "hyper", "gmm", {"x": XGMM, "K": 2},
@@ -375,8 +392,11 @@ CASES = [
 
     # ------------------------------------------------------------- options
     Case("init-unknown-latent", "data", "gmm", {"x": XGMM, "K": 2}, {"init": {"zz": 1}},
-         Err(VmpDataError, "init names zz, which is not a latent; the latents are pi, Lambda, "
-                           "mu, z")),
+         Err(VmpDataError, "init names zz, which is not a latent; the latents are pi, mu, "
+                           "Lambda, z")),
+    Case("init-block-member", "data", "gmm", {"x": XGMM, "K": 2}, {"init": {"Lambda": 1}},
+         Err(VmpDataError, "init: mu, Lambda have one joint NormalWishart q; give init['mu']",
+             "mean_field=True")),
     Case("seed-not-a-number", "data", "normal_gamma", {"x": X1}, {"seed": "a"},
          Err(VmpDataError, "seed must be a whole number or None, got 'a'")),
     Case("max-iter-bool", "data", "normal_gamma", {"x": X1}, {"max_iter": True},
@@ -394,10 +414,11 @@ CASES = [
          {"X": np.c_[XLIN[:, :1], XLIN[:, :1] * (1 + 1e-12), XLIN[:, 2:]], "y": YLIN},
          {"max_iter": 300}, Ok(lambda fit: np.all(np.isfinite(fit.mean("w"))))),
     Case("singular-init-precision", "numeric", "gmm", {"x": XGMM, "K": 2},
-         {"init": {"mu": {"mean": np.zeros((2, 2)), "precision": np.zeros((2, 2, 2))}}},
+         {"init": {"mu": {"mean": np.zeros((2, 2)), "precision": np.zeros((2, 2, 2))}},
+          "mean_field": True},
          Err(VmpDataError, "init for 'mu': MvNormal precision must be positive definite")),
     Case("huge-n", "numeric", "normal_gamma", {"x": np.tile(X1, 40_000)}, {"max_iter": 50},
-         Ok(lambda fit: fit.posterior["tau"]["shape"] == 1.0 + 1e6 / 2 + 0.5)),
+         Ok(lambda fit: fit.posterior["tau"]["shape"] == 1.0 + 1e6 / 2)),  # a0 + N/2 (joint)
 ]
 
 

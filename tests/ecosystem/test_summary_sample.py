@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from eco_cases import blr_fit, example, gmm_fit, quiet_fit
+from eco_cases import blr_fit, example, faithful, gmm_fit, quiet_fit
 
 from vmpdsl.posterior import SummaryTable, format_table, summary_text
 
@@ -20,13 +20,35 @@ def test_summary_quantiles_are_the_marginals_of_q():
         np.testing.assert_allclose([row["mean"], row["sd"], row["2.5%"], row["97.5%"]],
                                    [beta.mean(), beta.std(), beta.ppf(0.025), beta.ppf(0.975)],
                                    rtol=1e-12)
-    q = fit.posterior["mu"]
+    # mu's Gaussian marginal: under q(mu) q(Lambda) (the default joint block's is below)
+    factorized = quiet_fit(example("gmm"), {"x": faithful(), "K": 3}, seed=0, mean_field=True)
+    q, table_mf = factorized.posterior["mu"], factorized.summary()
     for k in range(3):
         for d in range(2):
             norm = stats.norm(q["mean"][k, d], np.sqrt(q["cov"][k, d, d]))
-            row = table.loc[f"mu[{k}, {d}]"]
+            row = table_mf.loc[f"mu[{k}, {d}]"]
             np.testing.assert_allclose([row["sd"], row["97.5%"]], [norm.std(), norm.ppf(0.975)],
                                        rtol=1e-12)
+
+
+def test_joint_block_summary_is_its_student_t_marginal():
+    """The default gmm's q(mu[k], Lambda[k]) is Normal–Wishart: mu's marginal is a
+    Student-t, checked against mu | Lambda ~ N(m, (beta Lambda)⁻¹) with Lambda
+    drawn by scipy.stats.wishart (an independent sampler)."""
+    fit = gmm_fit()
+    table, q = fit.summary("mu"), fit.posterior["mu"]
+    rng = np.random.default_rng(3)
+    for k in range(3):
+        lams = stats.wishart(q["df"][k], q["scale"][k]).rvs(20000, random_state=rng)
+        covs = np.linalg.inv(lams) / q["beta"][k]
+        draws = q["mean"][k] + np.einsum("nij,nj->ni", np.linalg.cholesky(covs),
+                                         rng.standard_normal((20000, 2)))
+        for d in range(2):
+            row = table.loc[f"mu[{k}, {d}]"]
+            sd = draws[:, d].std()
+            np.testing.assert_allclose(row["mean"], draws[:, d].mean(), atol=4 * sd / 141)
+            np.testing.assert_allclose([row["2.5%"], row["97.5%"]],
+                                       np.quantile(draws[:, d], [0.025, 0.975]), atol=0.1 * sd)
 
 
 def test_wishart_elements_match_scipy_draws():

@@ -97,8 +97,14 @@ def assert_monotone(elbo):
                            f"{elbo[bad[0]]!r} -> {elbo[bad[0] + 1]!r}")
 
 
-@pytest.mark.parametrize("name", SUPPORTED)
-def test_elbo_never_decreases(name):
+# gmm and normal_gamma default to joint Normal–Wishart / Normal–Gamma blocks;
+# their factorized fits (mean_field=True) are checked too.
+FITS = [(name, False) for name in SUPPORTED] + [("gmm", True), ("normal_gamma", True)]
+
+
+@pytest.mark.parametrize("name,mean_field", FITS,
+                         ids=[n + (" mean-field" if mf else "") for n, mf in FITS])
+def test_elbo_never_decreases(name, mean_field):
     model = example(name)
 
     @settings(max_examples=EXAMPLES.get(name, 8), deadline=None, derandomize=True,
@@ -106,7 +112,8 @@ def test_elbo_never_decreases(name):
     @given(st.data(), st.integers(0, 2 ** 31 - 1), st.integers(0, 2 ** 31 - 1))
     def check(data, data_seed, fit_seed):
         observed, hypers = DRAWS[name](data.draw, np.random.default_rng(data_seed))
-        fit = quiet_fit(model, observed, hypers=hypers, max_iter=SWEEPS, tol=0.0, seed=fit_seed)
+        fit = quiet_fit(model, observed, hypers=hypers, max_iter=SWEEPS, tol=0.0, seed=fit_seed,
+                        mean_field=mean_field)
         assert_monotone(fit.elbo)
 
     check()

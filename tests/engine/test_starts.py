@@ -107,10 +107,10 @@ def test_pca_low_noise_reaches_the_svd_optimum_in_500_sweeps(N):
 # ------------------------------------------------------------------ the order
 @pytest.mark.parametrize("name, order", [
     ("linreg", ["w", "alpha", "lambda"]),          # the weights before the precisions
-    ("normal_gamma", ["mu", "tau"]),
+    ("normal_gamma", ["mu"]),                      # one Normal–Gamma block q(mu, tau)
     ("hier", ["theta", "sigma", "mu", "tau"]),     # level 0, then the group prior
     ("pca", ["W", "mu", "z", "tau", "alpha"]),
-    ("gmm", ["mu", "Lambda", "pi", "z"]),          # the assignments last (E after M)
+    ("gmm", ["mu", "pi", "z"]),                    # q(mu, Lambda); the assignments last
     ("lda", ["phi", "theta", "z"]),
 ])
 def test_sweep_goes_from_the_data_toward_the_priors(name, order):
@@ -122,7 +122,8 @@ def test_sweep_goes_from_the_data_toward_the_priors(name, order):
 def test_start_is_decided_by_the_family_record_only(monkeypatch):
     from vmpdsl.families import FAMILIES
     with_start = {name for name, f in FAMILIES.items() if f.start is not None}
-    assert with_start == {"Categorical", "CategoricalChain", "Normal", "MvNormal"}
+    assert with_start == {"Categorical", "CategoricalChain", "Normal", "MvNormal",
+                          "NormalWishart", "NormalGamma"}
     assert {name for name, f in FAMILIES.items() if f.start_leads} == {"Categorical",
                                                                       "CategoricalChain"}
     # the emitted start follows the record's function and nothing else
@@ -130,7 +131,7 @@ def test_start_is_decided_by_the_family_record_only(monkeypatch):
     fixed = {"probs": np.array([[0.25, 0.75]] * 6)}
     monkeypatch.setitem(module.FAMILY_FUNCTIONS["Categorical"], "start",
                         lambda params, rng, plated: fixed)
-    monkeypatch.setitem(module.FAMILY_FUNCTIONS["MvNormal"], "start",
+    monkeypatch.setitem(module.FAMILY_FUNCTIONS["NormalWishart"], "start",
                         lambda params, rng, plated: params)
     x = np.random.default_rng(0).normal(size=(6, 2))
     dim, arrays = module.bind_data({"x": x, "K": 2})

@@ -147,6 +147,38 @@ def test_linreg_known_is_exact_after_one_sweep():
 
 
 # ------------------------------------------------------------ normal_gamma
+def conjugate_normal_gamma(x, mu0, kappa0, a0, b0):
+    """The exact posterior NormalGamma(m, beta, a, b) and log evidence
+    (Murphy 2007, "Conjugate Bayesian analysis of the Gaussian distribution" §3)."""
+    N, xbar = len(x), x.mean()
+    beta, a = kappa0 + N, a0 + N / 2
+    m = (kappa0 * mu0 + N * xbar) / beta
+    b = b0 + 0.5 * np.sum((x - xbar) ** 2) + kappa0 * N * (xbar - mu0) ** 2 / (2 * beta)
+    evidence = (gammaln(a) - gammaln(a0) + a0 * np.log(b0) - a * np.log(b)
+                + 0.5 * np.log(kappa0 / beta) - N / 2 * np.log(2 * np.pi))
+    return dict(m=m, beta=beta, a=a, b=b), evidence
+
+
+@pytest.mark.parametrize("n", [1, 15, 200])
+def test_joint_normal_gamma_is_exact_in_one_sweep(n):
+    """q(mu, tau) is one Normal–Gamma block: after one sweep it is the exact
+    posterior and the ELBO is the log evidence; a second sweep changes nothing."""
+    rng = np.random.default_rng(n)
+    x = 2.0 + 0.7 * rng.standard_normal(n)
+    hyp = dict(mu0=0.5, kappa0=2.0, a0=1.5, b0=0.8)
+    exact, evidence = conjugate_normal_gamma(x, **hyp)
+    fit = quiet_fit(model("normal_gamma"), {"x": x}, hypers=hyp, max_iter=2, tol=0.0)
+    q = fit.posterior
+    for got, want in ((q["mu"]["mean"], exact["m"]), (q["mu"]["beta"], exact["beta"]),
+                      (q["tau"]["shape"], exact["a"]), (q["tau"]["rate"], exact["b"])):
+        assert_close(got, want, "normal-gamma posterior")
+    np.testing.assert_allclose(fit.elbo, evidence, rtol=1e-12, atol=1e-10)
+    # the marginal moments: E[tau] = a/b, Var[mu] = b / (beta (a − 1)) (Student-t)
+    assert_close(fit.mean("tau"), exact["a"] / exact["b"], "E[tau]")
+    var = exact["b"] / (exact["beta"] * (exact["a"] - 1))
+    assert_close(fit.result["expectations"]["mu"]["xx"], exact["m"] ** 2 + var, "E[mu²]")
+
+
 def bishop_normal_gamma(x, mu0, kappa0, a0, b0, sweeps):
     """PRML §10.1.3 with the prior mu ~ N(mu0, (kappa0 tau)⁻¹): q(mu) first
     (the mean before the precision that scales it), tau starting at its prior
@@ -171,7 +203,7 @@ def test_normal_gamma_matches_bishop_every_sweep():
     hyp = dict(mu0=0.5, kappa0=2.0, a0=1.5, b0=0.8)
     m = model("normal_gamma")
     states = bishop_normal_gamma(x, **hyp, sweeps=SWEEPS)
-    for k, fit, s in fits_per_sweep(m, {"x": x}, states, hypers=hyp):
+    for k, fit, s in fits_per_sweep(m, {"x": x}, states, hypers=hyp, mean_field=True):
         q = fit.posterior
         assert_close(q["tau"]["shape"], s["a"], f"tau shape, sweep {k}")
         assert_close(q["tau"]["rate"], s["b"], f"tau rate, sweep {k}")

@@ -146,10 +146,30 @@ def test_vb_em_density_uses_the_dirichlet_mean_exactly():
     np.testing.assert_allclose(out["log_density"], expected, rtol=1e-10)
 
 
+def test_joint_gmm_density_by_monte_carlo_matches_the_student_t_predictive():
+    """Independent oracle, exact: under q(π) q(μ_k, Λ_k) Normal–Wishart the
+    predictive is Σ_k E[π_k] St(x | m_k, L_k, ν_k + 1 − D) with
+    L_k = (ν_k + 1 − D) β_k / (1 + β_k) W_k (PRML (10.81)–(10.82))."""
+    x, fit = mixture_fit("gmm")
+    q = fit.posterior
+    weights = q["pi"]["concentration"] / q["pi"]["concentration"].sum()
+    new = np.array([[0.0, 0.0], [6.0, 6.0], [3.0, 0.0], [6.0, -5.0]])
+    out = fit.predict({"x": new}, samples=4000, seed=1)
+    assert out["method"].startswith("monte carlo") and "4000 draws" in out["method"]
+    D, density = 2, np.zeros(len(new))
+    for k in range(3):
+        beta, nu, W = q["mu"]["beta"][k], q["Lambda"]["df"][k], q["Lambda"]["scale"][k]
+        dof = nu + 1 - D
+        shape = np.linalg.inv(dof * beta / (1 + beta) * W)
+        density += weights[k] * stats.multivariate_t(q["mu"]["mean"][k], shape, df=dof).pdf(new)
+    np.testing.assert_allclose(out["log_density"], np.log(density), atol=0.02)
+
+
 def test_bayesian_gmm_density_by_monte_carlo_matches_an_independent_estimate():
     """Independent oracle: integrate π (its mean) and μ_k (Gaussian, analytic:
-    N(x | m_k, Λ_k⁻¹ + S_k)) exactly, and Λ_k by scipy's Wishart sampler."""
-    x, fit = mixture_fit("gmm")
+    N(x | m_k, Λ_k⁻¹ + S_k)) exactly, and Λ_k by scipy's Wishart sampler
+    (the factorized q(μ) q(Λ))."""
+    x, fit = mixture_fit("gmm", mean_field=True)
     q = fit.posterior
     weights = q["pi"]["concentration"] / q["pi"]["concentration"].sum()
     new = np.array([[0.0, 0.0], [6.0, 6.0], [3.0, 0.0], [6.0, -5.0]])

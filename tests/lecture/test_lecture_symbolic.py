@@ -15,6 +15,7 @@ import pytest
 import sympy
 from sympy import Rational, Symbol
 
+from vmpdsl.compiler import compile_source
 from vmpdsl.derive.equations import element_symbol, symbolic_coefficients
 
 from lecture_cases import model
@@ -22,8 +23,11 @@ from lecture_cases import model
 N, D, K = 3, 2, 2
 
 
-def coefficients(name, var, sizes):
-    return symbolic_coefficients(model(name)._compiled.derivation, var, sizes)
+def coefficients(name, var, sizes, mean_field=False):
+    compiled = model(name)._compiled
+    if mean_field:  # q(mu) q(tau) instead of the joint block
+        compiled = compile_source(compiled.model.source, mean_field=True)
+    return symbolic_coefficients(compiled.derivation, var, sizes)
 
 
 def zero(expr) -> bool:
@@ -124,7 +128,7 @@ def test_linreg_em_w_m_step_is_ridge_with_expected_noise_precision():
 
 # ------------------------------------------------------------ normal_gamma
 def test_normal_gamma_mu_is_bishop_10_1_3():
-    C = coefficients("normal_gamma", "mu", {"N": N})
+    C = coefficients("normal_gamma", "mu", {"N": N}, mean_field=True)
     x = [element_symbol("x", None, (n,)) for n in range(N)]
     tau, kappa0, mu0 = E("tau", "x"), Symbol("kappa0"), Symbol("mu0")
     precision = -2 * C["xx"]
@@ -135,7 +139,7 @@ def test_normal_gamma_mu_is_bishop_10_1_3():
 
 
 def test_normal_gamma_tau_is_bishop_10_1_3():
-    C = coefficients("normal_gamma", "tau", {"N": N})
+    C = coefficients("normal_gamma", "tau", {"N": N}, mean_field=True)
     x = [element_symbol("x", None, (n,)) for n in range(N)]
     m1, m2 = E("mu", "x"), E("mu", "xx")
     a0, b0, kappa0, mu0 = (Symbol(s) for s in ("a0", "b0", "kappa0", "mu0"))
@@ -144,6 +148,49 @@ def test_normal_gamma_tau_is_bishop_10_1_3():
     # b_N = b0 + ½ E[Σ (x_n − μ)² + κ0 (μ − μ0)²]
     expected = sum(xn ** 2 - 2 * xn * m1 + m2 for xn in x) + kappa0 * (m2 - 2 * mu0 * m1 + mu0 ** 2)
     assert zero(-C["x"] - (b0 + expected / 2))
+
+
+def test_joint_normal_gamma_is_the_conjugate_posterior():
+    """The Normal–Gamma block's coefficients (log q = C_xLx τμ² + C_Lx τμ + C_L τ
+    + C_logdet log τ) give the conjugate posterior (PRML (2.154) generalized;
+    Murphy 2007 §3): β = κ0 + N, m = (κ0 μ0 + Σx)/β, a = a0 + N/2,
+    b = b0 + ½(Σx² + κ0 μ0² − β m²)."""
+    C = coefficients("normal_gamma", "mu", {"N": N})
+    x = [element_symbol("x", None, (n,)) for n in range(N)]
+    a0, b0, kappa0, mu0 = (Symbol(s) for s in ("a0", "b0", "kappa0", "mu0"))
+    beta = -2 * C["xLx"]
+    assert zero(beta - (kappa0 + N))
+    m = C["Lx"] / beta
+    assert zero(sympy.together(m - (kappa0 * mu0 + sum(x)) / (kappa0 + N)))
+    assert zero(C["logdet"] + Rational(1, 2) - (a0 + Rational(N, 2)))
+    b = -C["L"] - beta * m ** 2 / 2
+    expected = b0 + (sum(xn ** 2 for xn in x) + kappa0 * mu0 ** 2 - (kappa0 + N) * m ** 2) / 2
+    assert zero(sympy.together(b - expected))
+
+
+def test_joint_gmm_is_prml_10_58_to_10_63():
+    """The Normal–Wishart block of the mixture: β_k = β0 + N_k, β_k m_k = β0 m0 + N_k x̄_k,
+    W_k⁻¹ + β_k m_k m_kᵀ = W0⁻¹ + β0 m0 m0ᵀ + Σ_n r_nk x_n x_nᵀ, ν_k = ν0 + N_k."""
+    C = coefficients("gmm", "mu", {"N": N, "D": D, "K": K})
+    constants = model("gmm")._compiled.derivation.constants.items.values()
+    (inv,) = [c.name for c in constants if c.func == "inv"]
+    inv_W0 = sympy.Matrix(D, D, lambda i, j: element_symbol(inv, None, (i, j)) / 2)
+    r = [[E("z", "onehot", n, k) for k in range(K)] for n in range(N)]
+    x = [[element_symbol("x", None, (n, i)) for i in range(D)] for n in range(N)]
+    beta0, nu0 = Symbol("beta0"), Symbol("nu0")
+    m0 = [element_symbol("m0", None, (i,)) for i in range(D)]
+    for k in range(K):
+        Nk = sum(r[n][k] for n in range(N))
+        assert zero(-2 * C["xLx"][k] - (beta0 + Nk))
+        assert zero(2 * C["logdet"][k] + D - (nu0 + Nk))
+        for i in range(D):
+            want = beta0 * m0[i] + sum(r[n][k] * x[n][i] for n in range(N))
+            assert zero(C["Lx"][k, i] - want)
+            for j in range(D):
+                S = beta0 * m0[i] * m0[j] + sum(r[n][k] * x[n][i] * x[n][j] for n in range(N))
+                # −2 C_L = W⁻¹ + β m mᵀ, less W0⁻¹ (a derived constant: inv(W0))
+                rest = -(C["L"][k, i, j] + C["L"][k, j, i]) - S
+                assert zero(rest - (inv_W0[i, j] + inv_W0[j, i]))
 
 
 # ------------------------------------------------------------------ gmm_em

@@ -85,6 +85,8 @@ class Tree:
             matrix = done["precision"] if value.matrix == ["S"] else self.pieces(form, value.matrix)
             times = self.pieces(form, value.times)
             return solve(matrix, times, value.before)
+        if hasattr(value, "pieces"):  # a block's W⁻¹ = (pieces) − β m mᵀ: the pieces
+            return self.pieces(form, value.pieces)
         return self.pieces(form, value)
 
 

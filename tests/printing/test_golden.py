@@ -9,8 +9,9 @@ change of the printout, regenerate them all in one place with
 and re-read the diff against the comments here.  ``load`` is the one place
 that decides which form of a model is printed: gmm and normal_gamma are pinned
 in their factorized (mean-field) form, q(mu) q(Lambda), the form PRML §10.1.3
-analyses and the one these comments check; if the default becomes a joint
-Normal–Wishart / Normal–Gamma block, pass the option that factorizes it here.
+analyses, by compiling them with mean_field=True; gmm_joint and
+normal_gamma_joint are their default joint Normal–Wishart / Normal–Gamma
+blocks (derive/blocks.py).
 """
 import os
 import re
@@ -19,13 +20,22 @@ from pathlib import Path
 import pytest
 
 import vmpdsl
+from vmpdsl.compiler import compile_source
 
 GOLDEN = Path(__file__).parent / "golden"
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
+FACTORIZED = ("gmm", "normal_gamma")
+
+
 def load(name: str):
     """The model as the golden text prints it (see the module docstring)."""
+    if name.endswith("_joint"):
+        return vmpdsl.load(MODELS / f"{name[:-len('_joint')]}.vmp")
+    if name in FACTORIZED:
+        path = MODELS / f"{name}.vmp"
+        return vmpdsl.Model(compile_source(path.read_text(), str(path), mean_field=True))
     return vmpdsl.load(MODELS / f"{name}.vmp")
 
 
@@ -56,7 +66,21 @@ def load(name: str):
 #   b = b0 + ½ kappa0 E[(mu − mu0)²] + ½ Σ_n E[(x − mu)²]   (10.30)
 #   m = (kappa0 mu0 + Σ_n x[n]) / (kappa0 + N)     (10.26) with N x̄ = Σ x
 #   λ = (kappa0 + N) E[tau]                        (10.27)
-SEEDS = ("gmm", "lda", "linreg", "normal_gamma")
+# gmm_joint (PRML §10.2, the joint q(mu[k], Lambda[k]) = NormalWishart(m, β, ν, W)):
+#   β[k] = beta0 + N[k]                            (10.60)
+#   m[k] = (beta0 m0 + Σ_n r[n,k] x[n]) / (beta0 + N[k])    (10.61), N x̄ = Σ_n r x
+#   W[k]⁻¹ = W0⁻¹ + beta0 m0 m0ᵀ + Σ_n r x xᵀ − β m mᵀ     (10.62) multiplied out:
+#            N S + N x̄ x̄ᵀ = Σ_n r x xᵀ and β0 N/(β0 + N)(x̄ − m0)(x̄ − m0)ᵀ
+#            = β0 m0 m0ᵀ + N x̄ x̄ᵀ − β m mᵀ
+#   ν[k] = nu0 + N[k]                              (10.63)
+#   log r[n,k] = E[log pi[k]] + ½ E[log|Lambda[k]|] − (D/2) log 2π − ½ x[n]ᵀ E[Lambda[k]] x[n]
+#                + x[n]ᵀ E[Lambda[k] mu[k]] − ½ E[mu[k]ᵀ Lambda[k] mu[k]] + const   (10.46),
+#     the square of (10.64) multiplied out; where: E[Λμ] = ν W m, E[μᵀΛμ] = D/β + ν mᵀWm
+#     (10.64), E[log|Λ|] (10.65), E[log π] (10.66).
+# normal_gamma_joint (the conjugate posterior, PRML (2.154)-like; Murphy 2007 §3):
+#   β = kappa0 + N, m = (kappa0 mu0 + Σ_n x[n]) / (kappa0 + N), a = a0 + N/2,
+#   b = b0 + ½ kappa0 mu0² + ½ Σ_n x[n]² − β m²/2 (= b0 + ½ Σ (x − x̄)² + κ0 N (x̄ − μ0)²/(2β))
+SEEDS = ("gmm", "lda", "linreg", "normal_gamma", "gmm_joint", "normal_gamma_joint")
 
 
 @pytest.mark.parametrize("name", SEEDS)

@@ -18,6 +18,7 @@ import sympy
 from sympy import Rational, Symbol
 
 import vmpdsl
+from vmpdsl.compiler import compile_source
 from vmpdsl.derive.equations import element_symbol, symbolic_coefficients
 
 from model_sources import model_files
@@ -108,9 +109,15 @@ def data(name, *shape):
             for n in range(shape[0])]
 
 
+def factorized(path):
+    """The model with q(mu) q(Lambda) apart (mean_field=True), the form PRML
+    §10.1.3 analyses; the default joint block is checked below."""
+    return vmpdsl.Model(compile_source(open(path).read(), path, mean_field=True))
+
+
 @pytest.fixture(scope="module")
 def gmm():
-    return Tree(vmpdsl.load("models/gmm.vmp"), SIZES)
+    return Tree(factorized("models/gmm.vmp"), SIZES)
 
 
 def gmm_symbols(tree):
@@ -215,7 +222,7 @@ def test_linreg_is_prml_10_3():
 def test_normal_gamma_is_prml_10_1_3():
     """PRML (10.26)-(10.30) with λ0 = κ0: μ_N = (κ0 μ0 + Σ x_n)/(κ0 + N),
     λ_N = (κ0 + N) E[τ], a_N = a0 + (N + 1)/2, b_N = b0 + ½ E[Σ (x_n − μ)² + κ0 (μ − μ0)²]."""
-    tree = Tree(vmpdsl.load("models/normal_gamma.vmp"), SIZES)
+    tree = Tree(factorized("models/normal_gamma.vmp"), SIZES)
     x = data("x", N)
     kappa0, mu0, a0, b0 = (Symbol(s) for s in ("kappa0", "mu0", "a0", "b0"))
     m1, m2, tau = E("mu", "x"), E("mu", "xx"), E("tau", "x")
@@ -227,3 +234,48 @@ def test_normal_gamma_is_prml_10_1_3():
     expected = b0 + (sum(xn ** 2 - 2 * xn * m1 + m2 for xn in x)
                      + kappa0 * (m2 - 2 * m1 * mu0 + mu0 ** 2)) / 2
     assert same(t["rate"], expected, tree)
+
+
+def test_joint_gmm_is_prml_10_58_to_10_63():
+    """The default Normal–Wishart block q(μ_k, Λ_k): β_k = β0 + N_k (10.60),
+    m_k = (β0 m0 + Σ_n r_nk x_n)/β_k (10.61), W_k⁻¹ + β_k m_k m_kᵀ = W0⁻¹ + β0 m0 m0ᵀ
+    + Σ_n r_nk x_n x_nᵀ (10.62 before completing the square; the printed line
+    subtracts β m mᵀ), ν_k = ν0 + N_k (10.63); log r_nk = E[ln π_k] + ½ E[ln|Λ_k|]
+    − D/2 ln 2π − ½ E[(x_n − μ_k)ᵀΛ_k(x_n − μ_k)] expanded in the block's
+    statistics (10.64)."""
+    tree = Tree(vmpdsl.load("models/gmm.vmp"), SIZES)
+    x, r, _, _, _, W0inv, m0 = gmm_symbols(tree)
+    beta0, nu0 = Symbol("beta0"), Symbol("nu0")
+    q = tree.parameters("mu")
+    z = tree.parameters("z")["log probs"]
+    for k in range(K):
+        Nk = sum(r[n][k] for n in range(N))
+        assert same(q["beta"][k], beta0 + Nk, tree)
+        assert same(q["df"][k], nu0 + Nk, tree)
+        xbar = beta0 * m0 + sum((r[n][k] * x[n] for n in range(N)), sympy.zeros(D, 1))
+        for i in range(D):
+            assert same(q["mean"][k, i], xbar[i] / (beta0 + Nk), tree)
+        expected = W0inv + beta0 * m0 * m0.T + sum((r[n][k] * x[n] * x[n].T for n in range(N)),
+                                                   sympy.zeros(D, D))
+        printed = matrix(q["scale⁻¹"], k)
+        assert all(same(printed[i, j], expected[i, j], tree) for i in range(D) for j in range(D))
+        L = sympy.Matrix(D, D, lambda i, j: E("mu", "L", k, i, j))
+        Lx = sympy.Matrix(D, 1, lambda i, _: E("mu", "Lx", k, i))
+        for n in range(N):
+            expected = (E("pi", "log", k) + E("mu", "logdet", k) / 2
+                        - D * sympy.log(2 * sympy.pi).evalf(30) / 2
+                        - (x[n].T * L * x[n])[0] / 2 + (x[n].T * Lx)[0] - E("mu", "xLx", k) / 2)
+            assert same(z[n, k], expected, tree), (n, k)
+
+
+def test_joint_normal_gamma_is_the_conjugate_posterior():
+    """The Normal–Gamma block: β = κ0 + N, m = (κ0 μ0 + Σ x_n)/β, a = a0 + N/2,
+    b + β m²/2 = b0 + ½ κ0 μ0² + ½ Σ x_n² (the printed line subtracts β m²/2)."""
+    tree = Tree(vmpdsl.load("models/normal_gamma.vmp"), SIZES)
+    x = data("x", N)
+    kappa0, mu0, a0, b0 = (Symbol(s) for s in ("kappa0", "mu0", "a0", "b0"))
+    q = tree.parameters("mu")
+    assert same(q["beta"], kappa0 + N, tree)
+    assert zero(sympy.together(q["mean"] - (kappa0 * mu0 + sum(x)) / (kappa0 + N)))
+    assert same(q["shape"], a0 + Rational(N, 2), tree)
+    assert same(q["rate"], b0 + (kappa0 * mu0 ** 2 + sum(xn ** 2 for xn in x)) / 2, tree)

@@ -11,7 +11,9 @@ The message to latent ``v``'s statistic ``s`` is then the sum of the monomials
 holding ``v.s`` with every other random atom replaced by its expectation:
 ``log q*(v) = Σ_s <C_s, u_s(v)>`` with ``C_s = Σ E_{-v}[coefficient of v.s]``.
 The ELBO is ``Σ_f E[log f] + Σ_v H[q_v]``: every monomial with every atom
-replaced by its expectation, plus the entropies.  Row weights (missing-data
+replaced by its expectation, plus the entropies.  A joint block (a mean and
+its scaled precision, ``blocks.py``) is one such v: its members' atoms are
+rewritten into the block's statistics before the messages are collected.  Row weights (missing-data
 masks, counts of merged duplicate rows) multiply factors here and are decided
 in ``weights.py``.
 """
@@ -24,6 +26,7 @@ from ..errors import VmpCheckError, VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from . import chains
+from .blocks import find_blocks, rewrite
 from .densities import DENSITIES
 from .links import link_density, with_local_parameters
 from .nonconjugate import newton_families, weighted
@@ -64,6 +67,12 @@ class Update:
     family: str  # the q family (a FAMILIES key)
     point: bool = False  # a point estimate: plug-in expectations, mode update
     messages: dict = field(default_factory=dict)  # stat -> [Message]
+    members: tuple = ()  # a block's variables (derive/blocks.py); () for one latent
+
+    @property
+    def variables(self) -> tuple:
+        """The model variables this q covers."""
+        return self.members or (self.name,)
 
 
 @dataclass
@@ -103,21 +112,34 @@ def derive(model: CheckedModel) -> Derivation:
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
     families.update(newton_families(model, nonconjugate))
-    updates = {name: Update(name, family, model.variables[name].role != "latent")
-               for name, family in families.items()}
-    factors = []
-    for ctx, terms in raw:
-        terms = finite(combine_like_terms([drop_observed_selector_sums(canonical(t, ctx, families),
-                                                                       model)
-                                           for t in terms], ctx.label_dims),
-                       ctx.factor)  # 1e308 + 1e308
-        factors.append(FactorTerms(ctx.factor, terms, dict(ctx.label_dims)))
-        for term in terms:
+    factors = [FactorTerms(ctx.factor, finite(combine_like_terms(
+        [drop_observed_selector_sums(canonical(t, ctx, families), model) for t in terms],
+        ctx.label_dims), ctx.factor), dict(ctx.label_dims)) for ctx, terms in raw]  # 1e308+1e308
+    found = find_blocks(model, factors)  # joint q's (blocks.py)
+    factors = [FactorTerms(f.factor, combine_like_terms(
+        [rewrite(t, found) for t in f.terms], f.label_dims), f.label_dims) for f in factors]
+    updates = block_updates(model, families, found)
+    for position, f in enumerate(factors):
+        for term in f.terms:
             for a in term.atoms:
                 if a.var in updates:
                     messages = updates[a.var].messages.setdefault(a.stat, [])
-                    messages.append(Message(len(factors) - 1, weights.message_term(term, a), a))
+                    messages.append(Message(position, weights.message_term(term, a), a))
     return Derivation(model, factors, list(updates.values()), constants, nonconjugate)
+
+
+def block_updates(model: CheckedModel, families: dict, blocks: list) -> dict:
+    """One update per latent, in declaration order; a block's update replaces
+    its members' at the place of the first member declared."""
+    owner = {m: b for b in blocks for m in b.members}
+    updates = {}
+    for name, family in families.items():
+        block = owner.get(name)
+        if block is None:
+            updates[name] = Update(name, family, model.variables[name].role != "latent")
+        elif block.name not in updates:
+            updates[block.name] = Update(block.name, block.family, members=block.members)
+    return updates
 
 
 def q_family(model: CheckedModel, name: str, raw: list) -> str:

@@ -65,7 +65,10 @@ def local(result, new_data, max_iter=500, tol=1e-12, seed=0):
                                                   initial=0.0)) for s in old))
         if change <= tol:
             break
-    return {name: q[name] for name in names}
+    updated = [row[0] for row in rows]  # a local joint block: its members' posteriors
+    split = split_blocks({"posterior": {n: q[n] for n in updated},
+                          "expectations": {n: E[n] for n in updated}})
+    return {name: split["posterior"][name] for name in names}
 
 
 QUAD_NODES = 128
@@ -171,6 +174,8 @@ def _predict_mixture(result, new_data, samples, seed, z, weights):
     rows = {row[0]: row for row in LATENTS}
     plug, random = {}, []
     for name, params in result["posterior"].items():
+        if name not in rows:
+            continue  # a block's member (BLOCKS): drawn with its block
         family, point = rows[name][1], rows[name][4]
         if name == z or point:
             continue  # points: E already holds their plug-in statistics
@@ -197,7 +202,7 @@ def _predict_mixture(result, new_data, samples, seed, z, weights):
                 FAMILY_FUNCTIONS[family]["sample"](params, rng))
         draws.append(sps.logsumexp(update(E_s, K, data, hyper, dim)["onehot"], axis=-1))
     log_density = sps.logsumexp(np.stack(draws), axis=0) - np.log(samples)
-    sampled = ", ".join(name for name, *_ in random)
+    sampled = ", ".join(m for name, *_ in random for m in _members(name))
     return {"observed": observed, "log_density": log_density,
             "method": f"monte carlo over q({sampled}), {samples} draws (seed {seed})",
             "samples": samples, "responsibilities": responsibilities}

@@ -208,7 +208,8 @@ def spec_lines(program: Program) -> list:
     return [f"PREDICTIVE = {plan(model)!r}", f"LOCAL_LATENTS = {tuple(local_names(model))!r}",
             f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
             f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}",
-            f"ARRAY_SHAPES = {array_shapes(program)!r}", ""]
+            f"ARRAY_SHAPES = {array_shapes(program)!r}",
+            f"BLOCKS = {block_rows(program)!r}", ""]
 
 
 def array_shapes(program: Program) -> tuple:
@@ -219,6 +220,14 @@ def array_shapes(program: Program) -> tuple:
             for stat, shape in stat_shapes(s, model).items()]
     rows += [(f"hyper '{v.name}'", tuple(v.shape)) for v in model.by_role("hyper") if v.shape]
     return tuple(rows)
+
+
+def block_rows(program: Program) -> tuple:
+    """(block, family, members, parameters) of every joint block
+    (derive/blocks.py); the runtime splits its posterior into the members'
+    (runtime.split_blocks)."""
+    return tuple((u.name, u.family, tuple(u.members), FAMILIES[u.family].param_names)
+                 for u in program.derivation.updates if u.members)
 
 
 def stat_shapes(step, model) -> dict:
@@ -281,7 +290,7 @@ def prior_contractions(stat_update, name, program):
     update = derivation.update_of(name)
     messages = update.messages[stat_update.stat]
     return [c for c, m in zip(stat_update.contractions, messages)
-            if derivation.factors[m.factor].factor.variable == name]
+            if derivation.factors[m.factor].factor.variable in update.variables]
 
 
 def hypers_function(model) -> list:
@@ -515,7 +524,7 @@ def elbo_constants(program: Program) -> list:
 
 
 RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations", "start")
+                     "check_params", "mode", "point_expectations", "start", "marginals")
 
 
 def updates_table(program: Program) -> list:

@@ -18,8 +18,19 @@ def _posterior(name, family, coeffs):
     try:
         return FAMILY_FUNCTIONS[family]["params_from_coeffs"](coeffs)
     except FloatingPointError as err:
-        raise FitError(f"the update of '{name}' gave an invalid {family} "
+        raise FitError(f"the update of {_q_name(name)} gave an invalid {family} "
                        f"distribution: {err}") from None
+
+
+def _q_name(name):
+    """'mu', or q(mu, tau) for a joint block (BLOCKS)."""
+    members = _members(name)
+    return f"q({', '.join(members)})" if len(members) > 1 else f"'{name}'"
+
+
+def _members(name):
+    """The latents a q covers: a joint block's members (BLOCKS), else the one."""
+    return {row[0]: row[2] for row in globals().get("BLOCKS", ())}.get(name, (name,))
 
 
 def _set_state(q, E, name, family, point, params):
@@ -377,11 +388,12 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         check_factor_arguments(dim, hyper, data)
     if init is not None and not isinstance(init, dict):
         raise DataError("init must be a dict of starting values by latent name")
-    unknown = [str(n) for n in (init or {}) if n not in [row[0] for row in LATENTS]]
+    init = _block_inits(init)
+    unknown = [str(n) for n in (init or {}) if n not in _latent_names()]
     if unknown:
         raise DataError(f"init names {', '.join(unknown)}, which "
                         f"{'is not a latent' if len(unknown) == 1 else 'are not latents'}; "
-                        f"the latents are {', '.join(row[0] for row in LATENTS) or 'none'}")
+                        f"the latents are {', '.join(_latent_names()) or 'none'}")
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise DataError(f"n_init must be a positive whole number, got {n_init!r}")
     if not isinstance(rotate, (bool, np.bool_)):
@@ -403,6 +415,51 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
                                                 max_iter, tol, callback, rotate)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
-    return expand_rows({"posterior": q, "expectations": expectations, "elbo": np.asarray(trace),
-                        "converged": converged, "iterations": len(trace), "dims": dim,
-                        "hypers": hyper, "start_elbos": np.asarray(finals)}, groups)
+    return expand_rows(split_blocks({"posterior": q, "expectations": expectations,
+                                     "elbo": np.asarray(trace), "converged": converged,
+                                     "iterations": len(trace), "dims": dim, "hypers": hyper,
+                                     "start_elbos": np.asarray(finals)}), groups)
+
+
+def _block_inits(init):
+    """``init`` without the joint blocks' other members (BLOCKS): a block starts
+    from init[block], its joint parameters (as a fit's posterior holds them),
+    so a member given alone is an error."""
+    init = dict(init or {})
+    for block, family, members, params in globals().get("BLOCKS", ()):
+        given = [m for m in members[1:] if m in init]
+        if given and block not in init:
+            raise DataError(f"init: {', '.join(members)} have one joint {family} q; give "
+                            f"init['{block}'] with its parameters ({', '.join(params)}), "
+                            f"or fit with mean_field=True")
+        for member in given:
+            del init[member]
+    return init
+
+
+def _latent_names():
+    """The latents, a joint block's members in its place."""
+    return [m for row in LATENTS for m in _members(row[0])]
+
+
+def split_blocks(result):
+    """Each joint block's posterior as its members' (derive/blocks.py): the
+    first member's entry keeps the joint parameters (and the block's
+    statistics, which new-data questions reuse) next to its marginal fields."""
+    for name, family, members, _ in globals().get("BLOCKS", ()):
+        if name not in result["posterior"]:
+            continue  # not among the latents asked for (new_data.local)
+        parts = FAMILY_FUNCTIONS[family]["marginals"](result["posterior"][name])
+        parts[0][1].update(result["expectations"][name])
+        for index, part in enumerate(("posterior", "expectations")):
+            split = {member: pair[index] for member, pair in zip(members, parts)}
+            result[part] = _replace_key(result[part], name, split)
+    return result
+
+
+def _replace_key(table, key, items):
+    """``table`` with ``key`` replaced by ``items``, in its place."""
+    out = {}
+    for k, v in table.items():
+        out.update(items if k == key else {k: v})
+    return out

@@ -36,6 +36,12 @@ def positive_problem(value, what):
     return None
 
 
+def missing_problem(params, names, what):
+    """A sentence if ``params`` is not a dict holding every one of ``names``, else None."""
+    missing = [k for k in names if not isinstance(params, dict) or k not in params]
+    return f"{what} needs {', '.join(names)}; missing {', '.join(missing)}" if missing else None
+
+
 def require_positive(value, what):
     """``value`` as a float array; FloatingPointError when an entry is not positive."""
     problem = positive_problem(value, what)

@@ -12,7 +12,8 @@ from typing import Callable, Mapping
 # The function fields, in the order runtime_source emits them.
 FUNCTION_FIELDS = ("params_from_coeffs", "coeffs_from_params", "expectations",
                    "entropy", "mode", "point_expectations", "sample",
-                   "log_density", "check_support", "check_params", "bound_share", "start")
+                   "log_density", "check_support", "check_params", "bound_share", "start",
+                   "marginals")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +59,11 @@ class Family:
     simulate      optional, (params, rng) → a draw of an observation-only family
                   (Poisson), for posterior predictive draws; package-side too.
                   Families with a q use ``sample``.
+    members       for a joint block family (normal_wishart.py): the families of
+                  the variables its q covers, whose functions it calls (and
+                  runtime_source brings along); () for a family of one variable.
+    marginals     a block's params → ((q, E) per member): the members' posteriors
+                  and expectations implied by the joint, for users.
     The function fields are None where not applicable; see FUNCTION_FIELDS.
     """
 
@@ -80,11 +86,13 @@ class Family:
     bound_share: Callable | None = None
     start: Callable | None = None
     start_leads: bool = False
+    marginals: Callable | None = None
     helpers: tuple[Callable, ...] = field(default=())
     internals: tuple[Callable, ...] = field(default=())
     factored_stats: tuple[str, ...] = ()
     marginal: Callable | None = None
     simulate: Callable | None = None
+    members: tuple[str, ...] = ()
 
     @property
     def functions(self) -> tuple[Callable, ...]:

@@ -28,16 +28,21 @@ from .gaussian_chain import GAUSSIAN_CHAIN
 from .local_bounds import JJ, SOFTMAX_BOUND
 from .mvnormal import MVNORMAL
 from .normal import NORMAL
+from .normal_wishart import NORMALGAMMA, NORMALWISHART
 from .poisson import POISSON
 from .wishart import WISHART
 
-__all__ = ["Family", "FAMILIES", "FUNCTION_FIELDS", "get_family", "runtime_source",
-           "RUNTIME_HEADER"]
+__all__ = ["Family", "FAMILIES", "JOINT_FAMILIES", "FUNCTION_FIELDS", "get_family",
+           "runtime_source", "RUNTIME_HEADER"]
 
 _RECORDS = (NORMAL, MVNORMAL, GAMMA, WISHART, DIRICHLET, CATEGORICAL, BETA, BERNOULLI,
             BINOMIAL, POISSON, EXPONENTIAL,
             JJ, SOFTMAX_BOUND,  # not in the language: local parameters of link bounds
-            CATEGORICAL_CHAIN, GAUSSIAN_CHAIN)  # blocks over a chain's elements
+            CATEGORICAL_CHAIN, GAUSSIAN_CHAIN,  # blocks over a chain's elements
+            NORMALWISHART, NORMALGAMMA)
+# The joint mean–precision families (derive/blocks.py) are not distributions
+# of the language either.
+JOINT_FAMILIES = ("NormalWishart", "NormalGamma")
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
 
@@ -67,7 +72,8 @@ def _helper_order() -> dict:
 def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
     """Source of the helpers and functions the named families need.
 
-    A family's posterior family comes along (Exponential brings Gamma).
+    A family's posterior family comes along (Exponential brings Gamma), and
+    a block family's members (NormalWishart brings MvNormal and Wishart).
     ``helpers`` names further _common functions the caller's own code uses
     (``"symmetrize"``).  Helpers come first in their
     module order, then each family's functions in registry order; nothing is
@@ -76,7 +82,8 @@ def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
     records = []
     for name in families:
         record = get_family(name)
-        for needed in (record, FAMILIES.get(record.posterior or "")):
+        related = (record.posterior or "",) + record.members
+        for needed in (record,) + tuple(FAMILIES.get(r) for r in related):
             if needed is not None and needed not in records:
                 records.append(needed)
     records.sort(key=_RECORDS.index)

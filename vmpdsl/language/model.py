@@ -90,6 +90,7 @@ class CheckedModel:
     program: Program = field(compare=False, default=None)
     chains: dict = field(compare=False, default_factory=dict)  # name -> language.chains.Chain
     missing: bool = False  # likelihood factors carry observed-masks (fit(missing="skip"))
+    mean_field: bool = False  # no joint blocks: q(mu) q(Lambda) (fit(mean_field=True))
     literal_dims: tuple = ()  # ((dim, size), ...): dims a literal's length fixes (a = [1, 2])
 
     @property

@@ -10,6 +10,7 @@ from ..derive.link_equations import STAT_TEXT as LOCAL_STATS
 from . import links
 from .families import PRINTING
 from .formulas import Inverse, Ratio, formulas, without
+from .normal_wishart import statistic_word
 from .render import Letters, Renderer
 from .sequences import CHAIN_STATS, chain_stat_word
 from .squares import Square
@@ -72,6 +73,8 @@ def render_value(r, value, letters, covariance) -> str:
     s = r.s
     if isinstance(value, str):  # a finished text (a chain's smoother)
         return s.text(value)
+    if hasattr(value, "render"):  # a family's own form (normal_wishart.Less)
+        return value.render(r, letters)
     if isinstance(value, Ratio):
         num, den = render_sum(r, value.num, letters), render_sum(r, value.den, letters)
         if den == "1":
@@ -144,6 +147,8 @@ def header(r, form, plates):
         return (v, f"argmax of E[log joint]   ({kind}: the mode of its {family} form)"
                 if not s.latex else rf"\operatorname{{argmax}}\ \mathbb{{E}}[\log "
                 rf"\text{{joint}}] \quad \text{{({kind})}}")
+    if form.update.members:  # a joint block: q(mu[k], Lambda[k])
+        v = ", ".join(s.index(s.name(n), plates) for n in form.update.members)
     params = []
     for param in PRINTING[family].params:
         sym = s.index(r.ctx.symbol(name, param, s), plates)
@@ -180,6 +185,12 @@ def step_lines(r, form, letters) -> list:
     name = s.index(s.name(form.update.name), [letters[l] for l in form.outputs
                                               [:len(form.var.plates)]])
     event = bool(form.var.event)
+    plates = [letters[l] for l in form.outputs[:len(form.var.plates)]]
+
+    def word(stat):
+        if form.update.members:  # a joint block's statistics: muᵀ Lambda mu, ...
+            return statistic_word(s, form, stat, plates)
+        return stat_word(s, stat, name, event)
     source = model.source.splitlines() if model.source else []
     for index in factors:
         factor = r.ctx.derivation.factors[index].factor
@@ -189,11 +200,10 @@ def step_lines(r, form, letters) -> list:
         lines.append(("from", f"message from line {line}", text))
         for stat, c in form.coefficients.items():
             if index in c.by_factor:
-                lines.append(("coef", stat_word(s, stat, name, event),
-                              render_sum(r, c.by_factor[index], letters)))
+                lines.append(("coef", word(stat), render_sum(r, c.by_factor[index], letters)))
     lines.append(("sum", "sum of the messages", ""))
     for stat, c in form.coefficients.items():
-        lines.append(("coef", stat_word(s, stat, name, event), render_sum(r, c.total, letters)))
+        lines.append(("coef", word(stat), render_sum(r, c.total, letters)))
     return lines
 
 

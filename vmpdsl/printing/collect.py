@@ -91,11 +91,12 @@ class Context:
             return True
         if a.var.startswith("@c"):
             return self.derivation.constants.items[a.var].func == "inv"
-        return self.families.get(a.var) == "Wishart" and a.stat == "x"
+        return (self.families.get(a.var), a.stat) in (("Wishart", "x"), ("NormalWishart", "L"))
 
 
 def greek_word(letter: str) -> str:
-    return {"α": "alpha", "γ": "gamma", "λ": "lambda", "ω": "omega", "ν": "nu"}.get(letter, letter)
+    return {"α": "alpha", "β": "beta", "γ": "gamma", "λ": "lambda", "ω": "omega",
+            "ν": "nu"}.get(letter, letter)
 
 
 # ------------------------------------------------------------------ collect

@@ -15,6 +15,7 @@ from typing import Callable
 
 from . import formulas as f
 from . import links
+from . import normal_wishart as nw
 from . import where as w
 from .sequences import chain_moments
 
@@ -54,4 +55,9 @@ PRINTING = {
     # the local parameters of link bounds (points with closed-form updates)
     "JJ": FamilyPrinting(("value",), ("ξ",), None, links.jj, None),
     "SoftmaxBound": FamilyPrinting(("value",), ("ψ",), None, links.softmax_bound, None),
+    # joint blocks q(mu, Lambda) (derive/blocks.py), keyed by the mean's name
+    "NormalWishart": FamilyPrinting(("mean", "beta", "df", "scale"), ("m", "β", "ν", "W"),
+                                    nw.normalwishart, None, nw.normalwishart_moments),
+    "NormalGamma": FamilyPrinting(("mean", "beta", "shape", "rate"), ("m", "β", "a", "b"),
+                                  nw.normalgamma, None, nw.normalgamma_moments),
 }

@@ -21,6 +21,8 @@ from ..derive.terms import Atom
 from ..derive.link_equations import STAT_TEXT as LOCAL_STATS
 from .chains import chains
 from .links import local_statistic
+from .normal_wishart import JOINT_FAMILIES
+from .normal_wishart import statistic as block_statistic
 from .sequences import CHAIN_STATS, chain_statistic, slice_indicator
 from .squares import Square
 
@@ -91,6 +93,8 @@ class Renderer:
                 return local_statistic(self, a, letters)
             if a.stat in CHAIN_STATS:  # a chain's pairwise or previous-element statistic
                 return chain_statistic(self, a, letters)
+            if self.ctx.families.get(a.var) in JOINT_FAMILIES:  # E[mu[k]ᵀ Lambda[k] mu[k]]
+                return block_statistic(self, a, self.rows_of(a, letters), raw)
             point = role != "latent"
             if not raw and not point:
                 self.used.setdefault((a.var, a.stat), a)

@@ -186,7 +186,7 @@ class Latex(Text):
 
     def symbol(self, letter: str, owner: str | None) -> str:
         base = {"ν": r"\nu", "α": r"\alpha", "γ": r"\gamma", "λ": r"\lambda",
-                "ω": r"\omega", "ρ": r"\rho"}.get(letter, letter)
+                "ω": r"\omega", "ρ": r"\rho", "β": r"\beta"}.get(letter, letter)
         return base if owner is None else rf"{base}^{{({self.name(owner)})}}"
 
     def atomic(self, x: str) -> bool:
