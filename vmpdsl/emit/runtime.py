@@ -91,7 +91,10 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
         if functions["start"] is not None:  # the family's symmetry-breaking start
-            params = functions["start"](params, rng, bool(plates))
+            try:
+                params = functions["start"](params, rng, bool(plates))
+            except (FloatingPointError, np.linalg.LinAlgError) as err:  # W0 = 1e308 I
+                raise DataError(_prior_problem(name, str(err))) from None
         if point and "value" not in params:
             try:
                 params = {"value": functions["mode"](params)}
