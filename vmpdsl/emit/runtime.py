@@ -125,6 +125,10 @@ def _checked_init(name, family, point, value, prior, shape):
     latent's shape; a q's parameters those of its family (as the prior's show
     them), each broadcast to the prior's shape except the matrices of an
     MvNormal or Wishart (a covariance given once stays shared by the rows)."""
+    if isinstance(value, dict) and any(row[0] == name for row in globals().get("BLOCKS", ())):
+        # a fit's posterior also holds the mean's Student-t moments (cov,
+        # precision: split_blocks); the block starts from its joint parameters
+        value = {k: v for k, v in value.items() if k not in ("cov", "precision")}
     if not point and isinstance(value, dict):
         _check_init_keys(name, family, set(value), set(prior))
     given = _user_init(name, family, point, value)
@@ -442,10 +446,6 @@ def _block_inits(init):
                             f"or fit with mean_field=True")
         for member in given:
             del init[member]
-        if isinstance(init.get(block), dict):
-            # a fit's posterior also holds the mean's Student-t moments (cov,
-            # precision: split_blocks); the block starts from its joint parameters
-            init[block] = {k: v for k, v in init[block].items() if k in params}
     return init
 
 
