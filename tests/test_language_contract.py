@@ -36,10 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PENDING = {
     "lgssm": ("names", "chains (landed; no fix yet): posterior['x'] of the Gaussian chain "
                        "has mean and cov but not the contract's 'precision'"),
-    "pca": ("recovery", "rotation/convergence (no branch yet): from seed 0 the rotated fit "
-                        "stops at a saddle after 14 sweeps, converged=True, ELBO -360.49 "
-                        "against -294.84 (one ARD column pruned, E[tau] 11 vs 25); with "
-                        "tol=0 it escapes by sweep 100"),
 }
 # fit(mean_field=True) and the exact joint Normal–Gamma block.
 BLOCKS = "branch blocks: joint Normal–Wishart / Normal–Gamma blocks, fit(mean_field=True)"
