@@ -34,11 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # fix), or one test's own: "recovery", "names".  Strict: a model that starts
 # working fails here until its entry is removed.
 PENDING = {
-    "lgssm": ("names", "chains (landed; no fix yet): posterior['x'] of the Gaussian chain "
-                       "has mean and cov but not the contract's 'precision'"),
 }
-# fit(mean_field=True) and the exact joint Normal–Gamma block.
-BLOCKS = "branch blocks: joint Normal–Wishart / Normal–Gamma blocks, fit(mean_field=True)"
 
 
 def language_page() -> Path | None:
@@ -268,14 +264,12 @@ def test_normal_gamma_is_bounded_by_its_evidence(name):
     assert fit.elbo[-1] <= log_evidence + 1e-9 * abs(log_evidence)
 
 
-@pytest.mark.xfail(strict=True, reason=BLOCKS)
 def test_normal_gamma_joint_block_is_exact():
     """q(mu, tau) as one Normal–Gamma block is the exact posterior: ELBO = log p(x)."""
     log_evidence, _ = normal_gamma_evidence(simulated("normal_gamma")[0]["x"])
     assert fitted("normal_gamma").elbo[-1] == pytest.approx(log_evidence, rel=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason=BLOCKS)
 @pytest.mark.parametrize("name", ["normal_gamma", "gmm"])
 def test_mean_field_factorizes_the_blocks(name, tmp_path, capsys):
     """fit(mean_field=True) (CLI --mean-field) still fits, monotone, and the joint

@@ -56,11 +56,13 @@ def gaussianchain_params_from_coeffs(coeffs):
             {s: np.expand_dims(c, (-1,) if s in ("x", "prev_x") else (-2, -1))
              for s, c in coeffs.items()})
         return dict(params, mean=params["mean"][..., 0], cov=params["cov"][..., 0, 0],
+                    precision=params["precision"][..., 0, 0],
                     cross_cov=params["cross_cov"][..., 0, 0])
     J, h, M, free = gaussianchain_potentials(coeffs)
     if h.shape[-2] == 0:  # an empty chain (T = 0): nothing to infer
         zero = np.zeros(h.shape[:-2])
-        return {"mean": h, "cov": J, "cross_cov": J, "log_normalizer": zero, "entropy": zero}
+        return {"mean": h, "cov": J, "precision": J, "cross_cov": J,
+                "log_normalizer": zero, "entropy": zero}
     P, p, chol, log_z = gaussianchain_filter(J, h, M)
     absent = np.sum(free, -1)  # their stand-ins' log Z and entropy terms
     mean, cov = np.empty_like(h), np.empty_like(J)
@@ -78,7 +80,10 @@ def gaussianchain_params_from_coeffs(coeffs):
         cross[..., t + 1, :, :] = cov[..., t + 1, :, :] @ np.swapaxes(gain, -1, -2)
     dim = h.shape[-1]
     entropy = np.sum(0.5 * dim * (1 + np.log(2 * np.pi)) - 0.5 * chol_logdet(chol), -1)
-    return {"mean": mean, "cov": cov, "cross_cov": cross,
+    # The marginal precision of each x_t (the contract's MvNormal names), from its
+    # smoothed covariance.
+    precision = chol_inverse(chol_lower(cov, "GaussianChain smoothed cov"))
+    return {"mean": mean, "cov": cov, "precision": precision, "cross_cov": cross,
             "log_normalizer": log_z - absent * 0.5 * dim * np.log(2 * np.pi),
             "entropy": entropy - absent * 0.5 * dim * (1 + np.log(2 * np.pi))}
 
