@@ -68,8 +68,9 @@ class Model:
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
             tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
-            n_init: int = 1, verbose=0, rotate: bool = True,
-            mean_field: bool = False) -> "Fit":
+            n_init: int = 1, verbose=0, rotate: bool = True, mean_field: bool = False,
+            local_iters: int | None = None, chunk_size: int | None = None,
+            keep_local: bool = False) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -83,6 +84,14 @@ class Model:
         ``Fit.start_elbos`` holds all k.  ``rotate=False`` turns off the
         rotation step of bilinear pairs such as PCA's ``dot(W[d], z[n])``
         (see the README).
+
+        ``local_iters=n``: each sweep updates the local latents (those on
+        the data's rows or groups of rows, e.g. LDA's θ and z) up to n times
+        before the globals, stopping when they stop moving; default 1 (README).
+
+        ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
+        the same fit, for data as memory maps or ``.npy`` paths; the row
+        latents' posterior is returned only with ``keep_local=True``.
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
@@ -114,7 +123,8 @@ class Model:
             return Model(compile_source(source, compiled.model.filename, points, skip,
                                         bool(mean_field))).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
-                verbose=verbose, rotate=rotate, mean_field=mean_field)
+                verbose=verbose, rotate=rotate, mean_field=mean_field, local_iters=local_iters,
+                chunk_size=chunk_size, keep_local=keep_local)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         if not isinstance(data, dict):
@@ -122,15 +132,20 @@ class Model:
                                f"{type(data).__name__}")
         from .progress import fit_reporter
         report, done = fit_reporter(self.name, verbose, callback)
-        try:
-            result = module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
-                                seed=seed, init=init, callback=report,
-                                missing="skip" if skip else None, collapse=bool(collapse),
-                                n_init=n_init, rotate=rotate)
-        except module.DataError as err:
-            raise VmpDataError(str(err)) from None
-        except module.FitError as err:
-            raise VmpDataError(f"the fit failed: {err}") from None
+        if chunk_size is not None:
+            from .chunked import fit_chunked
+            if n_init != 1 or skip:
+                raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
+            if rotate and getattr(module, "ROTATIONS", ()):
+                raise VmpDataError("chunk_size: the rotation step of this model's bilinear "
+                                   "pairs needs all rows at once; pass rotate=False or fit "
+                                   "in memory")
+            newton = {r.var for r in getattr(self._compiled.derivation, "nonconjugate", [])}
+            result = fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
+                                 init, report, local_iters, keep_local, newton)
+        else:
+            result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
+                                      skip, collapse, n_init, local_iters, rotate)
         kept_seed = seed if seed is None or isinstance(seed, (int, np.integer)) else repr(seed)
         options = {"max_iter": int(max_iter), "tol": float(tol), "seed": kept_seed,
                    "n_init": int(n_init),
@@ -139,6 +154,20 @@ class Model:
         fit = Fit(self, result, options, dict(data))
         done(fit)
         return fit
+
+    @staticmethod
+    def _fit_module(module, data, hypers, max_iter, tol, seed, init, report, skip, collapse,
+                    n_init, local_iters, rotate):
+        """The emitted module's fit, its errors as VmpDataError."""
+        try:
+            return module.fit(dict(data), hypers=hypers, max_iter=max_iter, tol=tol,
+                              seed=seed, init=init, callback=report,
+                              missing="skip" if skip else None, collapse=bool(collapse),
+                              n_init=n_init, local_iters=local_iters, rotate=rotate)
+        except module.DataError as err:
+            raise VmpDataError(str(err)) from None
+        except module.FitError as err:
+            raise VmpDataError(f"the fit failed: {err}") from None
 
 
 def load_fit(path) -> "Fit":

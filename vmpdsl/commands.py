@@ -92,6 +92,8 @@ def fit_arguments(parser: argparse.ArgumentParser):
                         help="draw the ELBO curve (and the clusters of a Gaussian mixture); "
                              "needs the plot extra, skipped with a note without it")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--chunk-size", type=int, default=None, metavar="N",
+                        help="sweep the data N rows at a time (the same fit; see README)")
     parser.add_argument("--missing", choices=("error", "skip"), default="error",
                         help="NaN observations: an error (default), or skip their factors "
                              "(exact: the posterior without those observations)")
@@ -120,7 +122,7 @@ def run_fit(args) -> int:
         fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
                         seed=args.seed, point=points or None, n_init=args.n_init,
                         callback=show, missing=args.missing, rotate=args.rotate,
-                        mean_field=args.mean_field)
+                        mean_field=args.mean_field, chunk_size=args.chunk_size)
     finally:
         close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"

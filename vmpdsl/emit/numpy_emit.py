@@ -18,8 +18,8 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import (chains_runtime, checks, einsum, new_data, newton, nonconjugate_emit, prelude,
-               rotate, runtime, scatter, serial, sweeps)
+from . import (chains_runtime, checks, einsum, local_loop, new_data, newton, nonconjugate_emit,
+               prelude, rotate, runtime, scatter, serial, sweeps)
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -150,7 +150,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, runtime, sweeps, new_data, newton, chains_runtime)]
+              for part in (checks, runtime, sweeps, local_loop, new_data, newton, chains_runtime)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 
@@ -200,8 +200,10 @@ def spec_lines(program: Program) -> list:
                      value_shape(s, model), s.point)
                     for s in sorted(program.steps, key=lambda s: declared.index(s.name)))
     hypers = tuple(model.hypers)
+    from ..derive.locality import local_block
     from ..predict import local_names, plan  # decided once, at compile time
     return [f"PREDICTIVE = {plan(model)!r}", f"LOCAL_LATENTS = {tuple(local_names(model))!r}",
+            f"LOCAL_BLOCK = {local_block(program)!r}",
             f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
             f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}",
             f"BLOCKS = {block_rows(program)!r}", ""]

@@ -160,7 +160,8 @@ def _contract(labels, operands, out):
     start = inner.index(rows)
     moved = np.moveaxis(dense, list(range(start, start + len(rows))), list(range(len(rows))))
     rest = moved.shape[len(rows):]
-    flat = np.asarray(hot.matrix().T @ moved.reshape(hot.values.size, -1))
+    # (the width spelled out: with no rows, -1 would be ambiguous)
+    flat = np.asarray(hot.matrix().T @ moved.reshape(hot.values.size, int(np.prod(rest))))
     return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)
 
 

@@ -294,7 +294,7 @@ def expand_rows(result, groups):
 
 
 def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callback=None,
-        missing=None, collapse=True, n_init=1, rotate=True):
+        missing=None, collapse=True, n_init=1, rotate=True, local_iters=None):
     """Fit the model by coordinate ascent on the ELBO (variational message passing).
 
     Returns a dict: posterior (standard parameters per latent), expectations,
@@ -309,6 +309,9 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     starts (the latents in ``init`` as given in each, the random starts of
     the others drawn anew) and returns the one with the highest final ELBO.
     ``rotate=False`` turns off the rotation step of bilinear pairs (ROTATIONS).
+    ``local_iters=n`` updates the local block (LOCAL_BLOCK) up to n times per
+    sweep, before the globals, stopping when the locals stop moving
+    (local_loop.py); default 1.
     ``missing="skip"`` drops the factors of NaN observations (see bind_data).
     Duplicate rows of a collapsible plate (COLLAPSIBLE: all its data integer,
     e.g. LDA's (doc, word) tokens) are fitted once with their count
@@ -350,6 +353,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     except (TypeError, ValueError):
         raise DataError(f"seed must be a whole number or None, got {seed!r}") from None
     init = dict(init or {})
+    local_iters = default_local_iters(local_iters)
     groups = collapse_rows(dim, data, init) if collapse else {}
     try:
         # an invalid hyper (log 0) gives inf here; the checks of the starting
@@ -360,7 +364,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         raise DataError(f"the constants of the model (from the data and hypers) "
                         f"cannot be computed: {err}") from None
     q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
-                                                max_iter, tol, callback, rotate)
+                                                max_iter, tol, callback, rotate,
+                                                local_iters)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows(split_blocks({"posterior": q, "expectations": expectations,
                                      "elbo": np.asarray(trace), "converged": converged,

@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 
 
-def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, rotate=True):
+def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, rotate=True,
+               local_iters=1):
     """Climb from ``n_init`` starts (the latents in ``init`` as given, the
     others' random starts drawn anew each time from ``rng``) and keep the one
     with the highest final ELBO.  Returns (q, E, trace, converged, the final
@@ -18,7 +19,8 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     for _ in range(n_init):
         q, E = {}, {}
         _initial_state(q, E, K, data, hyper, dim, rng, init)
-        trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate)
+        trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
+                                 local_iters)
         _MEMO.clear()  # free the products the sweeps shared
         finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
         if best is None or finals[-1] > max(finals[:-1]):
@@ -31,17 +33,16 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     return q, E, trace, converged, finals
 
 
-def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True):
-    """Sweep (every update a coordinate-ascent step, so the ELBO never falls)
-    until ``has_converged``; returns (the ELBO after each sweep, converged).
+def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local_iters=1):
+    """Sweep (every update a coordinate-ascent step, so the ELBO never falls;
+    the local block up to ``local_iters`` times, local_loop.py) until
+    ``has_converged``; returns (the ELBO after each sweep, converged).
     With ``rotate``, each sweep ends with the rotation step of the model's
     bilinear pairs (ROTATIONS, emit/rotate.py), which never lowers the ELBO."""
     trace = []
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
-        for name, family, point, update, prior in UPDATES:
-            coeffs = update(E, K, data, hyper, dim)
-            _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
+        coeffs = sweep(q, E, K, data, hyper, dim, local_iters)
         if rotate and ROTATIONS and rotate_pairs(q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))

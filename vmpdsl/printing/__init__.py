@@ -43,7 +43,11 @@ def equations_text(derivation, style: str = "text", steps: bool = False) -> str:
     if style not in STYLES:
         raise ValueError(f"style must be 'text' or 'latex', got {style!r}")
     ctx = Context(derivation)
-    return render(ctx, collect(ctx), STYLES[style], steps)
+    text = render(ctx, collect(ctx), STYLES[style], steps)
+    if style == "text":  # the local / global split and its row statistics
+        from ..derive.locality import locality_text
+        text = "\n\n".join(t for t in (text, locality_text(derivation)) if t)
+    return text
 
 
 def equations(derivation, style: str = "text", steps: bool = False) -> Equations:
