@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from .compiler import Compiled, compile_source
+from .data_in import as_data_dict
 from .errors import VmpDataError, VmpError
 from .families.registry import FAMILIES
 from .language import model_source
@@ -113,10 +114,10 @@ class Model:
         if missing not in ("error", "skip", None):
             raise VmpDataError(f"missing must be 'error' or 'skip', got {missing!r}")
         skip = missing == "skip"
+        point = point_names(point)
+        check_flag("collapse", collapse)
         if point or (skip and not self._compiled.model.missing) \
                 or bool(mean_field) != self._compiled.model.mean_field:
-            if isinstance(point, str):
-                point = [point]
             compiled = self._compiled
             points = tuple(point or ()) + tuple(v.name for v in compiled.model.by_role("point"))
             source = compiled.model.source
@@ -127,6 +128,7 @@ class Model:
                 chunk_size=chunk_size, keep_local=keep_local)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
+        data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
         if not isinstance(data, dict):
             raise VmpDataError(f"data must be a dict of arrays by name, got "
                                f"{type(data).__name__}")
@@ -175,6 +177,25 @@ def load_fit(path) -> "Fit":
     the model is recompiled from the source stored in the file."""
     from .persist import load_fit as read
     return read(path)
+
+
+def point_names(point) -> list:
+    """``point``: None, a latent's name or a list of names."""
+    if point is None or isinstance(point, str):
+        return [point] if point else []
+    try:
+        names = list(point)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise VmpDataError(f"point must be a latent's name or a list of names, got {point!r}")
+    return names
+
+
+def check_flag(name: str, value):
+    """A yes/no option must be a bool: ``collapse="no"`` is truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise VmpDataError(f"{name} must be True or False, got {value!r}")
 
 
 def check_options(max_iter, tol, n_init=1):

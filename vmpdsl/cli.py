@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,6 +20,7 @@ from . import commands, predict_command
 from .errors import VmpError
 from .language import check, parse, read_source
 from .language.model import CheckedModel
+from .outputs import refuse_overwriting, write_atomically
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
 
@@ -92,9 +94,11 @@ def run_graph(args: argparse.Namespace) -> int:
     """``vmpdsl graph``: write the factor graph."""
     from .graph import build_graph, write_graph  # networkx only when drawing
 
+    refuse_overwriting({"the model": args.model}, {"the graph": args.output})
     model = load_model_file(args.model)
-    path = write_graph(build_graph(model), args.output)
-    print(f"wrote {path}")
+    graph = build_graph(model)
+    write_atomically(args.output, lambda path: write_graph(graph, path))
+    print(f"wrote {args.output}")
     return EXIT_OK
 
 
@@ -135,8 +139,17 @@ def _version() -> str:
         return "unknown"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings for a user of the command: the message, not our source line."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 2 bad input, 3 internal error)."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printable
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    warnings.showwarning = _show_warning
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed usage or help

@@ -12,8 +12,10 @@ import numpy as np
 
 from .api import Fit, Model
 from .compiler import compile_source
+from .data_in import parse_setting, read_data, split_spec, standardized
 from .errors import VmpDataError, VmpError
 from .language import read_source
+from .outputs import refuse_overwriting, write_atomically
 
 
 def load_file(path: str, mean_field: bool = False) -> Model:
@@ -52,8 +54,9 @@ def compile_arguments(parser: argparse.ArgumentParser):
 
 def run_compile(args) -> int:
     """``vmpdsl compile``: write the standalone NumPy module."""
+    refuse_overwriting({"the model": args.model}, {"the module": args.output})
     model = load_file(args.model, args.mean_field)
-    Path(args.output).write_text(model.code, encoding="utf-8")
+    write_atomically(args.output, lambda path: Path(path).write_text(model.code, encoding="utf-8"))
     print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
     return 0
 
@@ -101,16 +104,14 @@ def fit_arguments(parser: argparse.ArgumentParser):
 
 def run_fit(args) -> int:
     """``vmpdsl fit``: fit, print the summary, optionally save and plot."""
-    if args.out:  # before the fit: a typo must not cost the fit, nor overwrite data
-        from .persist import refuse_inputs
-        refuse_inputs(args.out, [args.model] + [s.partition("=")[2] or s for s in args.data])
+    # before the fit: a typo must not cost the fit, nor overwrite the model or data
+    refuse_overwriting({"the model": args.model, "--data": data_paths(args.data)},
+                       {"--out": args.out, "--plot": args.plot})
     model = load_file(args.model)
-    data_names = [v.name for v in model.checked.by_role("data")]
-    data = {}
-    for spec in args.data:
-        data.update(read_data(spec, data_names))
+    data = read_all(args.data, model)
     if args.standardize:
-        data = standardized(data, model)
+        data = standardized(data, [v.name for v in model.checked.by_role("data")
+                                   if v.dtype == "real"])
     hypers = {}
     for item in args.set:
         name, value = parse_setting(item)
@@ -131,95 +132,29 @@ def run_fit(args) -> int:
         print("final ELBO of each start: " + ", ".join(f"{e:.6f}" for e in fit.start_elbos))
     print(posterior_table(fit))
     if args.out:
-        save_fit(fit, args.out)
+        save_fit(fit, args.out)  # atomically (persist.atomic_write)
         print(f"wrote {args.out}")
     if args.plot:
         from .fitplot import plot_fit
         try:
-            print(f"wrote {plot_fit(fit, data, args.plot)}")
+            write_atomically(args.plot, lambda path: plot_fit(fit, data, path))
+            print(f"wrote {args.plot}")
         except VmpError as err:  # the extra is optional: say so, do not fail the fit
             print(f"no plot: {err.message}")
     return 0
 
 
-def standardized(data: dict, model: Model) -> dict:
-    """Real data arrays centred and scaled per column (integer data untouched)."""
-    out = dict(data)
-    for var in model.checked.by_role("data"):
-        if var.dtype == "real" and var.name in data:
-            x = np.asarray(data[var.name], dtype=float)
-            scale = x.std(axis=0)
-            out[var.name] = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    return out
+def data_paths(specs: list) -> list:
+    return [split_spec(spec)[1] for spec in specs]
 
 
-def parse_setting(item: str) -> tuple:
-    """``NAME=VALUE`` of ``--set`` → (name, int or float)."""
-    name, sep, text = item.partition("=")
-    if not sep or not name.strip():
-        raise VmpDataError(f"--set takes NAME=VALUE, got {item!r}")
-    try:
-        value = float(text)
-    except ValueError:
-        raise VmpDataError(f"--set {name}: {text!r} is not a number") from None
-    return name.strip(), int(value) if value.is_integer() and "." not in text else value
-
-
-def read_data(spec: str, names: list) -> dict:
-    """Arrays from one --data argument."""
-    name, sep, path = spec.partition("=")
-    if not sep:
-        name, path = None, spec
-    file = Path(path)
-    if not file.is_file():
-        raise VmpDataError(f"no such data file: {path}")
-    if file.suffix == ".npz":
-        try:
-            with np.load(file, allow_pickle=False) as archive:
-                arrays = {k: archive[k] for k in archive.files}
-        except ValueError as err:
-            raise VmpDataError(f"{path}: {err} (pickled arrays are refused)") from None
-        return {name: next(iter(arrays.values()))} if name else arrays
-    if file.suffix == ".csv":
-        return read_csv(file, name, names)
-    raise VmpDataError(f"{path}: data files must be .npz or .csv")
-
-
-def read_csv(file: Path, name: str | None, names: list) -> dict:
-    """Arrays from a CSV file: columns by name, or the whole table as one matrix."""
-    lines = [l for l in file.read_text(encoding="utf-8").splitlines() if l.strip()]
-    if not lines:
-        raise VmpDataError(f"{file}: the file is empty")
-    header = [h.strip() for h in lines[0].split(",")]
-    has_header = any(not is_number(h) for h in header)
-    rows = lines[1:] if has_header else lines
-    table = []
-    for number, line in enumerate(rows, start=2 if has_header else 1):
-        cells = [c.strip() for c in line.split(",")]
-        if len(cells) != len(header):
-            raise VmpDataError(f"{file}:{number}: {len(cells)} cells, expected {len(header)}")
-        bad = next((c for c in cells if not is_number(c)), None)
-        if bad is not None:
-            raise VmpDataError(f"{file}:{number}: {bad!r} is not a number")
-        table.append([float(c) for c in cells])
-    matrix = np.array(table, dtype=float).reshape(len(table), len(header))
-    if name:
-        return {name: matrix[:, 0] if matrix.shape[1] == 1 else matrix}
-    if has_header and any(h in names for h in header):
-        return {h: matrix[:, i] for i, h in enumerate(header) if h in names}
-    if len(names) == 1:
-        return {names[0]: matrix}
-    raise VmpDataError(f"{file}: its columns ({', '.join(header)}) name none of the model's "
-                       f"data arrays ({', '.join(names)}); use --data NAME={file}")
-
-
-def is_number(text: str) -> bool:
-    """Whether ``float(text)`` succeeds."""
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+def read_all(specs: list, model: Model) -> dict:
+    """The arrays of every --data argument (only those the model uses)."""
+    names = [v.name for v in model.checked.by_role("data")]
+    data = {}
+    for spec in specs:
+        data.update(read_data(spec, names, list(model.checked.dims)))
+    return data
 
 
 def posterior_table(fit: Fit) -> str:

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from .derive.messages import Derivation, derive
 from .emit.numpy_emit import emit
-from .errors import VmpError
+from .errors import Span, VmpCheckError, VmpError
 from .language import check, parse
 from .language.model import CheckedModel
 from .lower import Program, lower
@@ -48,10 +48,21 @@ def _compile_cached(source: str, filename: str | None, points: tuple,
     model = as_points(check(parse(source, filename)), points)
     if missing or mean_field:
         model = replace(model, missing=missing, mean_field=mean_field)
+    require_unknowns(model)
     derivation = derive(model)
     program = lower(derivation)
     code = emit(program, docstring_equations(derivation, equations_text))
     return Compiled(model, derivation, program, code, load_module(code, model.name))
+
+
+def require_unknowns(model: CheckedModel):
+    """A model with nothing to infer has no updates and no fit to run."""
+    if not any(v.role in ("latent", "point", "param") for v in model.variables.values()):
+        raise VmpCheckError(
+            "the model has no unknown (latent, point or param) variable, so there is "
+            "nothing to fit" if model.variables else "the model is empty: it declares "
+            "no variables", Span(1, 1),
+            hint="declare a latent with `name ~ Distribution(...)`")
 
 
 def check_conjugacy(model: CheckedModel) -> Derivation:

@@ -13,21 +13,21 @@ the loaded fit equals the original's.  An array broadcast along some axes
 load.  Nothing is pickled, so loading a file runs no code of its own: the
 model is recompiled from its source (through the compile cache).
 
-Writes are atomic (a temporary file in the same directory, then
-``os.replace``), and a path that is one of the command's inputs is refused
-(``refuse_inputs``), so a crash or a typo never destroys data.
+Writes are atomic (``outputs.write_atomically``: a temporary file in the same
+directory, then ``os.replace``); the commands refuse an output path that is
+one of their inputs (``outputs.refuse_overwriting``), so a crash or a typo
+never destroys data.
 """
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import VmpDataError
+from .outputs import write_atomically
 
 FORMAT, VERSION = "vmpdsl-fit", 1
 
@@ -167,25 +167,9 @@ def load_fit(path):
 
 # ------------------------------------------------------------------- files
 def atomic_write(path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it
-    over ``path``: readers see the old file or the whole new one, never half."""
-    path = Path(path)
+    """Call ``write(file)`` on an in-memory file, then write its bytes with
+    ``outputs.write_atomically`` (a temporary beside ``path``, renamed over it):
+    readers see the old file or the whole new one, never half."""
     buffer = io.BytesIO()
     write(buffer)
-    handle, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.",
-                                    suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(buffer.getvalue())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def refuse_inputs(output, inputs) -> None:
-    """A VmpDataError if ``output`` names the same file as one of ``inputs``."""
-    out = os.path.realpath(output)
-    for given in inputs:
-        if os.path.realpath(given) == out:
-            raise VmpDataError(f"refusing to write {output}: it is an input of this command")
+    write_atomically(path, lambda temp: Path(temp).write_bytes(buffer.getvalue()))

@@ -63,12 +63,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data_in import as_data_dict
 from .derive.pairs import self_gated
 from .errors import VmpDataError, VmpError
 from .language.ast import Call, Index, Name, Num
 from .language.model import CheckedModel
 
 MC_SAMPLES = 2000
+MAX_SAMPLES = 100_000  # Monte Carlo draws; more cannot move an answer, only hang
 
 # ------------------------------------------------------ the plan (compile time)
 def plan(model: CheckedModel):
@@ -162,11 +164,65 @@ def mixing_weights(model, z):
 
 # ------------------------------------------------------ the package's face
 def _call(fit, function, *args, **kwargs):
+    """The emitted module's answer for new rows; its errors, and an answer that
+    overflowed (new data far off the training scale), become VmpDataErrors."""
     module = fit.model._compiled.module
+    new_data = args[0]
     try:
-        return getattr(module, function)(fit.result, *args, **kwargs)
+        with np.errstate(over="ignore", invalid="ignore"):  # judged below, as a whole
+            answer = getattr(module, function)(fit.result, new_data, *args[1:], **kwargs)
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
+    except module.FitError as err:
+        raise VmpDataError(f"the new rows cannot be fitted: {err}; are they on the scale "
+                           f"of the training data?") from None
+    bad = next((key for key, value in _arrays(answer) if not np.all(np.isfinite(value))), None)
+    if bad is not None:
+        raise VmpDataError(f"the {function} of the new rows is not finite ({bad} overflows); "
+                           f"are they on the scale of the training data?")
+    return answer
+
+
+def new_rows(fit, new_data, samples=None):
+    """The new rows as a dict of arrays (a DataFrame, as for fit), checked
+    before any path computes with them; the Monte Carlo draws bounded."""
+    if samples is not None and not (isinstance(samples, (int, np.integer))
+                                    and not isinstance(samples, bool)
+                                    and 1 <= samples <= MAX_SAMPLES):
+        raise VmpDataError(f"samples must be a whole number from 1 to {MAX_SAMPLES:,}, "
+                           f"got {samples!r}")
+    names = [v.name for v in fit.model.checked.by_role("data")]
+    new_data = as_data_dict(new_data, names)
+    check_new_arrays(new_data, names)
+    return new_data
+
+
+def check_new_arrays(new_data, names: list):
+    """The model's arrays among the new rows: numbers, and at least one row."""
+    if not isinstance(new_data, dict):
+        return  # the module says what it needs
+    for name in names:
+        if name not in new_data:
+            continue
+        try:
+            kind = np.asarray(new_data[name]).dtype.kind
+        except ValueError:  # ragged
+            kind = "O"
+        if kind not in "biuf":
+            raise VmpDataError(f"'{name}' of the new rows must be an array of real numbers")
+        if np.ndim(new_data[name]) and np.shape(new_data[name])[0] == 0:
+            raise VmpDataError(f"'{name}' of the new rows has no rows")
+
+
+def _arrays(answer, prefix=""):
+    """(key, float array) pairs of a nested answer."""
+    items = answer.items() if isinstance(answer, dict) else [("", answer)]
+    for key, value in items:
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _arrays(value, f"{name}.")
+        elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            yield name or "the result", value
 
 
 def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:
@@ -175,11 +231,12 @@ def local(fit, new_data: dict, max_iter: int = 500, tol: float = 1e-12) -> dict:
         raise VmpError(f"model '{fit.model.name}' has no local latents (latents plated "
                        f"over the observation plate), so there is nothing to infer per "
                        f"new row; use predict() for the predictive distribution")
-    return _call(fit, "local", new_data, max_iter=max_iter, tol=tol)
+    return _call(fit, "local", new_rows(fit, new_data), max_iter=max_iter, tol=tol)
 
 
 def predict(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> dict:
     """The posterior predictive for new data (see the module docs)."""
+    new_data = new_rows(fit, new_data, samples)
     shape = fit.model._compiled.module.PREDICTIVE
     if shape is None and fit.model.checked.chains:  # a Gaussian chain (a Categorical's is "chain")
         raise VmpError(f"predict of model '{fit.model.name}' is not supported: its chain "
@@ -202,6 +259,7 @@ def predict(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> di
 
 def score(fit, new_data: dict, samples: int = MC_SAMPLES, seed: int = 0) -> np.ndarray:
     """log p(new row | training data) under q, one value per new row."""
+    new_data = new_rows(fit, new_data, samples)
     if fit.model._compiled.module.PREDICTIVE is None:
         out = predict(fit, new_data, samples, seed)
         if out["log_density"] is None:

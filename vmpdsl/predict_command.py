@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-from .commands import brief, fit_options, load_file, parse_setting, read_data
 from .api import load_fit
+from .commands import brief, data_paths, fit_options, load_file, read_all
+from .data_in import parse_setting
 from .errors import VmpDataError
-from .persist import atomic_write, refuse_inputs
+from .outputs import refuse_overwriting, write_atomically
 from .predict import MC_SAMPLES
 
 SHOWN_ROWS = 10
@@ -45,16 +45,15 @@ def predict_arguments(parser: argparse.ArgumentParser):
 
 def run_predict(args) -> int:
     """``vmpdsl predict``: the predictive and local posteriors of new rows."""
-    if args.out:
-        refuse_inputs(args.out, [p for p in (args.model, args.fit_file) if p] +
-                      [s.partition("=")[2] or s for s in args.data + args.new])
+    refuse_overwriting({"the model": args.model or [], "--fit": args.fit_file or [],
+                        "--data": data_paths(args.data), "--new": data_paths(args.new)},
+                       {"--out": args.out})
+    if args.out and not args.out.endswith(".npz"):
+        raise VmpDataError("--out must end in .npz")
     fit = saved_fit(args) if args.fit_file else fresh_fit(args)
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
     print(f"fit {status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
-    names = [v.name for v in fit.model.checked.by_role("data")]
-    new = {}
-    for spec in args.new:
-        new.update(read_data(spec, names))
+    new = read_all(args.new, fit.model)
     result = fit.predict(new, samples=args.samples, seed=args.seed)
     observed = result["observed"]
     observed = observed if isinstance(observed, str) else ", ".join(observed)
@@ -85,9 +84,7 @@ def run_predict(args) -> int:
         print(f"  log predictive density: total {dens.sum():.6f} over {dens.size} rows "
               f"(mean {dens.mean():.6f})")
     if args.out:
-        if not args.out.endswith(".npz"):
-            raise VmpDataError("--out must end in .npz")
-        atomic_write(Path(args.out), lambda f: np.savez(f, **saved))
+        write_atomically(args.out, lambda path: np.savez(path, **saved))
         print(f"wrote {args.out}")
     return 0
 
@@ -104,10 +101,7 @@ def fresh_fit(args):
     if not args.model or not args.data:
         raise VmpDataError("predict needs a model and --data, or --fit FILE")
     model = load_file(args.model)
-    names = [v.name for v in model.checked.by_role("data")]
-    data = {}
-    for spec in args.data:
-        data.update(read_data(spec, names))
+    data = read_all(args.data, model)
     hypers = {}
     for item in args.set:
         name, value = parse_setting(item)

@@ -101,6 +101,13 @@ def same_as_plain(fit):
                                             for a, b in zip(ours, theirs))
 
 
+def gmm_fit(**options):
+    import os
+    import vmpdsl
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "models", "gmm.vmp")
+    return vmpdsl.load(path).fit(dict(GMM_DATA), **options)
+
+
 def plain_gmm():
     import os
     import vmpdsl
@@ -413,3 +420,249 @@ CASES = [
     Case("huge-n", "numeric", "normal_gamma", {"x": np.tile(X1, 40_000)}, {"max_iter": 50},
          Ok(lambda fit: fit.posterior["tau"]["shape"] == 1.0 + 1e6 / 2)),  # a0 + N/2 (joint)
 ]
+
+
+# ------------------------------------------- issue 15: the remaining crash classes
+def raises(cls, part, function, *args, **kwargs):
+    """True when ``function(*args, **kwargs)`` raises exactly ``cls`` saying ``part``."""
+    try:
+        function(*args, **kwargs)
+    except VmpError as err:
+        return type(err) is cls and part in str(err)
+    return False
+
+
+def refit(fit, data, **options):
+    """The same model fitted again with other options (the reference of a case)."""
+    import vmpdsl
+    return vmpdsl.load(fit.model.checked.source).fit(data, **options)
+
+
+def plain_without(rows):
+    """The plain normal–gamma fit on X1 without the given rows (the exact
+    answer of missing="skip", which drops their factors)."""
+    import vmpdsl
+    return vmpdsl.load(ng_text()).fit({"x": np.delete(X1, rows)}, max_iter=50)
+
+
+def same_posterior(a, b):
+    return all(np.allclose(a.posterior[n][k], b.posterior[n][k], rtol=1e-12, atol=0)
+               for n in a.posterior for k in a.posterior[n])
+
+
+def nested_plates(depth, axes=None):
+    """x observed inside ``depth`` nested plates (``axes`` of them declared on x)."""
+    dims = [f"P{i}" for i in range(depth)]
+    text = (f"dim {', '.join(dims)}\ndata x[{', '.join(dims[:axes or depth])}]\n"
+            "tau ~ Gamma(1.0, 1.0)\n")
+    for i in range(depth):
+        text += "    " * i + f"for i{i} in P{i}:\n"
+    return text + "    " * depth + f"x[{', '.join(f'i{i}' for i in range(axes or depth))}] ~ " \
+        "Normal(0.0, tau)\n"
+
+
+def many_latents(n):
+    """n latents, each with its own prior; the data see the first."""
+    return ("dim N\ndata x[N]\ntau ~ Gamma(1.0, 1.0)\n"
+            + "".join(f"a{i} ~ Normal(0.0, tau)\n" for i in range(n))
+            + "for n in N:\n    x[n] ~ Normal(a0, tau)\n")
+
+
+def hyper_sum(n):
+    return ("dim N\ndata x[N]\nhyper " + ", ".join(f"h{i} = 1.0" for i in range(n))
+            + "\nhyper s = " + " + ".join(f"h{i}" for i in range(n))
+            + "\nmu ~ Normal(0.0, s)\nfor n in N:\n    x[n] ~ Normal(mu, 1.0)\n")
+
+
+PRODUCT_OF_SUMS = ("dim N\ndata x[N]\ntau ~ Gamma(1.0, 1.0)\n"
+                   + "".join(f"{c}{i} ~ Normal(0.0, 1.0)\n" for c in "abc" for i in range(5))
+                   + "for n in N:\n    x[n] ~ Normal("
+                   + "*".join("(" + "+".join(f"{c}{i}" for i in range(5)) + ")" for c in "abc")
+                   + ", tau)\n")
+GMM_DATA = {"x": XGMM, "K": 2}
+MASKED = np.ma.masked_array(X1, mask=np.isin(np.arange(25), [3, 7]))
+
+CASES += [
+    # literals and constant arithmetic
+    Case("literal-1e999", "numeric", ng_text().replace("Normal(0.0, tau)", "Normal(0.0, 1e999 * tau)"),
+         {"x": X1}, {}, Err(VmpSyntaxError, "6:18", "the number 1e999 is too large")),
+    Case("dim-default-1e999", "numeric", ng_text().replace("dim N", "dim N, K = 1e999"), {"x": X1},
+         {}, Err(VmpSyntaxError, "2:12", "the number 1e999 is too large")),
+    Case("hyper-division-by-zero", "hyper", ng_text().replace("hyper a0 = 1.0", "hyper a0 = 1.0/0.0"),
+         {"x": X1}, {}, Err(VmpCheckError, "4:12", "hyper a0 cannot be computed: it divides by "
+                                                  "zero")),
+    Case("hyper-dims-division-by-zero", "hyper",
+         ng_text().replace("dim N", "dim N, D").replace("hyper a0 = 1.0", "hyper a0 = D/(D-D)"),
+         {"x": X1, "D": 2}, {}, Err(VmpDataError, "hyper a0 (line 4) cannot be computed: "
+                                                  "division by zero")),
+    Case("hyper-product-overflow", "hyper", ng_text().replace("hyper a0 = 1.0", "hyper a0 = 1e300*1e300"),
+         {"x": X1}, {}, Err(VmpCheckError, "4:12", "hyper a0 cannot be computed: it overflows")),
+    # with a dim, the default is computed when the fit knows the dim
+    Case("hyper-dims-product-overflow", "hyper",
+         ng_text().replace("dim N", "dim N, D").replace("hyper a0 = 1.0", "hyper a0 = 1e300*D*1e300"),
+         {"x": X1, "D": 2}, {}, Err(VmpDataError, "hyper a0 (line 4) is not finite (it evaluates "
+                                                  "to inf)")),
+    Case("literal-product-overflow", "numeric",
+         ng_text().replace("Normal(0.0, tau)", "Normal(0.0, 1e300 * 1e300 * tau)"), {"x": X1}, {},
+         Err(VmpCheckError, "6:18", "come to more than the largest float")),
+    Case("literal-sum-overflow", "numeric",
+         ng_text().replace("Normal(0.0, tau)", "Normal(1e308 + 1e308, tau)"), {"x": X1}, {},
+         Err(VmpCheckError, "6:1", "come to more than the largest float")),
+    # models with nothing to fit
+    Case("no-latent-variables", "hostile", "dim N\ndata x[N]\nfor n in N:\n    x[n] ~ Normal(0.0, 1.0)\n",
+         {"x": X1}, {}, Err(VmpCheckError, "1:1", "there is nothing to fit")),
+    Case("empty-model", "hostile", "model nothing\n", {}, {},
+         Err(VmpCheckError, "the model is empty: it declares no variables")),
+    # sizes
+    Case("size-K-1e9", "data", "gmm", {"x": XGMM, "K": 10 ** 9}, {},
+         Err(VmpDataError, "the fit would need about", "more than the",
+             "E[onehot] of 'z' over N = 40 × K = 1000000000")),
+    Case("size-K-zero-mvnormal", "data", "pca", {"Y": XLIN, "K": 0}, {},
+         Err(VmpDataError, "'W' is a MvNormal over 0 dimensions (K = 0); it must have at least 1")),
+    Case("size-K-1e308", "data", "pca", {"Y": XLIN, "K": 1e308}, {},
+         Err(VmpDataError, "the fit would need about 9.83e+609 GiB of memory",
+             "N = 30 × K = 1.00e+308 × K = 1.00e+308")),
+    Case("plates-nested-25", "hostile", nested_plates(25, axes=1), {"x": X1[:1]}, {},
+         Err(VmpCheckError, "plates nest more than 24 deep")),
+    Case("array-with-40-axes", "hostile", nested_plates(40), {"x": X1[:1]}, {},
+         Err(VmpCheckError, "'x' has 40 axes; vmpdsl handles at most 32")),
+    Case("plates-nested-24", "hostile", nested_plates(24), {"x": np.ones((1,) * 24)},
+         {"max_iter": 20}, Ok(lambda fit: np.isclose(fit.posterior["tau"]["shape"], 1.5))),
+    # growth
+    Case("growth-product-of-sums", "hostile", PRODUCT_OF_SUMS, {"x": X1}, {},
+         Err(VmpCheckError, "20:5", "expands to 15625 products of variables (vmpdsl allows 2000)")),
+    Case("growth-hyper-sum-250", "hostile", hyper_sum(250), {"x": X1}, {},
+         Err(VmpSyntaxError, "4:1", "an expression here nests more than 100 operations deep")),
+    Case("growth-hyper-sum-1000", "hostile", hyper_sum(1000), {"x": X1}, {},
+         Err(VmpSyntaxError, "nests more than 100 operations deep")),
+    # a sum of 90 unit hypers is the prior precision 90: q(mu) has precision 90 + N
+    Case("growth-hyper-sum-90", "hostile", hyper_sum(90), {"x": X1}, {"max_iter": 5},
+         Ok(lambda fit: np.isclose(fit.posterior["mu"]["precision"], 90 + 25)
+            and np.isclose(fit.posterior["mu"]["mean"], X1.sum() / 115))),
+    # 200 latents: the 199 unobserved ones keep their prior mean 0
+    Case("growth-200-latents", "hostile", many_latents(200), {"x": X1}, {"max_iter": 30},
+         Ok(lambda fit: all(abs(fit.mean(f"a{i}")) < 1e-12 for i in range(1, 200)))),
+    # data: masked arrays and pandas
+    Case("masked-array-refused", "data", "normal_gamma", {"x": MASKED}, {},
+         Err(VmpDataError, "'x' is a masked array with masked entries (first at index (3,))",
+             "missing='skip'")),
+    Case("masked-array-skip", "data", ng_text(), {"x": MASKED}, {"missing": "skip", "max_iter": 50},
+         Ok(lambda fit: same_posterior(fit, plain_without([3, 7])))),
+    Case("masked-array-nothing-masked", "data", ng_text(), {"x": np.ma.masked_array(X1)},
+         {"max_iter": 50}, Ok(same_as_plain)),
+    # options
+    Case("collapse-not-a-bool", "data", "normal_gamma", {"x": X1}, {"collapse": "no"},
+         Err(VmpDataError, "collapse must be True or False, got 'no'")),
+    Case("point-not-a-name", "data", "normal_gamma", {"x": X1}, {"point": 5},
+         Err(VmpDataError, "point must be a latent's name or a list of names, got 5")),
+    Case("counts-uint64-huge", "data", "poisson_mix",
+         {"c": np.array([*COUNTS, 2 ** 64 - 1], dtype=np.uint64), "K": 2}, {},
+         Err(VmpDataError, "'c' has the value 1.84467e+19, too large to count exactly")),
+    # inits
+    Case("init-point-wrong-type", "data", "gmm", GMM_DATA, {"point": ["mu"], "init": {"mu": "abc"}},
+         Err(VmpDataError, "init 'mu' must be an array of real numbers")),
+    Case("init-point-wrong-shape", "data", "gmm", GMM_DATA,
+         {"point": ["mu"], "init": {"mu": np.zeros(7)}},
+         Err(VmpDataError, "init for 'mu': value must have shape (2, 2), got (7,)")),
+    Case("init-param-not-spd", "data", "gmm_em", GMM_DATA,
+         {"init": {"Lambda": np.array([[[1.0, 2.0], [2.0, 1.0]]] * 2)}},
+         Err(VmpDataError, "init for 'Lambda': the point estimate of 'Lambda' is invalid: "
+                           "Wishart point value is not positive definite")),
+    Case("init-unknown-parameter", "data", "normal_gamma", {"x": X1}, {"init": {"tau": {"a": 1}}, "mean_field": True},
+         Err(VmpDataError, "init for 'tau' must give the Gamma parameters rate, shape: unknown a; "
+                           "missing rate, shape")),
+    Case("init-missing-parameter", "data", "normal_gamma", {"x": X1},
+         {"init": {"mu": {"mean": 1.0}}, "mean_field": True},
+         Err(VmpDataError, "init for 'mu' must give the Normal parameters mean, precision: "
+                           "missing precision")),
+    # a scalar init of a plated Normal's mean is every row's: the same fit as the full array
+    Case("init-scalar-mean-broadcasts", "data", "pca", {"Y": XLIN, "K": 2},
+         {"init": {"mu": {"mean": -1.0, "precision": 1.0}}, "seed": 0, "max_iter": 20},
+         Ok(lambda fit: np.allclose(fit.elbo, refit(fit, {"Y": XLIN, "K": 2}, init={"mu": {
+             "mean": np.full(3, -1.0), "precision": np.ones(3)}}, seed=0, max_iter=20).elbo,
+             rtol=1e-12))),
+    Case("init-point-none", "data", "gmm", GMM_DATA, {"point": ["mu"], "init": {"mu": None}},
+         Err(VmpDataError, "init for 'mu' must be finite (no NaN, inf or None)")),
+    Case("init-point-categorical-not-one-hot", "data", "gmm", GMM_DATA,
+         {"point": ["z"], "init": {"z": -1.0}},
+         Err(VmpDataError, "init for 'z' must be one-hot rows (a point Categorical)")),
+    # a scalar point init is every component's value: the same fit as the full array
+    Case("init-point-scalar-broadcasts", "data", "gmm", GMM_DATA,
+         {"point": ["mu"], "init": {"mu": 0.5}, "seed": 0, "max_iter": 30},
+         Ok(lambda fit: np.allclose(fit.elbo, gmm_fit(point=["mu"], init={"mu": np.full((2, 2), 0.5)},
+                                                      seed=0, max_iter=30).elbo, rtol=1e-12))),
+    Case("point-wishart-m-step-not-spd", "numeric", "gmm_em",
+         {"x": np.random.default_rng(0).normal(size=(3, 2)), "K": 2}, {"max_iter": 3, "seed": 0},
+         Err(VmpDataError, "the fit failed: the point estimate of 'Lambda' is invalid: Wishart "
+                           "point value is not positive definite")),
+    Case("update-overflows", "numeric", "lda_eb", dict(LDA), {"init": {"eta": 1e308}},
+         Err(VmpDataError, "the fit failed: the update of 'eta' failed: (34, 'Numerical result out "
+                           "of range')")),
+    Case("elbo-not-computable", "numeric", "pca", {"Y": np.full((5, 5), 2.0 ** 62), "K": 2},
+         {"max_iter": 3, "seed": 0},
+         Err(VmpDataError, "the fit failed: the ELBO cannot be computed at iteration 1")),
+    Case("hyper-W0-1e308", "hyper", "gmm", GMM_DATA, {"hypers": {"W0": 1e308 * np.eye(2)}},
+         Err(VmpDataError, "is not a valid distribution: Wishart scale has non-finite entries")),
+    # new data far off the training scale; Monte Carlo draws bounded
+    Case("new-data-1e200-local", "numeric", "gmm", GMM_DATA, {"seed": 0},
+         Ok(lambda fit: raises(VmpDataError, "are they on the scale of the training data",
+                               fit.local, {"x": XGMM * 1e200})
+            and raises(VmpDataError, "the new rows cannot be fitted", fit.score,
+                       {"x": XGMM * 1e200}))),
+    Case("new-data-1e200-linreg-predict", "numeric", "linreg", {"X": XLIN, "y": YLIN}, {},
+         Ok(lambda fit: raises(VmpDataError, "the predict of the new rows is not finite (var "
+                                             "overflows)", fit.predict, {"X": XLIN * 1e200})
+            and raises(VmpDataError, "the score of the new rows is not finite", fit.score,
+                       {"X": XLIN * 1e200, "y": YLIN}))),
+    Case("new-data-strings-linreg", "data", "linreg", {"X": XLIN, "y": YLIN}, {},
+         Ok(lambda fit: raises(VmpDataError, "'X' of the new rows must be an array of real "
+                                             "numbers", fit.predict, {"X": "a"}))),
+    Case("new-data-no-rows", "data", "softmax_reg",
+         {"X": XLIN, "y": (XLIN[:, 0] > 0).astype(int), "C": 2}, {"max_iter": 5},
+         Ok(lambda fit: raises(VmpDataError, "'X' of the new rows has no rows", fit.predict,
+                               {"X": XLIN[:0]})
+            and raises(VmpDataError, "'X' of the new rows must be an array of real numbers",
+                       fit.score, {"X": "a", "y": [0]}))),
+    Case("predict-samples-unbounded", "numeric", "gmm", GMM_DATA, {"seed": 0},
+         Ok(lambda fit: raises(VmpDataError, "samples must be a whole number from 1 to 100,000",
+                               fit.predict, {"x": XGMM}, samples=10 ** 12))),
+    # the text of a model
+    Case("model-with-bom", "hostile", "\ufeff" + ng_text(), {"x": X1}, {"max_iter": 50},
+         Ok(same_as_plain)),
+    Case("form-feed-is-whitespace", "hostile",
+         "\f" + ng_text().replace("tau ~", "tau\f~").replace("for n in N:\n    ", "for n in N:\n\f    "),
+         {"x": X1}, {"max_iter": 50}, Ok(same_as_plain)),
+    Case("bidi-control-in-comment-warns", "hostile", ng_text() + "# \u202e }; evil\n", {"x": X1},
+         {"max_iter": 50}, Warn("9:3: the model holds the bidirectional control character U+202E",
+                                same_as_plain)),
+    Case("bidi-control-in-name", "hostile", ng_text(mu="m\u202eu"), {"x": X1}, {},
+         Err(VmpSyntaxError, "unexpected character '\u202e'")),
+    Case("digit-separator-not-a-number", "hostile", ng_text().replace("hyper a0 = 1.0", "hyper a0 = 1_000"),
+         {"x": X1}, {}, Err(VmpSyntaxError, "4:13", "'1_000' is not a number: numbers have no digit "
+                                              "separators", "hint: write 1000")),
+    Case("arabic-digits-not-a-number", "hostile", ng_text().replace("hyper a0 = 1.0", "hyper a0 = ١"),
+         {"x": X1}, {}, Err(VmpSyntaxError, "4:12", "unexpected character '١'")),
+]
+
+try:
+    import pandas as pd
+except ImportError:  # the test extra has pandas; without it these rows are left out
+    pd = None
+if pd is not None:
+    CASES += [
+        Case("dataframe-as-data", "data", ng_text(), pd.DataFrame({"junk": -X1, "x": X1}),
+             {"max_iter": 50}, Ok(same_as_plain)),
+        Case("dict-of-series", "data", ng_text(), {"x": pd.Series(X1)}, {"max_iter": 50},
+             Ok(same_as_plain)),
+        Case("dataframe-new-rows", "data", "gmm", {"x": pd.DataFrame(XGMM), "K": 2}, {"seed": 0},
+             Ok(lambda fit: np.allclose(fit.local(pd.DataFrame(XGMM[:5], columns=["a", "b"]))
+                                        ["z"]["probs"], fit.local({"x": XGMM[:5]})["z"]["probs"],
+                                        rtol=1e-12))),
+        Case("dataframe-duplicate-columns", "data", "normal_gamma",
+             pd.DataFrame(np.c_[X1, X1], columns=["x", "x"]), {},
+             Err(VmpDataError, "the DataFrame: the column name x appears more than once")),
+        Case("series-with-missing-values", "data", ng_text(),
+             {"x": pd.Series(np.where(np.isin(np.arange(25), [3, 7]), None, X1), dtype=object)},
+             {"missing": "skip", "max_iter": 50},
+             Ok(lambda fit: same_posterior(fit, plain_without([3, 7])))),
+    ]

@@ -90,3 +90,16 @@ def test_emitted_code_holds_user_names_only_as_string_keys():
         if isinstance(node, pyast.Name):
             assert node.id not in ("lambda", "import", "fit_", "OneHot_") or node.id == "OneHot"
     assert "'import'" in model.code and "'lambda'" in model.code
+
+
+@pytest.mark.parametrize("name", ["gmm", "pca", "softmax_reg"])
+def test_emitted_module_defines_each_name_once(name):
+    """The runtime is pasted from several files into one namespace: a helper
+    defined twice silently replaces the other (memory.py's _count once broke
+    einsum's planner)."""
+    import collections
+    import re
+    code = load(name).code
+    defined = re.findall(r"^(?:def|class) (\w+)|^(\w+) = ", code, re.M)
+    counts = collections.Counter(a or b for a, b in defined)
+    assert [n for n, c in counts.items() if c > 1] == []

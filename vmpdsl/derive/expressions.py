@@ -16,6 +16,7 @@ one-hot statistic of z (a gate), and exact for observed indices (a gather).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -163,10 +164,25 @@ def to_terms(expr, out: tuple, ctx: FactorContext) -> list:
     if isinstance(expr, Neg):
         return neg(to_terms(expr.operand, out, ctx))
     if isinstance(expr, BinOp):
-        return binop_terms(expr, out, ctx)
+        return finite(binop_terms(expr, out, ctx), expr)
     if isinstance(expr, Call):
         return call_terms(expr, out, ctx)
     raise VmpCheckError("unsupported expression", getattr(expr, "span", None))
+
+
+def finite(terms: list, expr) -> list:
+    """Constant factors are multiplied and added exactly (Fractions); a result
+    past the float range (1e300 * 1e300, 1e308 + 1e308) is refused where it
+    is written."""
+    for term in terms:
+        try:
+            ok = math.isfinite(float(term.coeff))
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise VmpCheckError("the numbers in this expression come to more than the "
+                                "largest float (about 1.8e308)", expr.span)
+    return terms
 
 
 def variable_atom(name: str, given: tuple, out: tuple, ctx: FactorContext) -> list:

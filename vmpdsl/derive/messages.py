@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import repairs
-from ..errors import VmpConjugacyError
+from ..errors import VmpCheckError, VmpConjugacyError
 from ..families.registry import FAMILIES
 from ..language.model import CheckedModel, Factor
 from . import chains
@@ -30,7 +30,8 @@ from .blocks import find_blocks, rewrite
 from .densities import DENSITIES
 from .links import link_density, with_local_parameters
 from .nonconjugate import newton_families, weighted
-from .expressions import STATEFUL_ROLES, Constants, FactorContext, shape_of, to_terms
+from .expressions import (STATEFUL_ROLES, Constants, FactorContext, finite, shape_of,
+                          to_terms)
 from .statistics import drop_observed_selector_sums
 from .pairs import expand_pairs, is_pair
 from .terms import Atom, Term, mul
@@ -95,7 +96,11 @@ def derive(model: CheckedModel) -> Derivation:
     for position, factor in enumerate(model.factors):
         factor = chains.plate_view(model, factor)  # z[0] ~ ... as a plate T[0:1]
         ctx = FactorContext(model, factor, constants)
-        terms = expand_pairs(factor_terms(factor, ctx), ctx)  # B[z[i], z[j]]: pairs.py
+        try:
+            terms = expand_pairs(factor_terms(factor, ctx), ctx)  # B[z[i], z[j]]: pairs.py
+        except VmpCheckError as err:  # terms.mul does not know where it is
+            err.span = err.span or factor.span
+            raise
         weight = weights.factor_weight(position, factor)  # a row mask or count
         masks = chains.mask_atoms(model, factor)  # sliced plates (a chain's pieces)
         if masks and ctx.nonconjugate:
@@ -107,9 +112,9 @@ def derive(model: CheckedModel) -> Derivation:
     families = {v.name: q_family(model, v.name, raw)
                 for v in model.variables.values() if v.role in STATEFUL_ROLES}
     families.update(newton_families(model, nonconjugate))
-    factors = [FactorTerms(ctx.factor, combine_like_terms(
+    factors = [FactorTerms(ctx.factor, finite(combine_like_terms(
         [drop_observed_selector_sums(canonical(t, ctx, families), model) for t in terms],
-        ctx.label_dims), dict(ctx.label_dims)) for ctx, terms in raw]
+        ctx.label_dims), ctx.factor), dict(ctx.label_dims)) for ctx, terms in raw]  # 1e308+1e308
     found = find_blocks(model, factors)  # joint q's (blocks.py)
     factors = [FactorTerms(f.factor, combine_like_terms(
         [rewrite(t, found) for t in f.terms], f.label_dims), f.label_dims) for f in factors]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product as cartesian
 
+from ..errors import VmpCheckError
+
 Coeff = Fraction | float
 
 
@@ -85,10 +87,22 @@ def scale(c: Coeff, s: list) -> list:
     return [] if c == 0 else [t.scaled(c) for t in s]
 
 
+# A product of sums is expanded; past this many monomials (a product of
+# three 5-term sums inside a Normal's square has 15 625) the derivation, the
+# equations and the module would grow without bound, so it is refused.
+MAX_TERMS = 2000
+
+
 def mul(*sums: list) -> list:
     """The product of sums of terms, expanded."""
     result = [Term(Fraction(1))]
     for s in sums:
+        if len(result) * len(s) > MAX_TERMS:
+            raise VmpCheckError(
+                f"this expression expands to {len(result) * len(s)} products of variables "
+                f"(vmpdsl allows {MAX_TERMS})",
+                hint="a product of sums is multiplied out; introduce a variable for a sum, "
+                     "or use dot(...) / sum(...) over a dim")
         result = [a.times(b) for a, b in cartesian(result, s)]
     return result
 

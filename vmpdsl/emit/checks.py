@@ -42,7 +42,7 @@ def bind_data(data, missing=None):
         if name not in data:
             raise DataError(f"the data has no array '{name}' (the model declares "
                             f"data {name}[{', '.join(map(str, shape))}])")
-        value = data[name]
+        value = _unmasked(name, data[name], missing == "skip" and name in masks)
         if missing == "skip" and name in masks:
             value, arrays[masks[name][0]] = _masked(name, value, masks[name][1])
         arrays[name] = _array(name, value, shape, dtype)
@@ -66,6 +66,35 @@ def bind_data(data, missing=None):
         arrays[weight] = np.ones(dim[plate])  # each row counts once until fit merges duplicates
     bind_slice_masks(dim, arrays)  # chains_runtime.py
     return dim, arrays
+
+
+def _unmasked(name, value, skip):
+    """A numpy masked array: its masked entries are missing observations (NaN)
+    under missing="skip"; otherwise a mask hiding anything is refused rather
+    than silently ignored (np.asarray drops it)."""
+    if not isinstance(value, np.ma.MaskedArray):
+        return value
+    hidden = np.ma.getmaskarray(value)
+    if np.any(hidden) and not skip:
+        index = tuple(int(i) for i in np.argwhere(hidden)[0])
+        raise DataError(f"'{name}' is a masked array with masked entries (first at index "
+                        f"{index}); fit with missing='skip' to treat them as missing "
+                        f"observations, or pass a plain array")
+    return np.ma.filled(np.ma.asarray(value, dtype=float), np.nan)
+
+
+def hyper_value(name, line, compute):
+    """A hyper's default from its expression in the model (numbers, dims,
+    earlier hypers): an arithmetic error or a non-finite result names it."""
+    try:
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+            value = np.asarray(compute(), dtype=float)
+    except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError) as err:
+        raise DataError(f"hyper {name} (line {line}) cannot be computed: {err}") from None
+    if not np.all(np.isfinite(value)):
+        raise DataError(f"hyper {name} (line {line}) is not finite (it evaluates to "
+                        f"{value.flat[0] if value.size else value})")
+    return value
 
 
 def _masked(name, value, plate_axes):
@@ -125,6 +154,9 @@ def _array(name, value, shape, dtype):
     if dtype == "int":
         if not np.all(array == np.round(array)):
             raise DataError(f"'{name}' is declared int but has fractional values")
+        if array.size and np.max(np.abs(array)) >= 2.0 ** 53:  # past it floats skip integers
+            raise DataError(f"'{name}' has the value {np.max(np.abs(array)):.6g}, too large "
+                            f"to count exactly (the limit is 2^53)")
         return array.astype(np.intp)
     return array
 

@@ -47,7 +47,11 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL):
 
 def _update_latent(q, E, K, data, hyper, dim, row):
     name, family, point, update, prior = row
-    coeffs = update(E, K, data, hyper, dim)
+    try:
+        coeffs = update(E, K, data, hyper, dim)
+    except (OverflowError, ZeroDivisionError, FloatingPointError,
+            np.linalg.LinAlgError) as err:  # arithmetic past the float range
+        raise FitError(f"the update of '{name}' failed: {err}") from None
     _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
     return coeffs
 

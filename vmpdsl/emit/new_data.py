@@ -102,7 +102,7 @@ def _predict_regression(result, new_data, y_name, x_name, w_name, prec, d_name):
     if not isinstance(new_data, dict) or x_name not in new_data:
         raise DataError(f"predict needs the inputs '{x_name}' in the new data")
     D = result["dims"][d_name]
-    X = np.asarray(new_data[x_name], dtype=float)
+    X = _numeric(x_name, new_data[x_name])
     if X.ndim == 1 and X.shape[0] == D:
         X = X[None, :]
     if X.ndim != 2 or X.shape[1] != D or not np.all(np.isfinite(X)):
@@ -116,7 +116,7 @@ def _predict_regression(result, new_data, y_name, x_name, w_name, prec, d_name):
     spread = np.einsum("ni,ij,nj->n", X, cov_w, X)
     y = new_data.get(y_name)
     if y is not None:
-        y = np.asarray(y, dtype=float).reshape(-1)
+        y = _numeric(y_name, y).reshape(-1)
         if y.shape != mean.shape or not np.all(np.isfinite(y)):
             raise DataError(f"'{y_name}' must be {mean.shape[0]} finite values to score")
     out = {"observed": y_name, "mean": mean}

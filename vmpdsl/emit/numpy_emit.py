@@ -10,6 +10,7 @@ package: it imports numpy and scipy only.
 """
 from __future__ import annotations
 
+import heapq
 import inspect
 import re
 
@@ -18,8 +19,8 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import (chains_runtime, checks, einsum, local_loop, new_data, newton, nonconjugate_emit,
-               prelude, rotate, runtime, scatter, serial, sweeps)
+from . import (chains_runtime, checks, einsum, local_loop, memory, new_data, newton,
+               nonconjugate_emit, prelude, rotate, runtime, scatter, serial, sweeps)
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -69,6 +70,9 @@ def contraction_text(c: Contraction, wrap=None, call: str = "contract") -> str:
         return " * ".join(factors + [product])
     letters = {}
     for label in [l for o in c.operands for l in o.labels] + list(c.out):
+        if label not in letters and len(letters) == len(LETTERS):
+            raise VmpCheckError(f"an update needs a product over more than {len(LETTERS)} "
+                                f"axes (einsum's letters); nest fewer plates")
         letters.setdefault(label, LETTERS[len(letters)])
     specs, args = [], []
     for o in c.operands:
@@ -150,7 +154,8 @@ def emit(program: Program, equations: str = "") -> str:
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, runtime, sweeps, local_loop, new_data, newton, chains_runtime)]
+              for part in (checks, memory, runtime, sweeps, local_loop, new_data, newton,
+                           chains_runtime)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 
@@ -206,7 +211,18 @@ def spec_lines(program: Program) -> list:
             f"LOCAL_BLOCK = {local_block(program)!r}",
             f"MODEL_NAME = {model.name!r}", f"DATA_SPEC = {data!r}", f"DIM_DEFAULTS = {dims!r}",
             f"HYPER_NAMES = {hypers!r}", f"LATENTS = {latents!r}", f"INIT_ORDER = {init_order(program)!r}",
+            f"ARRAY_SHAPES = {array_shapes(program)!r}",
             f"BLOCKS = {block_rows(program)!r}", ""]
+
+
+def array_shapes(program: Program) -> tuple:
+    """(what, shape as dims) of every array a fit allocates that grows with the
+    dims: the statistics of each latent and each hyper (memory.check_memory)."""
+    model = program.model
+    rows = [(f"E[{stat}] of '{s.name}'", tuple(shape)) for s in program.steps
+            for stat, shape in stat_shapes(s, model).items()]
+    rows += [(f"hyper '{v.name}'", tuple(v.shape)) for v in model.by_role("hyper") if v.shape]
+    return tuple(rows)
 
 
 def block_rows(program: Program) -> tuple:
@@ -245,13 +261,31 @@ def init_order(program: Program) -> tuple:
             for c in prior_contractions(stat, step.name, program):
                 parents |= {o.name for o in c.operands if o.kind == RANDOM}
         deps[step.name] = parents - {step.name}
-    order = []
-    while len(order) < len(deps):
-        ready = [n for n in deps if n not in order and deps[n] <= set(order)]
-        if not ready:
-            raise VmpCheckError("the priors of the model form a cycle: " + ", ".join(deps))
-        order.append(ready[0])
-    return tuple(order)
+    return tuple(first_ready_order(deps))
+
+
+def first_ready_order(deps: dict) -> list:
+    """A topological order that always takes the earliest ready name (in
+    ``deps`` order): Kahn's algorithm with a heap, O(n log n + edges)."""
+    position = {name: i for i, name in enumerate(deps)}
+    waiting = {name: len(parents) for name, parents in deps.items()}
+    children = {name: [] for name in deps}
+    for name, parents in deps.items():
+        for parent in parents:
+            children[parent].append(name)
+    ready = [position[n] for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    names, order = list(deps), []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for child in children[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, position[child])
+    if len(order) < len(deps):
+        raise VmpCheckError("the priors of the model form a cycle: " + ", ".join(deps))
+    return order
 
 
 def prior_contractions(stat_update, name, program):
@@ -266,7 +300,9 @@ def hypers_function(model) -> list:
     lines = ["def _hypers(dim):"] + literal_dim_checks(model) + ["    hyper = {}"]
     seen = {}
     for name, expr in model.hypers.items():
-        lines.append(f"    hyper[{key(name)}] = np.asarray({constant_text(expr, seen)}, dtype=float)")
+        line = expr.span.line if expr.span else 0
+        lines.append(f"    hyper[{key(name)}] = hyper_value({key(name)}, {line}, "
+                     f"lambda: {constant_text(expr, seen)})")
         seen[name] = expr
     lines += ["    return hyper", ""]
     return lines
@@ -376,12 +412,18 @@ def constants_function(program: Program) -> list:
         for stat in step.stats:
             constant, _ = split_constant(stat.contractions)
             if constant:
-                total = " + ".join(f"({contraction_text(c)})" for c in constant)
+                total = sum_text([f"({contraction_text(c)})" for c in constant])
                 lines.append(f"    K[{folded_key(index, stat.stat)}] = {total}")
     lines += nonconjugate_emit.constant_lines(program)
     lines += elbo_constants(program)
     lines += ["    return K", ""]
     return lines
+
+
+def sum_text(parts: list) -> str:
+    """A sum as code; a long one as sum((...)), since Python compiles a chain
+    a + b + … recursively (a RecursionError past a few thousand terms)."""
+    return " + ".join(parts) if len(parts) <= 32 else f"sum(({', '.join(parts)},))"
 
 
 def split_constant(contractions) -> tuple:
@@ -409,7 +451,7 @@ def derived_value(const, model) -> str:
         operands = tuple(operand(a, model) for a in term.atoms if a.var != ONES)
         c = Contraction(term.coeff, term.sizes, operands, const.inputs, dims)
         parts.append(f"np.broadcast_to({contraction_text(c)}, {shape})")
-    return " + ".join(parts) if parts else f"np.zeros({shape})"
+    return sum_text(parts) if parts else f"np.zeros({shape})"
 
 
 def update_function(index: int, step, program: Program, prior_only: bool) -> list:
@@ -479,7 +521,7 @@ def elbo_constants(program: Program) -> list:
                                ("_expected_log_joint_rest", program.elbo_rest)):
         constant, _ = split_constant(contractions)
         if constant:
-            total = " + ".join(f"np.sum({contraction_text(c)})" for c in constant)
+            total = sum_text([f"np.sum({contraction_text(c)})" for c in constant])
             lines.append(f"    K[{repr('@' + name)}] = float({total})")
     return lines
 

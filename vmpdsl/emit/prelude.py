@@ -111,7 +111,7 @@ def inner_product(coeff, stat, weight=None):
     row ``weight`` multiplies along the leading (plate) axes, without a
     weighted copy of ``coeff`` unless ``stat`` is factored."""
     if weight is not None and not isinstance(stat, SharedOuter):
-        axes = "abcdefghijkl"[:np.ndim(stat)]
+        axes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[:np.ndim(stat)]
         return float(np.einsum(f"{axes},{axes},{axes[:np.ndim(weight)]}->", coeff, stat, weight))
     if weight is not None:  # shaped to broadcast along the rows
         along = np.shape(weight) + (1,) * (np.ndim(coeff) - np.ndim(weight))

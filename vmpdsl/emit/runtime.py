@@ -43,7 +43,10 @@ def _set_state(q, E, name, family, point, params):
             except FloatingPointError as err:
                 raise FitError(f"the point estimate of '{name}' does not exist: {err}") from None
         q[name] = params
-        E[name] = functions["point_expectations"](params["value"])
+        try:
+            E[name] = functions["point_expectations"](params["value"])
+        except FloatingPointError as err:  # e.g. a Wishart M-step that is not SPD
+            raise FitError(f"the point estimate of '{name}' is invalid: {err}") from None
     else:
         q[name] = params
         E[name] = functions["expectations"](params)
@@ -73,22 +76,34 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
             except FitError as err:
                 raise DataError(_prior_problem(name, str(err))) from None
         if name in init:
-            given = _user_init(name, family, point, init[name])
-            if has_prior or not point:
-                _check_init_shapes(name, given, params)
-            _set_state(q, E, name, family, point, given)
+            given = _checked_init(name, family, point, init[name],
+                                  params if has_prior or not point else None, shape)
+            try:
+                _set_state(q, E, name, family, point, given)
+            except (FloatingPointError, np.linalg.LinAlgError, FitError) as err:
+                raise DataError(f"init for '{name}': {err}") from None
+            except (IndexError, ValueError) as err:  # broadcastable, but not as the family needs
+                raise DataError(f"init for '{name}' does not fit its {family} shapes "
+                                f"({', '.join(f'{k} {np.shape(v)}' for k, v in given.items())}): "
+                                f"{err}") from None
             continue
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
         if functions["start"] is not None:  # the family's symmetry-breaking start
-            params = functions["start"](params, rng, bool(plates))
+            try:
+                params = functions["start"](params, rng, bool(plates))
+            except (FloatingPointError, np.linalg.LinAlgError) as err:  # W0 = 1e308 I
+                raise DataError(_prior_problem(name, str(err))) from None
         if point and "value" not in params:
             try:
                 params = {"value": functions["mode"](params)}
             except FloatingPointError:  # the prior has no interior mode: start at its mean
                 params = {"value": _prior_mean(family, params, functions)}
-        _set_state(q, E, name, family, point, params)
+        try:
+            _set_state(q, E, name, family, point, params)
+        except (FloatingPointError, np.linalg.LinAlgError, FitError) as err:  # W0 = 1e308 I
+            raise DataError(_prior_problem(name, str(err))) from None
 
 
 def _check_init_shapes(name, given, prior):
@@ -103,6 +118,45 @@ def _check_init_shapes(name, given, prior):
             if not fits:
                 raise DataError(f"init for '{name}': {key} must have shape {want}, "
                                 f"got {np.shape(value)}")
+
+
+def _checked_init(name, family, point, value, prior, shape):
+    """A user's init checked: a point's value finite and broadcast to the
+    latent's shape; a q's parameters those of its family (as the prior's show
+    them), each broadcast to the prior's shape except the matrices of an
+    MvNormal or Wishart (a covariance given once stays shared by the rows)."""
+    if not point and isinstance(value, dict):
+        _check_init_keys(name, family, set(value), set(prior))
+    given = _user_init(name, family, point, value)
+    if point:
+        if family == "Categorical" and prior is not None:  # a one-hot row per value
+            shape = np.shape(prior["probs"])
+        _check_init_shapes(name, given, {"value": np.empty(shape)})
+        value = np.broadcast_to(given["value"], shape).copy()
+        if not np.all(np.isfinite(value)):
+            raise DataError(f"init for '{name}' must be finite (no NaN, inf or None)")
+        if family == "Categorical" and not (np.all((value == 0) | (value == 1))
+                                            and np.all(value.sum(-1) == 1)):
+            raise DataError(f"init for '{name}' must be one-hot rows (a point Categorical)")
+        return {"value": value}
+    _check_init_shapes(name, given, prior)
+    shared = ("cov", "precision", "scale") if family in ("MvNormal", "Wishart") else ()
+    return {k: v if k in shared else np.broadcast_to(v, np.shape(prior[k])).copy()
+            for k, v in given.items()}
+
+
+def _check_init_keys(name, family, keys, wanted):
+    """An init dict names exactly its family's parameters (an MvNormal's
+    precision or cov: either one gives the other)."""
+    keys = {str(k) for k in keys}
+    either = {"cov", "precision"} if family == "MvNormal" and keys & {"cov", "precision"} \
+        else set()
+    unknown, missing = sorted(keys - wanted - either), sorted(wanted - keys - either)
+    if unknown or missing:
+        problems = ([f"unknown {', '.join(unknown)}"] if unknown else []) + \
+            ([f"missing {', '.join(missing)}"] if missing else [])
+        raise DataError(f"init for '{name}' must give the {family} parameters "
+                        f"{', '.join(sorted(wanted))}: {'; '.join(problems)}")
 
 
 def _prior_problem(name, problem):
@@ -144,7 +198,7 @@ def _user_init(name, family, point, value):
     if point:
         if isinstance(value, dict):
             value = value.get("value")
-        return {"value": np.asarray(value, dtype=float)}
+        return {"value": _numeric(name, value, "init ")}
     if family in ("Categorical", "CategoricalChain") and not isinstance(value, dict):
         value = {"probs": value}
     if not isinstance(value, dict):
@@ -319,7 +373,10 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     row.  The result is per row either way; with no ``init``, the random start
     of the plate's latents is drawn per distinct row.
     """
+    if not isinstance(collapse, (bool, np.bool_)):  # collapse="no" is truthy
+        raise DataError(f"collapse must be True or False, got {collapse!r}")
     dim, data = bind_data(data, missing)
+    check_sizes(dim)
     hyper = _hypers(dim)
     if hypers is not None and not isinstance(hypers, dict):
         raise DataError("hypers must be a dict of values by name")

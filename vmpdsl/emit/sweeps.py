@@ -45,7 +45,11 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
         coeffs = sweep(q, E, K, data, hyper, dim, local_iters)
         if rotate and ROTATIONS and rotate_pairs(q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
-        trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
+        try:
+            trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
+        except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as err:
+            raise FitError(f"the ELBO cannot be computed at iteration {iteration + 1}: "
+                           f"{err}") from None
         if not np.isfinite(trace[-1]):
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
         if callback is not None:

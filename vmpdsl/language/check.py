@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import Span, VmpCheckError, VmpError
 from . import ast
 from .chains import check_transition, find_chains, lag_type
+from .limits import check_literal_hypers
 from .links import infer_argument
 from .distributions import bind_shapes, lookup, signature, substitute
 from .model import LATENT_FAMILIES, CheckedModel, Factor, Plate, Variable
@@ -23,6 +24,10 @@ from .shapes import Ty, Typer, did_you_mean, fmt_shape
 
 __all__ = ["check"]
 
+# numpy handles arrays of at most 32 axes in places (nditer, unique); a latent's
+# second moment doubles its event axes and einsum has 52 letters, so plates
+# may nest 24 deep and a declared array has at most 32 axes.
+MAX_PLATES, MAX_AXES = 24, 32
 _ROLE_WORDS = {"latent": "latent", "point": "point estimate"}
 
 
@@ -66,6 +71,7 @@ class _Checker:
         for position, stmt in enumerate(self.program.statements):
             self._statement(stmt, position)
         self._settle_params()
+        check_literal_hypers(self.hypers)
         return CheckedModel(self._model_name(), dict(self.dims), dict(self.vars),
                             dict(self.hypers), tuple(self.factors), self.program,
                             chains=dict(self.chains),
@@ -144,6 +150,9 @@ class _Checker:
         dtype = stmt.dtype if role == "data" else "real"
         for item in stmt.items:
             shape = tuple(self._axis(axis) for axis in item.shape)
+            if len(shape) > MAX_AXES:
+                raise VmpCheckError(f"'{item.name}' has {len(shape)} axes; vmpdsl handles at "
+                                    f"most {MAX_AXES} (numpy's limit)", item.span)
             self.vars[item.name] = Variable(item.name, role, event=shape, dtype=dtype,
                                             span=item.span)
 
@@ -191,6 +200,10 @@ class _Checker:
             what = self.decls.get(stmt.index, ("enclosing plate index",))[0]
             raise VmpCheckError(f"the plate index {stmt.index} clashes with the {what} "
                                 f"{stmt.index}", stmt.span, hint="choose another index name")
+        if len(self.plates) >= MAX_PLATES:
+            raise VmpCheckError(f"plates nest more than {MAX_PLATES} deep", stmt.span,
+                                hint="numpy arrays have at most 32 axes; flatten some plates "
+                                     "into one dim")
         self.plates.append(Plate(stmt.index, stmt.dim, stmt.start, stmt.stop))
         for inner in stmt.body:
             self._statement(inner, -1)

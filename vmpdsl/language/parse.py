@@ -8,6 +8,7 @@ dataclasses carrying source spans, and every lark exception becomes a
 from __future__ import annotations
 
 import functools
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from lark.indenter import Indenter
 
 from ..errors import Span, VmpSyntaxError
 from . import ast
+from .limits import check_depth, warn_bidi, without_bom
 
 __all__ = ["parse", "grammar_text"]
 
@@ -67,7 +69,7 @@ class _Indenter(Indenter):
             yield token
 
     def handle_NL(self, token):
-        indent_str = token.rsplit("\n", 1)[1]
+        indent_str = token.rsplit("\n", 1)[1].rsplit("\f", 1)[-1]  # \f resets, as in Python
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
         if self.paren_level == 0 and indent < self.indent_level[-1] \
                 and indent not in self.indent_level:
@@ -98,10 +100,13 @@ def _parser() -> Lark:
 
 def parse(text: str, filename: str | None = None) -> ast.Program:
     """Parse model source into an ``ast.Program``; raise ``VmpSyntaxError``."""
+    text = without_bom(text)
+    warn_bidi(text, filename)
     source = text if text.endswith("\n") else text + "\n"
     parser = _parser()
     try:
         tree = parser.parse(source)
+        check_depth(tree)
         statements = _ToAst().transform(tree)
     except UnexpectedInput as err:
         error = _syntax_error(err, parser)
@@ -203,6 +208,10 @@ def _token_message(token, expected, prev, parser):
         return (f"expected a name after '{prev}', found {_show(token)}",
                 f"'{prev}' is a reserved word: it cannot name a variable" if
                 token.type in ("TILDE", "LSQB") else None)
+    if prev is not None and prev.type == "NUMBER" and token.type == "NAME" \
+            and str(token).startswith("_"):
+        return (f"'{prev}{token}' is not a number: numbers have no digit separators",
+                f"write {prev}{str(token).replace('_', '')}")
     if prev is not None and prev.type == "TILDE":
         return (f"expected a distribution after '~', found {_show(token)}",
                 "write e.g. `x ~ Normal(0.0, 1.0)`")
@@ -306,7 +315,11 @@ class _ToAst(Transformer):
 
     # expressions
     def number(self, meta, c):
-        return ast.Num(float(c[0]), _span(meta))
+        value = float(c[0])
+        if not math.isfinite(value):  # 1e999: a float would be inf
+            raise VmpSyntaxError(f"the number {c[0]} is too large (the largest is about "
+                                 f"1.8e308)", _span(meta))
+        return ast.Num(value, _span(meta))
 
     def name(self, meta, c):
         return ast.Name(str(c[0]), _span(meta))
