@@ -34,10 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # fix), or one test's own: "recovery", "names".  Strict: a model that starts
 # working fails here until its entry is removed.
 PENDING = {
-    "pca": ("recovery", "rotation/convergence (no branch yet): from seed 0 the rotated fit "
-                        "stops at a saddle after 14 sweeps, converged=True, ELBO -360.49 "
-                        "against -294.84 (one ARD column pruned, E[tau] 11 vs 25); with "
-                        "tol=0 it escapes by sweep 100"),
 }
 
 

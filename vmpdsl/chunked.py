@@ -225,9 +225,10 @@ class State:
         return dict(self.E), [dict(E) for _, E in self.rows]
 
     def converged(self, trace, before, tol):
-        """sweeps.has_converged over all blocks: the ELBO's relative change,
-        then every statistic's largest move against its largest magnitude."""
-        if abs(trace[-1] - trace[-2]) > tol * abs(trace[-1]):
+        """sweeps.has_converged over all blocks: the ELBO's steady trend
+        (sweeps.is_steady), then every statistic's largest move against its
+        largest magnitude."""
+        if not self.module.is_steady(trace, tol):
             return False
         pairs = [(before[0], self.E)] + list(zip(before[1], [E for _, E in self.rows]))
         moves, scales = {}, {}

@@ -361,7 +361,8 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     Each sweep updates every latent once, in the order UPDATES lists (from the
     data toward the priors); it stops when a sweep changes the ELBO by at most
     ``tol`` times its magnitude *and* moves no latent's expected statistics by
-    more than sqrt(tol) of their scale (sweeps.has_converged), or after
+    more than sqrt(tol) of their scale, the changes of the last sweeps
+    shrinking at a steady rate (sweeps.has_converged), or after
     ``max_iter`` sweeps with a RuntimeWarning.  ``n_init=k`` climbs from k
     starts (the latents in ``init`` as given in each, the random starts of
     the others drawn anew) and returns the one with the highest final ELBO.

@@ -59,6 +59,27 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     return trace, False
 
 
+ROUNDING = 1e-12  # a relative ELBO change this small is rounding, not a trend
+
+
+def is_steady(trace, tol):
+    """The last sweep changed the ELBO by rounding only, or the last three
+    sweeps each changed it by at most ``tol`` of its size and their changes
+    shrink at a rate below 1 that is not rising.  Near a saddle the changes
+    also get tiny, but the fast directions die out and then the unstable one
+    grows: the changes shrink ever more slowly, then grow, and the fit leaves
+    the plateau for a higher ELBO.  A rising rate is that turn, seen sweeps
+    before the changes grow."""
+    size = abs(trace[-1])
+    steps = np.abs(np.diff(trace[-4:]))
+    if steps[-1] <= min(tol, ROUNDING) * size:
+        return True
+    if len(steps) < 3 or np.any(steps > tol * size):
+        return False
+    rates = steps[1:] / np.maximum(steps[:-1], np.finfo(float).tiny)
+    return rates[-1] < 1.0 and rates[-1] <= 1.1 * rates[0]
+
+
 def has_converged(trace, before, after, tol):
     """The sweep changed the ELBO by at most ``tol`` of its size and moved no
     latent's expected statistics by more than sqrt(tol) of their largest
@@ -66,8 +87,8 @@ def has_converged(trace, before, after, tol):
     moment: a mean shrinking to 0 is measured against its spread).  Near an
     optimum the ELBO changes by the square of a step, so a slow climb whose
     ELBO barely changes while the posteriors still move is not taken for
-    convergence."""
-    if abs(trace[-1] - trace[-2]) > tol * abs(trace[-1]):
+    convergence.  The ELBO's trend must be steady too (``is_steady``)."""
+    if not is_steady(trace, tol):
         return False
     step = np.sqrt(tol)
     numbers = (np.ndarray, np.generic, float)  # not the factored statistics
