@@ -108,7 +108,7 @@ def draw_mixture(axis, x, probs, means, covs, weights, names):
 
 def plot_posterior(fit, path: str, names=None, draws: int = 4000, seed: int = 0) -> str:
     """Density of each global latent's first ``ELEMENTS`` elements, from draws of q."""
-    from .posterior import element_indices, element_label, latent_draws
+    from .posterior import element_indices, element_label, joint_draws
     from .predict import local_names
     plt = pyplot()
     local = set(local_names(fit.model.checked))
@@ -118,7 +118,8 @@ def plot_posterior(fit, path: str, names=None, draws: int = 4000, seed: int = 0)
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(len(names), 1, figsize=(6, 2.4 * len(names)), squeeze=False)
     for axis, name in zip(axes[:, 0], names):
-        values = np.asarray(latent_draws(fit, name, draws, rng), dtype=float)
+        # a joint block's member is drawn with its partner, then read alone
+        values = np.asarray(joint_draws(fit, name, draws, rng)[name], dtype=float)
         for index in list(element_indices(fit, name, values.shape[1:]))[:ELEMENTS]:
             column = values[(slice(None),) + index]
             label = element_label(name, index)
