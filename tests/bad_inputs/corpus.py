@@ -311,6 +311,12 @@ CASES = [
          Ok(lambda fit: np.allclose(fit.posterior["pi"]["concentration"], 1.0)
             and np.allclose(fit.posterior["Lambda"]["df"], 3.0)
             and np.allclose(fit.posterior["mu"]["mean"], 0.0))),
+    # No rows: the rotation step has nothing to rotate (it divided by zero),
+    # and tau keeps its prior Gamma(1e-3, 1e-3).
+    Case("empty-plate-pca-is-the-prior", "data", "pca", {"Y": np.zeros((0, 5)), "K": 2},
+         {"max_iter": 20, "seed": 0},
+         Ok(lambda fit: np.allclose(fit.posterior["tau"]["shape"], 1e-3)
+            and np.allclose(fit.posterior["tau"]["rate"], 1e-3))),
     Case("more-components-than-points", "data", "gmm", {"x": XGMM[:3], "K": 10},
          {"max_iter": 200, "seed": 0},
          Ok(lambda fit: np.isclose(fit.posterior["pi"]["concentration"].sum(), 13.0))),

@@ -59,6 +59,8 @@ def rotation_side(q, E, K, data, hyper, dim, name, ard):
     mean = np.asarray(params["mean"], dtype=float)
     size = mean.shape[-1]
     flat = mean.reshape(-1, size)
+    if flat.shape[0] == 0:  # an empty plate (N = 0): nothing to rotate
+        return None
     cov = compact(np.asarray(params["cov"], dtype=float), 2).reshape(-1, size, size)
     S = flat.T @ flat + cov.sum(0) * (flat.shape[0] / cov.shape[0])
     side = {"name": name, "n": flat.shape[0], "S": S, "ard": ard}
