@@ -50,3 +50,17 @@ def test_cov_is_inf_and_precision_zero_where_the_t_has_no_variance(source, data,
     model = vmpdsl.load(source)
     post = quiet_fit(model, data, hypers=hypers).posterior["mu"]
     assert np.all(np.isinf(post["cov"])) and np.all(post["precision"] == 0)
+
+
+def test_summary_marginal_says_where_the_t_has_no_moments():
+    """An empty component's mean is a t with dof ≤ 2: no sd (inf), and for
+    dof ≤ 1 no mean (nan, where scipy says inf); elsewhere scipy's moments."""
+    from scipy import stats
+    from vmpdsl.families.normal_wishart import student_t_marginal
+    dof = np.array([0.5, 1.0, 2.0, 3.0, 7.0])
+    loc, scale = np.linspace(-1.0, 1.0, 5), np.full(5, 2.0)
+    got = student_t_marginal(dof, loc, scale)
+    assert np.all(np.isnan(got["mean"][:2])) and np.allclose(got["mean"][2:], loc[2:])
+    assert np.all(np.isinf(got["sd"][:3]))
+    assert np.allclose(got["sd"][3:], stats.t(dof[3:], loc[3:], scale[3:]).std())
+    assert np.allclose(got["ppf"](0.975), stats.t(dof, loc, scale).ppf(0.975))

@@ -26,7 +26,7 @@ from scipy import special as sps
 from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       log_multigamma, missing_problem, positive_problem, require_positive,
                       spd_inverse, spd_problem, symmetrize)
-from .family import Family, scipy_marginal
+from .family import Family
 from .gamma import gamma_check_params, gamma_entropy
 from .mvnormal import mvnormal_log_density, mvnormal_sample
 from .normal import normal_log_density
@@ -247,18 +247,28 @@ def normalgamma_marginals(params):
 # element, a Student-t (PRML (2.159) with the joint's parameters).  The
 # precision's marginal is its own family's (Wishart, Gamma).
 def normalwishart_marginal(params):
-    from scipy import stats
     dof = np.asarray(params["df"], dtype=float) - np.shape(params["scale"])[-1] + 1.0
     spread = np.diagonal(np.linalg.inv(params["scale"]), axis1=-2, axis2=-1)
     scale = np.sqrt(spread / (np.asarray(params["beta"])[..., None] * dof[..., None]))
-    return scipy_marginal(stats.t(dof[..., None], params["mean"], scale))
+    return student_t_marginal(dof[..., None], params["mean"], scale)
 
 
 def normalgamma_marginal(params):
-    from scipy import stats
     shape = np.asarray(params["shape"], dtype=float)
     scale = np.sqrt(np.asarray(params["rate"]) / (shape * np.asarray(params["beta"])))
-    return scipy_marginal(stats.t(2.0 * shape, params["mean"], scale))
+    return student_t_marginal(2.0 * shape, params["mean"], scale)
+
+
+def student_t_marginal(dof, loc, scale):
+    """A Student-t's mean, sd and quantiles, saying where the moments do not
+    exist (an empty component's mean has dof ≤ 2): the mean is nan for dof ≤ 1
+    (scipy says inf) and the sd inf for dof ≤ 2, never a finite stand-in."""
+    from scipy import stats
+    dist = stats.t(dof, loc, scale)
+    loc, dof = np.broadcast_arrays(np.asarray(loc, dtype=float), np.asarray(dof, dtype=float))
+    with np.errstate(invalid="ignore"):
+        sd = np.where(dof > 2, dist.std(), np.inf)
+    return {"mean": np.where(dof > 1, loc, np.nan), "sd": sd, "ppf": dist.ppf}
 
 
 BLOCK_STATS = ("xLx", "Lx", "L", "logdet")
