@@ -1,7 +1,8 @@
 """Hand-written mean-field VMP for models/linreg.vmp: q(alpha) q(lambda) q(w).
 
 Data-only products XᵀX, Xᵀy, yᵀy are formed once; a sweep is O(D³) (one
-Cholesky), independent of N. Update order alpha, lambda, w as in vmpdsl.
+Cholesky), independent of N. Update order w, alpha, lambda as in vmpdsl (data
+toward the priors, derive/schedule.py); alpha and lambda start at their priors.
 """
 import numpy as np
 
@@ -18,22 +19,21 @@ def fit(data, init, max_iter=500, tol=1e-8, callback=None, a0=1e-2, b0=1e-4, e0=
     yty = float(y @ y)
     m = np.array(init["w"]["mean"], float)
     cov = np.array(init["w"]["cov"], float)
-    S = {"m": m, "Eww": cov + np.outer(m, m)}
+    S = {"m": m, "Eww": cov + np.outer(m, m), "Ea": a0 / b0, "El": e0 / f0}
     eye = np.eye(D)
 
     def sweep():
-        m, Eww = S["m"], S["Eww"]
+        prec = S["Ea"] * XtX + S["El"] * eye
+        cov, logdet_prec = spd_inv_logdet(prec)
+        m = S["Ea"] * (cov @ Xty)
+        Eww = cov + np.outer(m, m)
         resid = yty - 2.0 * Xty @ m + np.sum(XtX * Eww)
         a_shape, a_rate = a0 + 0.5 * N, b0 + 0.5 * resid
         Ea, Elog_a = gamma_moments(a_shape, a_rate)
         l_shape, l_rate = e0 + 0.5 * D, f0 + 0.5 * np.trace(Eww)
         El, Elog_l = gamma_moments(l_shape, l_rate)
-        prec = Ea * XtX + El * eye
-        cov, logdet_prec = spd_inv_logdet(prec)
-        m = Ea * (cov @ Xty)
-        Eww = cov + np.outer(m, m)
+        S.update(Ea=Ea, El=El)
         S.update(m=m, Eww=Eww, cov=cov, alpha=(a_shape, a_rate), lam=(l_shape, l_rate))
-        resid = yty - 2.0 * Xty @ m + np.sum(XtX * Eww)
         elbo = (gamma_logprior(a0, b0, Ea, Elog_a) + gamma_logprior(e0, f0, El, Elog_l)
                 + 0.5 * D * Elog_l - 0.5 * D * LOG2PI - 0.5 * El * np.trace(Eww)
                 + 0.5 * N * Elog_a - 0.5 * N * LOG2PI - 0.5 * Ea * resid
