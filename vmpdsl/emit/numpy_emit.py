@@ -20,8 +20,8 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from ..runtime import (chains, checks, driver, einsum, local_loop, memory, new_data, newton,
-                       prelude, rotate, scatter, serial, sweeps)
+from ..runtime import (chains, checks, driver, einsum, local_loop, local_restart, memory,
+                       new_data, newton, prelude, rotate, scatter, serial, sweeps)
 from . import nonconjugate_emit
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
@@ -156,7 +156,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, driver, sweeps, local_loop, new_data, newton,
+              for part in (checks, memory, driver, sweeps, local_loop, local_restart, new_data, newton,
                            chains)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
@@ -528,8 +528,9 @@ def elbo_constants(program: Program) -> list:
     return lines
 
 
-RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations", "start", "marginals")
+RUNTIME_FUNCTIONS = ("params_from_coeffs", "coeffs_from_params", "expectations", "entropy",
+                     "bound_share", "sample", "check_params", "mode", "point_expectations",
+                     "start", "marginals")
 
 
 def updates_table(program: Program) -> list:

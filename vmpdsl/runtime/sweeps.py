@@ -19,6 +19,8 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     for _ in range(n_init):
         q, E = {}, {}
         _initial_state(q, E, K, data, hyper, dim, rng, init)
+        if local_iters != 1:  # the local restarts start gently (local_restart.py)
+            tempered_start(q, E, K, data, hyper, dim, init)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters)
         _MEMO.clear()  # free the products the sweeps shared
@@ -39,10 +41,10 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     ``has_converged``; returns (the ELBO after each sweep, converged).
     With ``rotate``, each sweep ends with the rotation step of the model's
     bilinear pairs (ROTATIONS, runtime/rotate.py), which never lowers the ELBO."""
-    trace = []
+    trace, schedule = [], {}  # schedule: the local restarts' state (local_restart.py)
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
-        coeffs = sweep(q, E, K, data, hyper, dim, local_iters)
+        coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
         if rotate and ROTATIONS and rotate_pairs(q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         try:
@@ -52,6 +54,7 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
                            f"{err}") from None
         if not np.isfinite(trace[-1]):
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
+        schedule["elbo"] = trace[-1]
         if callback is not None:
             callback(iteration + 1, trace[-1])
         if len(trace) > 1 and has_converged(trace, before, E, tol):
