@@ -41,6 +41,7 @@ sys.path.insert(0, ROOT)
 import vmpdsl  # noqa: E402
 from vmpdsl.compiler import _compile_cached, compile_source  # noqa: E402
 
+import lda_batch  # noqa: E402
 import thirdparty as tp  # noqa: E402
 from reference import gmm as ref_gmm, hier as ref_hier, hmm as ref_hmm, lda as ref_lda  # noqa: E402
 from reference import gmm_mean_field as ref_gmm_mean_field  # noqa: E402
@@ -221,8 +222,9 @@ def bench_model(name, cfg, n_iter, notes):
     module = model._compiled.module
     rows = {}
 
-    def vmp_run(max_iter, tol, callback):
-        return module.fit(data, max_iter=max_iter, tol=tol, seed=0, init=init, callback=callback)
+    def vmp_run(max_iter, tol, callback):  # one update per latent per sweep, as the references
+        return module.fit(data, max_iter=max_iter, tol=tol, seed=0, init=init, callback=callback,
+                          local_iters=1)
 
     def ref_run(max_iter, tol, callback):
         return REFS[name].fit(data, init, max_iter=max_iter, tol=tol, callback=callback)
@@ -432,6 +434,8 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+    if "lda_batch" in results:
+        out += lda_batch.markdown(results["lda_batch"])
     if "scaling" in results:
         sc = results["scaling"]
         out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
@@ -516,6 +520,9 @@ def main(argv=None):
             print(f"  {impl:40s} per iter {fmt_t(r.get('per_iter_s')):>10s}  ratio {fmt_r(r.get('per_iter_s_over_vmpdsl')):>7s}"
                   f"  {r.get('note', '')[:90]}", flush=True)
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    if "lda" in args.models:  # batch VB with the local restarts vs scikit-learn batch
+        print("lda batch VB vs scikit-learn ...", flush=True)
+        results["lda_batch"] = [lda_batch.compare(200 if args.quick else 2000)]
     if args.scaling:
         results["scaling"] = scaling(args.quick, 4)
     md = markdown(results)

@@ -156,8 +156,8 @@ def emit(program: Program, equations: str = "") -> str:
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, driver, sweeps, local_loop, local_restart, new_data, newton,
-                           chains)]
+              for part in (checks, memory, driver, sweeps, local_loop, local_restart, new_data,
+                           newton, chains)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 
@@ -528,9 +528,8 @@ def elbo_constants(program: Program) -> list:
     return lines
 
 
-RUNTIME_FUNCTIONS = ("params_from_coeffs", "coeffs_from_params", "expectations", "entropy",
-                     "bound_share", "sample", "check_params", "mode", "point_expectations",
-                     "start", "marginals")
+RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
+                     "check_params", "mode", "point_expectations", "start", "marginals")
 
 
 def updates_table(program: Program) -> list:

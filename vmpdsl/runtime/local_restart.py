@@ -256,31 +256,3 @@ def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedu
     iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
     return _update_latent(q, E, K, data, hyper, dim, block[-1])
 
-
-# With the restarts, the row latents' random start is tempered toward their
-# prior, λ·(drawn) + (1 − λ)·(prior) in natural parameters (responsibilities
-# r^λ, renormalized): the globals' first update then sees near-uniform
-# assignments with a little noise, as batch VB for LDA starts its topics near
-# uniform (scikit-learn: Gamma(100, 1/100)), and the restarts break the symmetry
-# from the data.  Drawn at full strength, each document's first topics carry
-# the noise of the draw and the fit ends at a lower optimum.
-START_TEMPER = 0.25
-
-
-def tempered_start(q, E, K, data, hyper, dim, init):
-    """Temper the random start of the block's row latents not in ``init``."""
-    layout = local_layout(data, dim) if len(LOCAL_BLOCK) > 1 else None
-    if layout is None or not layout["index"]:
-        return
-    rows = {row[0]: row for row in UPDATES}
-    for name, plate in layout["plates"].items():
-        if plate != layout["R"] or name in init:
-            continue
-        _, family, point, update, prior = rows[name]
-        to_coeffs = FAMILY_FUNCTIONS[family]["coeffs_from_params"]
-        if to_coeffs is None:
-            continue
-        drawn = to_coeffs(q[name])
-        base = prior(E, K, data, hyper, dim)
-        coeffs = {s: START_TEMPER * drawn[s] + (1.0 - START_TEMPER) * base[s] for s in drawn}
-        _set_state(q, E, name, family, point, _posterior(name, family, coeffs))

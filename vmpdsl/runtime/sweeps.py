@@ -19,8 +19,6 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     for _ in range(n_init):
         q, E = {}, {}
         _initial_state(q, E, K, data, hyper, dim, rng, init)
-        if local_iters != 1:  # the local restarts start gently (local_restart.py)
-            tempered_start(q, E, K, data, hyper, dim, init)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters)
         _MEMO.clear()  # free the products the sweeps shared
