@@ -9,6 +9,9 @@ block can be iterated per group:
 * **Active set.**  A group whose locals stopped moving (by at most
   ``tol``) drops out; the others go on, on the sub-problem of their rows alone
   (the data, dims and constants of those groups: the same updates, fewer rows).
+  A group's move is its rows' latents' when the block has both (z's
+  responsibilities, not E[log θ], which swings by nats for a topic a document
+  does not use when its tiny mass moves by 1e-3 tokens).
 * **Restart.**  Iterated from their previous state, the locals stay in the
   basin they fell into under the early, random globals (each document locked
   to the topics it first took).  Batch VB for LDA (scikit-learn's E-step)
@@ -18,6 +21,8 @@ block can be iterated per group:
   to convergence, and each group takes the restarted state if its ELBO term is
   higher than its previous state's.  Then the block is iterated from that
   choice.  Every group's term only rises, so the sweep stays coordinate ascent.
+  The restarts stop for the rest of the fit once a sweep's restarts gain at
+  most RESTART_SHARE of the ELBO.
 
 A group's gain from state A to state B is exact: change one latent at a time
 (block order); a change of latent x alone moves the ELBO by
@@ -25,9 +30,10 @@ A group's gain from state A to state B is exact: change one latent at a time
 update coefficients given the others (x's full conditional), times the row's
 count weight; rows add up to their group.
 
-``layout`` says whether this applies: every local latent has one leading row
-or group plate, plain array statistics, a conjugate update and no count
-weight but its rows' (otherwise the plain block loop of local_loop.py runs).
+``local_layout`` and ``_plain`` say whether this applies: every local latent
+has one leading row or group plate, plain array parameters and statistics, a
+conjugate update and no count weight but its rows' (otherwise the plain block
+loop of local_loop.py runs).
 """
 import numpy as np
 
@@ -126,6 +132,17 @@ def _choose(q, E, block, old, new, take, data, layout):
             mask = rows.reshape(rows.shape + (1,) * (np.ndim(value) - 1))
             params[key] = np.where(mask, value, old[name][0][key])
         _set_state(q, E, name, family, point, params)
+
+
+def _plain(q, E, names, dim, layout):
+    """Every parameter and statistic of the locals is an array over their plate."""
+    for name in names:
+        rows = dim[layout["plates"][name]]
+        for table in (q[name], E[name]):
+            if not all(isinstance(v, np.ndarray) and v.ndim and v.shape[0] == rows
+                       for v in table.values()):
+                return False
+    return True
 
 
 def _states(q, E, names):
@@ -243,6 +260,8 @@ def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedu
     ``schedule['restart']``; returns the coefficients of the block's last
     update on all rows (the sweep's ELBO reuses them)."""
     names = [row[0] for row in block]
+    if not _plain(q, E, names, dim, layout):
+        return local_block(q, E, K, data, hyper, dim, block, iters, tol)
     if schedule.setdefault("restart", True):
         old = _states(q, E, names)
         _prior_state(q, E, K, data, hyper, dim, names)
