@@ -173,3 +173,32 @@ def test_converged_locals_are_a_coordinate_optimum():
         moved[d, k] *= 1 + step
         m._set_state(q, E, "theta", "Dirichlet", False, {"concentration": moved})
         assert m.elbo_value(q, E, K, bound, hyper, dim) < base + 1e-9 * abs(base)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_default_reaches_sklearn_batch_optimum(seed):
+    """Our default fit against scikit-learn's batch LDA run to its optimum
+    (its own random start), its solution scored by our ELBO: its topics held,
+    our local step to convergence (== its own bound, test_locality.py)."""
+    sklearn = pytest.importorskip("sklearn.decomposition")
+    from scipy import sparse
+    model, data = vmpdsl.load("models/lda.vmp"), lda_corpus(60, seed=seed)
+    X = sparse.csr_matrix((np.ones(data["doc"].size), (data["doc"], data["word"])),
+                          shape=(60, data["V"]))
+    lda = sklearn.LatentDirichletAllocation(data["K"], learning_method="batch",
+                                            doc_topic_prior=ALPHA, topic_word_prior=ETA,
+                                            max_iter=100, random_state=0).fit(X)
+    m = model._compiled.module
+    dim, bound = m.bind_data(dict(data))
+    hyper = dict(m._hypers(dim), alpha=np.asarray(ALPHA), eta=np.asarray(ETA))
+    K = m._constants(dim, bound, hyper)
+    q, E = {}, {}
+    m._initial_state(q, E, K, bound, hyper, dim, np.random.default_rng(0),
+                     {"phi": {"concentration": lda.components_}})
+    block = [row for row in m.UPDATES if row[0] in m.LOCAL_BLOCK]
+    m.restarted_block(q, E, K, bound, hyper, dim, block, 5000, 1e-9,
+                      m.local_layout(bound, dim), {})
+    theirs = m.elbo_value(q, E, K, bound, hyper, dim)
+    assert theirs == pytest.approx(lda.score(X), rel=1e-6)
+    fit = model.fit(dict(data), hypers={"alpha": ALPHA, "eta": ETA}, seed=0)
+    assert fit.converged and fit.elbo[-1] >= theirs - 1e-3 * abs(theirs)
