@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vmpdsl
-
-ALPHA, ETA = 0.1, 0.05
+from test_locality import ALPHA, ETA, locals_converged
+from test_locality import corpus as lda_corpus
 
 GROUPED_POISSON = """model grouped_poisson
 dim N, K, G
@@ -46,17 +46,6 @@ for n in N:
     z[n] ~ Categorical(pi[g[n]])
     x[n] ~ Normal(mu[z[n]], tau)
 """
-
-
-def lda_corpus(docs, V=30, K=4, length=40, seed=0):
-    rng = np.random.default_rng(seed)
-    topics = rng.dirichlet(np.full(V, ETA), size=K)
-    theta = rng.dirichlet(np.full(K, ALPHA), size=docs)
-    lengths = np.maximum(rng.poisson(length, size=docs), 1)
-    words = [np.repeat(np.arange(V), rng.multinomial(n, theta[d] @ topics))
-             for d, n in enumerate(lengths)]
-    return {"doc": np.repeat(np.arange(docs), lengths), "word": np.concatenate(words),
-            "Dc": docs, "V": V, "K": K}
 
 
 def grouped_data(kind, groups, seed):
@@ -188,17 +177,7 @@ def test_default_reaches_sklearn_batch_optimum(seed):
     lda = sklearn.LatentDirichletAllocation(data["K"], learning_method="batch",
                                             doc_topic_prior=ALPHA, topic_word_prior=ETA,
                                             max_iter=100, random_state=0).fit(X)
-    m = model._compiled.module
-    dim, bound = m.bind_data(dict(data))
-    hyper = dict(m._hypers(dim), alpha=np.asarray(ALPHA), eta=np.asarray(ETA))
-    K = m._constants(dim, bound, hyper)
-    q, E = {}, {}
-    m._initial_state(q, E, K, bound, hyper, dim, np.random.default_rng(0),
-                     {"phi": {"concentration": lda.components_}})
-    block = [row for row in m.UPDATES if row[0] in m.LOCAL_BLOCK]
-    m.restarted_block(q, E, K, bound, hyper, dim, block, 5000, 1e-9,
-                      m.local_layout(bound, dim), {})
-    theirs = m.elbo_value(q, E, K, bound, hyper, dim)
+    theirs = locals_converged(model, data, lda.components_, restart=True)
     assert theirs == pytest.approx(lda.score(X), rel=1e-6)
     fit = model.fit(dict(data), hypers={"alpha": ALPHA, "eta": ETA}, seed=0)
     assert fit.converged and fit.elbo[-1] >= theirs - 1e-3 * abs(theirs)

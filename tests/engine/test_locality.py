@@ -98,8 +98,9 @@ def corpus(docs, V=30, K=4, length=40, seed=0):
             "Dc": docs, "V": V, "K": K}
 
 
-def locals_converged(model, data, concentration):
-    """Our ELBO with q(φ) fixed, the local block iterated to convergence."""
+def locals_converged(model, data, concentration, restart=False):
+    """Our ELBO with q(φ) fixed, the local block iterated to convergence (with
+    ``restart``, also from the restart, each document keeping the better)."""
     m = model._compiled.module
     dim, bound = m.bind_data(dict(data))
     hyper = dict(m._hypers(dim), alpha=np.asarray(ALPHA), eta=np.asarray(ETA))
@@ -108,7 +109,11 @@ def locals_converged(model, data, concentration):
     m._initial_state(q, E, K, bound, hyper, dim, np.random.default_rng(0),
                      {"phi": {"concentration": concentration}})
     block = [row for row in m.UPDATES if row[0] in m.LOCAL_BLOCK]
-    m.local_block(q, E, K, bound, hyper, dim, block, 5000, 1e-12)
+    if restart:
+        m.restarted_block(q, E, K, bound, hyper, dim, block, 5000, 1e-9,
+                          m.local_layout(bound, dim), {})
+    else:
+        m.local_block(q, E, K, bound, hyper, dim, block, 5000, 1e-12)
     return m.elbo_value(q, E, K, bound, hyper, dim)
 
 
