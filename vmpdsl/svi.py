@@ -40,6 +40,7 @@ seed, fed the same minibatches, takes the same steps.
 """
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -283,10 +284,13 @@ def fit_svi(model, data, batch_size, learning_rate=None, hypers=None, max_iter=5
     stepper = Stepper(module, hyper, units.n, learning_rate, local_iters, seed, init)
     empty = Empty(stepper, units, collapse)
     trace, passes, held_trace, converged = [], [], [], False
+    seconds = 0.0
     for done, batches in enumerate(minibatch_order(units.n, batch_size, seed, max_iter), 1):
+        started = time.perf_counter()
         for ids in batches:
             stepper.step(units.bind(ids, hyper, collapse), empty)
         module._PLANS.clear()  # plans for this pass's minibatch shapes
+        seconds += time.perf_counter() - started
         if done % elbo_every and done < max_iter:
             continue
         base, total, _ = stepper.bound(units, batch_size, empty, collapse)
@@ -306,7 +310,7 @@ def fit_svi(model, data, batch_size, learning_rate=None, hypers=None, max_iter=5
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} passes (stochastic "
                       f"VI)", RuntimeWarning, stacklevel=3)
     info = {"passes": np.asarray(passes), "steps": stepper.t, "batch_size": batch_size,
-            "learning_rate": list(learning_rate)}
+            "learning_rate": list(learning_rate), "step_seconds": seconds}
     if held is not None:
         info["heldout_elbo"] = np.array([total for _, total, _ in held_trace])
         info["heldout_perplexity"] = np.array([perplexity(total, rows)
