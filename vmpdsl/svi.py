@@ -268,6 +268,9 @@ def fit_method(model, method, data, batch_size, learning_rate, hypers, max_iter,
         if not isinstance(heldout, dict):
             raise VmpDataError(f"heldout must be a dict of arrays by name, got "
                                f"{type(heldout).__name__}")
+        own = unit_plate(model._compiled.module, model.checked)[:2]  # its own sizes
+        heldout = dict({d: data[d] for d in model.checked.dims
+                        if d in data and d not in own}, **heldout)
     return fit_svi(model, data, batch_size, learning_rate, hypers, max_iter, tol, seed, init,
                    callback, local_iters, elbo_every, heldout, collapse)
 

@@ -205,3 +205,31 @@ def test_partial_fit_checks_its_minibatch():
         online.partial_fit({"x": np.zeros((6, 2)), "K": 2})
     with pytest.raises(VmpDataError, match="partial_fit"):
         online.elbo({"x": np.zeros((6, 2)), "K": 2})
+
+
+def test_cli_fits_by_svi_and_reports_the_heldout_bound(tmp_path, capsys):
+    from vmpdsl.cli import main
+    rng = np.random.default_rng(9)
+    np.savez(tmp_path / "train.npz", x=gmm_data(rng)["x"])
+    np.savez(tmp_path / "held.npz", x=gmm_data(rng, 40)["x"])
+    args = ["fit", "models/gmm.vmp", "--data", str(tmp_path / "train.npz"), "--set", "K=3",
+            "--quiet", "--seed", "2", "--max-iter", "2"]
+    svi = ["--svi", "--batch-size", "30", "--tau0", "1", "--kappa", "0.9",
+           "--heldout", str(tmp_path / "held.npz")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert main(args + svi) == 0
+    out = capsys.readouterr().out
+    fit = quiet(vmpdsl.load("models/gmm.vmp").fit, {"x": np.load(tmp_path / "train.npz")["x"],
+                                                    "K": 3}, method="svi", batch_size=30,
+                learning_rate=(1, 0.9), max_iter=2, seed=2,
+                heldout={"x": np.load(tmp_path / "held.npz")["x"]})
+    assert f"after 2 passes; ELBO {fit.elbo[-1]:.6f}" in out
+    assert f"perplexity {fit.result['svi']['heldout_perplexity'][-1]:.4f}" in out
+    for bad, message in ((["--svi", "--batch-size", "0"], "batch_size must be"),
+                         (["--svi"], "needs batch_size"),
+                         (["--batch-size", "5"], "--svi fits only"),
+                         (["--svi", "--batch-size", "5", "--kappa", "0.5"], "kappa"),
+                         (["--svi", "--batch-size", "5", "--tau0", "-2"], "tau0")):
+        assert main(args + bad) == 2
+        assert message in capsys.readouterr().err
