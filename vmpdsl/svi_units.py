@@ -9,6 +9,8 @@ as the emitted module binds any data: the rows of its units (in their order
 in the data), the arrays over the units sliced, the index array renumbered
 0..|B|−1 and the unit dim set to |B|.  Arrays may be numpy memory maps or
 ``.npy`` paths (chunked.open_arrays): only a minibatch's rows are read.
+Also here: which models have such units (``check_model``) and the order of
+the minibatches (``minibatch_order``).
 """
 from __future__ import annotations
 
@@ -145,3 +147,51 @@ def contiguous(ids: np.ndarray):
     if ids.size and ids[-1] - ids[0] + 1 == ids.size:
         return slice(int(ids[0]), int(ids[-1]) + 1)
     return ids
+
+
+def check_model(model, rotate=True, init=None):
+    """The models a minibatch step fits: independent units, conjugate globals."""
+    module, name = model._compiled.module, model.name
+    unit, plate, _ = unit_plate(module, model.checked)
+    locals_ = set(module.LOCAL_BLOCK)
+    problems = []
+    chains = [r[0] for r in module.LATENTS if r[0] in locals_ and r[1].endswith("Chain")]
+    if chains or getattr(module, "SERIAL", ()):
+        problems.append(f"its rows are not independent units ({', '.join(chains) or 'pairs'})")
+    inner = [n for n, shape, *_ in module.DATA_SPEC if {unit, plate} & set(shape[1:])]
+    inner += [r[0] for r in module.LATENTS if {unit, plate} & set(r[2][1:])]
+    if inner:
+        problems.append(f"'{inner[0]}' runs over the units on an inner axis")
+    points = [r[0] for r in module.LATENTS if r[4] and r[0] not in locals_]
+    if points:
+        problems.append(f"{', '.join(points)} are point estimates (no natural parameters)")
+    newton = {r.var for r in getattr(model._compiled.derivation, "nonconjugate", [])} - locals_
+    if newton:
+        problems.append(f"{', '.join(sorted(newton))} are updated by Newton steps, not a sum "
+                        f"over units")
+    if rotate and getattr(module, "ROTATIONS", ()):
+        problems.append("its bilinear pairs' rotation step needs all rows (pass rotate=False)")
+    if set(init or {}) & locals_:
+        problems.append(f"init may give global latents only, not "
+                        f"{', '.join(sorted(set(init) & locals_))}")
+    if problems:
+        raise VmpDataError(f"method='svi' cannot fit model '{name}': {'; '.join(problems)}")
+
+
+def minibatch_order(n: int, batch_size: int, seed, passes: int):
+    """The minibatches (sorted unit ids) of each pass: a permutation of the n
+    units per pass, drawn from a generator spawned from ``seed``, cut into
+    ``batch_size`` pieces."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    for _ in range(passes):
+        order = rng.permutation(n)
+        yield [np.sort(order[i:i + batch_size]) for i in range(0, n, batch_size)]
+
+
+def validated_hypers(module, units, hypers, init):
+    """The module's own checks of hypers, init and factor arguments (a fit on one unit)."""
+    empty, _ = units.chunk(np.arange(1))
+    try:
+        return module.fit(empty, hypers=hypers, max_iter=0, init=init, collapse=False)["hypers"]
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None

@@ -85,11 +85,13 @@ def test_second_step_interpolates_natural_parameters():
     two, three = (quiet(model.fit, dict(data), max_iter=k, tol=0, seed=5) for k in (2, 3))
     rho = 2.0 ** -KAPPA
     NW = FAMILIES["NormalWishart"]
-    joint = lambda fit: {k: fit.posterior["mu"][k] for k in ("mean", "beta", "df", "scale")}  # noqa: E731
+    def joint(fit):
+        return {k: fit.posterior["mu"][k] for k in ("mean", "beta", "df", "scale")}
     old, new = NW.coeffs_from_params(joint(two)), NW.coeffs_from_params(joint(three))
     want = NW.params_from_coeffs({s: (1 - rho) * old[s] + rho * new[s] for s in old})
     close({"mu": joint(svi)}, {"mu": want})
-    pi = (1 - rho) * two.posterior["pi"]["concentration"] + rho * three.posterior["pi"]["concentration"]
+    pi = ((1 - rho) * two.posterior["pi"]["concentration"]
+          + rho * three.posterior["pi"]["concentration"])
     np.testing.assert_allclose(svi.posterior["pi"]["concentration"], pi, rtol=RTOL)
     assert svi.result["svi"]["steps"] == 2
 
@@ -124,10 +126,12 @@ def test_coin_reaches_the_exact_posterior_and_heldout_bound():
     q = fit.posterior["p"]
     np.testing.assert_allclose([q["a"], q["b"]], [a, b], rtol=2e-3)
     a, b = q["a"], q["b"]
-    bound = held.sum() * (digamma(a) - digamma(a + b)) + (1 - held).sum() * (digamma(b) - digamma(a + b))
+    ones, zeros = held.sum(), (1 - held).sum()
+    bound = ones * (digamma(a) - digamma(a + b)) + zeros * (digamma(b) - digamma(a + b))
     info = fit.result["svi"]
     np.testing.assert_allclose(info["heldout_elbo"][-1], bound, rtol=1e-12)
-    np.testing.assert_allclose(info["heldout_perplexity"][-1], np.exp(-bound / held.size), rtol=1e-12)
+    np.testing.assert_allclose(info["heldout_perplexity"][-1], np.exp(-bound / held.size),
+                               rtol=1e-12)
 
 
 def minibatch(data, name, ids):
