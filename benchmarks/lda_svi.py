@@ -28,26 +28,25 @@ import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
 import vmpdsl  # noqa: E402
+from lda_batch import ALPHA, ETA, corpus  # noqa: E402  (corpus draws its topics first)
 from vmpdsl.svi import Empty, Stepper, validated_hypers  # noqa: E402
 from vmpdsl.svi_units import Units  # noqa: E402
 
-ALPHA, ETA = 0.1, 0.05
 FULL = dict(docs=5000, heldout=500, V=2000, K=20, length=200, batch=256, passes=1)
 QUICK = dict(docs=500, heldout=100, V=500, K=10, length=100, batch=64, passes=1)
 TAU0, KAPPA = 10.0, 0.7  # scikit-learn's defaults (learning_offset, learning_decay)
 
 
-def corpus(rng, topics, docs, length):
-    """Tokens (doc[t], word[t]) drawn from LDA with the given topics, sorted by document."""
-    K, V = topics.shape
-    theta = rng.dirichlet(np.full(K, ALPHA), size=docs)
-    lengths = np.maximum(rng.poisson(length, size=docs), 1)
-    words = [np.repeat(np.arange(V), rng.multinomial(n, theta[d] @ topics))
-             for d, n in enumerate(lengths)]
-    return {"doc": np.repeat(np.arange(docs), lengths), "word": np.concatenate(words),
-            "Dc": docs, "V": V, "K": K}
+def split(data, docs):
+    """The first ``docs`` documents, and the rest renumbered from 0."""
+    cut = np.searchsorted(data["doc"], docs)
+    train = dict(data, doc=data["doc"][:cut], word=data["word"][:cut], Dc=docs)
+    held = dict(data, doc=data["doc"][cut:] - docs, word=data["word"][cut:],
+                Dc=data["Dc"] - docs)
+    return train, held
 
 
 def counts(data):
@@ -69,10 +68,9 @@ def heldout_perplexity(model, held, concentration):
 
 def run(quick=False):
     size = QUICK if quick else FULL
-    rng = np.random.default_rng(0)
-    topics = rng.dirichlet(np.full(size["V"], ETA), size=size["K"])
-    data = corpus(rng, topics, size["docs"], size["length"])
-    held = corpus(rng, topics, size["heldout"], size["length"])
+    data, held = split(corpus(size["docs"] + size["heldout"], size["V"], size["K"],
+                              size["length"], seed=0), size["docs"])
+    topics = np.random.default_rng(0).dirichlet(np.full(size["V"], ETA), size=size["K"])
     model = vmpdsl.load(os.path.join(os.path.dirname(HERE), "models", "lda.vmp"))
     passes, batch = size["passes"], size["batch"]
     with warnings.catch_warnings():

@@ -192,9 +192,8 @@ class Empty:
     def __init__(self, stepper, units, collapse):
         bound = units.bind(np.arange(0), stepper.hyper, collapse)
         self.dim, self.arrays, self.K, self.rows, self.units = bound
-        q, self.E = stepper.start(bound, np.random.default_rng(0))
-        self.q = q
-        self.E = {n: e for n, e in self.E.items() if n not in stepper.globals}
+        _, E = stepper.start(bound, np.random.default_rng(0))
+        self.E = {n: e for n, e in E.items() if n not in stepper.globals}
 
 
 def fit_method(model, method, data, batch_size, learning_rate, hypers, max_iter, tol, seed,
