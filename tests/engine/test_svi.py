@@ -237,3 +237,17 @@ def test_cli_fits_by_svi_and_reports_the_heldout_bound(tmp_path, capsys):
                          (["--svi", "--batch-size", "5", "--tau0", "-2"], "tau0")):
         assert main(args + bad) == 2
         assert message in capsys.readouterr().err
+
+
+def test_tokens_in_any_order_give_the_same_fit():
+    """Documents' tokens need not be contiguous: a minibatch gathers each
+    document's rows (merged into distinct (doc, word) rows with counts, in
+    sorted order, so the fit cannot tell the orders apart)."""
+    data = lda_data(np.random.default_rng(10))
+    order = np.random.default_rng(11).permutation(data["doc"].size)
+    shuffled = dict(data, doc=data["doc"][order], word=data["word"][order])
+    model = vmpdsl.load("models/lda.vmp")
+    options = dict(method="svi", batch_size=8, max_iter=2, seed=2, tol=0)
+    sorted_fit, shuffled_fit = (quiet(model.fit, d, **options) for d in (dict(data), shuffled))
+    close(shuffled_fit.posterior, sorted_fit.posterior, rtol=1e-12)
+    np.testing.assert_allclose(shuffled_fit.elbo, sorted_fit.elbo, rtol=1e-12)
