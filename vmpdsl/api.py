@@ -257,7 +257,8 @@ class Fit:
 
     @property
     def elbo(self) -> np.ndarray:
-        """The ELBO after every sweep (non-decreasing)."""
+        """The ELBO after every sweep (non-decreasing); with ``method="svi"``
+        the full-data ELBO after every ``elbo_every`` passes (it may fall)."""
         return self.result["elbo"]
 
     @property

@@ -251,3 +251,17 @@ def test_tokens_in_any_order_give_the_same_fit():
     sorted_fit, shuffled_fit = (quiet(model.fit, d, **options) for d in (dict(data), shuffled))
     close(shuffled_fit.posterior, sorted_fit.posterior, rtol=1e-12)
     np.testing.assert_allclose(shuffled_fit.elbo, sorted_fit.elbo, rtol=1e-12)
+
+
+def test_full_data_elbo_is_exact_over_blocks():
+    """ELBO(∅) + Σ_blocks (ELBO(block) − ELBO(∅)) over blocks of 7 rows equals
+    the ELBO on all rows at once (GMM: one update fits z exactly)."""
+    data = gmm_data(np.random.default_rng(12))
+    model = vmpdsl.load("models/gmm.vmp")
+    online = vmpdsl.OnlineVI(model, len(data["x"]), seed=1)
+    for start in range(0, 60, 20):
+        online.partial_fit({"x": data["x"][start:start + 20], "K": 3})
+    whole = online.elbo(data, block=len(data["x"]))
+    np.testing.assert_allclose(online.elbo(data, block=7), whole, rtol=1e-12)
+    # the held-out bound leaves out ELBO(∅) = −KL(q(globals) ‖ prior) ≤ 0
+    assert online.heldout(data, block=7)[0] > whole
