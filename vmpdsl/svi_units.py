@@ -8,7 +8,8 @@ whose ``doc[t] = d``).  A minibatch is a sorted set of unit ids; it is bound
 as the emitted module binds any data: the rows of its units (in their order
 in the data), the arrays over the units sliced, the index array renumbered
 0..|B|−1 and the unit dim set to |B|.  Arrays may be numpy memory maps or
-``.npy`` paths (chunked.open_arrays): only a minibatch's rows are read.
+``.npy`` paths (chunked.open_arrays): only a minibatch's rows are read (and
+a group index array once, whole, to find each group's rows).
 Also here: which models have such units (``check_model``) and the order of
 the minibatches (``minibatch_order``).
 """
