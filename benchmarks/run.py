@@ -514,7 +514,7 @@ def main(argv=None):
                "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {}}
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         if name == "lda_svi":  # stochastic VI vs scikit-learn online (issue 13)
-            results["lda_svi"] = lda_svi.run(args.quick)
+            results["lda_svi"] = dict(lda_svi.run(args.quick), commit=results["vmpdsl"])
             continue
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
