@@ -21,6 +21,7 @@ import pytest
 from scipy.special import digamma
 
 import vmpdsl
+from contract_data import SIMULATE
 from vmpdsl.errors import VmpDataError
 from vmpdsl.families.registry import FAMILIES
 from vmpdsl.svi import minibatch_order
@@ -265,3 +266,28 @@ def test_full_data_elbo_is_exact_over_blocks():
     np.testing.assert_allclose(online.elbo(data, block=7), whole, rtol=1e-12)
     # the held-out bound leaves out ELBO(∅) = −KL(q(globals) ‖ prior) ≤ 0
     assert online.heldout(data, block=7)[0] > whole
+
+
+REFUSED = {"gmm_em": "point estimates", "linreg_em": "point estimates",
+           "lda_eb": "Newton steps", "poisson_reg": "Newton steps", "pumps": "Newton steps",
+           "hmm": "not independent", "sbm": "not independent", "lgssm": "one leading row axis"}
+
+
+@pytest.mark.parametrize("name", sorted(SIMULATE))
+def test_every_model_fits_by_svi_or_is_refused(name):
+    """On data simulated from each contract model, two passes of SVI give a
+    finite ELBO and the globals' posterior, or a VmpDataError says why not."""
+    data, _ = SIMULATE[name](np.random.default_rng(0))
+    model = vmpdsl.load(f"models/{name}.vmp")
+    units = data.get("Dc", data.get("G"))
+    units = units if units is not None else len(next(v for v in data.values() if np.ndim(v)))
+    options = dict(method="svi", batch_size=max(1, units // 3), max_iter=2, seed=0,
+                   rotate=False)
+    if name in REFUSED:
+        with pytest.raises(VmpDataError, match=REFUSED[name]):
+            model.fit(data, **options)
+        return
+    fit = quiet(model.fit, data, **options)
+    assert np.all(np.isfinite(fit.elbo)) and len(fit.elbo) == 2
+    local = set(model._compiled.module.LOCAL_BLOCK)
+    assert fit.posterior and not local & set(fit.posterior)
