@@ -240,6 +240,8 @@ def fit_svi(model, data, batch_size, learning_rate=None, hypers=None, max_iter=5
     batch_size = check_count("batch_size", batch_size, units.n, f"units ('{units.unit}')")
     hyper = validated_hypers(module, units, hypers, init)
     held = Units(module, model.checked, heldout) if heldout is not None else None
+    if held is not None:
+        held.check_sizes(units.sizes(), "heldout")
     stepper = Stepper(module, hyper, units.n, learning_rate, local_iters, seed, init)
     empty = Empty(stepper, units, collapse)
     trace, passes, held_trace, converged = [], [], [], False
@@ -318,12 +320,15 @@ class OnlineVI:
         self.local_iters, self.collapse = local_iters, collapse
         self._stepper = None
 
-    def _units(self, data):
-        return Units(self.model._compiled.module, self.model.checked, data)
+    def _units(self, data, what):
+        units = Units(self.model._compiled.module, self.model.checked, data)
+        if self._stepper is not None:
+            units.check_sizes(self._sizes, what)
+        return units
 
     def partial_fit(self, minibatch: dict) -> "OnlineVI":
         """One step on ``minibatch``; returns self."""
-        units = self._units(minibatch)
+        units = self._units(minibatch, "minibatch")
         check_count("the minibatch's number of units", units.n, self.n_units,
                     f"units (n_units) ('{units.unit}')")
         if self._stepper is None:
@@ -331,6 +336,7 @@ class OnlineVI:
             hyper = validated_hypers(module, units, self.hypers, self.init)
             self._stepper = Stepper(module, hyper, self.n_units, self.learning_rate,
                                     self.local_iters, self.seed, self.init)
+            self._sizes = units.sizes()
         step = self._stepper
         bound = units.bind(np.arange(units.n), step.hyper, self.collapse)
         step.step(bound, Empty(step, units, self.collapse))
@@ -351,14 +357,14 @@ class OnlineVI:
     def elbo(self, data: dict, block: int = 1000) -> float:
         """The ELBO on ``data`` (exact, ``block`` units at a time)."""
         step = self._fitted()
-        units = self._units(data)
+        units = self._units(data, "data")
         base, total, _ = step.bound(units, block, Empty(step, units, self.collapse), self.collapse)
         return base + total
 
     def heldout(self, data: dict, block: int = 1000) -> tuple:
         """(held-out bound, perplexity) of ``data`` given the globals."""
         step = self._fitted()
-        units = self._units(data)
+        units = self._units(data, "heldout")
         _, total, rows = step.bound(units, block, Empty(step, units, self.collapse), self.collapse)
         return total, perplexity(total, rows)
 

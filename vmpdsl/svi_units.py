@@ -137,6 +137,22 @@ class Units:
             where = f"{self.unit} {ids[0]}–{ids[-1]}: " if len(ids) else ""
             raise VmpDataError(f"{where}{err}") from None
 
+    def sizes(self) -> dict:
+        """The dims other than the units and rows (those every minibatch shares)."""
+        chunk, _ = self.chunk(np.arange(min(1, self.n)))
+        try:
+            dim, _ = self.module.bind_data(chunk)
+        except self.module.DataError as err:
+            raise VmpDataError(str(err)) from None
+        return {d: n for d, n in dim.items() if d not in (self.unit, self.plate)}
+
+    def check_sizes(self, reference: dict, what: str):
+        """A VmpDataError unless the dims are those of the training data."""
+        for dim, n in self.sizes().items():
+            if reference.get(dim, n) != n:
+                raise VmpDataError(f"{what}: dim {dim} is {n}, but {reference[dim]} in the "
+                                   f"data the globals were fitted to")
+
     def blocks(self, size: int):
         """Contiguous ranges of ``size`` units covering all of them."""
         for start in range(0, self.n, size):

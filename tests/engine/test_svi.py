@@ -185,6 +185,7 @@ def test_npy_paths_give_the_in_memory_fit(tmp_path):
     (dict(n_init=2), "does not take n_init"),
     (dict(elbo_every=0), "elbo_every"),
     (dict(init={"z": np.full((240, 3), 1 / 3)}), "global latents only"),
+    (dict(heldout={"x": np.zeros((5, 3))}), "heldout: dim D is 3, but 2"),
 ])
 def test_bad_values_are_errors(options, message):
     data = gmm_data(np.random.default_rng(0))
@@ -210,6 +211,9 @@ def test_partial_fit_checks_its_minibatch():
         online.partial_fit({"x": np.zeros((6, 2)), "K": 2})
     with pytest.raises(VmpDataError, match="partial_fit"):
         online.elbo({"x": np.zeros((6, 2)), "K": 2})
+    online.partial_fit({"x": np.zeros((4, 2)), "K": 2})
+    with pytest.raises(VmpDataError, match="minibatch: dim D is 3, but 2"):
+        online.partial_fit({"x": np.zeros((4, 3)), "K": 2})
 
 
 def test_cli_fits_by_svi_and_reports_the_heldout_bound(tmp_path, capsys):
