@@ -41,6 +41,7 @@ sys.path.insert(0, ROOT)
 import vmpdsl  # noqa: E402
 from vmpdsl.compiler import _compile_cached, compile_source  # noqa: E402
 
+import front_end  # noqa: E402
 import thirdparty as tp  # noqa: E402
 from reference import gmm as ref_gmm, hier as ref_hier, hmm as ref_hmm, lda as ref_lda  # noqa: E402
 from reference import gmm_mean_field as ref_gmm_mean_field  # noqa: E402
@@ -432,6 +433,8 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+    if "front_end" in results:
+        out += front_end.markdown(results["front_end"])
     if "scaling" in results:
         sc = results["scaling"]
         out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
@@ -493,6 +496,8 @@ def main(argv=None):
     p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm", help="comma-separated subset")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
+    p.add_argument("--no-front-end", action="store_true",
+                   help="skip the 10,000-line model's parse + check timing")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
     p.add_argument("--render", action="store_true", help="only re-render results.md from results.json")
     args = p.parse_args(argv)
@@ -518,6 +523,8 @@ def main(argv=None):
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.scaling:
         results["scaling"] = scaling(args.quick, 4)
+    if not args.no_front_end:
+        results["front_end"] = front_end.measure()
     md = markdown(results)
     with open(os.path.join(args.out, "results.md"), "w") as fh:
         fh.write(md + "\n")
