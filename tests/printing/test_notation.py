@@ -68,3 +68,20 @@ def test_chain_pair_statistic_uses_the_coefficients_letters():
     text = vmpdsl.load("models/hmm.vmp").equations(steps=True)
     assert "coefficient of [z[t-1] = k][z[t] = l]: [t ≥ 1] E[log A[k,l]]" in text
     assert "r[t,k] = q(z[t] = k), by forward-backward" in text
+
+
+def test_gmm_block_reads_as_prml_10_60_to_10_63():
+    """The printed text of the textbook form, with and without a prior mean
+    (the values are checked in test_printed_symbolic.py)."""
+    text = vmpdsl.load("models/gmm.vmp").equations()
+    for line in ("  m[k] = (beta0 m0 + N[k] x̄[k]) / β[k]",
+                 "  W[k]⁻¹ = W0⁻¹ + N[k] S[k] + (beta0 N[k] / (beta0 + N[k])) "
+                 "(x̄[k] − m0)(x̄[k] − m0)ᵀ",
+                 "  x̄[k] = (1 / N[k]) Σ_n r[n,k] x[n]",
+                 "  S[k] = (1 / N[k]) Σ_n r[n,k] (x[n] − x̄[k])(x[n] − x̄[k])ᵀ"):
+        assert line + "\n" in text
+    zero = open("models/gmm.vmp").read().replace(", m0 = zeros(D)", "").replace(
+        "MvNormal(m0, beta0", "MvNormal(zeros(D), beta0")
+    text = vmpdsl.load(zero).equations()
+    assert "  m[k] = N[k] x̄[k] / β[k]\n" in text
+    assert "  W[k]⁻¹ = W0⁻¹ + N[k] S[k] + (beta0 N[k] / (beta0 + N[k])) x̄[k] x̄[k]ᵀ\n" in text

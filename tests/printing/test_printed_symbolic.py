@@ -236,15 +236,23 @@ def test_normal_gamma_is_prml_10_1_3():
     assert same(t["rate"], expected, tree)
 
 
-def test_joint_gmm_is_prml_10_58_to_10_63():
+GMM_ZERO_MEAN = open("models/gmm.vmp").read().replace(", m0 = zeros(D)", "").replace(
+    "MvNormal(m0, beta0", "MvNormal(zeros(D), beta0")
+
+
+@pytest.mark.parametrize("zero_mean", [False, True], ids=["m0", "zero-mean"])
+def test_joint_gmm_is_prml_10_58_to_10_63(zero_mean):
     """The default Normal–Wishart block q(μ_k, Λ_k): β_k = β0 + N_k (10.60),
-    m_k = (β0 m0 + Σ_n r_nk x_n)/β_k (10.61), W_k⁻¹ + β_k m_k m_kᵀ = W0⁻¹ + β0 m0 m0ᵀ
-    + Σ_n r_nk x_n x_nᵀ (10.62 before completing the square; the printed line
-    subtracts β m mᵀ), ν_k = ν0 + N_k (10.63); log r_nk = E[ln π_k] + ½ E[ln|Λ_k|]
+    m_k = (β0 m0 + N_k x̄_k)/β_k (10.61), W_k⁻¹ = W0⁻¹ + N_k S_k + β0 N_k/(β0 + N_k)
+    (x̄_k − m0)(x̄_k − m0)ᵀ (10.62), evaluated from the printed definitions of x̄_k
+    and S_k (10.52)-(10.53) and checked entry by entry against the messages'
+    W_k⁻¹ = W0⁻¹ + β0 m0 m0ᵀ + Σ_n r_nk x_n x_nᵀ − β_k m_k m_kᵀ (10.62 before
+    completing the square), ν_k = ν0 + N_k (10.63); log r_nk = E[ln π_k] + ½ E[ln|Λ_k|]
     − D/2 ln 2π − ½ E[(x_n − μ_k)ᵀΛ_k(x_n − μ_k)] expanded in the block's
     statistics (10.64)."""
-    tree = Tree(vmpdsl.load("models/gmm.vmp"), SIZES)
+    tree = Tree(vmpdsl.load(GMM_ZERO_MEAN if zero_mean else "models/gmm.vmp"), SIZES)
     x, r, _, _, _, W0inv, m0 = gmm_symbols(tree)
+    m0 = m0 * 0 if zero_mean else m0
     beta0, nu0 = Symbol("beta0"), Symbol("nu0")
     q = tree.parameters("mu")
     z = tree.parameters("z")["log probs"]
@@ -253,12 +261,14 @@ def test_joint_gmm_is_prml_10_58_to_10_63():
         assert same(q["beta"][k], beta0 + Nk, tree)
         assert same(q["df"][k], nu0 + Nk, tree)
         xbar = beta0 * m0 + sum((r[n][k] * x[n] for n in range(N)), sympy.zeros(D, 1))
+        m = xbar / (beta0 + Nk)
         for i in range(D):
-            assert same(q["mean"][k, i], xbar[i] / (beta0 + Nk), tree)
+            assert same(q["mean"][k, i], m[i], tree)
         expected = W0inv + beta0 * m0 * m0.T + sum((r[n][k] * x[n] * x[n].T for n in range(N)),
-                                                   sympy.zeros(D, D))
+                                                   sympy.zeros(D, D)) - (beta0 + Nk) * m * m.T
         printed = matrix(q["scale⁻¹"], k)
-        assert all(same(printed[i, j], expected[i, j], tree) for i in range(D) for j in range(D))
+        assert all(zero(sympy.together(canonical(printed[i, j] - expected[i, j], tree)))
+                   for i in range(D) for j in range(D))
         L = sympy.Matrix(D, D, lambda i, j: E("mu", "L", k, i, j))
         Lx = sympy.Matrix(D, 1, lambda i, _: E("mu", "Lx", k, i))
         for n in range(N):

@@ -200,8 +200,8 @@ class Latex(Text):
 
 
 def text_atomic(x: str) -> bool:
-    """A name, an indexed name or one E[...]: no parentheses needed."""
-    return bool(re.fullmatch(r"[\w.]+(\[[^ ]*\])?", x)) or one_group(x, "E[")
+    """A name (x̄ too), an indexed name or one E[...]: no parentheses needed."""
+    return bool(re.fullmatch(r"[\w.]+\u0304?(\[[^ ]*\])?", x)) or one_group(x, "E[")
 
 
 def latex_atomic(x: str) -> bool:
