@@ -85,3 +85,9 @@ def test_gmm_block_reads_as_prml_10_60_to_10_63():
     text = vmpdsl.load(zero).equations()
     assert "  m[k] = N[k] x̄[k] / β[k]\n" in text
     assert "  W[k]⁻¹ = W0⁻¹ + N[k] S[k] + (beta0 N[k] / (beta0 + N[k])) x̄[k] x̄[k]ᵀ\n" in text
+
+
+def test_lgssm_noise_scale_is_printed_symmetric():
+    text = vmpdsl.load("models/lgssm.vmp").equations()
+    assert ("W⁻¹ = I + Σ_t [t ≥ 1] E[x[t] x[t]ᵀ] − Σ_t [t ≥ 1] E[x[t] x[t-1]ᵀ] Aᵀ − Σ_t [t ≥ 1] "
+            "A E[x[t-1] x[t]ᵀ] + Σ_t [t ≥ 1] A E[x[t-1] x[t-1]ᵀ] Aᵀ\n") in text

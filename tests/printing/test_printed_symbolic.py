@@ -12,6 +12,7 @@
    entry of the symmetric matrices.
 """
 import re
+from pathlib import Path
 
 import pytest
 import sympy
@@ -25,7 +26,7 @@ from model_sources import model_files
 from printed_tree import Tree, matrix, zero
 
 SIZES = {"N": 2, "D": 2, "K": 2, "G": 2, "T": 3, "Dc": 2, "V": 2, "C": 2, "M": 2, "F": 2}
-SYMMETRIC = re.compile(r"(E\[(\w+)\.(xx|x)\]|(@c\d+))\[(.*)\]")
+SYMMETRIC = re.compile(r"(E\[(\w+)\.(xx|x|prev_xx)\]|(@c\d+))\[(.*)\]")
 
 
 def canonical(expr, tree):
@@ -41,7 +42,7 @@ def canonical(expr, tree):
         if const:
             symmetric = tree.derivation.constants.items[const].func == "inv"
         else:
-            symmetric = stat == "xx" or tree.ctx.families.get(var) == "Wishart"
+            symmetric = stat in ("xx", "prev_xx") or tree.ctx.families.get(var) == "Wishart"
         if symmetric and len(index) >= 2 and index[-2] > index[-1]:
             swap[s] = Symbol(s.name.replace(f"[{m.group(5)}]",
                                             "[" + ",".join(index[:-2] + index[:-3:-1]) + "]"))
@@ -236,7 +237,7 @@ def test_normal_gamma_is_prml_10_1_3():
     assert same(t["rate"], expected, tree)
 
 
-GMM_ZERO_MEAN = open("models/gmm.vmp").read().replace(", m0 = zeros(D)", "").replace(
+GMM_ZERO_MEAN = (Path(__file__).resolve().parents[2] / "models" / "gmm.vmp").read_text().replace(", m0 = zeros(D)", "").replace(
     "MvNormal(m0, beta0", "MvNormal(zeros(D), beta0")
 
 
@@ -289,3 +290,21 @@ def test_joint_normal_gamma_is_the_conjugate_posterior():
     assert zero(sympy.together(q["mean"] - (kappa0 * mu0 + sum(x)) / (kappa0 + N)))
     assert same(q["shape"], a0 + Rational(N, 2), tree)
     assert same(q["rate"], b0 + (kappa0 * mu0 ** 2 + sum(xn ** 2 for xn in x)) / 2, tree)
+
+
+@pytest.mark.parametrize("path", [i for i, _ in model_files()])
+def test_printed_wishart_scale_is_symmetric_entry_by_entry(path):
+    """A printed W⁻¹ is a symmetric matrix, equal entry by entry to the
+    symmetric part of −2 C_x (lgssm's cross term printed −2 E[x[t] x[t-1]ᵀ] Aᵀ,
+    right only as a coefficient of the symmetric Q)."""
+    tree = Tree(vmpdsl.load(path + ".vmp"), SIZES)
+    for u in tree.derivation.updates:
+        if u.family != "Wishart" or u.point:
+            continue
+        printed = sympy.Array(tree.parameters(u.name)["scale⁻¹"])
+        raw = sympy.Array(symbolic_coefficients(tree.derivation, u.name, SIZES)["x"])
+        axes = list(range(raw.rank() - 2)) + [raw.rank() - 1, raw.rank() - 2]
+        expected = -(raw + sympy.permutedims(raw, axes))
+        flipped = sympy.permutedims(printed, axes)
+        for a, b, c in zip(sympy.flatten(printed), sympy.flatten(flipped), sympy.flatten(expected)):
+            assert zero(canonical(a - b, tree)) and zero(canonical(a - c, tree)), (u.name, a)

@@ -344,6 +344,8 @@ class Renderer:
             text = self.base(a, letters, raw)
             symmetric = self.ctx.symmetric(a)
         if how == "row" or (how == "back" and not symmetric):
+            if a.stat == "cross":  # E[x[t] x[t-1]ᵀ]ᵀ is E[x[t-1] x[t]ᵀ]
+                return chain_statistic(self, a, letters, transposed=True)
             return self.s.transpose(text)
         return text
 

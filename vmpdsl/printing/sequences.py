@@ -9,7 +9,7 @@ from ..derive.terms import Atom
 CHAIN_STATS = ("prev_onehot", "pair", "prev_x", "prev_xx", "cross")
 
 
-def chain_statistic(r, a: Atom, letters) -> str:
+def chain_statistic(r, a: Atom, letters, transposed=False) -> str:
     """A chain's statistic at position t, with its rows (t, outer plates) and
     its category letters; Gaussian event axes are shown by position."""
     s = r.s
@@ -24,7 +24,8 @@ def chain_statistic(r, a: Atom, letters) -> str:
     if a.stat == "pair":
         return s.q(f"{before} = {cats[0]}, {now} = {cats[1]}")
     inner = {"prev_x": before, "prev_xx": f"{before} {s.transpose(before)}",
-             "cross": f"{now} {s.transpose(before)}"}[a.stat]
+             "cross": f"{before} {s.transpose(now)}" if transposed else
+             f"{now} {s.transpose(before)}"}[a.stat]
     return s.E(inner)
 
 
