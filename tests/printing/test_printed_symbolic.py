@@ -308,3 +308,34 @@ def test_printed_wishart_scale_is_symmetric_entry_by_entry(path):
         flipped = sympy.permutedims(printed, axes)
         for a, b, c in zip(sympy.flatten(printed), sympy.flatten(flipped), sympy.flatten(expected)):
             assert zero(canonical(a - b, tree)) and zero(canonical(a - c, tree)), (u.name, a)
+
+
+NORMAL_WISHART = """model nw
+dim N, D
+data y[N, D]
+hyper m0 = zeros(D), b0 = 2.0
+Lambda ~ Wishart(D, eye(D))
+mu ~ MvNormal(m0, b0 * Lambda)
+for n in N:
+    y[n] ~ MvNormal(mu, Lambda)
+"""
+
+
+def test_joint_normal_wishart_of_plain_rows_is_prml_2_3_6():
+    """One Normal–Wishart over unweighted rows, printed with ȳ and S: from
+    their printed definitions, m = (b0 m0 + N ȳ)/β and W⁻¹ = I + N S + b0 N/β
+    (ȳ − m0)(ȳ − m0)ᵀ equal the messages' m and W⁻¹ = I + b0 m0 m0ᵀ + Σ y yᵀ − β m mᵀ."""
+    tree = Tree(vmpdsl.load(NORMAL_WISHART), SIZES)
+    y = data("y", N, D)
+    m0 = sympy.Matrix(D, 1, lambda i, _: Symbol(f"m0[{i}]"))
+    b0 = Symbol("b0")
+    q = tree.parameters("mu")
+    m = (b0 * m0 + sum(y, sympy.zeros(D, 1))) / (b0 + N)
+    inv = next(c for c in tree.derivation.constants.items.values() if c.func == "inv")
+    W0inv = sympy.Matrix(D, D, lambda i, j: element_symbol(inv.name, None, (i, j)))  # inv(eye)
+    expected = W0inv + b0 * m0 * m0.T + sum((v * v.T for v in y), sympy.zeros(D, D)) \
+        - (b0 + N) * m * m.T
+    for i in range(D):
+        assert zero(sympy.together(q["mean"][i] - m[i]))
+        for j in range(D):
+            assert zero(sympy.together(canonical(q["scale⁻¹"][i, j] - expected[i, j], tree)))

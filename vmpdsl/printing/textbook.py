@@ -105,7 +105,7 @@ def without_outer(outer: list, count: Mono, x, row: str, prior: list, mean0):
 def outer_labels(outer: list):
     """The two event output labels of −2 C_L (the matrix's axes)."""
     labels = sorted({l for p in outer for a in p.atoms for l in a.indices if is_output(l)})
-    return (labels[-2], labels[-1]) if len(labels) >= 3 else (None, None)
+    return (labels[-2], labels[-1]) if len(labels) >= 2 else (None, None)
 
 
 def relabel(a, event: str):
@@ -180,6 +180,7 @@ def where_lines(r, value, letters) -> list:
     n, xbar = count_text(r, parts, letters), bar_text(r, value, letters)
     total = r.mono(parts.linear, letters)[1]
     weights = r.product([a for a in parts.count.atoms], letters)
+    weights = weights + " " if weights else ""
     xn = s.index(s.name(parts.x.var), [letters[parts.row]])
     sigma = s.sigma([letters[parts.row]])
     diff = s.paren(f"{xn} {s.minus()} {xbar}")
@@ -187,4 +188,4 @@ def where_lines(r, value, letters) -> list:
     share = s.frac("1", n, True, True)  # PRML's (1/N_k) Σ_n …
     share = share if s.latex else s.paren(share)
     return [(xbar, f"{share} {total}"),
-            (scatter, f"{share} {sigma}{weights} {diff}{diff}{s.T}")]
+            (scatter, f"{share} {sigma}{weights}{diff}{diff}{s.T}")]
