@@ -28,8 +28,13 @@ from dataclasses import dataclass, replace
 from ..lower import HOISTED, RANDOM, Contraction
 
 def row_plates(model) -> set:
-    """The leading axes of the observed data arrays (those with a factor; a
-    covariate such as lgssm's transition matrix A[D, D] has no rows)."""
+    """The leading axes of the data arrays (what SVI and chunked fits slice)."""
+    return {v.shape[0] for v in model.by_role("data") if v.shape and isinstance(v.shape[0], str)}
+
+
+def observed_row_plates(model) -> set:
+    """The leading axes of the observed data arrays (those with a factor): a
+    covariate such as lgssm's transition matrix A[D, D] has no rows of data."""
     observed = {f.variable for f in model.factors}
     return {v.shape[0] for v in model.by_role("data") if v.shape and
             isinstance(v.shape[0], str) and v.name in observed}
@@ -49,7 +54,7 @@ def group_plates(model) -> dict:
 
 
 def local_plates(model) -> set:
-    return row_plates(model) | set(group_plates(model))
+    return observed_row_plates(model) | set(group_plates(model))
 
 
 def local_block(program) -> tuple:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..derive.locality import group_plates, local_block, row_plates, statistics, unhoisted
+from ..derive.locality import (group_plates, local_block, observed_row_plates, statistics,
+                               unhoisted)
 from ..derive.statistics import Mono, is_weight, output_label
 from ..derive.terms import Atom
 from ..lower import ONEHOT, RANDOM, lower
@@ -35,7 +36,7 @@ def locality_section(ctx, style) -> str:
         return ""
     block = local_block(program)
     groups = group_plates(program.model)
-    plates = ", ".join(sorted(row_plates(program.model))) + "".join(
+    plates = ", ".join(sorted(observed_row_plates(program.model))) + "".join(
         f"; groups {g} (by {index})" for g, (index, _) in sorted(groups.items()))
     inner = "fit(local_iters=n) updates them up to n times before the globals" \
         if len(block) > 1 else "one update is optimal given the globals" if block else ""
