@@ -27,8 +27,9 @@ def printouts(text: str):
 
 def quoted_source(line: str) -> bool:
     """--steps quotes the model's own line ('message from line 8: …'), and a
-    link bound its argument (η = W @ X[n]): the user's text, not a leak."""
-    return "message from line" in line or line.lstrip("% ").startswith(("η =", "y[", "x["))
+    link bound its factor (y[n] ~ Categorical(softmax(W @ X[n]))): the user's
+    text, not a leak."""
+    return "message from line" in line or " ~ " in line.split(":")[0]
 
 
 @pytest.mark.parametrize("source", [s for _, s in all_models()], ids=[i for i, _ in all_models()])
