@@ -71,7 +71,7 @@ class Model:
             point=None, callback=None, missing: str = "error", collapse: bool = True,
             n_init: int = 1, verbose=0, rotate: bool = True, mean_field: bool = False,
             local_iters: int | None = None, chunk_size: int | None = None,
-            keep_local: bool = False) -> "Fit":
+            keep_local: bool = False, client=None) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -93,6 +93,9 @@ class Model:
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
         the same fit, for data as memory maps or ``.npy`` paths; the row
         latents' posterior is returned only with ``keep_local=True``.
+        Dask arrays (chunked along their rows), or ``client=`` a
+        dask.distributed Client, run the same sweep on the cluster
+        (vmpdsl.distributed; default the current Client).
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
@@ -125,7 +128,7 @@ class Model:
                                         bool(mean_field))).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
                 verbose=verbose, rotate=rotate, mean_field=mean_field, local_iters=local_iters,
-                chunk_size=chunk_size, keep_local=keep_local)
+                chunk_size=chunk_size, keep_local=keep_local, client=client)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
@@ -134,8 +137,11 @@ class Model:
                                f"{type(data).__name__}")
         from .progress import fit_reporter
         report, done = fit_reporter(self.name, verbose, callback)
-        if chunk_size is not None:
+        from .distributed import wants_cluster
+        cluster = wants_cluster(data, client)
+        if chunk_size is not None or cluster:
             from .chunked import fit_chunked
+            from .distributed import fit_distributed
             if n_init != 1 or skip:
                 raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
             if rotate and getattr(module, "ROTATIONS", ()):
@@ -143,8 +149,11 @@ class Model:
                                    "pairs needs all rows at once; pass rotate=False or fit "
                                    "in memory")
             newton = {r.var for r in getattr(self._compiled.derivation, "nonconjugate", [])}
-            result = fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
-                                 init, report, local_iters, keep_local, newton)
+            result = fit_distributed(module, self._compiled.code, data, client, chunk_size,
+                                     hypers, max_iter, tol, seed, init, report, local_iters,
+                                     keep_local, newton) if cluster else \
+                fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
+                            init, report, local_iters, keep_local, newton)
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
                                       skip, collapse, n_init, local_iters, rotate)

@@ -74,12 +74,7 @@ class Blocks:
     def bind(self, start, stop):
         chunk = {name: (value[start:stop] if name in self.on_rows else value)
                  for name, value in self.data.items()}
-        try:
-            dim, arrays = self.module.bind_data(chunk)
-        except self.module.DataError as err:
-            raise VmpDataError(f"rows {start}–{stop - 1}: {err}" if stop > start
-                               else str(err)) from None
-        return dim, arrays, self.module._constants(dim, arrays, self.hyper)
+        return bind_rows(self.module, chunk, self.hyper, start, stop)
 
     def __getitem__(self, index):
         if index in self.cache:
@@ -89,6 +84,16 @@ class Blocks:
         if self.keep:
             self.cache[index] = bound
         return bound
+
+
+def bind_rows(module, chunk, hyper, start, stop):
+    """(dim, arrays, constants) of the data ``chunk``, rows start to stop."""
+    try:
+        dim, arrays = module.bind_data(chunk)
+    except module.DataError as err:
+        raise VmpDataError(f"rows {start}–{stop - 1}: {err}" if stop > start
+                           else str(err)) from None
+    return dim, arrays, module._constants(dim, arrays, hyper)
 
 
 def row_plate(module, data):

@@ -1,0 +1,400 @@
+"""dask.distributed: ``fit(data, client=…)`` runs chunked.py's sweep on a
+cluster, one task per row block per round.
+
+The data's row blocks (the chunks of dask arrays along the rows, or
+``chunk_size`` rows of numpy arrays) are bound on the workers once and stay
+there with their row latents.  A sweep visits the module's UPDATES as the
+in-memory fit does; the driver groups its steps into *rounds*.  In a round
+each block runs, in one task: the row latents' updates given the globals,
+then the ELBO's part (end of a sweep), then its part ``u(B) − u(∅)`` of the
+next global updates (chunked.py).  The parts are summed by a tree of tasks;
+the client adds the prior part ``u(∅)``, updates the globals and scatters
+them to every worker for the next round.  A round ends where a step would
+read a global that the round has not applied yet (found in the module's
+source: which ``E['name']`` each update reads), so for GMM, LDA and logistic
+regression (UPDATES: the globals, then the row latents) every sweep after the
+first is one round: [z; ELBO; π, μ].  The result is chunked.py's, which is
+the in-memory fit (ELBO trace included) to rounding.
+
+The emitted module stays numpy + scipy: its source text travels to the
+workers once (scattered) and is executed there once per process, cached by
+its digest, so process workers need only vmpdsl installed.  The random start
+is drawn block after block from one generator passed along a chain of tasks,
+as chunked.py draws it.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import operator
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+
+from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
+from .errors import VmpDataError
+
+FAN_IN = 8  # parts summed per task of the reduction tree
+_MODULES = {}  # on a worker: digest of the source -> the executed module
+
+
+def is_dask(value) -> bool:
+    """A dask array, recognised without importing dask."""
+    return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "chunks")
+
+
+def wants_cluster(data, client) -> bool:
+    return client is not None or (isinstance(data, dict) and any(map(is_dask, data.values())))
+
+
+def cluster_client(client):
+    """The given dask.distributed Client, else the current one."""
+    try:
+        import dask.array  # noqa: F401
+        import distributed
+    except ImportError:
+        raise VmpDataError("dask arrays and client= need dask and distributed: "
+                           "pip install 'vmpdsl[dask]'") from None
+    if client is None:
+        try:
+            client = distributed.default_client()
+        except ValueError:
+            raise VmpDataError("the data has dask arrays but there is no dask.distributed "
+                               "Client: pass client= or start one first") from None
+    if not isinstance(client, distributed.Client):
+        raise VmpDataError(f"client must be a dask.distributed Client, got "
+                           f"{type(client).__name__}")
+    return client
+
+
+# ------------------------------------------------------------------ the data
+def row_arrays(module, data, plate, chunk_size) -> dict:
+    """The arrays on the row plate as dask arrays with one chunking of the rows
+    (``chunk_size`` rows if given, else the dask arrays' own)."""
+    import dask.array as da
+    names = [n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate and n in data]
+    given = {n: data[n] for n in names if is_dask(data[n])}
+    for name, value in given.items():
+        if any(np.isnan(c) for axis in value.chunks for c in axis):
+            raise VmpDataError(f"array '{name}' has unknown chunk sizes; call "
+                               f"compute_chunk_sizes() first")
+        split = [a for a in range(1, value.ndim) if len(value.chunks[a]) > 1]
+        if split:
+            raise VmpDataError(f"array '{name}' is split along axis {split[0]} (chunks "
+                               f"{value.chunks[split[0]]}); blocks must be rows only: "
+                               f"rechunk it with {{{split[0]}: -1}}")
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
+                or chunk_size < 1:
+            raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
+        rows = int(chunk_size)
+    elif given:
+        rows = next(iter(given.values())).chunks[0]
+        for name, value in given.items():
+            if value.chunks[0] != rows:
+                first = next(iter(given))
+                raise VmpDataError(f"arrays '{first}' and '{name}' have different row chunks "
+                                   f"({rows} vs {value.chunks[0]}); rechunk them alike or "
+                                   f"pass chunk_size=")
+    else:
+        raise VmpDataError("client= with numpy data needs chunk_size= (rows per block)")
+    return {n: (data[n] if is_dask(data[n]) else da.from_array(np.asarray(data[n])))
+            .rechunk({0: rows, **{a: -1 for a in range(1, np.ndim(data[n]))}}) for n in names}
+
+
+def empty_data(data, rows) -> dict:
+    """The data with no rows (numpy), the other dask arrays computed."""
+    out = {}
+    for name, value in data.items():
+        if name in rows:
+            out[name] = np.empty((0,) + tuple(value.shape[1:]), dtype=value.dtype)
+        else:
+            out[name] = np.asarray(value.compute()) if is_dask(value) else value
+    return out
+
+
+def update_reads(source: str, module) -> list:
+    """Per UPDATES row, the latents whose E the update reads (None: any)."""
+    functions = {f.name: f for f in ast.parse(source).body if isinstance(f, ast.FunctionDef)}
+    return [e_reads(functions[row[3].__name__]) for row in module.UPDATES]
+
+
+def e_reads(function) -> set | None:
+    """The names of ``E['name']`` in a function; None if it uses E otherwise."""
+    nodes = list(ast.walk(function))
+    uses = sum(isinstance(n, ast.Name) and n.id == "E" for n in nodes)
+    names = [n.slice.value for n in nodes if isinstance(n, ast.Subscript)
+             and isinstance(n.value, ast.Name) and n.value.id == "E"
+             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+    return set(names) if len(names) == uses else None
+
+
+def rounds(module, reads, locals_, max_iter):
+    """The sweeps' steps, ("local" | "global", UPDATES index) and ("elbo",
+    sweep), grouped into rounds: a step that reads a global the round has
+    not applied yet (the ELBO reads all) starts the next round, and so does
+    a row latent's update after the ELBO (the state at a converged sweep's
+    end must stay on the workers)."""
+    kinds = [("local" if row[0] in locals_ else "global", i)
+             for i, row in enumerate(module.UPDATES)]
+    current, pending, after_elbo = [], set(), False
+    for sweep in range(max_iter):
+        for kind, index in kinds + [("elbo", sweep)]:
+            needs = None if kind == "elbo" else reads[index]
+            if (pending and (needs is None or needs & pending)) \
+                    or (kind == "local" and after_elbo):
+                yield current
+                current, pending, after_elbo = [], set(), False
+            current.append((kind, index))
+            if kind == "global":
+                pending.add(module.UPDATES[index][0])
+            after_elbo = after_elbo or kind == "elbo"
+    if current:
+        yield current
+
+
+# ------------------------------------------------------------ on the workers
+class Shared:
+    """What every task needs and no round changes (scattered once): the
+    module's source, the data with no rows, the hypers, the row latents."""
+
+    def __init__(self, source, name, empty, hyper, locals_, rows):
+        self.source, self.name, self.empty, self.hyper = source, name, empty, hyper
+        self.locals, self.rows = tuple(locals_), tuple(rows)
+        self.digest = hashlib.sha256(source.encode()).hexdigest()
+        self.nothing = None  # (dim, arrays, constants) of no rows, bound on first use
+
+    def __getstate__(self):
+        return dict(self.__dict__, nothing=None)
+
+    def module(self):
+        """The emitted module, executed once per worker process."""
+        module = _MODULES.get(self.digest)
+        if module is None:
+            from .compiler import load_module
+            module = _MODULES[self.digest] = load_module(self.source, self.name)
+        return module
+
+    def no_rows(self, module):
+        if self.nothing is None:
+            self.nothing = bind_rows(module, self.empty, self.hyper, 0, 0)
+        return self.nothing
+
+
+class Globals:
+    """The client's q and E (the globals, and the row latents on no rows)."""
+
+    def __init__(self, q, E):
+        self.q, self.E = dict(q), dict(E)
+
+
+class Block:
+    """A row block on a worker: its bound data and its row latents' q and E."""
+
+    def __init__(self, bound, q, E):
+        self.bound, self.q, self.E = bound, q, E
+
+
+@contextmanager
+def guarded(module):
+    """The emitted module's errors as VmpDataError (its classes do not unpickle
+    on the client)."""
+    try:
+        yield
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None
+    except module.FitError as err:
+        raise VmpDataError(f"the fit failed: {err}") from None
+
+
+def start_block(shared, start, stop, rng, given, *columns):
+    """Bind rows start to stop and draw their row latents' start from ``rng``
+    (chunked.start); returns (Block, the generator for the next block)."""
+    module = shared.module()
+    bound = bind_rows(module, dict(shared.empty, **dict(zip(shared.rows, columns))),
+                      shared.hyper, start, stop)
+    dim, arrays, K = bound
+    q, E = {}, {}
+    with guarded(module):
+        module._initial_state(q, E, K, arrays, shared.hyper, dim, rng, dict(given.q))
+    return Block(bound, {n: q[n] for n in shared.locals}, {n: E[n] for n in shared.locals}), rng
+
+
+def run_round(state, shared, globals_, steps):
+    """One block's round: its part of each step (module docstring).
+    Returns (the block with its row latents updated, {step: part})."""
+    module, block = shared.module(), state[0]
+    q, E = dict(globals_.q, **block.q), dict(globals_.E, **block.E)
+    parts = {}
+    module._MEMO.clear()  # products are shared within a task only
+    with guarded(module):
+        for j, (kind, index) in enumerate(steps):
+            parts[j] = PARTS[kind](module, shared, globals_, (q, E), block.bound, index)
+    module._MEMO.clear()
+    return Block(block.bound, {n: q[n] for n in shared.locals},
+                 {n: E[n] for n in shared.locals}), parts
+
+
+def local_part(module, shared, globals_, state, bound, index):
+    """Update a row latent on the block; its statistics' moves are the part."""
+    (q, E), (dim, arrays, K) = state, bound
+    name, family, point, update, _ = module.UPDATES[index]
+    old = {name: E[name]}
+    params = module._posterior(name, family, update(E, K, arrays, shared.hyper, dim))
+    module._set_state(q, E, name, family, point, params)
+    return stat_moves(old, {name: E[name]}, {})
+
+
+def global_part(module, shared, globals_, state, bound, index):
+    """u(B) − u(∅) of a global's update."""
+    (_, E), (dim, arrays, K) = state, bound
+    nothing_dim, nothing, nothing_K = shared.no_rows(module)
+    update = module.UPDATES[index][3]
+    rows = update(E, K, arrays, shared.hyper, dim)
+    base = update(globals_.E, nothing_K, nothing, shared.hyper, nothing_dim)
+    return {s: np.asarray(rows[s] - base[s], dtype=float) for s in rows}
+
+
+def elbo_part(module, shared, globals_, state, bound, index):
+    """The block's ELBO minus the ELBO on no rows."""
+    (q, E), (dim, arrays, K) = state, bound
+    nothing_dim, nothing, nothing_K = shared.no_rows(module)
+    return (module.elbo_value(q, E, K, arrays, shared.hyper, dim)
+            - module.elbo_value(globals_.q, globals_.E, nothing_K, nothing, shared.hyper,
+                                nothing_dim))
+
+
+PARTS = {"local": local_part, "global": global_part, "elbo": elbo_part}
+
+
+def combine(steps, *parts):
+    """The blocks' parts of each step added (the moves: their largest)."""
+    total = {}
+    for j, (kind, _) in enumerate(steps):
+        values = [p[j] for p in parts]
+        if kind == "global":
+            total[j] = {s: sum(v[s] for v in values) for s in values[0]}
+        elif kind == "elbo":
+            total[j] = sum(values)
+        else:
+            total[j] = largest_moves({}, *values)
+    return total
+
+
+def largest_moves(into, *moves):
+    """stat_moves' dicts merged: the largest move and scale of each statistic."""
+    for found in moves:
+        for key, (move, scale) in found.items():
+            old_move, old_scale = into.get(key, (0.0, 0.0))
+            into[key] = (max(old_move, move), max(old_scale, scale))
+    return into
+
+
+# ------------------------------------------------------------- on the client
+def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, max_iter=500,
+                    tol=1e-8, seed=None, init=None, callback=None, local_iters=None,
+                    keep_local=False, newton=()) -> dict:
+    """chunked.fit_chunked's result (so the in-memory fit's), swept on the
+    dask cluster of ``client`` (default: the current Client)."""
+    client = cluster_client(client)
+    data = dict(data)
+    plate, n_rows = row_plate(module, data)
+    rows = row_arrays(module, data, plate, chunk_size)
+    empty = empty_data(data, rows)
+    _, locals_, hyper = prepare(module, empty, hypers, init, local_iters, newton)
+    driver = Driver(client, module, Shared(source, module.MODEL_NAME, empty, hyper, locals_, rows))
+    driver.start(rows, np.random.default_rng(seed), init)
+    trace, converged = driver.sweeps(update_reads(source, module), max_iter, tol, callback)
+    module._MEMO.clear()
+    if not converged and max_iter > 0:
+        warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
+                      RuntimeWarning, stacklevel=3)
+    dims = dict(driver.nothing[0], **{plate: n_rows})
+    kept = driver.local_rows() if keep_local else None
+    return fit_result(module, (driver.q, driver.E), locals_, kept, trace, converged, hyper, dims)
+
+
+class Driver:
+    """The client's side: the globals' q and E, and a future per row block."""
+
+    def __init__(self, client, module, shared):
+        self.client, self.module, self.shared = client, module, shared
+        self.static = client.scatter(shared, broadcast=True, hash=False)
+        self.nothing = bind_rows(module, shared.empty, shared.hyper, 0, 0)
+        self.q, self.E, self.states = {}, {}, []
+
+    def scatter(self, q, E):
+        return self.client.scatter(Globals(q, E), broadcast=True, hash=False)
+
+    def start(self, rows, rng, init):
+        """chunked.start: the globals on no rows, then each block's row latents
+        from the same generator, handed from block to block."""
+        dim, arrays, K = self.nothing
+        with guarded(self.module):
+            self.module._initial_state(self.q, self.E, K, arrays, self.shared.hyper, dim, rng,
+                                       dict(init or {}))
+        given = self.scatter({n: p for n, p in self.q.items() if n not in self.shared.locals}, {})
+        columns = [self.client.compute(list(a.to_delayed().ravel())) for a in rows.values()]
+        edges = np.cumsum((0,) + next(iter(rows.values())).chunks[0])
+        for i, (begin, end) in enumerate(zip(edges[:-1], edges[1:])):
+            state = self.client.submit(start_block, self.static, int(begin), int(end), rng,
+                                       given, *[c[i] for c in columns], pure=False)
+            rng = self.client.submit(operator.getitem, state, 1, pure=False)
+            self.states.append(state)
+
+    def run(self, steps) -> dict:
+        """One round on every block; the parts summed by a tree of tasks."""
+        shared = self.scatter(self.q, self.E)
+        self.states = [self.client.submit(run_round, s, self.static, shared, steps, pure=False)
+                       for s in self.states]
+        parts = [self.client.submit(operator.getitem, s, 1, pure=False) for s in self.states]
+        while len(parts) > 1:
+            parts = [self.client.submit(combine, steps, *parts[i:i + FAN_IN], pure=False)
+                     for i in range(0, len(parts), FAN_IN)]
+        return parts[0].result()
+
+    def sweeps(self, reads, max_iter, tol, callback):
+        """Rounds until the fit converges or max_iter sweeps; (trace, converged)."""
+        trace, self.moves, self.before = [], {}, dict(self.E)
+        for steps in rounds(self.module, reads, self.shared.locals, max_iter):
+            totals = self.run(steps)
+            for j, (kind, index) in enumerate(steps):
+                if kind == "global":
+                    self.apply(index, totals[j])
+                elif kind == "local":
+                    largest_moves(self.moves, totals[j])
+                elif self.end_sweep(trace, totals[j], tol, callback):
+                    return trace, True
+        return trace, False
+
+    def apply(self, index, rows):
+        """A global's update: u(∅) on the client plus the blocks' Σ (u(B) − u(∅))."""
+        name, family, point, update, _ = self.module.UPDATES[index]
+        dim, arrays, K = self.nothing
+        base = update(self.E, K, arrays, self.shared.hyper, dim)
+        total = {s: np.array(c, dtype=float) + rows[s] for s, c in base.items()}
+        with guarded(self.module):
+            self.module._set_state(self.q, self.E, name, family, point,
+                                   self.module._posterior(name, family, total))
+
+    def end_sweep(self, trace, rows, tol, callback) -> bool:
+        """The sweep's ELBO and convergence (chunked.State.converged)."""
+        dim, arrays, K = self.nothing
+        trace.append(self.module.elbo_value(self.q, self.E, K, arrays, self.shared.hyper, dim)
+                     + rows)
+        if not np.isfinite(trace[-1]):
+            raise VmpDataError(f"the fit failed: the ELBO became {trace[-1]} at iteration "
+                               f"{len(trace)}")
+        if callback is not None:
+            callback(len(trace), trace[-1])
+        stat_moves(self.before, self.E, self.moves)
+        if len(trace) > 1 and self.module.is_steady(trace, tol) and all(
+                move <= np.sqrt(tol) * scale for move, scale in self.moves.values()):
+            return True
+        self.moves, self.before = {}, dict(self.E)
+        return False
+
+    def local_rows(self) -> list:
+        """Per block, the row latents' ({name: q}, {name: E}), fetched."""
+        return [(block.q, block.E) for block, _ in self.client.gather(self.states)]
