@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import operator
+import sys
 import warnings
 from contextlib import contextmanager
 
@@ -36,6 +37,7 @@ from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
 from .errors import VmpDataError
 
 FAN_IN = 8  # parts summed per task of the reduction tree
+INLINE_BYTES = 1 << 16  # globals up to this size travel in each task's arguments
 _MODULES = {}  # on a worker: digest of the source -> the executed module
 
 
@@ -48,14 +50,37 @@ def wants_cluster(data, client) -> bool:
     return client is not None or (isinstance(data, dict) and any(map(is_dask, data.values())))
 
 
-def cluster_client(client):
-    """The given dask.distributed Client, else the current one."""
+def require_distributed():
+    """The distributed package, or a VmpDataError saying how to install it."""
     try:
         import dask.array  # noqa: F401
         import distributed
     except ImportError:
-        raise VmpDataError("dask arrays and client= need dask and distributed: "
+        raise VmpDataError("dask arrays, client= and --scheduler need dask and distributed: "
                            "pip install 'vmpdsl[dask]'") from None
+    return distributed
+
+
+@contextmanager
+def connect(address):
+    """A Client of the scheduler at ``address``, closed after; None without one."""
+    if address is None:
+        yield None
+        return
+    distributed = require_distributed()
+    try:
+        client = distributed.Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise VmpDataError(f"cannot connect to the dask scheduler at {address}: {err}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def cluster_client(client):
+    """The given dask.distributed Client, else the current one."""
+    distributed = require_distributed()
     if client is None:
         try:
             client = distributed.default_client()
@@ -76,9 +101,6 @@ def row_arrays(module, data, plate, chunk_size) -> dict:
     names = [n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate and n in data]
     given = {n: data[n] for n in names if is_dask(data[n])}
     for name, value in given.items():
-        if any(np.isnan(c) for axis in value.chunks for c in axis):
-            raise VmpDataError(f"array '{name}' has unknown chunk sizes; call "
-                               f"compute_chunk_sizes() first")
         split = [a for a in range(1, value.ndim) if len(value.chunks[a]) > 1]
         if split:
             raise VmpDataError(f"array '{name}' is split along axis {split[0]} (chunks "
@@ -168,12 +190,20 @@ class Shared:
     def __getstate__(self):
         return dict(self.__dict__, nothing=None)
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.module()  # before any q, E or block holding its objects arrives
+
     def module(self):
-        """The emitted module, executed once per worker process."""
+        """The emitted module, executed once per process (the client's too) and
+        registered in sys.modules under a name of its own: its objects in q, E
+        and the blocks (OneHot, SharedOuter) then pickle by reference, and
+        ``contract`` knows them on the worker that receives them."""
         module = _MODULES.get(self.digest)
         if module is None:
             from .compiler import load_module
-            module = _MODULES[self.digest] = load_module(self.source, self.name)
+            module = load_module(self.source, f"{self.name}_{self.digest[:16]}")
+            sys.modules[module.__name__] = _MODULES[self.digest] = module
         return module
 
     def no_rows(self, module):
@@ -299,11 +329,17 @@ def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, 
     dask cluster of ``client`` (default: the current Client)."""
     client = cluster_client(client)
     data = dict(data)
+    for name, value in data.items():
+        if is_dask(value) and any(np.isnan(c) for axis in value.chunks for c in axis):
+            raise VmpDataError(f"array '{name}' has unknown chunk sizes; call "
+                               f"compute_chunk_sizes() first")
     plate, n_rows = row_plate(module, data)
     rows = row_arrays(module, data, plate, chunk_size)
     empty = empty_data(data, rows)
     _, locals_, hyper = prepare(module, empty, hypers, init, local_iters, newton)
-    driver = Driver(client, module, Shared(source, module.MODEL_NAME, empty, hyper, locals_, rows))
+    shared = Shared(source, module.MODEL_NAME, empty, hyper, locals_, rows)
+    module = shared.module()
+    driver = Driver(client, module, shared)
     driver.start(rows, np.random.default_rng(seed), init)
     trace, converged = driver.sweeps(update_reads(source, module), max_iter, tol, callback)
     module._MEMO.clear()
@@ -325,7 +361,14 @@ class Driver:
         self.q, self.E, self.states = {}, {}, []
 
     def scatter(self, q, E):
-        return self.client.scatter(Globals(q, E), broadcast=True, hash=False)
+        """The globals for every task: in the tasks' arguments when small (no
+        round trip), else put on every worker once."""
+        shared = Globals(q, E)
+        size = sum(np.asarray(v).nbytes for stats in shared.E.values() for v in stats.values()
+                   if isinstance(v, np.ndarray))
+        if size <= INLINE_BYTES:
+            return shared
+        return self.client.scatter(shared, broadcast=True, hash=False)
 
     def start(self, rows, rng, init):
         """chunked.start: the globals on no rows, then each block's row latents
@@ -337,18 +380,32 @@ class Driver:
         given = self.scatter({n: p for n, p in self.q.items() if n not in self.shared.locals}, {})
         columns = [self.client.compute(list(a.to_delayed().ravel())) for a in rows.values()]
         edges = np.cumsum((0,) + next(iter(rows.values())).chunks[0])
+        self.homes = self.placed(columns[0])
         for i, (begin, end) in enumerate(zip(edges[:-1], edges[1:])):
-            state = self.client.submit(start_block, self.static, int(begin), int(end), rng,
-                                       given, *[c[i] for c in columns], pure=False)
-            rng = self.client.submit(operator.getitem, state, 1, pure=False)
+            state = self.submit(i, start_block, self.static, int(begin), int(end), rng, given,
+                                *[c[i] for c in columns])
+            rng = self.submit(i, operator.getitem, state, 1)
             self.states.append(state)
+
+    def placed(self, futures) -> list:
+        """The worker holding each future, once they are computed."""
+        from distributed import wait
+        wait(futures)
+        held = self.client.who_has(futures)
+        return [sorted(held[f.key])[:1] for f in futures]
+
+    def submit(self, block, function, *args):
+        """A task of a row block, kept on its block's worker (a block moved by
+        work stealing costs more than the task) unless that worker is gone."""
+        return self.client.submit(function, *args, pure=False, workers=self.homes[block],
+                                  allow_other_workers=True)
 
     def run(self, steps) -> dict:
         """One round on every block; the parts summed by a tree of tasks."""
         shared = self.scatter(self.q, self.E)
-        self.states = [self.client.submit(run_round, s, self.static, shared, steps, pure=False)
-                       for s in self.states]
-        parts = [self.client.submit(operator.getitem, s, 1, pure=False) for s in self.states]
+        self.states = [self.submit(i, run_round, s, self.static, shared, steps)
+                       for i, s in enumerate(self.states)]
+        parts = [self.submit(i, operator.getitem, s, 1) for i, s in enumerate(self.states)]
         while len(parts) > 1:
             parts = [self.client.submit(combine, steps, *parts[i:i + FAN_IN], pure=False)
                      for i in range(0, len(parts), FAN_IN)]
