@@ -123,6 +123,8 @@ def run_fit(args) -> int:
     from .progress import cli_progress
     show, close = (None, lambda: None) if args.quiet else cli_progress(args.max_iter)
     from .distributed import connect
+    if args.scheduler and args.chunk_size is None:
+        raise VmpDataError("--scheduler needs --chunk-size N: the rows per block on the cluster")
     try:
         with connect(args.scheduler) as client:
             fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
