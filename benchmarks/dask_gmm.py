@@ -66,7 +66,8 @@ def one_size(model, client, N):
     x = client.persist(da.concatenate([da.from_delayed(dask.delayed(block)(i, n), (n, D), float)
                                        for i, n in enumerate(rows)]))
     wait(x)
-    cluster_cpu = lambda: time.process_time() + sum(client.run(time.process_time).values())  # noqa: E731
+    def cluster_cpu():  # this process (client, scheduler) and the workers
+        return time.process_time() + sum(client.run(time.process_time).values())
     cluster, t_dask, c_dask = per_sweep(lambda cb: model.fit({"x": x, "K": K}, client=client,
                                                              callback=cb, **options), cluster_cpu)
     gap = float(np.max(np.abs(cluster.elbo - memory.elbo) / np.abs(memory.elbo)))

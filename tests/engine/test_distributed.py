@@ -94,6 +94,13 @@ def test_cli_scheduler_gives_the_in_process_fit(client, capsys):
     assert capsys.readouterr().out.splitlines()[0] == alone
 
 
+def test_cli_scheduler_needs_a_chunk_size(capsys):
+    args = ["fit", "models/gmm.vmp", "--data", "models/data/faithful.csv", "--set", "K=3",
+            "--scheduler", "tcp://127.0.0.1:1"]
+    assert cli.main(args) == 2
+    assert "--scheduler needs --chunk-size" in capsys.readouterr().err
+
+
 def test_bad_row_in_a_block_names_its_rows(client):
     data = gmm_data(np.random.default_rng(3))
     data["x"][100, 1] = np.nan
