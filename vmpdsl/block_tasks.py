@@ -100,11 +100,11 @@ def run_round(state, shared, globals_, steps):
     Returns (the block with its row latents updated, {step: part})."""
     module, block = shared.module(), state[0]
     q, E = dict(globals_.q, **block.q), dict(globals_.E, **block.E)
-    parts = {}
+    parts, coeffs = {}, {}  # coeffs: of the row latents updated in this round
     module._MEMO.clear()  # products are shared within a task only
     with guarded(module):
         for j, (kind, index) in enumerate(steps):
-            parts[j] = PARTS[kind](module, shared, globals_, (q, E), block.bound, index)
+            parts[j] = PARTS[kind](module, shared, globals_, (q, E, coeffs), block.bound, index)
     module._MEMO.clear()
     return Block(block.bound, {n: q[n] for n in shared.locals},
                  {n: E[n] for n in shared.locals}), parts
@@ -112,17 +112,18 @@ def run_round(state, shared, globals_, steps):
 
 def local_part(module, shared, globals_, state, bound, index):
     """Update a row latent on the block; its statistics' moves are the part."""
-    (q, E), (dim, arrays, K) = state, bound
+    (q, E, coeffs), (dim, arrays, K) = state, bound
     name, family, point, update, _ = module.UPDATES[index]
     old = {name: E[name]}
-    params = module._posterior(name, family, update(E, K, arrays, shared.hyper, dim))
+    coeffs[index] = update(E, K, arrays, shared.hyper, dim)
+    params = module._posterior(name, family, coeffs[index])
     module._set_state(q, E, name, family, point, params)
     return stat_moves(old, {name: E[name]}, {})
 
 
 def global_part(module, shared, globals_, state, bound, index):
     """u(B) − u(∅) of a global's update."""
-    (_, E), (dim, arrays, K) = state, bound
+    (_, E, _), (dim, arrays, K) = state, bound
     nothing_dim, nothing, nothing_K = shared.no_rows(module)
     update = module.UPDATES[index][3]
     rows = update(E, K, arrays, shared.hyper, dim)
@@ -131,10 +132,13 @@ def global_part(module, shared, globals_, state, bound, index):
 
 
 def elbo_part(module, shared, globals_, state, bound, index):
-    """The block's ELBO minus the ELBO on no rows."""
-    (q, E), (dim, arrays, K) = state, bound
+    """The block's ELBO minus the ELBO on no rows.  When the sweep's last
+    update is a row latent's and ran in this round, the block's ELBO takes
+    the in-memory fit's shortcut from its coefficients (elbo_value)."""
+    (q, E, coeffs), (dim, arrays, K) = state, bound
     nothing_dim, nothing, nothing_K = shared.no_rows(module)
-    return (module.elbo_value(q, E, K, arrays, shared.hyper, dim)
+    last = coeffs.get(len(module.UPDATES) - 1)
+    return (module.elbo_value(q, E, K, arrays, shared.hyper, dim, last)
             - module.elbo_value(globals_.q, globals_.E, nothing_K, nothing, shared.hyper,
                                 nothing_dim))
 
