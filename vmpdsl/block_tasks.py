@@ -160,6 +160,11 @@ def combine(steps, *parts):
     return total
 
 
+def combine_rounds(steps, *states):
+    """``combine`` of run_round's parts, on the worker that holds its blocks."""
+    return combine(steps, *[parts for _, parts in states])
+
+
 def largest_moves(into, *moves):
     """stat_moves' dicts merged: the largest move and scale of each statistic."""
     for found in moves:

@@ -32,7 +32,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .block_tasks import Globals, Shared, combine, guarded, largest_moves, run_round, start_block
+from .block_tasks import (Globals, Shared, combine, combine_rounds, guarded, largest_moves,
+                          run_round, start_block)
 from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
 from .errors import VmpDataError
 
@@ -264,13 +265,9 @@ class Driver:
         by_worker = {}
         for i in range(len(self.states)):
             by_worker.setdefault(tuple(self.homes[i]), []).append(i)
-        parts = []
-        for blocks in by_worker.values():
-            for j in range(0, len(blocks), FAN_IN):
-                group = [self.submit(i, operator.getitem, self.states[i], 1)
-                         for i in blocks[j:j + FAN_IN]]
-                parts.append(self.submit(blocks[j], combine, steps, *group)
-                             if len(group) > 1 else group[0])
+        parts = [self.submit(blocks[j], combine_rounds, steps,
+                             *[self.states[i] for i in blocks[j:j + FAN_IN]])
+                 for blocks in by_worker.values() for j in range(0, len(blocks), FAN_IN)]
         while len(parts) > FAN_IN:
             parts = [self.client.submit(combine, steps, *parts[i:i + FAN_IN], pure=False)
                      for i in range(0, len(parts), FAN_IN)]
