@@ -72,8 +72,8 @@ class Block:
 
 @contextmanager
 def guarded(module):
-    """The emitted module's errors as VmpDataError (its classes do not unpickle
-    on the client)."""
+    """The emitted module's errors as the VmpDataError chunked.py raises, so
+    the client sees a vmpdsl error (and no class of a generated module)."""
     try:
         yield
     except module.DataError as err:

@@ -130,7 +130,7 @@ def empty_data(data, rows) -> dict:
     out = {}
     for name, value in data.items():
         if name in rows:
-            out[name] = np.empty((0,) + tuple(value.shape[1:]), dtype=value.dtype)
+            out[name] = np.empty((0,) + rows[name].shape[1:], dtype=rows[name].dtype)
         else:
             out[name] = np.asarray(value.compute()) if is_dask(value) else value
     return out
