@@ -85,6 +85,17 @@ def test_a_gmm_sweep_is_one_round():
         [("local", 2), ("elbo", 2)]]
 
 
+def test_an_update_that_passes_E_on_reads_everything():
+    """A helper may read any latent from E: such an update ends its round
+    before any pending global (reads None), never silently reading a stale one."""
+    import ast
+    from vmpdsl.distributed import e_reads
+    tree = ast.parse("def u(E, K):\n    return E['a']['x'] + helper(E)\n"
+                     "def v(E, K):\n    return E['a']['x'] * E['b']['log']\n")
+    assert e_reads(tree.body[0]) is None
+    assert e_reads(tree.body[1]) == {"a", "b"}
+
+
 def test_cli_scheduler_gives_the_in_process_fit(client, capsys):
     args = ["fit", "models/gmm.vmp", "--data", "models/data/faithful.csv", "--standardize",
             "--set", "K=3", "--seed", "0", "--quiet", "--chunk-size", "100", "--max-iter", "12"]
