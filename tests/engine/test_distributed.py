@@ -140,8 +140,12 @@ def test_bad_dask_input_is_a_clear_error(client, case):
 
 
 def test_numpy_data_with_a_client_needs_a_chunk_size(client):
+    model = vmpdsl.load("models/gmm.vmp")
     with pytest.raises(vmpdsl.VmpError, match="needs chunk_size"):
-        vmpdsl.load("models/gmm.vmp").fit(gmm_data(np.random.default_rng(0)), client=client)
+        model.fit(gmm_data(np.random.default_rng(0)), client=client)
+    with pytest.raises(vmpdsl.VmpError, match="method='vmp' only"):
+        model.fit(gmm_data(np.random.default_rng(0)), client=client, method="svi",
+                  batch_size=20)
 
 
 def test_without_dask_or_a_client_the_error_says_what_to_do(client, monkeypatch):
