@@ -52,8 +52,8 @@ def both(name, data, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         memory = model.fit({k: v.compute() if hasattr(v, "dask") else v
-                            for k, v in data.items()}, seed=4, collapse=False, max_iter=15)
-        cluster = model.fit(data, seed=4, max_iter=15, **options)
+                            for k, v in data.items()}, seed=4, collapse=False, max_iter=10)
+        cluster = model.fit(data, seed=4, max_iter=10, **options)
     return memory, cluster
 
 
@@ -98,7 +98,7 @@ def test_an_update_that_passes_E_on_reads_everything():
 
 def test_cli_scheduler_gives_the_in_process_fit(client, capsys):
     args = ["fit", "models/gmm.vmp", "--data", "models/data/faithful.csv", "--standardize",
-            "--set", "K=3", "--seed", "0", "--quiet", "--chunk-size", "100", "--max-iter", "12"]
+            "--set", "K=3", "--seed", "0", "--quiet", "--chunk-size", "100", "--max-iter", "8"]
     assert cli.main(args) == 0
     alone = capsys.readouterr().out.splitlines()[0]
     assert cli.main(args + ["--scheduler", client.scheduler.address]) == 0
