@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
     .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
+    .venv/bin/python benchmarks/run.py --no-dask          # without the dask LocalCluster row
 
 Per model and implementation: per-iteration time (median over iterations after
 a warm-up; an iteration is one sweep over every factor plus the ELBO/bound),
@@ -447,6 +448,9 @@ def markdown(results):
                        f"| {r['vmpdsl'] / r['hand-written NumPy']:.2f}× |")
         out += ["", "Log-log slope of time per iteration in N: "
                 + ", ".join(f"{k} {v:.2f}" for k, v in sc["slope"].items()), ""]
+    if results.get("dask"):
+        import dask_gmm
+        out += dask_gmm.markdown(results["dask"])
     return "\n".join(out)
 
 
@@ -502,6 +506,8 @@ def main(argv=None):
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
     p.add_argument("--no-front-end", action="store_true",
                    help="skip the 10,000-line model's parse + check timing")
+    p.add_argument("--no-dask", action="store_true",
+                   help="skip the dask LocalCluster row (benchmarks/dask_gmm.py)")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
     p.add_argument("--render", action="store_true", help="only re-render results.md from results.json")
     args = p.parse_args(argv)
@@ -532,6 +538,10 @@ def main(argv=None):
         results["scaling"] = scaling(args.quick, 4)
     if not args.no_front_end:
         results["front_end"] = front_end.measure()
+    if not args.no_dask:  # benchmarks/dask_gmm.py: the dask LocalCluster row
+        import dask_gmm
+        print("dask LocalCluster vs in-process (GMM) ...", flush=True)
+        results["dask"] = dask_gmm.measure(dask_gmm.SIZES[:2] if args.quick else dask_gmm.SIZES)
     md = markdown(results)
     with open(os.path.join(args.out, "results.md"), "w") as fh:
         fh.write(md + "\n")
