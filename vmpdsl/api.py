@@ -136,15 +136,17 @@ class Model:
         report, done = fit_reporter(self.name, verbose, callback)
         if chunk_size is not None:
             from .chunked import fit_chunked
-            if n_init != 1 or skip:
-                raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
+            if n_init != 1:
+                raise VmpDataError("chunk_size works with n_init=1")
             if rotate and getattr(module, "ROTATIONS", ()):
                 raise VmpDataError("chunk_size: the rotation step of this model's bilinear "
                                    "pairs needs all rows at once; pass rotate=False or fit "
                                    "in memory")
             newton = {r.var for r in getattr(self._compiled.derivation, "nonconjugate", [])}
             result = fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
-                                 init, report, local_iters, keep_local, newton)
+                                 init, report, local_iters, keep_local, newton,
+                                 "skip" if skip else None)
+            collapse = False  # every row is fitted (chunked.py)
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
                                       skip, collapse, n_init, local_iters, rotate)

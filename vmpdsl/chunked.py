@@ -9,19 +9,24 @@ latent on row block B and ``u(∅)`` on no rows (its prior part alone),
     C = u(∅) + Σ_B (u(B) − u(∅)),
 
 and likewise for the ELBO (``elbo_value``).  The latents plated over the rows
-are updated block by block.  The sweep visits the updates in the emitted
-module's UPDATES order, so the result is the in-memory fit's (to rounding):
-the same ELBO trace, the same posterior.  The random start is drawn block by
-block from the same generator, which gives the same numbers when the row
-latents come last in the module's INIT_ORDER (gmm, lda, linreg, logreg); for
-other models chunked fitting is refused.
+are updated block by block, in passes over the blocks (chunk_passes.py).
+The sweep visits the updates in the emitted module's UPDATES order, so the
+result is the in-memory fit's (to rounding): the same ELBO trace, the same
+posterior.  The random start is drawn block by block from the same
+generator, which gives the same numbers when the row latents come last in
+the module's INIT_ORDER (gmm, lda, linreg, logreg); for other models
+chunked fitting is refused, as it is for rows that are not independent
+given the globals (chains, lags, data over rows × rows).
 
-Data arrays may be numpy memory maps or paths of ``.npy`` files (opened as
-memory maps): a block is read when it is needed, so an on-disk array is
-never loaded whole.  In-memory arrays are bound once per block.  The row
-latents' posteriors (z: rows × K) are held per block during the fit; the
-result has the global latents' posterior, and the row latents' too only with
-``keep_local=True``.  Row merging (``collapse``) is not done in chunks.
+Data arrays may be in memory, numpy memory maps, or ``.npy``/``.zarr`` paths
+(ondisk.py): a block is read when a pass needs it, so an on-disk array is
+never loaded whole.  The row latents (z: rows × K) are not held between
+passes but computed again from the globals they were last updated from
+(chunk_passes.materialize), so the memory a fit needs is the data's (if in
+memory), one block's working set and the globals; ``keep_local=True`` holds
+them and returns their posterior too.  Rows are fitted one by one (never
+merged as ``collapse`` does, which would compare rows across blocks);
+``missing="skip"`` masks are bound per block.
 
 The driver is here; it calls the functions every emitted module has
 (``bind_data``, ``_constants``, ``_initial_state``, ``UPDATES``,
@@ -39,19 +44,15 @@ import numpy as np
 from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, rows_of, segments,
                            sweep_steps)
 from .errors import VmpDataError
+from .ondisk import open_rows
 
 
 def open_arrays(data: dict) -> dict:
-    """``.npy`` paths opened as read-only memory maps; other values as given."""
-    opened = {}
-    for name, value in data.items():
-        if isinstance(value, (str, os.PathLike)) and str(value).endswith(".npy"):
-            try:
-                value = np.load(value, mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as err:
-                raise VmpDataError(f"cannot open '{name}' from {value}: {err}") from None
-        opened[name] = value
-    return opened
+    """``.npy`` and ``.zarr`` paths opened for reading by rows (ondisk.py);
+    other values as given."""
+    return {name: open_rows(name, value)
+            if isinstance(value, (str, os.PathLike)) and str(value).endswith((".npy", ".zarr"))
+            else value for name, value in data.items()}
 
 
 class Blocks:
