@@ -109,12 +109,21 @@ def row_plate(module, data):
     return plate, int(np.shape(data[name])[0])
 
 
-def check_start_order(module, locals_):
-    order = list(module.INIT_ORDER)
-    if locals_ and min(order.index(n) for n in locals_) < len(order) - len(locals_):
-        raise VmpDataError(f"chunk_size: model '{module.MODEL_NAME}' starts a global latent after "
-                           f"the row latents ({', '.join(locals_)}), so a chunked fit could not "
-                           f"draw the in-memory fit's random start; fit it in memory")
+def check_start_order(module, locals_, init):
+    """The in-memory start draws from one generator in INIT_ORDER; the
+    chunked start draws the globals first, then the row latents block by
+    block.  Those are the same numbers unless a global drawn at random (its
+    family has a ``start``) comes after a row latent drawn at random."""
+    families = {row[0]: row[1] for row in module.LATENTS}
+    drawn = [n for n in module.INIT_ORDER if n not in (init or {})
+             and module.FAMILY_FUNCTIONS[families[n]]["start"] is not None]
+    first = next((i for i, n in enumerate(drawn) if n in locals_), len(drawn))
+    late = [n for n in drawn[first:] if n not in locals_]
+    if late:
+        raise VmpDataError(f"chunk_size: model '{module.MODEL_NAME}' draws the random start "
+                           f"of {', '.join(late)} after that of the row latents "
+                           f"({', '.join(locals_)}), so a chunked fit could not draw the "
+                           f"in-memory fit's random start; fit it in memory")
 
 
 def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, seed=None,
@@ -154,7 +163,7 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
 
 def check_blockwise(module, plate, locals_, newton, init):
     """Refuse what a sum over row blocks would not compute exactly."""
-    check_start_order(module, locals_)
+    check_start_order(module, locals_, init)
     summed = sorted(set(newton) - set(locals_))
     if summed:
         raise VmpDataError(f"chunk_size: the update of {', '.join(summed)} is a Newton "
