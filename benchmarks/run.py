@@ -1,6 +1,7 @@
 """vmpdsl benchmarks: emitted code vs hand-written NumPy, scikit-learn and BayesPy.
 
     make bench                      # full sizes (issue 5), writes results.md / results.json
+    .venv/bin/python benchmarks/run.py --models chunked --big   # chunked GMM up to N = 1e8
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
     .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
@@ -432,6 +433,9 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+    if "chunked" in results:  # issue 13: benchmarks/chunked_gmm.py
+        import chunked_gmm
+        out += chunked_gmm.markdown(results["chunked"])
     if "scaling" in results:
         sc = results["scaling"]
         out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
@@ -490,7 +494,9 @@ def vmpdsl_version():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
-    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm", help="comma-separated subset")
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,chunked",
+                   help="comma-separated subset (chunked: benchmarks/chunked_gmm.py)")
+    p.add_argument("--big", action="store_true", help="chunked: also GMM N = 1e8 (4 GB on disk)")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
@@ -508,7 +514,12 @@ def main(argv=None):
     results = {"quick": args.quick, "machine": (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                           f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"),
                "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {}}
-    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    if "chunked" in names:
+        import chunked_gmm
+        names.remove("chunked")
+        results["chunked"] = chunked_gmm.bench(args.quick, args.big)
+    for name in names:
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
         results["models"][name] = bench_model(name, cfgs[name], n_iter, [])
