@@ -1,7 +1,7 @@
 """vmpdsl benchmarks: emitted code vs hand-written NumPy, scikit-learn and BayesPy.
 
     make bench                      # full sizes (issue 5), writes results.md / results.json
-    .venv/bin/python benchmarks/run.py --models chunked --big   # chunked GMM up to N = 1e8
+    .venv/bin/python benchmarks/chunked_gmm.py --big --save  # chunked GMM up to N = 1e8, merged in
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
     .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
