@@ -45,6 +45,22 @@ class Recorder(dict):
         self.seen.add(key)
         return super().__getitem__(key)
 
+    def get(self, key, default=None):
+        self.seen.add(key)
+        return super().get(key, default)
+
+    def __iter__(self):  # a walk over all of them reads all of them
+        self.seen.update(self.keys())
+        return super().__iter__()
+
+    def items(self):
+        self.seen.update(self.keys())
+        return super().items()
+
+    def values(self):
+        self.seen.update(self.keys())
+        return super().values()
+
 
 def sweep_steps(module, locals_, empty, hyper, E) -> list:
     """The steps of one sweep, each with the latents its update reads (found
