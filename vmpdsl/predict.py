@@ -44,7 +44,7 @@ Three operations, all with the fit's global posteriors held fixed:
       sequence, the one-step-ahead predictive log p(x_t | x_{<t}), the
       filtered states p(z_t | x_{≤t}) and log p(x) (``log_density``), from a
       forward pass per draw of the globals from q (exact when they are all
-      points); see emit/chains_runtime.py.  ``local`` gives the smoothed
+      points); see runtime/chains.py.  ``local`` gives the smoothed
       q(z) of new sequences (forward–backward with the globals fixed).
 
 ``score(fit, new_data)``
@@ -77,7 +77,7 @@ def plan(model: CheckedModel):
     """``("regression", y, X, w, prec, D)``, ``("mixture", z, weights)`` or None."""
     chain = next((name for name in local_names(model) if name in model.chains
                   and model.variables[name].family == "Categorical"), None)
-    if chain is not None:  # a hidden Markov chain: emit/chains_runtime.py
+    if chain is not None:  # a hidden Markov chain: runtime/chains.py
         return ("chain", chain) if len(local_names(model)) == 1 else None
     shape = regression_shape(model)
     if shape is not None:

@@ -75,7 +75,7 @@ def run_predict(args) -> int:
             probs = params["probs"]
             saved[f"{name}.probs"] = probs
             print(f"  {name} (most probable component): {brief(probs.argmax(-1)[:SHOWN_ROWS])}")
-        if "one_step" in result:  # a hidden Markov chain (emit/chains_runtime.py)
+        if "one_step" in result:  # a hidden Markov chain (runtime/chains.py)
             saved.update(one_step=result["one_step"], filtered=result["filtered"])
             print(f"  one-step-ahead log p(x_t | x_<t): {brief(result['one_step'][:SHOWN_ROWS])}")
     if result.get("log_density") is not None:

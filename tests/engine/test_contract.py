@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from vmpdsl.emit import einsum as executor
-from vmpdsl.emit.prelude import OneHot, SharedOuter, contract, inner_product
+from vmpdsl.runtime import einsum as executor
+from vmpdsl.runtime.prelude import OneHot, SharedOuter, contract, inner_product
 
 N, K, D = 7, 3, 4
 

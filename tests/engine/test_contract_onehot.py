@@ -2,7 +2,7 @@
 dense one-hot arrays: one or several one-hots over any rows, whose category
 axes are gathered against other operands or reach the output, with their rows
 summed, kept in the output, or shared with dense operands.  (Before
-emit/scatter.py, a one-hot output that kept a row axis, or a gather sharing
+runtime/scatter.py, a one-hot output that kept a row axis, or a gather sharing
 several row axes, raised NotImplementedError inside fit, and integer data read
 through integer data, g[doc[t]], an IndexError; a one-hot with a repeated
 row label, y[n, n], a ValueError; two one-hots over one category, the
@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vmpdsl.emit.prelude import OneHot, contract
+from vmpdsl.runtime.prelude import OneHot, contract
 
 ROWS = {"n": 4, "f": 3, "t": 2}
 CATS = {"a": 3, "b": 2}

@@ -1,5 +1,5 @@
 """The local / global split (derive/locality.py) and the local inner loop
-(emit/local_loop.py, ``fit(local_iters=n)``).
+(runtime/local_loop.py, ``fit(local_iters=n)``).
 
 Oracles: the split of every message to a global into a row statistic times
 the global operands gives back the message (random arrays, einsum); our ELBO

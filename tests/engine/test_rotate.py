@@ -1,4 +1,4 @@
-"""The rotation step of bilinear pairs (derive/rotations.py, emit/rotate.py).
+"""The rotation step of bilinear pairs (derive/rotations.py, runtime/rotate.py).
 
 Oracles: the closed-form ELBO change of a rotation equals the change of the
 ELBO computed from scratch on the rotated q (for the optimized R and for

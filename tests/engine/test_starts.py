@@ -97,7 +97,7 @@ def test_pca_is_not_collapsed_and_reaches_the_svd_optimum(N):
 def test_pca_low_noise_reaches_the_svd_optimum_in_500_sweeps(N):
     """VB-PCA's rotation valley: from a random start, coordinate ascent aligns
     W's columns with the principal axes only after thousands of sweeps; the
-    rotation step (emit/rotate.py) crosses it in one."""
+    rotation step (runtime/rotate.py) crosses it in one."""
     data, _ = sim_pca(np.random.default_rng(0), N=N, D=5, K=2, noise=0.1)
     model = example("pca")
     fit = quiet_fit(model, data, seed=0)

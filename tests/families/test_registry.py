@@ -8,8 +8,8 @@ import pytest
 from family_cases import CASES, HAND_COEFFS, STATS, ids
 from vmpdsl.families import FAMILIES, get_family, runtime_source
 from vmpdsl.families.registry import JOINT_FAMILIES
-from vmpdsl.families import _common
-from vmpdsl.emit import prelude
+from vmpdsl.runtime import helpers as _common
+from vmpdsl.runtime import prelude
 from vmpdsl.emit.numpy_emit import strip_imports
 from vmpdsl.families.registry import RUNTIME_HEADER
 

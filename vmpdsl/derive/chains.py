@@ -8,7 +8,7 @@ lowering, einsum), with every array over the *whole* plate:
   ``@tN[t]`` (1 for t ≥ 1), and the first piece ``z[0] ~ ...`` becomes
   ``for t in T[0:1]: z[t] ~ ...``.  A masked factor contributes nothing at
   the masked positions, to messages or to the ELBO, so this is exact; the
-  masks are bound with the data (``SLICE_MASKS``, emit/chains_runtime.py).
+  masks are bound with the data (``SLICE_MASKS``, runtime/chains.py).
 
 * **A lag is a statistic.**  ``z[t-1]`` at position t is the atom
   ``z.prev_onehot[t, j]`` (``x.prev_x[t, i]`` for a Gaussian chain): the
@@ -112,7 +112,7 @@ def mask_atoms(model: CheckedModel, factor: Factor) -> list:
 
 
 def mask_table(model: CheckedModel) -> tuple:
-    """``SLICE_MASKS`` of the emitted module (emit/chains_runtime.py): rows
+    """``SLICE_MASKS`` of the emitted module (runtime/chains.py): rows
     (key, dims, start, stop, observed-masks that end each sequence)."""
     from .weights import mask_name
     rows = []

@@ -19,7 +19,7 @@ which is additive over row blocks — times the global operands:
 update; ``vmpdsl equations`` prints them (``locality_text``).
 
 The local block is what ``fit(local_iters=n)`` iterates before each global
-update (runtime: emit/local_loop.py), as batch VB for LDA does.
+update (runtime: runtime/local_loop.py), as batch VB for LDA does.
 """
 from __future__ import annotations
 

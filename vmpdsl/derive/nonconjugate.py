@@ -2,7 +2,7 @@
 
 Two kinds, each recorded on the factor's context while its density is
 written, and optimized directly by the update of the one variable they hold
-(emit/newton.py), not through messages:
+(runtime/newton.py), not through messages:
 
 * ``ExpTerm``, ``−ω_n exp(η_n)`` of ``Poisson(exp(η))`` with η = a_n + x_nᵀw
   linear in one Gaussian vector w: E[exp(η)] = exp(a + xᵀm + ½ xᵀSx) (Ormerod &

@@ -4,7 +4,7 @@ In ``dot(W[d], z[n])`` with Gaussian W and z, the map z → R z, W → W R⁻¹
 leaves every product W[d]ᵀ z[n] — so every likelihood built from them —
 unchanged, for any invertible K×K matrix R.  Only the priors of W and z and
 the entropies of q(W), q(z) change, in closed form, so after a sweep the fit
-can choose the R that maximizes the ELBO (emit/rotate.py).  Coordinate ascent
+can choose the R that maximizes the ELBO (runtime/rotate.py).  Coordinate ascent
 alone moves along this valley very slowly (a rotation of PCA's loadings
 within their subspace takes thousands of sweeps).
 

@@ -1,5 +1,5 @@
 """Emitting the non-conjugate terms (derive/nonconjugate.py): their data
-arrays once per fit, the Newton call in their variable's update (emit/newton.py)
+arrays once per fit, the Newton call in their variable's update (runtime/newton.py)
 and their share of the ELBO.  Called from numpy_emit.py at three places.
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _lgamma_args(program, name: str) -> str:
     return "[" + ", ".join(rows) + "]"
 
 
-# per kind: the Newton update (emit/newton.py), its ELBO share, its arguments
+# per kind: the Newton update (runtime/newton.py), its ELBO share, its arguments
 KINDS = ((ExpTerm, "gva_coefficients", "gva_expected_exp", _exp_args),
          (LgammaTerm, "lgamma_coefficients", "lgamma_expected", _lgamma_args))
 

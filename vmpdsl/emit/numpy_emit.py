@@ -6,7 +6,8 @@ validated identifiers inside string literals (dictionary keys such as
 so ``lambda``, ``import`` or ``__init__`` in a model are ordinary keys and a
 hostile model cannot inject code.  The runtime (the prelude, the einsum
 executor, family functions, checks, the fit loop) is copied verbatim from the
-package: it imports numpy and scipy only.
+ground-floor package ``vmpdsl.runtime`` and the families: it imports numpy and
+scipy only.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from . import (chains_runtime, checks, einsum, local_loop, memory, new_data, newton,
-               nonconjugate_emit, prelude, rotate, runtime, scatter, serial, sweeps)
+from ..runtime import (chains, checks, driver, einsum, local_loop, memory, new_data, newton,
+                       prelude, rotate, scatter, serial, sweeps)
+from . import nonconjugate_emit
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -154,8 +156,8 @@ def emit(program: Program, equations: str = "") -> str:
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, runtime, sweeps, local_loop, new_data, newton,
-                           chains_runtime)]
+              for part in (checks, memory, driver, sweeps, local_loop, new_data, newton,
+                           chains)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 

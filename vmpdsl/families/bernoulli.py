@@ -6,7 +6,7 @@ statistic x; coefficient C_x = logit p.
 import numpy as np
 from scipy import special as sps
 
-from ._common import first_index, found_at
+from ..runtime.helpers import first_index, found_at
 from .family import Family
 
 

@@ -6,7 +6,7 @@ statistics log = log x, log1m = log(1 − x); coefficients a − 1, b − 1.
 import numpy as np
 from scipy import special as sps
 
-from ._common import first_index, found_at, positive_problem, require_positive
+from ..runtime.helpers import first_index, found_at, positive_problem, require_positive
 from .family import Family, scipy_marginal
 
 

@@ -5,7 +5,7 @@ log p(x) = log C(n, x) + x log p + (n − x) log(1 − p)
 import numpy as np
 from scipy import special as sps
 
-from ._common import first_index, found_at
+from ..runtime.helpers import first_index, found_at
 from .family import Family
 
 

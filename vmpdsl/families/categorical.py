@@ -7,7 +7,7 @@ vector over the K categories, whose plug-in one-hot expectation is itself.
 """
 import numpy as np
 
-from ._common import first_index, found_at, simplex_problem
+from ..runtime.helpers import first_index, found_at, simplex_problem
 from .family import Family, scipy_marginal
 
 

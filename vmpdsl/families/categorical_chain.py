@@ -14,7 +14,7 @@ chain just updated is log Z (``bound_share``); its entropy is log Z − <C, E[u]
 
 An element with no potential at all (no node term, no edge in or out: the
 padding after a sequence's last observation, whose factors are masked; see
-emit/chains_runtime.py) is not part of the model: its uniform (Categorical)
+runtime/chains.py) is not part of the model: its uniform (Categorical)
 or standard normal (Gaussian) stand-in is independent of the rest and its
 log-normalizer and entropy terms are taken out again.
 
@@ -24,7 +24,7 @@ pairwise expectations are products of marginals, its entropy a sum.
 """
 import numpy as np
 
-from ._common import first_index, found_at, simplex_problem
+from ..runtime.helpers import first_index, found_at, simplex_problem
 from .family import Family
 
 

@@ -6,7 +6,7 @@ statistic log = log x (K,); coefficient C_log = α − 1.
 import numpy as np
 from scipy import special as sps
 
-from ._common import first_index, found_at, positive_problem, require_positive, simplex_problem
+from ..runtime.helpers import first_index, found_at, positive_problem, require_positive, simplex_problem
 from .family import Family, scipy_marginal
 
 

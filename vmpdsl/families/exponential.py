@@ -6,7 +6,7 @@ are those of FAMILIES["Gamma"].
 """
 import numpy as np
 
-from ._common import first_index, found_at, positive_problem
+from ..runtime.helpers import first_index, found_at, positive_problem
 from .family import Family
 
 

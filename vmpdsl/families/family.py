@@ -31,7 +31,7 @@ class Family:
     posterior     name of the q family of a latent with this prior (Exponential
                   → "Gamma"); None for observation-only families.  A latent
                   uses the functions of FAMILIES[posterior].
-    helpers       the _common functions the family functions call (transitively).
+    helpers       the runtime helpers (runtime/helpers.py) the family functions call (transitively).
     internals     family-specific functions that the ones above call (Wishart's
                   expected log-determinant); copied along with them.
     bound_share   optional, (coeffs, params) → per row Σ_s <C_s, E[u_s]> + H[q]: the

@@ -6,7 +6,7 @@ statistics x, log = log x; coefficients C_x = −b, C_log = a − 1.
 import numpy as np
 from scipy import special as sps
 
-from ._common import first_index, found_at, positive_problem, require_positive
+from ..runtime.helpers import first_index, found_at, positive_problem, require_positive
 from .family import Family, scipy_marginal
 
 

@@ -6,7 +6,7 @@ the case D = 1, its statistics and parameters without the event axes (its
 """
 import numpy as np
 
-from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
+from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       positive_problem, spd_problem, symmetrize)
 from .family import Family
 

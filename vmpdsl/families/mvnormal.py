@@ -7,8 +7,8 @@ Functions read ``mean`` and ``precision`` (what a prior and a q both have);
 """
 import numpy as np
 
-from ..emit.prelude import SharedOuter, compact
-from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
+from ..runtime.prelude import SharedOuter, compact
+from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       spd_inverse, spd_problem, symmetrize)
 from .family import Family, scipy_marginal
 

@@ -5,7 +5,7 @@ statistics x, xx = x²; coefficients C_x = τ m, C_xx = −τ/2.
 """
 import numpy as np
 
-from ._common import first_index, found_at, positive_problem, require_positive
+from ..runtime.helpers import first_index, found_at, positive_problem, require_positive
 from .family import Family, scipy_marginal
 
 

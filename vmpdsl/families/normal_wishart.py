@@ -23,7 +23,7 @@ its expectations the marginal moments E[μ] = m, E[μμᵀ] = m mᵀ + W⁻¹ / 
 import numpy as np
 from scipy import special as sps
 
-from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
+from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       log_multigamma, missing_problem, positive_problem, require_positive,
                       spd_inverse, spd_problem, symmetrize)
 from .family import Family

@@ -5,7 +5,7 @@ log p(x) = x log λ − λ − log x!
 import numpy as np
 from scipy import special as sps
 
-from ._common import first_index, found_at, positive_problem
+from ..runtime.helpers import first_index, found_at, positive_problem
 from .family import Family
 
 

@@ -7,14 +7,14 @@ one line to ``_RECORDS`` below.
 code emitter pastes into a generated module below the header
 ``import numpy as np`` / ``from scipy import special as sps`` /
 ``from scipy import linalg as sla``.  That is why every family function is a
-plain module-level function that uses only those names, the ``_common``
+plain module-level function that uses only those names, the ``runtime/helpers.py``
 helpers it lists and its family's other functions.
 """
 from __future__ import annotations
 
 import inspect
 
-from . import _common
+from ..runtime import helpers as runtime_helpers
 from .bernoulli import BERNOULLI
 from .beta import BETA
 from .binomial import BINOMIAL
@@ -61,10 +61,10 @@ def get_family(name: str) -> Family:
 
 
 def _helper_order() -> dict:
-    """Each _common helper's position in its module, for a stable output order."""
+    """Each runtime helper's position in its module, for a stable output order."""
     order = {}
-    for name, value in vars(_common).items():
-        if inspect.isfunction(value) and value.__module__ == _common.__name__:
+    for name, value in vars(runtime_helpers).items():
+        if inspect.isfunction(value) and value.__module__ == runtime_helpers.__name__:
             order[value] = len(order)
     return order
 
@@ -74,7 +74,7 @@ def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
 
     A family's posterior family comes along (Exponential brings Gamma), and
     a block family's members (NormalWishart brings MvNormal and Wishart).
-    ``helpers`` names further _common functions the caller's own code uses
+    ``helpers`` names further runtime helpers the caller's own code uses
     (``"symmetrize"``).  Helpers come first in their
     module order, then each family's functions in registry order; nothing is
     repeated.
@@ -90,7 +90,7 @@ def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
     order = _helper_order()
     wanted = {fn for record in records for fn in record.helpers}
     for name in helpers:
-        fn = getattr(_common, name, None)
+        fn = getattr(runtime_helpers, name, None)
         if fn not in order:
             raise KeyError(f"unknown helper {name!r}; known: "
                            + ", ".join(fn.__name__ for fn in order))

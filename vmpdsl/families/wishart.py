@@ -7,7 +7,7 @@ C_logdet = (ν − D − 1)/2.
 import numpy as np
 from scipy import special as sps
 
-from ._common import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
+from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       log_multigamma, spd_inverse, spd_problem, symmetrize)
 from .family import Family
 

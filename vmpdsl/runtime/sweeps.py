@@ -38,7 +38,7 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     the local block up to ``local_iters`` times, local_loop.py) until
     ``has_converged``; returns (the ELBO after each sweep, converged).
     With ``rotate``, each sweep ends with the rotation step of the model's
-    bilinear pairs (ROTATIONS, emit/rotate.py), which never lowers the ELBO."""
+    bilinear pairs (ROTATIONS, runtime/rotate.py), which never lowers the ELBO."""
     trace = []
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays

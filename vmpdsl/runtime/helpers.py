@@ -1,7 +1,7 @@
 """Numeric helpers shared by the family functions.
 
 The code emitter copies these functions' source text verbatim into every
-generated module (see ``registry.runtime_source``), so each one may use only
+generated module (see ``families.registry.runtime_source``), so each one may use only
 ``np``, ``sps``, ``sla`` and the other helpers defined here: no closures, no
 other globals, no package imports.  Batched SPD work goes through
 ``np.linalg`` (batched since forever) rather than ``scipy.linalg``, whose
@@ -11,7 +11,7 @@ import numpy as np
 from scipy import special as sps  # noqa: F401  (part of the emitted header)
 from scipy import linalg as sla  # noqa: F401  (part of the emitted header)
 
-from ..emit.prelude import compact
+from .prelude import compact
 
 
 def first_index(bad):

@@ -241,7 +241,7 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
     weights = globals().get("ROW_WEIGHTS", {})  # derive/weights.py
     shared = None  # a latent whose entropy is in its bound share already
     # a serial update's rows saw different states (serial.py); a non-conjugate
-    # update's share is not <C, E[u]> + H (emit/newton.py)
+    # update's share is not <C, E[u]> + H (runtime/newton.py)
     serial_last = UPDATES[-1][0] in globals().get("SERIAL", ())
     if last_coeffs is None or serial_last or not globals().get("ELBO_SHORTCUT", True):
         total = _expected_log_joint(E, K, data, hyper, dim)

@@ -1,0 +1,14 @@
+"""The ground floor: the code every emitted module carries.
+
+Everything here is copied verbatim into generated modules (imports stripped),
+so it uses numpy and scipy only and imports nothing from the rest of vmpdsl;
+the families and the emitter build on it, never the other way round.
+
+* ``prelude``, ``scatter``, ``einsum``: ``contract`` (einsum with one-hot and
+  factored operands, planned once per spec);
+* ``helpers``: numeric helpers of the family functions (Cholesky, checks);
+* ``checks``, ``memory``: the data and parameter checks before a fit;
+* ``driver``, ``sweeps``, ``local_loop``, ``serial``, ``newton``, ``chains``,
+  ``rotate``: the fit loop and its optional steps;
+* ``new_data``: local posteriors and predictions for new rows.
+"""
