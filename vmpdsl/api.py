@@ -91,8 +91,10 @@ class Model:
         before the globals, stopping when they stop moving; default 1 (README).
 
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
-        the same fit, for data as memory maps or ``.npy`` paths; the row
-        latents' posterior is returned only with ``keep_local=True``.
+        the same fit (as with ``collapse=False``), for data in memory, as
+        memory maps or ``.npy``/``.zarr`` paths read block by block; the row
+        latents are computed again when needed rather than held, and their
+        posterior is returned only with ``keep_local=True``.
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
