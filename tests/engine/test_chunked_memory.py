@@ -17,7 +17,8 @@ import vmpdsl
 from vmpdsl.chunk_passes import segments, sweep_steps
 from vmpdsl.ondisk import NpyRows
 
-RTOL = 1e-10
+from test_chunked import assert_same  # ELBO trace, stop and posteriors to 1e-10
+
 
 RMIX = """model rmix
 dim N, K
@@ -59,15 +60,6 @@ def fits(model, data, chunk_size, **options):
         memory = model.fit(dict(data), seed=4, collapse=False, **options)
         chunked = model.fit(dict(data), seed=4, chunk_size=chunk_size, **options)
     return memory, chunked
-
-
-def assert_same(memory, chunked):
-    np.testing.assert_allclose(chunked.elbo, memory.elbo, rtol=RTOL)
-    assert (chunked.iterations, chunked.converged) == (memory.iterations, memory.converged)
-    for name in chunked.posterior:
-        for key, value in chunked.posterior[name].items():
-            np.testing.assert_allclose(value, memory.posterior[name][key], rtol=RTOL,
-                                       atol=RTOL * np.max(np.abs(value)))
 
 
 CASES = {
