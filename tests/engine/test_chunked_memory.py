@@ -74,6 +74,32 @@ CASES = {
 }
 
 
+def more_cases(rng, N=120):
+    X = rng.normal(size=(N, 3))
+    return {
+        "robust_reg": {"X": X, "y": X @ [1, -1, 2] + rng.standard_t(3, N)},
+        "poisson_mix": {"c": np.r_[rng.poisson(2, N // 2), rng.poisson(9, N // 2)], "K": 2},
+        "naive_bayes": {"label": rng.integers(0, 3, N), "x": rng.integers(0, 4, (N, 5)),
+                        "C": 3, "V": 4},
+        "softmax_reg": {"X": X, "y": rng.integers(0, 3, N), "C": 3},
+        "hier_logit": {"X": X, "trials": rng.integers(1, 9, N), "hits": rng.integers(0, 2, N),
+                       "g": rng.integers(0, 4, N), "G": 4},
+    }
+
+
+CASES.update({name: (f"models/{name}.vmp", lambda rng, name=name: more_cases(rng)[name], {})
+              for name in more_cases(np.random.default_rng(0))})
+
+
+def test_no_rows_scatter_gives_the_prior():
+    """naive_bayes's constants scatter over the rows; on no rows (a chunked
+    fit's u(∅)) the fit is the prior: ELBO 0 (the KL of q from itself)."""
+    fit = vmpdsl.load("models/naive_bayes.vmp").fit(
+        {"label": np.zeros(0, int), "x": np.zeros((0, 5), int), "C": 3, "V": 4})
+    np.testing.assert_allclose(fit.posterior["pi"]["concentration"], np.ones(3))
+    assert abs(fit.elbo[-1]) < 1e-12
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_converged_chunked_fit_is_the_in_memory_fit(case):
     """Run to convergence: the sweep that stops is the same, so the row
