@@ -148,9 +148,12 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
     blocks = Blocks(module, data, hyper, int(chunk_size), missing)
-    state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init, keep_local)
     try:
+        state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init,
+                      keep_local)
         trace, converged = state.run(max_iter, tol, callback)
+    except module.DataError as err:  # a block's random start
+        raise VmpDataError(str(err)) from None
     except module.FitError as err:
         raise VmpDataError(f"the fit failed: {err}") from None
     finally:
@@ -186,20 +189,14 @@ def check_blockwise(module, plate, locals_, newton, init):
 
 def start(module, blocks, locals_, hyper, rng, init, keep_local):
     """The in-memory start: the globals on no rows, then each block's row
-    latents drawn from the same generator, in row order (kept, or recomputed
-    later from the generator's state before the block)."""
+    latents drawn from the same generator, in row order: here if they are
+    held, else when the first pass reads the blocks (State.recipes)."""
     q, E = {}, {}
     dim, arrays, K = blocks.empty
     module._initial_state(q, E, K, arrays, hyper, dim, rng, dict(init or {}))
-    state = State(module, blocks, locals_, hyper, q, E, keep_local)
-    given = {n: q[n] for n in q if n not in locals_}
-    for i in range(len(blocks)):
-        dim, arrays, K = blocks[i]
-        qb, Eb = {}, {}
-        state.rngs.append(copy.deepcopy(rng))
-        module._initial_state(qb, Eb, K, arrays, hyper, dim, rng, dict(given))
-        state.store.append({n: (qb[n], Eb[n]) for n in locals_} if state.held else {})
-    state.given = given
+    state = State(module, blocks, locals_, hyper, q, E, keep_local, rng)
+    if state.held:
+        state.store = [state.draw(i) for i in range(len(blocks))]
     return state
 
 
@@ -207,20 +204,37 @@ class State:
     """q and E of the globals; the row latents per block, held or as recipes
     (chunk_passes.materialize)."""
 
-    def __init__(self, module, blocks, locals_, hyper, q, E, keep_local):
+    def __init__(self, module, blocks, locals_, hyper, q, E, keep_local, rng):
         self.module, self.blocks, self.locals, self.hyper = module, blocks, locals_, hyper
         self.q, self.E = q, E  # the globals (and the row latents on no rows)
         self.steps = sweep_steps(module, locals_, blocks.empty, hyper, E)
         reads_local = any(s.reads & set(locals_) for s in self.steps if s.kind == "local")
         self.held = bool(keep_local) or reads_local  # a local made from locals is kept
-        self.store, self.rngs, self.given = [], [], {}
+        self.store, self.rng, self.rngs = [], rng, []
+        self.given = {n: q[n] for n in q if n not in locals_}
         self.sources = {n: ("init", None) for n in locals_}  # or ("update", the globals' E)
 
-    def recipe(self, i, name, sources=None):
-        kind, value = (sources or self.sources)[name]
+    def draw(self, i):
+        """Block i's random start of the row latents from the generator, which
+        must be at block i (blocks are drawn in row order); its state before
+        is kept to draw them again."""
+        assert i == len(self.rngs), "row blocks drawn out of order"
+        self.rngs.append(copy.deepcopy(self.rng))
+        dim, arrays, K = self.blocks[i]
+        qb, Eb = {}, {}
+        self.module._initial_state(qb, Eb, K, arrays, self.hyper, dim, self.rng, dict(self.given))
+        return {n: (qb[n], Eb[n]) for n in self.locals}
+
+    def recipes(self, i, sources=None):
+        """How block i's row latents are had (chunk_passes.materialize); the
+        first pass over a block draws its start (used there as held)."""
         if self.held:
-            return "held", self.store[i][name]
-        return ("init", (self.rngs[i], self.given)) if kind == "init" else (kind, value)
+            return {n: ("held", self.store[i][n]) for n in self.locals}
+        sources = sources or self.sources
+        fresh = self.draw(i) if i == len(self.rngs) else {}
+        return {n: ("held", fresh[n]) if n in fresh and kind == "init"
+                else ("init", (self.rngs[i], self.given)) if kind == "init" else (kind, value)
+                for n, (kind, value) in sources.items()}
 
     def run(self, max_iter, tol, callback):
         """The sweeps, pass by pass; returns (ELBO trace, converged)."""
@@ -246,7 +260,7 @@ class State:
         base = bases(self.module, segment, self.blocks.empty, self.hyper, self.q, self.E)
         totals, at_start = {}, dict(self.E)
         for i in range(len(self.blocks)):
-            recipes = {n: self.recipe(i, n) for n in self.locals}
+            recipes = self.recipes(i)
             part = block_part(self.module, segment, self.blocks[i], self.hyper, self.q, self.E,
                               recipes, base, self.moves if self.held else None)
             add_parts(totals, part["parts"])
@@ -278,7 +292,7 @@ class State:
         rows = rows_of(self.module)
         for i in range(len(self.blocks)):
             for name in self.locals:
-                old, new = (materialize(self.module, rows[name], self.recipe(i, name, sources),
+                old, new = (materialize(self.module, rows[name], self.recipes(i, sources)[name],
                                         self.blocks[i], self.hyper)[1]
                             for sources in (old_sources, self.sources))
                 self.moves.add({name: old}, {name: new})
