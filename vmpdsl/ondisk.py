@@ -17,7 +17,8 @@ from .errors import VmpDataError
 
 
 class NpyRows:
-    """A C-ordered ``.npy`` file as an array whose row slices are read from disk."""
+    """A C-ordered ``.npy`` file as an array whose row slices (or numbered
+    rows: an SVI minibatch) are read from disk."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -38,8 +39,10 @@ class NpyRows:
         return self.shape[0]
 
     def __getitem__(self, key):
-        if not isinstance(key, slice) or key.step not in (None, 1):
-            raise TypeError("an on-disk array is read by contiguous row slices only")
+        if not isinstance(key, slice):
+            return self.take(key)
+        if key.step not in (None, 1):
+            raise TypeError("an on-disk array is read by row slices or row numbers")
         start, stop, _ = key.indices(self.shape[0])
         rows = max(stop - start, 0)
         with open(self.path, "rb") as f:
@@ -48,6 +51,21 @@ class NpyRows:
         if values.size != rows * self.row_items:
             raise VmpDataError(f"{self.path}: the file ends before row {stop - 1}")
         return values.reshape((rows,) + tuple(self.shape[1:]))
+
+    def take(self, rows):
+        """The rows numbered ``rows`` (a minibatch), each run of consecutive
+        ones read at once."""
+        rows = np.asarray(rows)
+        if rows.dtype.kind not in "iu" or rows.ndim != 1:
+            raise TypeError("an on-disk array is read by row slices or row numbers")
+        rows = np.where(rows < 0, rows + self.shape[0], rows)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.shape[0]):
+            raise IndexError(f"row numbers out of range for {self.shape[0]} rows")
+        unique, inverse = np.unique(rows, return_inverse=True)
+        cuts = np.flatnonzero(np.diff(unique) != 1) + 1
+        runs = [self[run[0]:run[-1] + 1] for run in np.split(unique, cuts) if run.size]
+        values = np.concatenate(runs) if runs else self[0:0]
+        return values[inverse.reshape(-1)]
 
     def __array__(self, dtype=None, copy=None):  # the whole array, when asked for it
         values = self[:]

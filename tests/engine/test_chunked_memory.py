@@ -134,6 +134,9 @@ def test_npy_rows_read_as_numpy_does(tmp_path):
         assert rows.shape == array.shape and rows.dtype == array.dtype
         for start, stop in ((0, 10), (10, 37), (30, 100), (5, 5)):
             np.testing.assert_array_equal(rows[start:stop], array[start:stop])
+        for picked in ([3, 4, 5, 9, 0, 4, -1], [], np.arange(37)[::-3]):
+            np.testing.assert_array_equal(rows[np.array(picked, dtype=int)],
+                                          array[np.array(picked, dtype=int)])
     np.save(tmp_path / "f.npy", np.asfortranarray(rng.normal(size=(5, 3))))
     with pytest.raises(ValueError):
         NpyRows(tmp_path / "f.npy")  # chunked.open_arrays maps it instead
