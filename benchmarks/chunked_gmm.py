@@ -194,6 +194,8 @@ def markdown(result):
     if cap["slope"] is not None:
         out += ["", f"Log-log slope of the time per sweep in N: {cap['slope']['per_sweep_s']:.2f} "
                 f"(wall), {cap['slope']['cpu_per_sweep_s']:.2f} (CPU)"]
+    if "note" in result:
+        out += ["", result["note"]]
     return out + [""]
 
 
@@ -215,6 +217,7 @@ def main():
         import run as bench_run
         with open(os.path.join(HERE, "results.json")) as fh:
             results = json.load(fh)
+        result["note"] = f"Measured on vmpdsl {bench_run.vmpdsl_version()}."
         results["chunked"] = result
         with open(os.path.join(HERE, "results.json"), "w") as fh:
             json.dump(results, fh, indent=1, default=float)
