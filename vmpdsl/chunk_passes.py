@@ -205,24 +205,29 @@ class Moves:
     """The largest change of every expected statistic over a sweep and its
     largest magnitude, over any number of blocks (sweeps.has_converged)."""
 
-    NUMBERS = (np.ndarray, np.generic, float)  # not the factored statistics
-
     def __init__(self):
-        self.moves, self.scales = {}, {}
+        self.moves = {}
 
     def add(self, before: dict, after: dict):
-        for name, stats in after.items():
-            for stat, new in stats.items():
-                old = before[name][stat]
-                if not (isinstance(new, self.NUMBERS) and isinstance(old, self.NUMBERS)
-                        and np.size(new)):
-                    continue
-                key = (name, stat)
-                scale = np.max(np.abs(new))
-                if stat == "x" and "xx" in stats:
-                    scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
-                self.scales[key] = max(self.scales.get(key, 0.0), scale)
-                self.moves[key] = max(self.moves.get(key, 0.0), np.max(np.abs(new - old)))
+        stat_moves(before, after, self.moves)
 
     def within(self, tol) -> bool:
-        return all(self.moves[k] <= np.sqrt(tol) * self.scales[k] for k in self.moves)
+        return all(move <= np.sqrt(tol) * scale for move, scale in self.moves.values())
+
+
+def stat_moves(old_E, new_E, moves):
+    """Into ``moves[(name, stat)] = (largest move, scale)``: how far each
+    expected statistic moved from old_E to new_E, against its magnitude (for a
+    mean ``x``, the root of its ``xx``), the largest over the calls."""
+    numbers = (np.ndarray, np.generic, float)
+    for name, stats in new_E.items():
+        for stat, new in stats.items():
+            old = old_E[name][stat]
+            if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
+                continue
+            scale = np.max(np.abs(new))
+            if stat == "x" and "xx" in stats:
+                scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
+            move, largest = moves.get((name, stat), (0.0, 0.0))
+            moves[name, stat] = (max(move, np.max(np.abs(new - old))), max(largest, scale))
+    return moves

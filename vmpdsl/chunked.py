@@ -43,6 +43,7 @@ import numpy as np
 
 from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, rows_of, segments,
                            sweep_steps)
+from .chunk_passes import stat_moves  # noqa: F401  (block_tasks.py takes it from here)
 from .errors import VmpDataError
 from .ondisk import open_rows
 
@@ -79,12 +80,7 @@ class Blocks:
     def bind(self, start, stop):
         chunk = {name: (value[start:stop] if name in self.on_rows else value)
                  for name, value in self.data.items()}
-        try:
-            dim, arrays = self.module.bind_data(chunk, self.missing)
-        except self.module.DataError as err:
-            raise VmpDataError(f"rows {start}–{stop - 1}: {err}" if stop > start
-                               else str(err)) from None
-        return dim, arrays, self.module._constants(dim, arrays, self.hyper)
+        return bind_rows(self.module, chunk, self.hyper, start, stop, self.missing)
 
     def __getitem__(self, index):
         if index in self.cache:
@@ -94,6 +90,16 @@ class Blocks:
         if self.keep and all(np.shares_memory(bound[1][n], self.data[n]) for n in self.on_rows):
             self.cache[index] = bound
         return bound
+
+
+def bind_rows(module, chunk, hyper, start, stop, missing=None):
+    """(dim, arrays, constants) of the data ``chunk``, rows start to stop."""
+    try:
+        dim, arrays = module.bind_data(chunk, missing)
+    except module.DataError as err:
+        raise VmpDataError(f"rows {start}–{stop - 1}: {err}" if stop > start
+                           else str(err)) from None
+    return dim, arrays, module._constants(dim, arrays, hyper)
 
 
 def row_plate(module, data):
@@ -134,19 +140,8 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
             or chunk_size < 1:
         raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
-    if local_iters not in (None, 1):
-        raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
     data = open_arrays(dict(data))
-    plate, _ = row_plate(module, data)
-    locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
-    check_blockwise(module, plate, locals_, newton, init)
-    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
-    empty = {n: (v[0:0] if n in on_rows else v) for n, v in data.items()}
-    try:  # the in-memory fit's checks of hypers, init and factor arguments
-        hyper = module.fit(empty, hypers=hypers, max_iter=0, init=init, collapse=False,
-                           missing=missing)["hypers"]
-    except module.DataError as err:
-        raise VmpDataError(str(err)) from None
+    _, locals_, hyper = prepare(module, data, hypers, init, local_iters, newton, missing)
     blocks = Blocks(module, data, hyper, int(chunk_size), missing)
     try:
         state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init,
@@ -162,6 +157,24 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
                       RuntimeWarning, stacklevel=3)
     return state.result(trace, converged, hyper, keep_local)
+
+
+def prepare(module, data, hypers, init, local_iters, newton, missing=None):
+    """(row plate, row latents, checked hypers) of a fit in row blocks, or a
+    VmpDataError where a block sum would not be the in-memory fit."""
+    if local_iters not in (None, 1):
+        raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
+    plate, _ = row_plate(module, data)
+    locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
+    check_blockwise(module, plate, locals_, newton, init)
+    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
+    empty = {n: (v[0:0] if n in on_rows else v) for n, v in data.items()}
+    try:  # the in-memory fit's checks of hypers, init and factor arguments
+        hyper = module.fit(empty, hypers=hypers, max_iter=0, init=init, collapse=False,
+                           missing=missing)["hypers"]
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None
+    return plate, locals_, hyper
 
 
 def check_blockwise(module, plate, locals_, newton, init):
@@ -298,19 +311,28 @@ class State:
                 self.moves.add({name: old}, {name: new})
 
     def result(self, trace, converged, hyper, keep_local):
-        posterior = {n: p for n, p in self.q.items() if n not in self.locals}
-        expectations = {n: e for n, e in self.E.items() if n not in self.locals}
-        if keep_local:
-            for name in self.locals:
-                parts = [block[name] for block in self.store]
-                for index, table in enumerate((posterior, expectations)):
-                    table[name] = {k: np.concatenate([p[index][k] for p in parts])
-                                   for k in parts[0][index]}
         dims = dict(self.blocks.empty[0])
         dims[self.blocks.plate] = sum(np.shape(self.blocks.data[n])[0]
                                       for n in self.blocks.on_rows[:1])
-        result = {"posterior": posterior, "expectations": expectations,
-                  "elbo": np.asarray(trace), "converged": converged, "iterations": len(trace),
-                  "dims": dims, "hypers": hyper, "start_elbos": np.asarray(trace[-1:])}
-        split = getattr(self.module, "split_blocks", None)  # a joint block's members
-        return split(result) if split is not None else result
+        rows = [tuple({n: pair[k] for n, pair in block.items()} for k in (0, 1))
+                for block in self.store] if keep_local else None
+        return fit_result(self.module, (self.q, self.E), self.locals, rows, trace, converged,
+                          hyper, dims)
+
+
+def fit_result(module, state, locals_, rows, trace, converged, hyper, dims) -> dict:
+    """The fit's result dict from the globals' (q, E) in ``state``, and the row
+    latents' from ``rows`` (per block: ({name: q}, {name: E})) when given."""
+    q, E = state
+    posterior = {n: p for n, p in q.items() if n not in locals_}
+    expectations = {n: e for n, e in E.items() if n not in locals_}
+    for name in locals_ if rows else ():
+        posterior[name] = {k: np.concatenate([bq[name][k] for bq, _ in rows])
+                           for k in rows[0][0][name]}
+        expectations[name] = {k: np.concatenate([bE[name][k] for _, bE in rows])
+                              for k in rows[0][1][name]}
+    result = {"posterior": posterior, "expectations": expectations,
+              "elbo": np.asarray(trace), "converged": converged, "iterations": len(trace),
+              "dims": dims, "hypers": hyper, "start_elbos": np.asarray(trace[-1:])}
+    split = getattr(module, "split_blocks", None)  # a joint block's members
+    return split(result) if split is not None else result
