@@ -1,6 +1,7 @@
 """vmpdsl benchmarks: emitted code vs hand-written NumPy, scikit-learn and BayesPy.
 
     make bench                      # full sizes (issue 5), writes results.md / results.json
+    .venv/bin/python benchmarks/chunked_gmm.py --big --save  # chunked GMM up to N = 1e8, merged in
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
     .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
@@ -439,6 +440,9 @@ def markdown(results):
         out += front_end.markdown(results["front_end"])
     if "lda_svi" in results:
         out += lda_svi.markdown(results["lda_svi"])
+    if "chunked" in results:  # issue 13: benchmarks/chunked_gmm.py
+        import chunked_gmm
+        out += chunked_gmm.markdown(results["chunked"])
     if "scaling" in results:
         sc = results["scaling"]
         out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
@@ -500,8 +504,10 @@ def vmpdsl_version():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
-    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,lda_svi",
-                   help="comma-separated subset (lda_svi: benchmarks/lda_svi.py)")
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,lda_svi,chunked",
+                   help="comma-separated subset (lda_svi: benchmarks/lda_svi.py; "
+                        "chunked: benchmarks/chunked_gmm.py)")
+    p.add_argument("--big", action="store_true", help="chunked: also GMM N = 1e8 (4 GB on disk)")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
     p.add_argument("--no-front-end", action="store_true",
@@ -526,6 +532,10 @@ def main(argv=None):
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         if name == "lda_svi":  # stochastic VI vs scikit-learn online (issue 13)
             results["lda_svi"] = dict(lda_svi.run(args.quick), commit=results["vmpdsl"])
+            continue
+        if name == "chunked":  # chunked vs in-memory GMM, and from disk (issue 13)
+            import chunked_gmm
+            results["chunked"] = chunked_gmm.bench(args.quick, args.big)
             continue
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
