@@ -33,6 +33,7 @@ VARIANTS = (
     ("hier-missing", "models/hier", "hier", {"missing": "skip", "nan_rows": 5}),
     ("linreg-point", "models/linreg", "linreg", {"point": ["alpha"]}),
     ("coin-no-collapse", "models/coin", "coin", {"collapse": False}),
+    ("pca-no-rotation", "models/pca", "pca", {"rotate": False}),
 )
 
 

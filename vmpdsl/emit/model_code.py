@@ -1,0 +1,192 @@
+"""The model-specific part of an emitted module, as a careful person writes it.
+
+``model_lines(program, docs, reserved)`` returns the lines of
+* ``_constants``: what depends on data and hypers only, once per fit (one-hot
+  data, derived constants, hoisted data sums, every coefficient's constant part);
+* ``statistics_<latent>``: the row statistics of a local latent that other
+  updates read (model_terms.row_statistics), computed once per update of it;
+* ``prior_<v>`` (the prior factor's message: the start of q(v)) and
+  ``update_<v>`` (its docstring the printed equation), in model names;
+* ``_expected_log_joint_rest`` (E[log p] without the last-updated latent's
+  terms) and ``_expected_log_joint`` (that plus those terms);
+* the UPDATES table.
+Serial updates (serial_emit.py) and Newton terms (nonconjugate_emit.py) plug in
+as before.  Every product is printed by model_text.product.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..derive.expressions import EYE
+from ..lower import DATA, DERIVED, HOISTED, HYPER, ONEHOT, RANDOM, Program
+from . import nonconjugate_emit
+from .model_terms import STAT, arrange, row_statistics, using_statistic
+from .model_text import Locals, Operand, plain, product
+from .numpy_emit import (derived_value, dim_text, folded_key, key, onehot_key,
+                         prior_contractions, stat_shapes)
+
+BLOCK_WORDS = {"L": "E_{p}", "Lx": "E_{p}_{m}", "xLx": "E_{m}_{p}_{m}", "logdet": "E_logdet_{p}"}
+STAT_WORDS = {"x": "E_{v}", "xx": "E_{v}{v}", "log": "E_log_{v}", "log1m": "E_log1m_{v}",
+              "logdet": "E_logdet_{v}"}
+WEIGHT_WORDS = {"@m": "observed", "@w": "count", "@t": "inside"}
+
+
+class Model:
+    """What every emitted function of one program shares: names and letters."""
+
+    def __init__(self, program: Program, reserved=()):
+        from ..printing.collect import Context
+        self.program, self.model = program, program.model
+        self.derivation = program.derivation
+        self.plate_letters = Context(self.derivation).plate_letters
+        self.categoricals = [s.name for s in program.steps if s.family == "Categorical"]
+        self.blocks = {u.name: tuple(u.members) for u in self.derivation.updates if u.members}
+        self.globals = Locals(reserved)
+        self.functions = {}
+
+    def function(self, prefix: str, name: str, index: int) -> str:
+        """``update_mu``: a module-level name, unique and NFKC-stable."""
+        k = (prefix, name)
+        if k not in self.functions:
+            wanted = f"{prefix}_{name}"
+            self.functions[k] = self.globals.name(wanted if plain(wanted) else f"{prefix}_{index}")
+        return self.functions[k]
+
+    # ------------------------------------------------------------ operands
+    def wanted(self, o) -> str:
+        if o.kind == RANDOM:
+            if o.stat == "onehot" and o.name in self.categoricals:
+                return "r" if len(self.categoricals) == 1 else f"r_{o.name}"
+            if o.name in self.blocks and o.stat in BLOCK_WORDS:
+                m, p = self.blocks[o.name][:2]
+                return BLOCK_WORDS[o.stat].format(m=m, p=p)
+            word = STAT_WORDS.get(o.stat, "E_{v}_" + o.stat)
+            return word.format(v=o.name if len(o.name) == 1 or o.stat != "xx" else o.name + "_")
+        if o.kind == DATA and o.name.startswith("@"):
+            return WEIGHT_WORDS.get(o.name[:2], "weight") + o.name[2:]
+        if o.kind == ONEHOT:
+            return f"onehot_{o.name}"
+        if o.kind == DERIVED:
+            const = self.derivation.constants.items.get(o.name)
+            if const is not None:
+                inputs = [a.var for t in const.terms for a in t.atoms if not a.var.startswith("@")]
+                return "_".join([const.func] + list(dict.fromkeys(inputs)))
+        if o.kind == HOISTED:
+            hoisted = next(h for h in self.program.hoisted if h.name == o.name)
+            return "_".join(self.wanted(p) for p in hoisted.contraction.operands)
+        if o.name == EYE:
+            return "I"
+        return o.name
+
+    def wanted_hoisted(self, h) -> str:
+        """``X_y = Σ_n X[n,d] y[n]``: the name and sum of a hoisted constant."""
+        c = h.contraction
+        dims = dict(c.label_dims)
+        from .model_text import letters_for
+        letters = letters_for([l for o in c.operands for l in o.labels], dims, self.plate_letters)
+        summed = sorted({letters[l] for o in c.operands for l in o.labels} -
+                        {letters[l] for l in c.out})
+        atoms = " ".join(self.wanted(o) + (f"[{','.join(letters[l] for l in o.labels)}]"
+                                           if o.labels else "") for o in c.operands)
+        return f"{self.wanted(Operand_of(h))} = " + (f"Σ_{''.join(summed)} " if summed else "") + atoms
+
+    def source(self, o, dims: dict) -> str:
+        if o.name == EYE:
+            return f"np.eye({dim_text(dims[o.labels[0]])})"
+        if o.kind == RANDOM:
+            return f"E[{key(o.name)}][{o.stat!r}]"
+        if o.kind == DATA:
+            return f"data[{key(o.name)}]"
+        if o.kind == HYPER:
+            return f"hyper[{key(o.name)}]"
+        if o.kind == ONEHOT:
+            return f"K[{onehot_key(o.name)}]"
+        return f"K[{key(o.name)}]"
+
+    def operand(self, o, local: Locals, dims: dict) -> Operand:
+        if o.kind == STAT:
+            return Operand(o.name, o.labels)
+        text = local.bind(self.source(o, dims), self.wanted(o))
+        return Operand(text, o.labels, special=o.kind == ONEHOT or o.factored)
+
+    def size(self, d, local: Locals) -> str:
+        return str(int(d)) if isinstance(d, int) else local.bind(dim_text(d), str(d))
+
+    # ------------------------------------------------------------- products
+    def scale_text(self, scale, local: Locals) -> tuple:
+        """(sign, text or '') of Σ coeff × sizes × scalar constants."""
+        parts = []
+        for coeff, sizes, consts in scale:
+            factors = [self.size(d, local) for d in sizes]
+            factors += [self.operand(o, local, {}).text for o in consts]
+            parts.append((coeff, factors))
+        if len(parts) == 1:
+            coeff, factors = parts[0]
+            number = abs(float(coeff))
+            text = " * ".join(([] if number == 1 else [repr(number)]) + factors)
+            return (-1 if coeff < 0 else 1), text
+        return 1, "(" + signed_sum([(c, " * ".join(([] if abs(float(c)) == 1 else
+                                                      [repr(abs(float(c)))]) + f) or "1.0")
+                                     for c, f in parts]) + ")"
+
+    def term_text(self, term, local: Locals) -> tuple:
+        """(sign, code, output positions carried) of one Term."""
+        dims = dict(term.label_dims)
+        ops = [self.operand(o, local, dims) for o in term.ops]
+        body, carried = product(ops, term.out, dims, self.plate_letters)
+        sign, scale = self.scale_text(term.scale, local)
+        if scale and " " in body and not body.startswith(("np.", "contract(")) \
+                and not body.replace("_", "").replace(".", "").isalnum():
+            body = f"({body})"
+        text = f"{scale} * {body}" if scale else body
+        return sign, text, {term.out.index(l) for l in carried}
+
+    def constant_text(self, contractions, local: Locals) -> tuple:
+        """(code, output positions carried) of a sum of constant monomials."""
+        parts, carried = [], set()
+        for c in contractions:
+            dims = dict(c.label_dims)
+            ops = [self.operand(o, local, dims) for o in c.operands]
+            body, kept = product(ops, c.out, dims, self.plate_letters) if ops else ("", ())
+            carried |= {c.out.index(l) for l in kept}
+            factors = [self.size(d, local) for d in c.sizes] + ([body] if body else [])
+            number = abs(float(c.coeff))
+            text = " * ".join(([] if number == 1 and factors else [repr(number)]) + factors)
+            parts.append((c.coeff, text))
+        return signed_sum(parts), carried
+
+
+def Operand_of(h):
+    from ..lower import Operand as LoweredOperand
+    return LoweredOperand(HOISTED, h.name, "value", h.contraction.out)
+
+
+def signed_sum(parts) -> str:
+    """``a - b + c`` from (coefficient sign source, text) pairs."""
+    out = ""
+    for coeff, text in parts:
+        negative = coeff < 0
+        if not out:
+            out = f"-{text}" if negative else text
+        else:
+            out += f" - {text}" if negative else f" + {text}"
+    return out or "0.0"
+
+
+def full_shape(shape, local: Locals, model: Model) -> str:
+    return "(" + "".join(f"{model.size(d, local)}, " for d in shape) + ")"
+
+
+def coefficient_value(terms_code: list, shape, carried: set, local, model) -> str:
+    """The sum of a coefficient's parts, viewed at full shape if some axis is
+    constant (rows sharing one value share one array, factorized once)."""
+    total = signed_sum(terms_code)
+    if not shape:
+        return f"np.float64({total})"
+    if carried >= set(range(len(shape))):
+        return total
+    return f"np.broadcast_to({total}, {full_shape(shape, local, model)})"
+
+
+def fraction_free(x):
+    return float(x) if isinstance(x, Fraction) else x
