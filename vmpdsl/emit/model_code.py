@@ -15,6 +15,7 @@ as before.  Every product is printed by model_text.product.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 from ..derive.expressions import EYE
@@ -41,8 +42,12 @@ class Model:
         self.plate_letters = Context(self.derivation).plate_letters
         self.categoricals = [s.name for s in program.steps if s.family == "Categorical"]
         self.blocks = {u.name: tuple(u.members) for u in self.derivation.updates if u.members}
+        from ..derive.locality import local_block, local_plates
+        self.local = local_block(program)  # latents on the data's rows or groups
+        self.rows = local_plates(self.model)
         self.globals = Locals(reserved)
         self.functions = {}
+        self.groups, self.group_words = [], {}  # folded constants (see folded)
 
     def function(self, prefix: str, name: str, index: int) -> str:
         """``update_mu``: a module-level name, unique and NFKC-stable."""
@@ -71,6 +76,8 @@ class Model:
             if const is not None:
                 inputs = [a.var for t in const.terms for a in t.atoms if not a.var.startswith("@")]
                 return "_".join([const.func] + list(dict.fromkeys(inputs)))
+        if o.name in self.group_words:
+            return self.group_words[o.name]
         if o.kind == HOISTED:
             hoisted = next(h for h in self.program.hoisted if h.name == o.name)
             return "_".join(self.wanted(p) for p in hoisted.contraction.operands)
@@ -113,6 +120,42 @@ class Model:
         return str(int(d)) if isinstance(d, int) else local.bind(dim_text(d), str(d))
 
     # ------------------------------------------------------------- products
+    def folded(self, term):
+        """A term whose constant factors have axes: those summed once per fit
+        into one array (K['@gI'], built in _constants), the term reading it."""
+        if all(not o.labels for _, _, consts in term.scale for o in consts):
+            return term
+        if len(term.scale) == 1:  # one product: its constants stay operands
+            coeff, sizes, consts = term.scale[0]
+            scalars = tuple(o for o in consts if not o.labels)
+            return replace(term, scale=((coeff, sizes, scalars),),
+                           ops=tuple(o for o in consts if o.labels) + tuple(term.ops))
+        order = [l for o in term.ops for l in o.labels]
+        labels = tuple(dict.fromkeys(l for l in order if any(
+            l in o.labels for _, _, consts in term.scale for o in consts)))
+        name = f"@g{len(self.groups) + 1}"
+        self.groups.append((name, term, labels))
+        word = "c_" + self.wanted(term.ops[0]).replace("E_", "", 1)
+        self.group_words[name] = word
+        from ..lower import Operand as LoweredOperand
+        const = LoweredOperand(DERIVED, name, "value", labels)
+        return replace(term, scale=((1, (), ()),), ops=(const,) + tuple(term.ops))
+
+    def group_text(self, term, labels, local: Locals) -> str:
+        """Σ coeff × sizes × constants over ``labels``, at full shape."""
+        dims = dict(term.label_dims)
+        parts = []
+        for coeff, sizes, consts in term.scale:
+            factors = [self.size(d, local) for d in sizes]
+            ops = [self.operand(o, local, dims) for o in consts]
+            if ops:
+                factors.append(product(ops, labels, dims, self.plate_letters)[0])
+            number = abs(float(coeff))
+            parts.append((coeff, " * ".join(([] if number == 1 and factors else
+                                              [repr(number)]) + factors)))
+        shape = "".join(f"{self.size(dims[l], local)}, " for l in labels)
+        return f"np.ascontiguousarray(np.broadcast_to({signed_sum(parts)}, ({shape})))"
+
     def scale_text(self, scale, local: Locals) -> tuple:
         """(sign, text or '') of Σ coeff × sizes × scalar constants."""
         parts = []
@@ -131,12 +174,12 @@ class Model:
 
     def term_text(self, term, local: Locals) -> tuple:
         """(sign, code, output positions carried) of one Term."""
+        term = self.folded(term)
         dims = dict(term.label_dims)
         ops = [self.operand(o, local, dims) for o in term.ops]
         body, carried = product(ops, term.out, dims, self.plate_letters)
         sign, scale = self.scale_text(term.scale, local)
-        if scale and " " in body and not body.startswith(("np.", "contract(")) \
-                and not body.replace("_", "").replace(".", "").isalnum():
+        if scale and (" @ " in body or " + " in body or " - " in body):
             body = f"({body})"
         text = f"{scale} * {body}" if scale else body
         return sign, text, {term.out.index(l) for l in carried}

@@ -22,15 +22,17 @@ class Step:
     def __init__(self, index, step, program):
         self.index, self.step, self.name = index, step, step.name
         self.prior, self.rest = {}, {}
+        from ..derive.locality import local_plates
+        rows = local_plates(program.model)
         for stat in step.stats:
             prior = prior_contractions(stat, step.name, program)
             ids = {id(c) for c in prior}
-            self.prior[stat.stat] = arrange(prior)
+            self.prior[stat.stat] = arrange(prior, rows)
             self.rest[stat.stat] = [c for c in stat.contractions if id(c) not in ids]
         # the update calls prior_<v> when the prior holds other latents (E[lambda] I)
         self.calls_prior = any(terms for _, terms in self.prior.values())
         self.parts = {s: arrange(self.rest[s] if self.calls_prior else
-                                 self.rest[s] + prior_all(self, s, program))
+                                 self.rest[s] + prior_all(self, s, program), rows)
                       for s in self.rest}
 
 
@@ -46,7 +48,7 @@ def model_lines(program, docs: dict, reserved=(), serial=frozenset()) -> list:
         for prefix in ("prior", "update", "rows"):
             m.function(prefix, s.name, s.index)
     stats = name_statistics(m, steps, serial)
-    lines = constants_function(m, steps, serial)
+    lines = []
     for latent, found in stats.items():
         lines += statistics_function(m, latent, found)
     for s in steps:
@@ -60,14 +62,15 @@ def model_lines(program, docs: dict, reserved=(), serial=frozenset()) -> list:
             lines += update_function(m, s, stats, docs.get(s.name, ""))
     lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
     lines += elbo_functions(m, stats)
-    return lines + updates_table(m, steps)
+    # last: the functions above decided which constants to fold (Model.folded)
+    return constants_function(m, steps, serial) + lines + updates_table(m, steps)
 
 
 # ----------------------------------------------------------------- statistics
 def name_statistics(m: Model, steps, serial) -> dict:
     found = row_statistics(m.program, {s.name: [t for _, terms in s.parts.values()
                                                 for t in terms]
-                                       for s in steps if s.index not in serial})
+                                       for s in steps if s.index not in serial}, m.local)
     named = {}
     for latent, stats in found.items():
         m.function("statistics", latent, 0)
@@ -110,7 +113,7 @@ def with_statistics(m: Model, terms: list, step_name, stats: dict, local: Locals
     out = []
     for t in terms:
         for latent, found in stats.items():
-            new = using_statistic(t, found, step_name, m.model)
+            new = using_statistic(t, found, step_name, m.model, m.local)
             if new is not None:
                 call = f"{m.function('statistics', latent, 0)}{SIGNATURE}"
                 if call not in local.by_source:
@@ -155,6 +158,8 @@ def constants_function(m: Model, steps, serial) -> list:
     if constant:
         body.append(f"    K['@e0'] = float(np.sum({m.constant_text(constant, local)[0]}))")
     head, hoisted = constants_header(m.program, local, m)
+    for name, term, labels in m.groups:
+        body.append(f"    K[{key(name)}] = {m.group_text(term, labels, local)}")
     return (["def _constants(dim, data, hyper):", '    """What depends on the data and the '
              'hypers only: computed once per fit."""'] + local.lines + ["    K = {}"] + head
             + hoisted + body + nonconjugate_emit.constant_lines(m.program)
@@ -220,7 +225,7 @@ def elbo_functions(m: Model, stats: dict) -> list:
     ids = {id(c) for c in program.elbo_rest}
     rest = [c for c in program.elbo if id(c) in ids]
     last = [c for c in program.elbo if id(c) not in ids]
-    _, rest_terms = arrange(rest)
+    _, rest_terms = arrange(rest, m.rows)
     constant, _ = arrange(program.elbo)
     local = locals_for(m, stats)
     lines = [f"    total = K['@e0']" if constant else "    total = 0.0"]
@@ -232,7 +237,7 @@ def elbo_functions(m: Model, stats: dict) -> list:
            '    """E[log p] without the terms of the last-updated latent."""']
     out += local.lines + lines + ["    return float(total)", ""]
     local = locals_for(m, stats)
-    _, last_terms = arrange(last)
+    _, last_terms = arrange(last, m.rows)
     lines = ["    total = _expected_log_joint_rest(E, K, data, hyper, dim)"]
     for t in with_statistics(m, last_terms, None, stats, local):
         sign, text, _ = m.term_text(t, local)

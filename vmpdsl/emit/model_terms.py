@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from ..lower import ONEHOT, RANDOM, Contraction, Operand
+from ..lower import DERIVED, HOISTED, HYPER, RANDOM, Contraction, Operand
 
 STAT = "statistic"  # an operand kind: a named row statistic (statistics_<latent>)
 
@@ -53,8 +53,9 @@ def is_constant(c: Contraction) -> bool:
     return all(o.constant for o in c.operands)
 
 
-def arrange(contractions) -> tuple:
-    """(constant contractions, [Term]) of one coefficient or of the ELBO."""
+def arrange(contractions, rows=frozenset()) -> tuple:
+    """(constant contractions, [Term]) of one coefficient or of the ELBO;
+    ``rows``: the dims of the data's rows, along which nothing is folded."""
     contractions = like_terms(contractions)
     constant = [c for c in contractions if is_constant(c)]
     groups: dict = {}
@@ -63,7 +64,12 @@ def arrange(contractions) -> tuple:
             continue
         randoms = tuple(o for o in c.operands if not o.constant)
         consts = tuple(o for o in c.operands if o.constant)
-        foldable = all(not o.labels for o in consts)  # scalars: hypers, sizes
+        carried = {l for o in randoms for l in o.labels}
+        # constants along the randoms' own axes fold into one array per fit
+        # (−½ (W0⁻¹ + beta0 m0 m0ᵀ) against E[Λ_k]); a one-hot gather stays
+        dims = dict(c.label_dims)
+        foldable = all(set(o.labels) <= carried and o.kind in (HYPER, DERIVED, HOISTED)
+                       and not {dims[l] for l in o.labels} & rows for o in consts)
         k = (randoms, c.out) if foldable else (c.operands, c.out, len(groups))
         scale = (c.coeff, tuple(c.sizes), consts if foldable else ())
         ops = randoms if foldable else c.operands
@@ -97,49 +103,56 @@ def canonical(ops, out, label_dims) -> tuple:
     return new_ops, new_out, tuple(sorted((names[l], dims[l]) for l in names)), names
 
 
-def statistic_of(term: Term, step_name: str, model):
-    """The row statistic of a term: its operands but the other latents', when
-    exactly one is a local latent's statistic summed over that latent's rows."""
-    randoms = [o for o in term.ops if o.kind == RANDOM]
-    if len(randoms) != 1 or randoms[0].name == step_name or randoms[0].factored:
+def statistic_of(term: Term, step_name, model, local: tuple):
+    """(statistic operands, its labels, the term's other operands) when the
+    term holds exactly one local latent's statistic summed over that latent's
+    rows (which no other latent carries); the statistic takes the constants
+    that share a row label with it (x[n,d] with r[n,k])."""
+    found = [o for o in term.ops if o.kind == RANDOM and o.name in local]
+    if len(found) != 1 or found[0].name == step_name or found[0].factored:
         return None
-    r = randoms[0]
-    var = model.variables.get(r.name)
-    if var is None or not var.plates:
+    r = found[0]
+    rows = set(r.labels[:len(model.variables[r.name].plates)])
+    mine = [o for o in term.ops if o is r or (o.constant and rows & set(o.labels))]
+    others = [o for o in term.ops if not any(o is m for m in mine)]
+    if not rows - set(term.out) or rows & {l for o in others for l in o.labels}:
         return None
-    rows = r.labels[:len(var.plates)]
-    if not any(l not in term.out for l in rows):
-        return None
-    carried = tuple(l for l in term.out if any(l in o.labels for o in term.ops))
-    return canonical(term.ops, carried, term.label_dims)
+    wanted = [l for l in term.out if any(l in o.labels for o in mine)]
+    wanted += [l for o in others for l in o.labels
+               if l not in wanted and any(l in m.labels for m in mine)]
+    return mine, tuple(wanted), others
 
 
-def row_statistics(program, steps_terms: dict) -> dict:
-    """{latent: [Statistic]} of every row statistic the updates read, and
-    each term's (statistic, its labels) in ``uses``."""
+def row_statistics(program, terms_by_step: dict, local: tuple) -> dict:
+    """{latent: [Statistic]} of every row statistic the terms read; a
+    statistic that another one holds summed over more labels is not kept."""
     found: dict = {}
-    for step_name, terms in steps_terms.items():
+    candidates = []
+    for step_name, terms in terms_by_step.items():
         for term in terms:
-            got = statistic_of(term, step_name, program.model)
-            if got is None:
-                continue
-            ops, out, dims, _ = got
-            latent = next(o.name for o in ops if o.kind == RANDOM)
-            stats = found.setdefault(latent, [])
-            if not any(s.ops == ops and s.out == out for s in stats):
-                stats.append(Statistic(latent, ops, out, dims))
+            got = statistic_of(term, step_name, program.model, local)
+            if got is not None:
+                mine, out, _ = got
+                ops, new_out, dims, _ = canonical(mine, out, term.label_dims)
+                candidates.append((ops, new_out, dims))
+    for ops, out, dims in sorted(candidates, key=lambda c: -len(c[1])):
+        latent = next(o.name for o in ops if o.kind == RANDOM)
+        stats = found.setdefault(latent, [])
+        if not any(st.ops == ops and set(out) <= set(st.out) for st in stats):
+            stats.append(Statistic(latent, ops, out, dims))
     return found
 
 
-def using_statistic(term: Term, stats: list, step_name: str, model):
+def using_statistic(term: Term, stats: list, step_name, model, local: tuple):
     """The term with its row statistic as one operand (kind STAT), or None."""
-    got = statistic_of(term, step_name, model)
+    got = statistic_of(term, step_name, model, local)
     if got is None:
         return None
-    ops, out, _, names = got
+    mine, out, others = got
+    ops, new_out, _, names = canonical(mine, out, term.label_dims)
     for s in stats:
-        if s.ops == ops and s.out == out:
+        if s.ops == ops and set(new_out) <= set(s.out):
             back = {v: k for k, v in names.items()}
-            labels = tuple(back[l] for l in out)
-            return replace(term, ops=(Operand(STAT, s.name, "value", labels),))
+            labels = tuple(back[l] for l in s.out)
+            return replace(term, ops=(Operand(STAT, s.name, "value", labels),) + tuple(others))
     return None

@@ -110,7 +110,15 @@ def aligned(text: str, labels: tuple, out: tuple) -> str:
 
 def product(ops: list, out: tuple, dims: dict, plate_letters: dict) -> tuple:
     """(code, output labels carried) of Σ over non-output labels of Π ops,
-    aligned to broadcast against ``out`` (a scalar when out is empty)."""
+    aligned to broadcast against ``out`` (a scalar when out is empty).
+    Scalar operands multiply in front: ``E_alpha * np.vdot(y_X, E_w)``."""
+    scalars = [o.text for o in ops if not o.labels and not o.special]
+    rest = [o for o in ops if o.labels or o.special]
+    if scalars and rest:
+        body, carried = product(rest, out, dims, plate_letters)
+        if " @ " in body or " + " in body or " - " in body:
+            body = f"({body})"
+        return " * ".join(scalars + [body]), carried
     carried = tuple(l for l in out if any(l in o.labels for o in ops))
     summed = {l for o in ops for l in o.labels} - set(out)
     special = any(o.special for o in ops)

@@ -445,7 +445,7 @@ def constants_header(program: Program, local, m) -> tuple:
         text, _ = m.constant_text([h.contraction], local)
         dims = dict(h.contraction.label_dims)
         shape = "".join(f"{dim_text(dims[l])}, " for l in h.contraction.out)
-        if shape:
+        if shape and any(o.kind == ONEHOT for o in h.contraction.operands):
             text = f"np.ascontiguousarray(np.broadcast_to({text}, ({shape})))"
         hoisted.append(f"    K[{key(h.name)}] = {text}  # {m.wanted_hoisted(h)}")
     return head, hoisted
