@@ -48,6 +48,7 @@ class Model:
         self.globals = Locals(reserved)
         self.functions = {}
         self.groups, self.group_words = [], {}  # folded constants (see folded)
+        self.eyes = set()  # dims whose identity matrix the code uses
 
     def function(self, prefix: str, name: str, index: int) -> str:
         """``update_mu``: a module-level name, unique and NFKC-stable."""
@@ -65,8 +66,9 @@ class Model:
             if o.name in self.blocks and o.stat in BLOCK_WORDS:
                 m, p = self.blocks[o.name][:2]
                 return BLOCK_WORDS[o.stat].format(m=m, p=p)
-            word = STAT_WORDS.get(o.stat, "E_{v}_" + o.stat)
-            return word.format(v=o.name if len(o.name) == 1 or o.stat != "xx" else o.name + "_")
+            if o.stat == "xx" and len(o.name) > 1:
+                return f"E_{o.name}_{o.name}"
+            return STAT_WORDS.get(o.stat, "E_{v}_" + o.stat).format(v=o.name)
         if o.kind == DATA and o.name.startswith("@"):
             return WEIGHT_WORDS.get(o.name[:2], "weight") + o.name[2:]
         if o.kind == ONEHOT:
@@ -80,7 +82,8 @@ class Model:
             return self.group_words[o.name]
         if o.kind == HOISTED:
             hoisted = next(h for h in self.program.hoisted if h.name == o.name)
-            return "_".join(self.wanted(p) for p in hoisted.contraction.operands)
+            words = [self.wanted(p) for p in hoisted.contraction.operands]
+            return "_".join(words) if len(words) > 1 else "sum_" + words[0]
         if o.name == EYE:
             return "I"
         return o.name
@@ -98,8 +101,9 @@ class Model:
         return f"{self.wanted(Operand_of(h))} = " + (f"Σ_{''.join(summed)} " if summed else "") + atoms
 
     def source(self, o, dims: dict) -> str:
-        if o.name == EYE:
-            return f"np.eye({dim_text(dims[o.labels[0]])})"
+        if o.name == EYE:  # one identity per dim, made with the constants
+            self.eyes.add(dims[o.labels[0]])
+            return f"K[{eye_key(dims[o.labels[0]])}]"
         if o.kind == RANDOM:
             return f"E[{key(o.name)}][{o.stat!r}]"
         if o.kind == DATA:
@@ -114,7 +118,9 @@ class Model:
         if o.kind == STAT:
             return Operand(o.name, o.labels)
         text = local.bind(self.source(o, dims), self.wanted(o))
-        return Operand(text, o.labels, special=o.kind == ONEHOT or o.factored)
+        # E[x xᵀ] is held factored (a SharedOuter) only for rows of a plate
+        factored = o.factored and bool(self.model.variables[o.name].plates)
+        return Operand(text, o.labels, special=o.kind == ONEHOT or factored)
 
     def size(self, d, local: Locals) -> str:
         return str(int(d)) if isinstance(d, int) else local.bind(dim_text(d), str(d))
@@ -197,6 +203,10 @@ class Model:
             text = " * ".join(([] if number == 1 and factors else [repr(number)]) + factors)
             parts.append((c.coeff, text))
         return signed_sum(parts), carried
+
+
+def eye_key(d) -> str:
+    return repr(f"@eye:{d}") if isinstance(d, int) else repr(f"@eye:{key(d)[1:-1]}")
 
 
 def Operand_of(h):

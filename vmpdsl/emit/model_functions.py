@@ -86,8 +86,9 @@ def statistic_word(m: Model, s) -> str:
         if o.name.startswith("@"):
             continue  # row weights and masks are how, not what
         words.append(m.wanted(o).replace("onehot_", ""))
-    if len(words) == 1 and words[0].startswith("r"):
-        return "N" if words[0] == "r" else f"N_{s.latent}"
+    if len(words) == 1:
+        return "N" if words[0] == "r" else f"N_{s.latent}" if words[0].startswith("r_") \
+            else f"sum_{words[0]}"
     return ("" if all(len(w) == 1 for w in words) else "_").join(words)
 
 
@@ -158,6 +159,9 @@ def constants_function(m: Model, steps, serial) -> list:
     if constant:
         body.append(f"    K['@e0'] = float(np.sum({m.constant_text(constant, local)[0]}))")
     head, hoisted = constants_header(m.program, local, m)
+    from .model_code import eye_key
+    from .numpy_emit import dim_text
+    head = [f"    K[{eye_key(d)}] = np.eye({dim_text(d)})" for d in sorted(m.eyes, key=str)] + head
     for name, term, labels in m.groups:
         body.append(f"    K[{key(name)}] = {m.group_text(term, labels, local)}")
     return (["def _constants(dim, data, hyper):", '    """What depends on the data and the '
@@ -168,20 +172,36 @@ def constants_function(m: Model, steps, serial) -> list:
 
 # ------------------------------------------------------------------- updates
 def prior_function(m: Model, s: Step) -> list:
+    """prior_<v>: the prior's message at full shape (the start of q(v)), or
+    with ``full=False`` each coefficient along the axes it varies only, as
+    update_<v> adds it to the children's messages."""
     name = m.function("prior", s.name, s.index)
     local = locals_for(m, {})
     shapes = stat_shapes(s.step, m.model)
-    items = []
+    items, s.prior_carried = [], {}
     for stat, shape in shapes.items():
         constant, terms = s.prior.get(stat, ([], []))
         parts = [(1, f"K[{repr(f'@p{s.index}.{stat}')}]")] if constant else []
-        parts += [m.term_text(t, local)[:2] for t in terms]
-        value = signed_sum(parts)
-        full = full_shape(shape, local, m)
-        items.append(f"        {stat!r}: np.broadcast_to({value}, {full}),")
-    return ([f"def {name}{SIGNATURE}:",
+        carried = constant_carried(constant)
+        for t in terms:
+            sign, text, kept = m.term_text(t, local)
+            parts.append((sign, text))
+            carried |= kept
+        s.prior_carried[stat] = carried
+        items.append(f"        {stat!r}: {signed_sum(parts)},")
+    full = ", ".join(f"{stat!r}: {full_shape(shape, local, m)}" for stat, shape in shapes.items())
+    return ([f"def {name}(E, K, data, hyper, dim, full=True):",
              f'    """The prior factor\'s message to q({s.name}): its start."""']
-            + local.lines + ["    return {"] + items + ["    }", ""])
+            + local.lines + ["    C = {"] + items + ["    }", "    if not full:", "        return C",
+                                                      f"    shapes = {{{full}}}",
+                                                      "    return {s: np.broadcast_to(c, shapes[s]) "
+                                                      "for s, c in C.items()}", ""])
+
+
+def constant_carried(constant) -> set:
+    """The output axes along which a sum of constant monomials varies."""
+    return {p for c in constant for p, l in enumerate(c.out)
+            if any(l in o.labels for o in c.operands)}
 
 
 def update_function(m: Model, s: Step, stats: dict, doc: str) -> list:
@@ -189,24 +209,25 @@ def update_function(m: Model, s: Step, stats: dict, doc: str) -> list:
     name = m.function("update", s.name, s.index)
     local = locals_for(m, stats)
     if s.calls_prior:
-        local.lines.append(f"    prior = {m.function('prior', s.name, s.index)}{SIGNATURE}")
+        local.lines.append(f"    prior = {m.function('prior', s.name, s.index)}"
+                           f"(E, K, data, hyper, dim, full=False)")
         local.taken.add("prior")
     items = []
     for stat, shape in stat_shapes(s.step, m.model).items():
         constant, terms = s.parts.get(stat, ([], []))
         terms = with_statistics(m, terms, s.name, stats, local)
         parts, carried = [], set()
-        if s.calls_prior:
-            parts.append((1, f"prior[{stat!r}]"))
-            carried = set(range(len(shape)))
+        prior_constant, prior_terms = s.prior.get(stat, ([], []))
+        if s.calls_prior and (prior_constant or prior_terms):
+            parts.append((1, f"prior[{stat!r}]", s.prior_carried[stat]))
         if constant:
-            parts.append((1, f"K[{folded_key(s.index, stat)}]"))
-            carried |= {p for c in constant for p, l in enumerate(c.out)
-                        if any(l in o.labels for o in c.operands)}
+            parts.append((1, f"K[{folded_key(s.index, stat)}]", constant_carried(constant)))
         for t in terms:
-            sign, text, kept = m.term_text(t, local)
-            parts.append((sign, text))
-            carried |= kept
+            parts.append(m.term_text(t, local))
+        # the terms along fewer axes first: N×K is added to once per big term
+        parts.sort(key=lambda p: len(p[2]))
+        carried = set().union(*(p[2] for p in parts))
+        parts = [p[:2] for p in parts]
         if not parts:
             parts = [(1, "0.0")]
         items.append(f"        {stat!r}: {coefficient_value(parts, shape, carried, local, m)},")

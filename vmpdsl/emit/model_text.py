@@ -26,7 +26,8 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 # names every emitted function may use (parameters, modules, runtime calls)
 RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {
     "np", "sps", "sla", "spsparse", "sopt", "warnings", "contract", "dense", "OneHot",
-    "SharedOuter", "E", "K", "data", "hyper", "dim", "C", "row", "total", "stats"}
+    "SharedOuter", "E", "K", "data", "hyper", "dim", "C", "row", "total", "stats", "full",
+    "shapes", "prior", "s", "c"}
 
 
 def plain(name: str) -> bool:
