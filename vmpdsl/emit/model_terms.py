@@ -118,9 +118,8 @@ def statistic_of(term: Term, step_name, model, local: tuple):
     if not rows - set(term.out) or rows & {l for o in others for l in o.labels}:
         return None
     wanted = [l for l in term.out if any(l in o.labels for o in mine)]
-    wanted += [l for o in others for l in o.labels
-               if l not in wanted and any(l in m.labels for m in mine)]
-    return mine, tuple(wanted), others
+    wanted += [l for o in others for l in o.labels if any(l in m.labels for m in mine)]
+    return mine, tuple(dict.fromkeys(wanted)), others
 
 
 def row_statistics(program, terms_by_step: dict, local: tuple) -> dict:
