@@ -123,7 +123,7 @@ class Model:
         return Operand(text, o.labels, special=o.kind == ONEHOT or factored)
 
     def size(self, d, local: Locals) -> str:
-        return str(int(d)) if isinstance(d, int) else local.bind(dim_text(d), str(d))
+        return str(int(d)) if isinstance(d, int) else local.bind(dim_text(d), str(d), f"size_{d}")
 
     # ------------------------------------------------------------- products
     def folded(self, term):
@@ -183,12 +183,27 @@ class Model:
         term = self.folded(term)
         dims = dict(term.label_dims)
         ops = [self.operand(o, local, dims) for o in term.ops]
-        body, carried = product(ops, term.out, dims, self.plate_letters)
+        body, carried = product(ops, term.out, dims, self.plate_letters) if ops else ("", ())
         sign, scale = self.scale_text(term.scale, local)
         if scale and (" @ " in body or " + " in body or " - " in body):
             body = f"({body})"
-        text = f"{scale} * {body}" if scale else body
+        text = f"{scale} * {body}" if scale and body else scale or body or "1.0"
         return sign, text, {term.out.index(l) for l in carried}
+
+    def sum_text(self, terms, local: Locals) -> list:
+        """[(sign, code, carried)] of terms; a scalar factor they all share is
+        written once in front: ``E_tau * (Y @ E_W - E_W.T @ E_mu)``."""
+        terms = [self.folded(t) for t in terms]
+        common = [o for o in terms[0].ops if not o.labels and o.kind != ONEHOT] if terms else []
+        common = [o for o in common if all(o in t.ops for t in terms)]
+        if len(terms) < 2 or not common:
+            return [self.term_text(t, local) for t in terms]
+        inner = [self.term_text(replace(t, ops=tuple(o for o in t.ops if o not in common)),
+                                local) for t in terms]
+        inner.sort(key=lambda p: p[0] < 0)  # a positive term first: "a - b", not "-b + a"
+        factor = " * ".join(self.operand(o, local, {}).text for o in common)
+        return [(1, f"{factor} * ({signed_sum([p[:2] for p in inner])})",
+                 set().union(*(p[2] for p in inner)))]
 
     def constant_text(self, contractions, local: Locals) -> tuple:
         """(code, output positions carried) of a sum of constant monomials."""

@@ -19,31 +19,27 @@ SIGNATURE = "(E, K, data, hyper, dim)"
 class Step:
     """One latent's update, arranged: its prior's and its children's parts."""
 
-    def __init__(self, index, step, program):
+    def __init__(self, index, step, program, update, rows):
         self.index, self.step, self.name = index, step, step.name
-        self.prior, self.rest = {}, {}
-        from ..derive.locality import local_plates
-        rows = local_plates(program.model)
+        factors = program.derivation.factors
+        prior, rest = {}, {}
         for stat in step.stats:
-            prior = prior_contractions(stat, step.name, program)
-            ids = {id(c) for c in prior}
-            self.prior[stat.stat] = arrange(prior, rows)
-            self.rest[stat.stat] = [c for c in stat.contractions if id(c) not in ids]
-        # the update calls prior_<v> when the prior holds other latents (E[lambda] I)
+            own = [factors[m.factor].factor.variable in update.variables
+                   for m in update.messages[stat.stat]]
+            prior[stat.stat] = [c for c, p in zip(stat.contractions, own) if p]
+            rest[stat.stat] = [c for c, p in zip(stat.contractions, own) if not p]
+        self.prior = {s: arrange(c, rows) for s, c in prior.items()}
+        # the update calls prior_<v> when the prior holds other latents (E[lambda] I);
+        # otherwise the prior's constants fold with the children's
         self.calls_prior = any(terms for _, terms in self.prior.values())
-        self.parts = {s: arrange(self.rest[s] if self.calls_prior else
-                                 self.rest[s] + prior_all(self, s, program), rows)
-                      for s in self.rest}
-
-
-def prior_all(arranged: Step, stat: str, program):
-    found = next(s for s in arranged.step.stats if s.stat == stat)
-    return prior_contractions(found, arranged.name, program)
+        self.parts = {s: arrange(rest[s] if self.calls_prior else rest[s] + prior[s], rows)
+                      for s in rest}
 
 
 def model_lines(program, docs: dict, reserved=(), serial=frozenset()) -> list:
     m = Model(program, reserved)
-    steps = [Step(i, s, program) for i, s in enumerate(program.steps)]
+    updates = {u.name: u for u in program.derivation.updates}
+    steps = [Step(i, s, program, updates[s.name], m.rows) for i, s in enumerate(program.steps)]
     for s in steps:  # every module-level name first: no local may shadow one
         for prefix in ("prior", "update", "rows"):
             m.function(prefix, s.name, s.index)
@@ -94,9 +90,7 @@ def statistic_word(m: Model, s) -> str:
 
 def statistics_function(m: Model, latent: str, stats: list) -> list:
     name = m.function("statistics", latent, 0)
-    local = Locals(m.globals.taken - {s.name for s in stats})
-    for s in stats:
-        local.taken.add(s.name)
+    local = Locals(m.globals)  # (the statistics' own names are module names too)
     body = []
     for s in stats:
         dims = dict(s.label_dims)
@@ -128,7 +122,7 @@ def with_statistics(m: Model, terms: list, step_name, stats: dict, local: Locals
 
 
 def locals_for(m: Model, stats: dict) -> Locals:
-    local = Locals(m.globals.taken)
+    local = Locals(m.globals)
     for found in stats.values():
         local.taken |= {s.name for s in found}
     return local
@@ -137,7 +131,7 @@ def locals_for(m: Model, stats: dict) -> Locals:
 # ------------------------------------------------------------------ constants
 def constants_function(m: Model, steps, serial) -> list:
     from .numpy_emit import contraction_text, split_constant, sum_text
-    local = Locals(m.globals.taken, inline=("K[",))
+    local = Locals(m.globals, inline=("K[",))
     body = []
     for s in steps:
         if s.index in serial:  # one row at a time: each constant keeps its axes
@@ -222,8 +216,7 @@ def update_function(m: Model, s: Step, stats: dict, doc: str) -> list:
             parts.append((1, f"prior[{stat!r}]", s.prior_carried[stat]))
         if constant:
             parts.append((1, f"K[{folded_key(s.index, stat)}]", constant_carried(constant)))
-        for t in terms:
-            parts.append(m.term_text(t, local))
+        parts += m.sum_text(terms, local)
         # the terms along fewer axes first: N×K is added to once per big term
         parts.sort(key=lambda p: len(p[2]))
         carried = set().union(*(p[2] for p in parts))

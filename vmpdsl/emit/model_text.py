@@ -41,28 +41,35 @@ class Locals:
     (``x = data['x']``), in first-use order, under a unique readable name."""
 
     def __init__(self, reserved=(), inline=()):
-        self.taken = set(RESERVED) | set(reserved)
+        # the module's names, shared by every function's Locals (not copied)
+        self.reserved = reserved if isinstance(reserved, Locals) else None
+        self.taken = set() if self.reserved else set(RESERVED) | set(reserved)
         self.inline = tuple(inline)  # sources used as written (K[...] while K is built)
         self.by_source: dict = {}  # source text -> local name
         self.lines: list = []
 
-    def name(self, wanted: str) -> str:
+    def name(self, wanted: str, fallback: str = "") -> str:
         base = wanted if plain(wanted) else "v"
+        if base in self and fallback and plain(fallback) and fallback not in self:
+            base = fallback
         name, n = base, 1
-        while name in self.taken:
+        while name in self:
             n += 1
             name = f"{base}_{n}"
         self.taken.add(name)
         return name
 
-    def bind(self, source: str, wanted: str, comment: str = "") -> str:
+    def __contains__(self, name) -> bool:
+        return name in self.taken or (self.reserved is not None and name in self.reserved)
+
+    def bind(self, source: str, wanted: str, fallback: str = "") -> str:
         """The local holding ``source`` (an expression of E, K, data, hyper, dim)."""
         if source.startswith(self.inline or ("\0",)):
             return source
         if source not in self.by_source:
-            local = self.name(wanted)
+            local = self.name(wanted, fallback)
             self.by_source[source] = local
-            self.lines.append(f"    {local} = {source}" + (f"  # {comment}" if comment else ""))
+            self.lines.append(f"    {local} = {source}")
         return self.by_source[source]
 
 
