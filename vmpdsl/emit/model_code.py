@@ -20,11 +20,9 @@ from fractions import Fraction
 
 from ..derive.expressions import EYE
 from ..lower import DATA, DERIVED, HOISTED, HYPER, ONEHOT, RANDOM, Program
-from . import nonconjugate_emit
-from .model_terms import STAT, arrange, row_statistics, using_statistic
+from .model_terms import STAT
 from .model_text import Locals, Operand, plain, product
-from .numpy_emit import (derived_value, dim_text, folded_key, key, onehot_key,
-                         prior_contractions, stat_shapes)
+from .numpy_emit import dim_text, key, onehot_key
 
 BLOCK_WORDS = {"L": "E_{p}", "Lx": "E_{p}_{m}", "xLx": "E_{m}_{p}_{m}", "logdet": "E_logdet_{p}"}
 STAT_WORDS = {"x": "E_{v}", "xx": "E_{v}{v}", "log": "E_log_{v}", "log1m": "E_log1m_{v}",
@@ -156,9 +154,7 @@ class Model:
             ops = [self.operand(o, local, dims) for o in consts]
             if ops:
                 factors.append(product(ops, labels, dims, self.plate_letters)[0])
-            number = abs(float(coeff))
-            parts.append((coeff, " * ".join(([] if number == 1 and factors else
-                                              [repr(number)]) + factors)))
+            parts.append((coeff, times(coeff, factors)))
         shape = "".join(f"{self.size(dims[l], local)}, " for l in labels)
         return f"np.ascontiguousarray(np.broadcast_to({signed_sum(parts)}, ({shape})))"
 
@@ -171,12 +167,8 @@ class Model:
             parts.append((coeff, factors))
         if len(parts) == 1:
             coeff, factors = parts[0]
-            number = abs(float(coeff))
-            text = " * ".join(([] if number == 1 else [repr(number)]) + factors)
-            return (-1 if coeff < 0 else 1), text
-        return 1, "(" + signed_sum([(c, " * ".join(([] if abs(float(c)) == 1 else
-                                                      [repr(abs(float(c)))]) + f) or "1.0")
-                                     for c, f in parts]) + ")"
+            return (-1 if coeff < 0 else 1), times(coeff, factors, "")
+        return 1, "(" + signed_sum([(c, times(c, f)) for c, f in parts]) + ")"
 
     def term_text(self, term, local: Locals) -> tuple:
         """(sign, code, output positions carried) of one Term."""
@@ -214,10 +206,23 @@ class Model:
             body, kept = product(ops, c.out, dims, self.plate_letters) if ops else ("", ())
             carried |= {c.out.index(l) for l in kept}
             factors = [self.size(d, local) for d in c.sizes] + ([body] if body else [])
-            number = abs(float(c.coeff))
-            text = " * ".join(([] if number == 1 and factors else [repr(number)]) + factors)
-            parts.append((c.coeff, text))
+            parts.append((c.coeff, times(c.coeff, factors)))
         return signed_sum(parts), carried
+
+
+# constants the derivation leaves as numbers, written as what they are (the
+# same floats: ½ log 2π is 0.9189385332046727 either way)
+NAMED = {0.9189385332046727: "0.5 * np.log(2 * np.pi)", 1.8378770664093453: "np.log(2 * np.pi)",
+         0.34657359027997264: "0.5 * np.log(2.0)", 0.6931471805599453: "np.log(2.0)",
+         0.5723649429247001: "0.5 * np.log(np.pi)", 1.1447298858494002: "np.log(np.pi)"}
+
+
+def times(coeff, factors: list, one: str = "1.0") -> str:
+    """|coeff| × factors as code (the sign is the caller's)."""
+    number = abs(float(coeff))
+    if number == 1:
+        return " * ".join(factors) or one
+    return " * ".join([NAMED.get(number, repr(number))] + factors)
 
 
 def eye_key(d) -> str:

@@ -10,8 +10,7 @@ from . import nonconjugate_emit
 from .model_code import Model, coefficient_value, full_shape, signed_sum
 from .model_terms import Statistic, arrange, row_statistics, using_statistic
 from .model_text import Locals, product
-from .numpy_emit import (constants_header, fam_fn, folded_key, key, prior_contractions,
-                         stat_shapes)
+from .numpy_emit import constants_header, fam_fn, folded_key, key, stat_shapes
 
 SIGNATURE = "(E, K, data, hyper, dim)"
 
@@ -34,6 +33,13 @@ class Step:
         self.calls_prior = any(terms for _, terms in self.prior.values())
         self.parts = {s: arrange(rest[s] if self.calls_prior else rest[s] + prior[s], rows)
                       for s in rest}
+
+    def constant_key(self, stat: str) -> str:
+        """The K entry of the update's constant part: the prior's own when the
+        children add no constant (computed once, read by both)."""
+        if self.parts[stat][0] and self.parts[stat][0] == self.prior[stat][0]:
+            return repr(f"@p{self.index}.{stat}")
+        return folded_key(self.index, stat)
 
 
 def model_lines(program, docs: dict, reserved=(), serial=frozenset()) -> list:
@@ -70,6 +76,7 @@ def name_statistics(m: Model, steps, serial) -> dict:
     named = {}
     for latent, stats in found.items():
         m.function("statistics", latent, 0)
+        stats = sorted(stats, key=lambda st: (len(st.ops), len(st.out)))
         named[latent] = [Statistic(s.latent, s.ops, s.out, s.label_dims,
                                    m.globals.name(statistic_word(m, s))) for s in stats]
     return named
@@ -146,7 +153,7 @@ def constants_function(m: Model, steps, serial) -> list:
                 body.append(f"    K[{repr(f'@p{s.index}.{stat}')}] = "
                             f"{m.constant_text(constant, local)[0]}")
         for stat, (constant, _) in s.parts.items():
-            if constant:
+            if constant and s.constant_key(stat) == folded_key(s.index, stat):
                 body.append(f"    K[{folded_key(s.index, stat)}] = "
                             f"{m.constant_text(constant, local)[0]}")
     constant, _ = arrange(m.program.elbo)
@@ -215,7 +222,7 @@ def update_function(m: Model, s: Step, stats: dict, doc: str) -> list:
         if s.calls_prior and (prior_constant or prior_terms):
             parts.append((1, f"prior[{stat!r}]", s.prior_carried[stat]))
         if constant:
-            parts.append((1, f"K[{folded_key(s.index, stat)}]", constant_carried(constant)))
+            parts.append((1, f"K[{s.constant_key(stat)}]", constant_carried(constant)))
         parts += m.sum_text(terms, local)
         # the terms along fewer axes first: N×K is added to once per big term
         parts.sort(key=lambda p: len(p[2]))
@@ -242,7 +249,7 @@ def elbo_functions(m: Model, stats: dict) -> list:
     _, rest_terms = arrange(rest, m.rows)
     constant, _ = arrange(program.elbo)
     local = locals_for(m, stats)
-    lines = [f"    total = K['@e0']" if constant else "    total = 0.0"]
+    lines = ["    total = K['@e0']" if constant else "    total = 0.0"]
     for t in with_statistics(m, rest_terms, None, stats, local):
         sign, text, _ = m.term_text(t, local)
         lines.append(f"    total {'-' if sign < 0 else '+'}= {text}")

@@ -451,30 +451,6 @@ def constants_header(program: Program, local, m) -> tuple:
     return head, hoisted
 
 
-def constants_function(program: Program) -> list:
-    lines = ["def _constants(dim, data, hyper):", "    K = {}"]
-    model = program.model
-    for v in model.by_role("data"):
-        if v.dtype == "int" and v.categories is not None:
-            lines.append(f"    K[{onehot_key(v.name)}] = OneHot(data[{key(v.name)}], "
-                         f"{dim_text(v.categories)})")
-    for const in program.derivation.constants.items.values():
-        lines.append(f"    K[{key(const.name)}] = apply_constant_function({const.func!r}, "
-                     f"{derived_value(const, model)}, {dim_arg(const.arg)})")
-    for h in program.hoisted:
-        lines.append(f"    K[{key(h.name)}] = {contraction_text(h.contraction)}")
-    for index, step in enumerate(program.steps):
-        for stat in step.stats:
-            constant, _ = split_constant(stat.contractions)
-            if constant:
-                total = sum_text([f"({contraction_text(c)})" for c in constant])
-                lines.append(f"    K[{folded_key(index, stat.stat)}] = {total}")
-    lines += nonconjugate_emit.constant_lines(program)
-    lines += elbo_constants(program)
-    lines += ["    return K", ""]
-    return lines
-
-
 def sum_text(parts: list) -> str:
     """A sum as code; a long one as sum((...)), since Python compiles a chain
     a + b + … recursively (a RecursionError past a few thousand terms)."""
@@ -507,97 +483,6 @@ def derived_value(const, model) -> str:
         c = Contraction(term.coeff, term.sizes, operands, const.inputs, dims)
         parts.append(f"np.broadcast_to({contraction_text(c)}, {shape})")
     return sum_text(parts) if parts else f"np.zeros({shape})"
-
-
-def update_function(index: int, step, program: Program, prior_only: bool) -> list:
-    """The coefficients of one latent's q.  Each accumulator has full length
-    only along the axes some contribution varies over (the rest have length
-    1) and is returned as a full-shape broadcast view: N rows that share one
-    precision then share one array, and the family factorizes it once."""
-    model = program.model
-    name = f"_{'prior' if prior_only else 'update'}_{index}"
-    shapes = stat_shapes(step, model)
-    chosen = {}
-    for stat in step.stats:
-        chosen[stat.stat] = (prior_contractions(stat, step.name, program) if prior_only
-                             else stat.contractions)
-    lines = [f"def {name}(E, K, data, hyper, dim):",
-             f"    # q({step.name}): {step.family}", "    C = {"]
-    for stat, shape in shapes.items():
-        varying = varying_axes(chosen.get(stat, []), len(shape))
-        dims = "".join(f"{dim_text(d) if axis in varying else 1}, "
-                       for axis, d in enumerate(shape))
-        lines.append(f"        {stat!r}: np.zeros(({dims})),")
-    lines.append("    }")
-    for stat in step.stats:
-        contractions = chosen[stat.stat]
-        if not prior_only:
-            constant, contractions = split_constant(contractions)
-            if constant:
-                lines.append(f"    C[{stat.stat!r}] += K[{folded_key(index, stat.stat)}]")
-        for c in contractions:
-            lines.append(f"    C[{stat.stat!r}] += {contraction_text(c)}")
-    if not prior_only:  # a Newton update of non-conjugate terms (nonconjugate_emit.py)
-        lines += nonconjugate_emit.update_lines(step, program)
-    full = ", ".join(f"{s!r}: ({''.join(dim_text(d) + ', ' for d in shape)})"
-                     for s, shape in shapes.items())
-    lines += [f"    full = {{{full}}}",
-              "    return {s: np.broadcast_to(c, full[s]) for s, c in C.items()}", ""]
-    return lines
-
-
-def varying_axes(contractions, rank: int) -> set:
-    """Output axes along which at least one contribution is not constant."""
-    axes = set()
-    for c in contractions:
-        carried = {l for o in c.operands for l in o.labels}
-        axes |= {axis for axis, label in enumerate(c.out) if label in carried}
-    return axes
-
-
-def elbo_function(program: Program) -> list:
-    """E[log p], in full and without the last-updated latent's monomials; the
-    monomials of data and hypers alone are summed once per fit."""
-    lines = []
-    for name, contractions in (("_expected_log_joint", program.elbo),
-                               ("_expected_log_joint_rest", program.elbo_rest)):
-        constant, varying = split_constant(contractions)
-        lines += [f"def {name}(E, K, data, hyper, dim):",
-                  f"    total = K[{repr('@' + name)}]" if constant else "    total = 0.0"]
-        lines += [f"    total += np.sum({contraction_text(c)})" for c in varying]
-        lines += nonconjugate_emit.elbo_lines(program)
-        lines += ["    return float(total)", ""]
-    return lines
-
-
-def elbo_constants(program: Program) -> list:
-    lines = []
-    for name, contractions in (("_expected_log_joint", program.elbo),
-                               ("_expected_log_joint_rest", program.elbo_rest)):
-        constant, _ = split_constant(contractions)
-        if constant:
-            total = sum_text([f"np.sum({contraction_text(c)})" for c in constant])
-            lines.append(f"    K[{repr('@' + name)}] = float({total})")
-    return lines
-
-
-RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations", "start", "marginals")
-
-
-def updates_table(program: Program) -> list:
-    rows = [f"    ({key(s.name)}, {s.family!r}, {s.point!r}, _update_{i}, _prior_{i}),"
-            for i, s in enumerate(program.steps)]
-    families = sorted({s.family for s in program.steps})
-    funcs = []
-    for family in families:
-        funcs.append(f"    {family!r}: {{")
-        funcs += [f"        {field!r}: {fam_fn(family, field)}," for field in RUNTIME_FUNCTIONS]
-        funcs.append("    },")
-    observed = sorted({v.family for v in program.model.by_role("data") if v.family in FAMILIES})
-    checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
-    return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
-            "SUPPORT_CHECKS = {"] + checks + ["}", ""])
 
 
 def rotation_lines(program: Program) -> list:

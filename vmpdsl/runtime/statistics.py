@@ -11,6 +11,8 @@ reader can alter another's).  The entry lives in ``_MEMO``, which ``fit`` clears
 """
 import numpy as np
 
+from .einsum import _MEMO  # emitted before this file
+
 
 def once_per_update(latent):
     def decorate(function):
