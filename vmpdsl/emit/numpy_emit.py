@@ -194,8 +194,8 @@ def docstring(text: str, indent: str = "    ") -> str:
     """A docstring of any text: backslashes and triple quotes made harmless."""
     text = text.replace("\\", "\\\\").replace('"""', "'''")
     body = "\n".join((indent + line).rstrip() for line in text.splitlines())
-    if "\n" in text:
-        return f'{indent}"""{body.lstrip()}\n{indent}"""'
+    if "\n" in text:  # its first line indented like the rest: inspect.getdoc gives it back
+        return f'{indent}"""\n{body}\n{indent}"""'
     return f'{indent}"""{text} """' if text.endswith('"') else f'{indent}"""{text}"""'
 
 
