@@ -6,6 +6,7 @@ specification tables.
 """
 from __future__ import annotations
 
+from ..lower import DATA
 from . import nonconjugate_emit
 from .model_code import Model, coefficient_value, full_shape, signed_sum
 from .model_terms import Statistic, arrange, row_statistics, using_statistic
@@ -86,7 +87,7 @@ def statistic_word(m: Model, s) -> str:
     """N for a count, else r followed by the data it weighs (rx, rxx, r_word)."""
     words = []
     for o in s.ops:
-        if o.name.startswith("@"):
+        if o.kind == DATA and o.name.startswith("@"):
             continue  # row weights and masks are how, not what
         words.append(m.wanted(o).replace("onehot_", ""))
     if len(words) == 1:

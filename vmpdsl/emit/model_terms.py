@@ -103,23 +103,24 @@ def canonical(ops, out, label_dims) -> tuple:
     return new_ops, new_out, tuple(sorted((names[l], dims[l]) for l in names)), names
 
 
-def statistic_of(term: Term, step_name, model, local: tuple):
-    """(statistic operands, its labels, the term's other operands) when the
-    term holds exactly one local latent's statistic summed over that latent's
-    rows (which no other latent carries); the statistic takes the constants
-    that share a row label with it (x[n,d] with r[n,k])."""
-    found = [o for o in term.ops if o.kind == RANDOM and o.name in local]
-    if len(found) != 1 or found[0].name == step_name or found[0].factored:
-        return None
-    r = found[0]
-    rows = set(r.labels[:len(model.variables[r.name].plates)])
-    mine = [o for o in term.ops if o is r or (o.constant and rows & set(o.labels))]
-    others = [o for o in term.ops if not any(o is m for m in mine)]
-    if not rows - set(term.out) or rows & {l for o in others for l in o.labels}:
-        return None
-    wanted = [l for l in term.out if any(l in o.labels for o in mine)]
-    wanted += [l for o in others for l in o.labels if any(l in m.labels for m in mine)]
-    return mine, tuple(dict.fromkeys(wanted)), others
+def statistic_of(term: Term, step_name, model, local: tuple) -> list:
+    """[(statistic operands, its labels, the term's other operands)], one per
+    local latent's statistic in the term that is summed over that latent's
+    rows (which nothing else random carries); the statistic takes the
+    constants that share a row label with it (x[n,d] with r[n,k])."""
+    found = []
+    for r in term.ops:
+        if r.kind != RANDOM or r.name not in local or r.name == step_name or r.factored:
+            continue
+        rows = set(r.labels[:len(model.variables[r.name].plates)])
+        mine = [o for o in term.ops if o is r or (o.constant and rows & set(o.labels))]
+        others = [o for o in term.ops if not any(o is m for m in mine)]
+        if not rows - set(term.out) or rows & {l for o in others for l in o.labels}:
+            continue
+        wanted = [l for l in term.out if any(l in o.labels for o in mine)]
+        wanted += [l for o in others for l in o.labels if any(l in m.labels for m in mine)]
+        found.append((mine, tuple(dict.fromkeys(wanted)), others))
+    return found
 
 
 def row_statistics(program, terms_by_step: dict, local: tuple) -> dict:
@@ -130,8 +131,8 @@ def row_statistics(program, terms_by_step: dict, local: tuple) -> dict:
     for step_name, terms in terms_by_step.items():
         for term in terms:
             got = statistic_of(term, step_name, program.model, local)
-            if got is not None:
-                mine, out, _ = got
+            if len(got) == 1:  # (a product of two locals' statistics is no row sum)
+                mine, out, _ = got[0]
                 ops, new_out, dims, _ = canonical(mine, out, term.label_dims)
                 candidates.append((ops, new_out, dims))
     for ops, out, dims in sorted(candidates, key=lambda c: -len(c[1])):
@@ -144,14 +145,11 @@ def row_statistics(program, terms_by_step: dict, local: tuple) -> dict:
 
 def using_statistic(term: Term, stats: list, step_name, model, local: tuple):
     """The term with its row statistic as one operand (kind STAT), or None."""
-    got = statistic_of(term, step_name, model, local)
-    if got is None:
-        return None
-    mine, out, others = got
-    ops, new_out, _, names = canonical(mine, out, term.label_dims)
-    for s in stats:
-        if s.ops == ops and set(new_out) <= set(s.out):
-            back = {v: k for k, v in names.items()}
-            labels = tuple(back[l] for l in s.out)
-            return replace(term, ops=(Operand(STAT, s.name, "value", labels),) + tuple(others))
+    for mine, out, others in statistic_of(term, step_name, model, local):
+        ops, new_out, _, names = canonical(mine, out, term.label_dims)
+        for s in stats:
+            if s.ops == ops and set(new_out) <= set(s.out):
+                back = {v: k for k, v in names.items()}
+                labels = tuple(back[l] for l in s.out)
+                return replace(term, ops=(Operand(STAT, s.name, "value", labels),) + tuple(others))
     return None
