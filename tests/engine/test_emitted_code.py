@@ -86,3 +86,30 @@ def test_constants_are_folded_once_in_the_constants_function():
         assert not re.search(r"data\['\w+'\]\.T @ data", sweep_part), name
         # half log 2π is written as what it is
         assert "0.9189385332046727" not in part, name
+
+
+HOSTILE = """model m
+dim N
+data np[N]
+hyper E = 1.0, update_contract = 2.0, statistics_z = 1.0
+contract ~ Normal(0.0, E)
+prior_contract ~ Gamma(update_contract, statistics_z)
+for n in N:
+    np[n] ~ Normal(contract, prior_contract)
+"""
+
+
+def test_model_names_that_clash_with_the_code_become_other_identifiers():
+    """A model may call its variables np, contract, E, update_contract or
+    ﬁ and fi (one name to Python): the code stays correct, and equals the
+    fit of the same model with plain names."""
+    import vmpdsl
+    y = {"np": np.random.default_rng(0).normal(size=20)}
+    plain = HOSTILE.replace("np", "y").replace("prior_contract", "tau").replace(
+        "update_contract", "a").replace("statistics_z", "b").replace("contract", "mu") \
+        .replace("E =", "s =").replace("0.0, E)", "0.0, s)")
+    want = vmpdsl.load(plain).fit({"y": y["np"]}, seed=0).elbo
+    for text in (HOSTILE, HOSTILE.replace("prior_contract", "fi").replace("contract", "ﬁ")):
+        model = vmpdsl.load(text)
+        np.testing.assert_allclose(model.fit(y, seed=0).elbo, want, rtol=1e-12)
+        assert "def update_0(" in model.code or "def update_contract(" in model.code

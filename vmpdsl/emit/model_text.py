@@ -172,6 +172,8 @@ def broadcast_product(ops: list, out: tuple):
 def axis_sum(o: Operand, carried: tuple):
     """One operand summed over the labels the output lacks: ``r.sum(0)``."""
     labels = list(o.labels)
+    if len(labels) == 2 and labels[0] == labels[1] and not carried:
+        return f"np.trace({o.text})"
     if len(set(labels)) != len(labels) or [l for l in labels if l in carried] != list(carried):
         return None
     axes = tuple(i for i, l in enumerate(labels) if l not in carried)

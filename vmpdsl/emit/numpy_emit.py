@@ -171,7 +171,7 @@ def runtime_names(lines) -> set:
     the parts placed after the model's code): the model's functions avoid them."""
     text = "\n".join(lines) + "".join(inspect.getsource(part) for part in (
         checks, memory, driver, sweeps, local_loop, new_data, newton, chains, rotate))
-    return set(re.findall(r"^(?:def |class )?([A-Za-z_]\w*)", text, re.M))
+    return {a or b for a, b in re.findall(r"^(?:def |class )(\w+)|^(\w+) *=", text, re.M)}
 
 
 def update_docs(derivation) -> dict:
