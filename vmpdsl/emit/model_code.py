@@ -175,12 +175,30 @@ class Model:
         term = self.folded(term)
         dims = dict(term.label_dims)
         ops = [self.operand(o, local, dims) for o in term.ops]
+        term, ops = self.scaled_early(term, ops, dims)
         body, carried = product(ops, term.out, dims, self.plate_letters) if ops else ("", ())
         sign, scale = self.scale_text(term.scale, local)
         if scale and (" @ " in body or " + " in body or " - " in body):
             body = f"({body})"
         text = f"{scale} * {body}" if scale and body else scale or body or "1.0"
         return sign, text, {term.out.index(l) for l in carried}
+
+    def scaled_early(self, term, ops, dims):
+        """A number times a product over the data's rows multiplies the small
+        operand instead (``contract('nd,ne,kde->nk', x, x, 0.5 * E_Lambda)``):
+        one pass over N×K saved."""
+        if len(term.scale) != 1 or term.scale[0][1] or term.scale[0][2] or len(ops) < 2:
+            return term, ops
+        coeff = term.scale[0][0]
+        rows = {l for l in term.out if dims.get(l) in self.rows}
+        small = [i for i, o in enumerate(ops) if o.labels and not o.special
+                 and not any(dims.get(l) in self.rows for l in o.labels)]
+        if abs(float(coeff)) == 1 or not rows or not small:
+            return term, ops
+        i = small[-1]
+        ops = list(ops)
+        ops[i] = Operand(f"({times(coeff, [ops[i].text])})", ops[i].labels)
+        return replace(term, scale=((1 if coeff > 0 else -1, (), ()),)), ops
 
     def sum_text(self, terms, local: Locals) -> list:
         """[(sign, code, carried)] of terms; a scalar factor they all share is
