@@ -19,10 +19,10 @@ from dataclasses import replace
 from fractions import Fraction
 
 from ..derive.expressions import EYE
-from ..lower import DATA, DERIVED, HOISTED, HYPER, ONEHOT, RANDOM, Program
+from ..lower import DATA, DERIVED, HOISTED, ONEHOT, RANDOM, Program
 from .model_terms import STAT
 from .model_text import Locals, Operand, plain, product
-from .numpy_emit import dim_text, key, onehot_key
+from .numpy_emit import dim_text, key, operand_text
 
 BLOCK_WORDS = {"L": "E_{p}", "Lx": "E_{p}_{m}", "xLx": "E_{m}_{p}_{m}", "logdet": "E_logdet_{p}"}
 STAT_WORDS = {"x": "E_{v}", "xx": "E_{v}{v}", "log": "E_log_{v}", "log1m": "E_log1m_{v}",
@@ -102,15 +102,7 @@ class Model:
         if o.name == EYE:  # one identity per dim, made with the constants
             self.eyes.add(dims[o.labels[0]])
             return f"K[{eye_key(dims[o.labels[0]])}]"
-        if o.kind == RANDOM:
-            return f"E[{key(o.name)}][{o.stat!r}]"
-        if o.kind == DATA:
-            return f"data[{key(o.name)}]"
-        if o.kind == HYPER:
-            return f"hyper[{key(o.name)}]"
-        if o.kind == ONEHOT:
-            return f"K[{onehot_key(o.name)}]"
-        return f"K[{key(o.name)}]"
+        return operand_text(o)
 
     def operand(self, o, local: Locals, dims: dict) -> Operand:
         if o.kind == STAT:
