@@ -69,7 +69,8 @@ def arrange(contractions, rows=frozenset()) -> tuple:
         # (−½ (W0⁻¹ + beta0 m0 m0ᵀ) against E[Λ_k]); a one-hot gather stays
         dims = dict(c.label_dims)
         foldable = all(set(o.labels) <= carried and o.kind in (HYPER, DERIVED, HOISTED)
-                       and not {dims[l] for l in o.labels} & rows for o in consts)
+                       and not {dims[l] for l in o.labels} & (set(rows) | {None})
+                       for o in consts)
         k = (randoms, c.out) if foldable else (c.operands, c.out, len(groups))
         scale = (c.coeff, tuple(c.sizes), consts if foldable else ())
         ops = randoms if foldable else c.operands
@@ -113,6 +114,8 @@ def statistic_of(term: Term, step_name, model, local: tuple) -> list:
         if r.kind != RANDOM or r.name not in local or r.name == step_name or r.factored:
             continue
         rows = set(r.labels[:len(model.variables[r.name].plates)])
+        if any(rows & set(o.labels) for _, _, consts in term.scale for o in consts):
+            continue  # a folded constant along the rows: no row sum to take out
         mine = [o for o in term.ops if o is r or (o.constant and rows & set(o.labels))]
         others = [o for o in term.ops if not any(o is m for m in mine)]
         if not rows - set(term.out) or rows & {l for o in others for l in o.labels}:

@@ -427,6 +427,16 @@ def safety_lines(program: Program) -> list:
                     f"SLICE_MASKS = {mask_table(model)!r}", ""]
 
 
+def axis_size(c: Contraction, label) -> str:
+    """The size of a label as code: its dim, or the categories of the one-hot
+    data that carries it (a nested index's dim is known only to the data)."""
+    d = dict(c.label_dims).get(label)
+    if d is not None:
+        return dim_text(d)
+    hot = next(o for o in c.operands if o.kind == ONEHOT and o.labels[-1] == label)
+    return f"K[{onehot_key(hot.name)}].size"
+
+
 def constants_header(program: Program, local, m) -> tuple:
     """The first entries of K (one-hot data, derived constants) and the
     hoisted data sums, each named in a comment."""
@@ -443,8 +453,7 @@ def constants_header(program: Program, local, m) -> tuple:
     for h in program.hoisted:
         # at full shape: a one-hot gather may leave a label as a size-1 axis
         text, _ = m.constant_text([h.contraction], local)
-        dims = dict(h.contraction.label_dims)
-        shape = "".join(f"{dim_text(dims[l])}, " for l in h.contraction.out)
+        shape = "".join(f"{axis_size(h.contraction, l)}, " for l in h.contraction.out)
         if shape and any(o.kind == ONEHOT for o in h.contraction.operands):
             text = f"np.ascontiguousarray(np.broadcast_to({text}, ({shape})))"
         hoisted.append(f"    K[{key(h.name)}] = {text}  # {m.wanted_hoisted(h)}")
