@@ -16,6 +16,8 @@ import inspect
 import re
 
 from ..derive.expressions import EYE, ONES
+from ..derive.starts import starts_lines
+from ..runtime import kmeans
 from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
@@ -144,7 +146,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines = [module_doc(model, equations), HEADER, runtime_text(program), ""]
     lines += spec_lines(program)
     lines += hypers_function(model)
-    lines += safety_lines(program)
+    lines += safety_lines(program) + starts_lines(model)  # derive/starts.py
     lines += constants_function(program)
     from .serial_emit import serial_steps, serial_update_function
     serial = serial_steps(program)
@@ -157,7 +159,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
               for part in (checks, memory, driver, sweeps, local_loop, new_data, newton,
-                           chains)]
+                           chains, kmeans)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 

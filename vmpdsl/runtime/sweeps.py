@@ -10,7 +10,7 @@ import numpy as np
 
 
 def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, rotate=True,
-               local_iters=1):
+               local_iters=1, start="kmeans"):
     """Climb from ``n_init`` starts (the latents in ``init`` as given, the
     others' random starts drawn anew each time from ``rng``) and keep the one
     with the highest final ELBO.  Returns (q, E, trace, converged, the final
@@ -18,7 +18,7 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     best, finals = None, []
     for _ in range(n_init):
         q, E = {}, {}
-        _initial_state(q, E, K, data, hyper, dim, rng, init)
+        _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters)
         _MEMO.clear()  # free the products the sweeps shared

@@ -1,0 +1,100 @@
+"""k-means++ starts of mixture indicators (copied verbatim into emitted
+modules; numpy only).  derive/starts.py decides at compile time which
+Categorical latents gate which real-valued data (``KMEANS_STARTS``); here
+their responsibilities start as the hard labels of k-means on those rows:
+D² seeding with greedy local trials (Arthur & Vassilvitskii 2007; as in
+scikit-learn) and a few Lloyd steps, each O(N K D).  The columns are
+standardized first, so that units do not decide which one separates the
+clusters.  Duplicate rows merged into counts (``ROW_WEIGHTS``) weigh by their
+count; a missing observation (``fit(missing="skip")``) sits at its column's
+mean, and a row with none observed starts uniform.
+"""
+import numpy as np
+
+# Lloyd steps after the seeding: VB refines the start, which need not be a
+# converged k-means; the cap keeps the start's cost at a few sweeps'.
+LLOYD_STEPS = 10
+
+
+def kmeans_start(name, params, data, rng):
+    """Starting responsibilities of ``name`` (a row of KMEANS_STARTS): one-hot
+    rows of the k-means labels of its gated data, in ``params``' shape."""
+    probs = params["probs"]
+    rows, K = int(np.prod(probs.shape[:-1])), probs.shape[-1]
+    if rows == 0:
+        return {"probs": np.full(probs.shape, 1.0 / K)}
+    values, present = _gated_columns(dict(KMEANS_STARTS)[name], data, rows)
+    weight = np.asarray(data.get(ROW_WEIGHTS.get(name), np.ones(rows)), dtype=float)
+    weight = weight.reshape(rows) * present.any(axis=1)
+    if not weight.sum() > 0:
+        return {"probs": np.full(probs.shape, 1.0 / K)}
+    X = _standardized(values, present, weight)
+    labels = _lloyd(X, weight, _seed(X, weight, K, rng), LLOYD_STEPS)
+    start = (labels[:, None] == np.arange(K)).astype(float)
+    start[weight == 0] = 1.0 / K
+    return {"probs": start.reshape(probs.shape)}
+
+
+def _gated_columns(gated, data, rows):
+    """(values, 1 where observed) of the gated arrays side by side: rows ×
+    columns, each array's axes after the rows flattened into columns."""
+    values, present = [], []
+    for array, mask in gated:
+        value = np.asarray(data[array], dtype=float)
+        values.append(value.reshape(rows, -1))
+        seen = np.ones(value.shape) if mask is None else np.broadcast_to(
+            np.reshape(data[mask], np.shape(data[mask]) + (1,) * (value.ndim - np.ndim(data[mask]))),
+            value.shape)
+        present.append(np.asarray(seen, dtype=float).reshape(rows, -1))
+    return np.concatenate(values, axis=1), np.concatenate(present, axis=1) > 0
+
+
+def _standardized(values, present, weight):
+    """Each column centred and scaled by its weighted observed mean and sd
+    (a constant column is only centred); missing entries at 0, the mean."""
+    w = present * weight[:, None]
+    mass = np.maximum(w.sum(axis=0), np.finfo(float).tiny)
+    centred = np.where(present, values - (w * values).sum(axis=0) / mass, 0.0)
+    sd = np.sqrt((w * centred ** 2).sum(axis=0) / mass)
+    return centred / np.where(sd > 0, sd, 1.0)
+
+
+def _squared_distances(X, centers):
+    """rows × centers squared distances (one matrix product)."""
+    d = (X ** 2).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers ** 2).sum(axis=1)
+    return np.maximum(d, 0.0)
+
+
+def _seed(X, weight, K, rng):
+    """k-means++: each next center drawn ∝ weight · D² (the squared distance to
+    the nearest center so far), the best of 2 + log K draws kept.  With fewer
+    distinct rows than K the potential reaches 0: the rest repeat a row."""
+    trials = 2 + int(np.log(K))
+    centers = np.empty((K, X.shape[1]))
+    centers[0] = X[rng.choice(len(X), p=weight / weight.sum())]
+    closest = _squared_distances(X, centers[:1])[:, 0]
+    for k in range(1, K):
+        potential = weight * closest
+        total = potential.sum()
+        p = potential / total if total > 0 else weight / weight.sum()
+        candidates = rng.choice(len(X), size=trials, p=p)
+        distances = np.minimum(closest[:, None], _squared_distances(X, X[candidates]))
+        best = int(np.argmin(weight @ distances))
+        centers[k], closest = X[candidates[best]], distances[:, best]
+    return centers
+
+
+def _lloyd(X, weight, centers, steps):
+    """Up to ``steps`` Lloyd steps (assign, then weighted means); a center
+    that loses all its rows stays where it is.  Returns the labels."""
+    labels = np.argmin(_squared_distances(X, centers), axis=1)
+    for _ in range(steps):
+        members = (labels[:, None] == np.arange(len(centers))) * weight[:, None]
+        mass = members.sum(axis=0)
+        kept = mass > 0
+        centers[kept] = (members.T @ X)[kept] / mass[kept, None]
+        new = np.argmin(_squared_distances(X, centers), axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
