@@ -98,3 +98,43 @@ def _lloyd(X, weight, centers, steps):
             break
         labels = new
     return labels
+
+
+# After the climb, the components holding under this share of the rows are
+# tried without: VB keeps a component on a few rows between clusters (which
+# k-means' extra centers leave behind) as a local optimum.
+SMALL_SHARE = 0.02
+
+
+def without_small(q, E, data, trace, converged, climb_from):
+    """The delete move: each KMEANS_STARTS latent's small components emptied
+    (their rows' responsibilities renormalized over the others), climbed again
+    by ``climb_from(q, E)``, kept only if the final ELBO is higher.  Returns
+    the (trace, converged) of the climb kept; updates q and E in place."""
+    for name, _ in KMEANS_STARTS:
+        if name not in q or "probs" not in q[name] or not trace:
+            continue  # a point indicator: its M-step has no small share to move
+        new = _without_small(q[name]["probs"], data.get(ROW_WEIGHTS.get(name)))
+        if new is None:
+            continue
+        trial_q, trial_E = dict(q), dict(E)
+        _set_state(trial_q, trial_E, name, "Categorical", False, {"probs": new})
+        again, settled = climb_from(trial_q, trial_E)
+        if again and again[-1] > trace[-1]:
+            q.update(trial_q)
+            E.update(trial_E)
+            trace, converged = again, settled
+    return trace, converged
+
+
+def _without_small(probs, weight):
+    """``probs`` with its small, non-empty components emptied, or None."""
+    rows = probs.reshape(-1, probs.shape[-1])
+    mass = (np.ones(len(rows)) if weight is None else np.reshape(weight, -1)) @ rows
+    small = (mass > 1e-8 * mass.sum()) & (mass < SMALL_SHARE * mass.sum())
+    if not small.any() or small.all():
+        return None
+    kept = np.where(small, 0.0, rows)
+    total = kept.sum(axis=1, keepdims=True)
+    spread = np.where(small, 0.0, 1.0) / np.sum(~small)  # a row only in small ones
+    return np.where(total > 0, kept / np.maximum(total, 1e-300), spread).reshape(probs.shape)
