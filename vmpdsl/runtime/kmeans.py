@@ -14,6 +14,13 @@ import numpy as np
 # Lloyd steps after the seeding: VB refines the start, which need not be a
 # converged k-means; the cap keeps the start's cost at a few sweeps'.
 LLOYD_STEPS = 10
+# Seedings tried, the lowest within-cluster sum of squares kept: one seeding
+# may put two centers in one cluster and one between two (a k-means optimum).
+RUNS = 4
+# Each row's share of responsibility spread over all components: a component
+# k-means leaves empty still sees every row (an EM M-step of a param without
+# a prior, gmm_em's mu, is then defined).
+SHARED = 0.01
 
 
 def kmeans_start(name, params, data, rng):
@@ -29,10 +36,22 @@ def kmeans_start(name, params, data, rng):
     if not weight.sum() > 0:
         return {"probs": np.full(probs.shape, 1.0 / K)}
     X = _standardized(values, present, weight)
-    labels = _lloyd(X, weight, _seed(X, weight, K, rng), LLOYD_STEPS)
-    start = (labels[:, None] == np.arange(K)).astype(float)
+    labels = _best_of(X, weight, K, rng, RUNS)
+    start = (1.0 - SHARED) * (labels[:, None] == np.arange(K)) + SHARED / K
     start[weight == 0] = 1.0 / K
     return {"probs": start.reshape(probs.shape)}
+
+
+def _best_of(X, weight, K, rng, runs):
+    """The labels of the best of ``runs`` k-means++ seedings and their Lloyd steps."""
+    best, labels = np.inf, None
+    for _ in range(runs):
+        centers = _seed(X, weight, K, rng)
+        found = _lloyd(X, weight, centers, LLOYD_STEPS)
+        inertia = weight @ ((X - centers[found]) ** 2).sum(axis=1)
+        if inertia < best:
+            best, labels = inertia, found
+    return labels
 
 
 def _gated_columns(gated, data, rows):
@@ -100,41 +119,53 @@ def _lloyd(X, weight, centers, steps):
     return labels
 
 
-# After the climb, the components holding under this share of the rows are
-# tried without: VB keeps a component on a few rows between clusters (which
-# k-means' extra centers leave behind) as a local optimum.
-SMALL_SHARE = 0.02
+# After the climb, the smallest component is tried without while it holds
+# under half a share of the components in use: VB keeps a component on a few
+# rows between clusters, or on part of a cluster that k-means' extra centers
+# split, as a local optimum.  The cap bounds the extra climbs.
+DELETE_TRIES = 3
 
 
-def without_small(q, E, data, trace, converged, climb_from):
-    """The delete move: each KMEANS_STARTS latent's small components emptied
-    (their rows' responsibilities renormalized over the others), climbed again
-    by ``climb_from(q, E)``, kept only if the final ELBO is higher.  Returns
-    the (trace, converged) of the climb kept; updates q and E in place."""
+def without_small(q, E, data, init, trace, converged, climb_from):
+    """The delete move: each KMEANS_STARTS latent's smallest component emptied
+    (its rows' responsibilities renormalized over the others) and climbed
+    again by ``climb_from(q, E)``, kept only if that succeeds with a higher
+    final ELBO, repeated while it does.  Returns the (trace, converged) of the
+    climb kept (its trace starts from the deletion); updates q and E in place."""
     for name, _ in KMEANS_STARTS:
-        if name not in q or "probs" not in q[name] or not trace:
-            continue  # a point indicator: its M-step has no small share to move
-        new = _without_small(q[name]["probs"], data.get(ROW_WEIGHTS.get(name)))
-        if new is None:
-            continue
-        trial_q, trial_E = dict(q), dict(E)
-        _set_state(trial_q, trial_E, name, "Categorical", False, {"probs": new})
-        again, settled = climb_from(trial_q, trial_E)
-        if again and again[-1] > trace[-1]:
+        if name in init or "probs" not in q[name] or not trace:
+            continue  # given by the user; or a point indicator (no share to move)
+        for _ in range(DELETE_TRIES):
+            new = _without_smallest(q[name]["probs"], data.get(ROW_WEIGHTS.get(name)))
+            if new is None:
+                break
+            trial_q, trial_E = dict(q), dict(E)
+            _set_state(trial_q, trial_E, name, "Categorical", False, {"probs": new})
+            try:
+                again, settled = climb_from(trial_q, trial_E)
+            except (FitError, FloatingPointError, np.linalg.LinAlgError):
+                break  # e.g. an EM M-step of an emptied component: keep the climb
+            if not (again and again[-1] > trace[-1] + ROUNDING * abs(trace[-1])):
+                break
             q.update(trial_q)
             E.update(trial_E)
             trace, converged = again, settled
     return trace, converged
 
 
-def _without_small(probs, weight):
-    """``probs`` with its small, non-empty components emptied, or None."""
+def _without_smallest(probs, weight):
+    """``probs`` with its smallest component emptied, or None when no
+    component in use (holding half a row or more) is under half its share."""
     rows = probs.reshape(-1, probs.shape[-1])
     mass = (np.ones(len(rows)) if weight is None else np.reshape(weight, -1)) @ rows
-    small = (mass > 1e-8 * mass.sum()) & (mass < SMALL_SHARE * mass.sum())
-    if not small.any() or small.all():
+    in_use = mass >= 0.5
+    if in_use.sum() < 2:
         return None
-    kept = np.where(small, 0.0, rows)
+    smallest = int(np.argmin(np.where(in_use, mass, np.inf)))
+    if mass[smallest] >= 0.5 * mass.sum() / in_use.sum():
+        return None
+    kept = rows.copy()
+    kept[:, smallest] = 0.0
     total = kept.sum(axis=1, keepdims=True)
-    spread = np.where(small, 0.0, 1.0) / np.sum(~small)  # a row only in small ones
+    spread = np.where(np.arange(len(mass)) == smallest, 0.0, 1.0) / (len(mass) - 1)
     return np.where(total > 0, kept / np.maximum(total, 1e-300), spread).reshape(probs.shape)
