@@ -17,6 +17,9 @@ LLOYD_STEPS = 10
 # Seedings tried, the lowest within-cluster sum of squares kept: one seeding
 # may put two centers in one cluster and one between two (a k-means optimum).
 RUNS = 4
+# Rows the k-means runs see at most (a uniform sample); every row is then
+# assigned to its nearest center once, so a large N costs one O(N K D) pass.
+SAMPLE = 20000
 # Each row's share of responsibility spread over all components: a component
 # k-means leaves empty still sees every row (an EM M-step of a param without
 # a prior, gmm_em's mu, is then defined).
@@ -33,25 +36,34 @@ def kmeans_start(name, params, data, rng):
     values, present = _gated_columns(dict(KMEANS_STARTS)[name], data, rows)
     weight = np.asarray(data.get(ROW_WEIGHTS.get(name), np.ones(rows)), dtype=float)
     weight = weight.reshape(rows) * present.any(axis=1)
-    if not weight.sum() > 0:
+    if not weight.sum() > 0 or values.shape[1] == 0:  # nothing observed to cluster
         return {"probs": np.full(probs.shape, 1.0 / K)}
     X = _standardized(values, present, weight)
-    labels = _best_of(X, weight, K, rng, RUNS)
+    sample = _sample(weight, rng, SAMPLE)
+    centers = _best_of(X[sample], weight[sample], K, rng, RUNS)
+    labels = np.argmin(_squared_distances(X, centers), axis=1)
     start = (1.0 - SHARED) * (labels[:, None] == np.arange(K)) + SHARED / K
     start[weight == 0] = 1.0 / K
     return {"probs": start.reshape(probs.shape)}
 
 
+def _sample(weight, rng, size):
+    """The rows k-means runs on: all rows in use, or ``size`` of them at random."""
+    rows = np.flatnonzero(weight > 0)
+    return rows if len(rows) <= size else np.sort(rng.choice(rows, size, replace=False))
+
+
 def _best_of(X, weight, K, rng, runs):
-    """The labels of the best of ``runs`` k-means++ seedings and their Lloyd steps."""
-    best, labels = np.inf, None
+    """The centers of the best of ``runs`` k-means++ seedings and their Lloyd
+    steps (the lowest weighted within-cluster sum of squares)."""
+    best, kept = np.inf, None
     for _ in range(runs):
         centers = _seed(X, weight, K, rng)
-        found = _lloyd(X, weight, centers, LLOYD_STEPS)
-        inertia = weight @ ((X - centers[found]) ** 2).sum(axis=1)
+        labels = _lloyd(X, weight, centers, LLOYD_STEPS)
+        inertia = weight @ ((X - centers[labels]) ** 2).sum(axis=1)
         if inertia < best:
-            best, labels = inertia, found
-    return labels
+            best, kept = inertia, centers
+    return kept
 
 
 def _gated_columns(gated, data, rows):
@@ -108,10 +120,11 @@ def _lloyd(X, weight, centers, steps):
     that loses all its rows stays where it is.  Returns the labels."""
     labels = np.argmin(_squared_distances(X, centers), axis=1)
     for _ in range(steps):
-        members = (labels[:, None] == np.arange(len(centers))) * weight[:, None]
-        mass = members.sum(axis=0)
+        mass = np.bincount(labels, weight, minlength=len(centers))
+        sums = np.stack([np.bincount(labels, weight * column, minlength=len(centers))
+                         for column in X.T], axis=1)
         kept = mass > 0
-        centers[kept] = (members.T @ X)[kept] / mass[kept, None]
+        centers[kept] = sums[kept] / mass[kept, None]
         new = np.argmin(_squared_distances(X, centers), axis=1)
         if np.array_equal(new, labels):
             break
