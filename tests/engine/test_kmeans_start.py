@@ -4,6 +4,7 @@ start reaches at least the ELBO of a fit started from the true labels, where
 random responsibilities merged clusters and stopped "converged"; the random
 start stays available and reproduces the old trace.
 """
+import pathlib
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ from engine_cases import example
 from vmpdsl.errors import VmpDataError
 from vmpdsl.runtime import kmeans
 
+GMM = pathlib.Path(__file__).resolve().parents[2] / "models" / "gmm.vmp"
 REL = 1e-6  # the acceptance: the true-label start's ELBO, up to rounding
 
 
@@ -49,7 +51,7 @@ def test_twenty_seeds_find_what_the_true_labels_find():
     merged), all "converged".  Three seeds draw two centers under 4 sd apart,
     which the posterior from the true labels merges too; the oracle is that
     start's ELBO and component count."""
-    model = vmpdsl.load("models/gmm.vmp")
+    model = vmpdsl.load(GMM)
     found, random_merged = 0, 0
     for seed in range(20):
         x, labels = clusters(seed)
@@ -122,7 +124,7 @@ def test_gates_of_other_data_keep_the_random_start(name):
 
 def test_random_start_is_the_old_one_and_both_are_reproducible(monkeypatch):
     """init="random" is the module without its KMEANS_STARTS table: the old start."""
-    model = vmpdsl.load("models/gmm.vmp")
+    model = vmpdsl.load(GMM)
     x, _ = clusters(5)
     data = {"x": x, "K": 6}
     for init in (None, "random"):
@@ -135,7 +137,7 @@ def test_random_start_is_the_old_one_and_both_are_reproducible(monkeypatch):
 
 
 def test_edge_cases_fit_without_error():
-    model = vmpdsl.load("models/gmm.vmp")
+    model = vmpdsl.load(GMM)
     two = np.repeat([[0.0, 0.0], [5.0, 5.0]], 10, axis=0)  # 2 distinct rows, K = 5
     f = fit(model, {"x": two, "K": 5}, seed=0)
     assert np.allclose(np.sort(f.posterior["pi"]["concentration"]), [1, 1, 1, 11, 11], atol=0.1)
@@ -177,4 +179,31 @@ def test_seeding_separates_clusters_and_standardizes_columns():
 @pytest.mark.parametrize("bad", ["kmeans++", 3])
 def test_init_must_be_a_start_name_or_a_dict(bad):
     with pytest.raises(VmpDataError, match="init must be 'kmeans', 'random' or a dict"):
-        vmpdsl.load("models/gmm.vmp").fit({"x": np.zeros((3, 2)), "K": 2}, init=bad)
+        vmpdsl.load(GMM).fit({"x": np.zeros((3, 2)), "K": 2}, init=bad)
+
+
+def test_sampled_kmeans_for_large_n_still_reaches_the_true_labels(monkeypatch):
+    """Above SAMPLE rows k-means runs on a sample, then assigns every row."""
+    model = vmpdsl.load(GMM)
+    monkeypatch.setattr(model._compiled.module, "SAMPLE", 40)
+    x, labels = clusters(11)
+    f = fit(model, {"x": x, "K": 6}, seed=0)
+    assert reaches(f, fit(model, {"x": x, "K": 6}, seed=0, init=truth(labels)))
+
+
+def test_cli_init_random(tmp_path, capsys):
+    """--init random is the API's init="random" (the same final ELBO)."""
+    from vmpdsl import cli
+    x, _ = clusters(3)
+    np.savez(tmp_path / "x.npz", x=x)
+    elbos = {}
+    for init in ("kmeans", "random"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            assert cli.main(["fit", str(GMM), "--data", str(tmp_path / "x.npz"),
+                             "--set", "K=6", "--init", init, "--quiet",
+                             "--out", str(tmp_path / f"{init}.npz")]) == 0
+        elbos[init] = vmpdsl.load_fit(tmp_path / f"{init}.npz").elbo[-1]
+    model = vmpdsl.load(GMM)
+    assert elbos["random"] == fit(model, {"x": x, "K": 6}, seed=0, init="random").elbo[-1]
+    assert elbos["kmeans"] == fit(model, {"x": x, "K": 6}, seed=0).elbo[-1]
