@@ -86,8 +86,9 @@ class Model:
         latents in ``init`` as given in each) and keeps the highest final ELBO;
         ``Fit.start_elbos`` holds all k.  The indicators of mixtures of
         real-valued data (``z[n]`` gating ``x[n] ~ MvNormal(mu[z[n]], ...)``)
-        start from k-means++ on those rows, then a delete move empties a
-        component left on a few rows if that raises the ELBO (README);
+        start from k-means++ on those rows; after the climb, a delete move
+        (a component on a few rows) and a merge move (two overlapping
+        components) are kept where they raise the ELBO (README);
         ``init="random"`` starts them at random as other Categoricals.  ``rotate=False`` turns off the
         rotation step of bilinear pairs such as PCA's ``dot(W[d], z[n])``
         (see the README).

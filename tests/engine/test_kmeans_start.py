@@ -46,24 +46,27 @@ def reaches(f, reference):
     return f.elbo[-1] >= best - REL * abs(best)
 
 
-def test_twenty_seeds_find_what_the_true_labels_find():
+def test_twenty_seeds_reach_the_true_label_and_random_starts():
     """The defect: 17 of these 20 fits ended with 2-3 components (two clusters
-    merged), all "converged".  Three seeds draw two centers under 4 sd apart,
-    which the posterior from the true labels merges too; the oracle is that
-    start's ELBO and component count."""
+    merged), all "converged".  Now every fit reaches the ELBO of the fits
+    started from the true labels and from random responsibilities, and finds
+    the 4 clusters wherever the nearest centers are 4.5 sd apart or more (16
+    seeds; closer ones the ELBO itself prefers merged: seed 6, 4.0 sd, by 6 nats)."""
     model = vmpdsl.load(GMM)
-    found, random_merged = 0, 0
+    merged_by_random = 0
     for seed in range(20):
         x, labels = clusters(seed)
         f = fit(model, {"x": x, "K": 6}, seed=seed)
         reference = fit(model, {"x": x, "K": 6}, seed=seed, init=truth(labels))
+        old = fit(model, {"x": x, "K": 6}, seed=seed, init="random")
         assert reaches(f, reference), (seed, f.elbo[-1], reference.elbo[-1])
-        assert used(f) == used(reference), seed
-        found += used(f) == 4
-        if seed < 4:  # the old start, for contrast (the test can fail)
-            old = fit(model, {"x": x, "K": 6}, seed=seed, init="random")
-            random_merged += used(old) < used(reference)
-    assert found == 17 and random_merged >= 2
+        assert reaches(f, old), (seed, f.elbo[-1], old.elbo[-1])
+        centers = np.array([x[labels == k].mean(0) for k in range(4)])
+        apart = min(np.linalg.norm(a - b) for i, a in enumerate(centers) for b in centers[:i])
+        if apart >= 4.5:
+            assert used(f) == 4, seed
+            merged_by_random += used(old) < 4
+    assert merged_by_random >= 10  # the old start fails there: the test can fail
 
 
 @pytest.mark.parametrize("name, options", [("gmm_em", {}), ("gmm", {"mean_field": True})])
