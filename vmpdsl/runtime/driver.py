@@ -404,7 +404,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     start, init = (init, None) if isinstance(init, str) else ("kmeans", init)
     if start not in ("kmeans", "random") or init is not None and not isinstance(init, dict):
         raise DataError(f"init must be 'kmeans', 'random' or a dict of starting values by "
-                        f"latent name, got {start if isinstance(start, str) else init!r}")
+                        f"latent name, got {(start if init is None else init)!r}")
     init = _block_inits(init)
     unknown = [str(n) for n in (init or {}) if n not in _latent_names()]
     if unknown:

@@ -143,7 +143,7 @@ DELETE_TRIES = 3
 MERGE_OVERLAP = 0.01
 
 
-def without_small(q, E, data, init, trace, converged, climb_from):
+def delete_and_merge(q, E, data, init, trace, converged, climb_from):
     """The delete and merge moves: each KMEANS_STARTS latent's smallest
     component emptied (its rows' responsibilities renormalized over the
     others), else its two most overlapping components merged, and climbed

@@ -21,11 +21,11 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
         _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters)
-        if start == "kmeans":  # kmeans.py: the delete move of small components
+        if start == "kmeans" and converged:  # kmeans.py: delete and merge moves
             _MEMO.clear()
-            trace, converged = without_small(q, E, data, init, trace, converged, lambda q2, E2:
-                                             climb(q2, E2, K, data, hyper, dim, max_iter, tol,
-                                                   None, rotate, local_iters))
+            trace, converged = delete_and_merge(q, E, data, init, trace, converged, lambda q2, E2:
+                                                climb(q2, E2, K, data, hyper, dim, max_iter, tol,
+                                                      None, rotate, local_iters))
         _MEMO.clear()  # free the products the sweeps shared
         finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
         if best is None or finals[-1] > max(finals[:-1]):
