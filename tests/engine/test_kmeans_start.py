@@ -210,3 +210,39 @@ def test_cli_init_random(tmp_path, capsys):
     model = vmpdsl.load(GMM)
     assert elbos["random"] == fit(model, {"x": x, "K": 6}, seed=0, init="random").elbo[-1]
     assert elbos["kmeans"] == fit(model, {"x": x, "K": 6}, seed=0).elbo[-1]
+
+
+def test_missing_cells_of_two_arrays_start_at_their_column_mean():
+    """missing="skip" with NaN cells (one column of y, whole x values): the
+    fit still reaches the true-label start."""
+    model = vmpdsl.load(TWO_ARRAYS)
+    data, labels = two_array_data(0)
+    data["y"][::5, 1] = np.nan
+    data["x"][::7] = np.nan
+    f = fit(model, data, seed=0, missing="skip")
+    assert reaches(f, fit(model, data, seed=0, missing="skip", init=truth(labels, 5)))
+
+
+GROUPED = """
+model grouped
+dim G, N, K
+data x[G, N]
+pi ~ Dirichlet(ones(K))
+for k in K:
+    mu[k] ~ Normal(0.0, 0.01)
+    tau[k] ~ Gamma(1.0, 1.0)
+for g in G:
+    for n in N:
+        z[g, n] ~ Categorical(pi)
+        x[g, n] ~ Normal(mu[z[g, n]], tau[z[g, n]])
+"""
+
+
+def test_an_indicator_over_two_plates_gates_its_rows():
+    model = vmpdsl.load(GROUPED)
+    assert model._compiled.module.KMEANS_STARTS == (("z", (("x", None),)),)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, (4, 50))
+    x = np.array([-20.0, 0.0, 20.0])[labels] + rng.normal(size=labels.shape)
+    f = fit(model, {"x": x, "K": 5}, seed=0)
+    assert reaches(f, fit(model, {"x": x, "K": 5}, seed=0, init=truth(labels, 5)))
