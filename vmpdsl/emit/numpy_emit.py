@@ -16,11 +16,12 @@ import inspect
 import re
 
 from ..derive.expressions import EYE, ONES
+from ..derive.starts import starts_lines
 from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from ..runtime import (chains, checks, driver, einsum, local_loop, local_restart, memory,
+from ..runtime import (chains, checks, driver, einsum, kmeans, local_loop, local_restart, memory,
                        new_data, newton, prelude, rotate, scatter, serial, statistics, sweeps)
 from . import nonconjugate_emit
 
@@ -144,7 +145,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines = [module_doc(model, equations), HEADER, runtime_text(program), ""]
     lines += spec_lines(program)
     lines += hypers_function(model)
-    lines += safety_lines(program)
+    lines += safety_lines(program) + starts_lines(model)  # derive/starts.py
     from .model_functions import model_lines
     from .serial_emit import serial_steps
     model_part = model_lines(program, update_docs(program.derivation), runtime_names(lines),
@@ -152,7 +153,7 @@ def emit(program: Program, equations: str = "") -> str:
     lines += model_part + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
               for part in (checks, memory, driver, sweeps, local_loop, local_restart, new_data,
-                           newton, chains)]
+                           newton, chains, kmeans)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 
