@@ -13,8 +13,9 @@ from .family import Family, scipy_marginal
 def gamma_params_from_coeffs(coeffs):
     shape = require_positive(np.asarray(coeffs["log"], dtype=float) + 1.0, "Gamma shape")
     rate = require_positive(-np.asarray(coeffs["x"], dtype=float), "Gamma rate")
-    shape, rate = np.broadcast_arrays(shape, rate)
-    return {"shape": shape.copy(), "rate": rate.copy()}
+    if shape.shape != rate.shape:  # (both are new arrays already)
+        shape, rate = (a.copy() for a in np.broadcast_arrays(shape, rate))
+    return {"shape": shape, "rate": rate}
 
 
 def gamma_coeffs_from_params(params):

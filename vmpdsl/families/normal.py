@@ -12,8 +12,10 @@ from .family import Family, scipy_marginal
 def normal_params_from_coeffs(coeffs):
     precision = require_positive(-2.0 * np.asarray(coeffs["xx"], dtype=float),
                                  "Normal precision")
-    mean, precision = np.broadcast_arrays(coeffs["x"] / precision, precision)
-    return {"mean": mean.copy(), "precision": precision.copy()}
+    mean = np.asarray(coeffs["x"] / precision)
+    if mean.shape != precision.shape:  # (both are new arrays already)
+        mean, precision = (a.copy() for a in np.broadcast_arrays(mean, precision))
+    return {"mean": mean, "precision": precision}
 
 
 def normal_coeffs_from_params(params):

@@ -16,7 +16,13 @@ number of rows it stands for).
 
 Plain operands go to ``_einsum`` (einsum.py), which runs a plan compiled once
 per spec and shapes and memoizes products of unchanged operands.
+
+``remember_logdet`` / ``known_logdet``: the log-determinant of a matrix an
+update has just factored, kept for the expectations and the entropy of the
+same q, so an MvNormal or Wishart update factors its matrix once.
 """
+import weakref
+
 import numpy as np
 from scipy import sparse as spsparse
 from scipy import special as sps
@@ -64,6 +70,25 @@ def compact(array, event_ndim):
                   for stride, size in zip(array.strides[:array.ndim - event_ndim],
                                           array.shape[:array.ndim - event_ndim]))
     return array[index]
+
+
+# id(matrix) -> (weak reference to it, log det): log-determinants an update had
+# at hand from its Cholesky factor.  An entry goes with its matrix, and a
+# lookup checks identity, so a reused id never answers for another array.
+_LOGDETS = {}
+
+
+def remember_logdet(matrix, logdet):
+    """Note log|matrix| (per batch entry) for ``known_logdet``; returns ``matrix``."""
+    key = id(matrix)
+    _LOGDETS[key] = (weakref.ref(matrix, lambda _, key=key: _LOGDETS.pop(key, None)), logdet)
+    return matrix
+
+
+def known_logdet(matrix):
+    """log|matrix| as ``remember_logdet`` noted it for this very array, else None."""
+    hit = _LOGDETS.get(id(matrix))
+    return hit[1] if hit is not None and hit[0]() is matrix else None
 
 
 class SharedOuter:
