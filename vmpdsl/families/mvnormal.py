@@ -20,9 +20,10 @@ def mvnormal_params_from_coeffs(coeffs):
     precision = -(c_xx + np.swapaxes(c_xx, -1, -2))
     dim = c_x.shape[-1]
     batch = np.broadcast_shapes(c_x.shape[:-1], precision.shape[:-2])
-    chol = chol_lower(precision, "MvNormal precision")
-    cov = chol_inverse(chol)
-    if cov.size == dim * dim:  # one covariance for every row: a single GEMM (cov is symmetric)
+    one = precision.size == dim * dim  # one precision for every row: one 2-D factor
+    chol = chol_lower(precision.reshape(dim, dim) if one else precision, "MvNormal precision")
+    cov = chol_inverse(chol).reshape(precision.shape)
+    if one:  # one covariance for every row: a single GEMM (cov is symmetric)
         mean = c_x @ cov.reshape(dim, dim)
     else:
         mean = (cov @ c_x[..., None])[..., 0]
@@ -50,8 +51,8 @@ def mvnormal_expectations(params):
         cov = spd_inverse(params["precision"], "MvNormal precision")
     full = mean.shape + mean.shape[-1:]
     if mean.ndim > 1 and np.broadcast_shapes(full, cov.shape) == full:
-        shared = compact(np.broadcast_to(cov, full), 2)
-        if shared.size < np.prod(full):
+        shared = compact(broadcast_view(cov, full), 2)
+        if shared.size < mean.size * full[-1]:
             # rows sharing one covariance: E[x xᵀ] stays factored (see SharedOuter)
             return {"x": mean, "xx": SharedOuter(mean, shared)}
     return {"x": mean, "xx": np.asarray(SharedOuter(mean, cov))}
