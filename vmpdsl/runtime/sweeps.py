@@ -100,12 +100,18 @@ def has_converged(trace, before, after, tol):
             old = before[name][stat]
             if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
                 continue
-            scale = np.max(np.abs(new))
-            if stat == "x" and "xx" in stats:
-                scale = np.sqrt(_largest_second_moment(stats["xx"]))
-            if np.max(np.abs(new - old)) > step * scale:
+            scale = (np.sqrt(_largest_second_moment(stats["xx"]))
+                     if stat == "x" and "xx" in stats else _largest(new))
+            if _largest(new - old) > step * scale:
                 return False
     return True
+
+
+def _largest(value):
+    """max |value|; of a scalar as a plain float (numpy's reductions cost µs)."""
+    if getattr(value, "ndim", 0) == 0:
+        return abs(float(value))
+    return np.max(np.abs(value))
 
 
 def _largest_second_moment(xx):
@@ -113,6 +119,6 @@ def _largest_second_moment(xx):
     its diagonals m_i² + Σ_ii, without building the rows' matrices: E[x xᵀ]
     is positive semidefinite, so no entry exceeds the largest diagonal one."""
     if not isinstance(xx, SharedOuter):
-        return np.max(np.abs(np.asarray(xx)))
+        return _largest(xx)
     cov = np.diagonal(xx.cov, axis1=-2, axis2=-1)
     return np.max(xx.mean * xx.mean + cov)
