@@ -45,6 +45,7 @@ import vmpdsl  # noqa: E402
 from vmpdsl.compiler import _compile_cached, compile_source  # noqa: E402
 
 import thirdparty as tp  # noqa: E402
+from thirdparty import clock  # noqa: E402  (CPU time unless BENCH_CLOCK=wall)
 from reference import gmm as ref_gmm, hier as ref_hier, hmm as ref_hmm, lda as ref_lda  # noqa: E402
 from reference import gmm_mean_field as ref_gmm_mean_field  # noqa: E402
 from reference import linreg as ref_linreg, pca as ref_pca  # noqa: E402
@@ -175,12 +176,12 @@ def timed(run, max_iter, tol):
     trace, stamps = [], []
 
     def callback(it, elbo):
-        stamps.append(time.perf_counter())
+        stamps.append(clock())
         trace.append(elbo)
 
-    t0 = time.perf_counter()
+    t0 = clock()
     run(max_iter, tol, callback)
-    return np.asarray(trace), np.asarray(stamps), time.perf_counter() - t0
+    return np.asarray(trace), np.asarray(stamps), clock() - t0
 
 
 def per_iteration(stamps, warmup=2):
@@ -224,12 +225,12 @@ def measure(run, n_iter, tol, max_iter, mem=True):
 
 def compile_times(path):
     _compile_cached.cache_clear()
-    t0 = time.perf_counter()
+    t0 = clock()
     model = vmpdsl.load(path)
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    first = clock() - t0
+    t0 = clock()
     vmpdsl.load(path)
-    second = time.perf_counter() - t0
+    second = clock() - t0
     return model, first, second
 
 
@@ -336,9 +337,9 @@ def third_party(name, data, init, rows, n_iter, notes):
     def from_runner(runner, mem=True):
         trace, stamps = runner(n_iter, 0.0)
         out = {"per_iter_s": per_iteration(stamps)}
-        t0 = time.perf_counter()
+        t0 = clock()
         ctrace, _ = runner(capped(out["per_iter_s"], MAX_ITER), TOL)
-        out.update(converge_s=time.perf_counter() - t0, converge_iters=len(ctrace),
+        out.update(converge_s=clock() - t0, converge_iters=len(ctrace),
                    converged=bool(len(ctrace) > 1 and abs(ctrace[-1] - ctrace[-2]) <= TOL * abs(ctrace[-1])))
         if mem:
             tracemalloc.start()
@@ -377,10 +378,10 @@ def third_party(name, data, init, rows, n_iter, notes):
             trace, stamps, m = tp.sklearn_lda(counts, data["K"], n_iter, 0.1)
             out = {"per_iter_s": per_iteration(stamps)}
             perp = m.perplexity(counts)
-            t0 = time.perf_counter()
+            t0 = clock()
             cap = capped(out["per_iter_s"] * 2, MAX_ITER)
             _, cst, _ = tp.sklearn_lda(counts, data["K"], cap, TOL * perp * np.log(perp), evaluate=True)
-            out.update(converge_s=time.perf_counter() - t0, converge_iters=len(cst), converged=len(cst) < cap)
+            out.update(converge_s=clock() - t0, converge_iters=len(cst), converged=len(cst) < cap)
             tracemalloc.start()
             try:
                 tp.sklearn_lda(counts, data["K"], 3, 0.1)
@@ -433,11 +434,20 @@ def fmt_b(b):
     return "–" if b is None else f"{b / 2 ** 20:.1f} MiB"
 
 
+CLOCK_NOTES = {
+    "wall": "Times are wall-clock.",
+    "cpu": ("Times are CPU (process) time: BLAS runs one thread, so on an idle machine it "
+            "equals wall time, and other load on a shared machine does not count "
+            "(BENCH_CLOCK=wall for wall-clock)."),
+}
+
+
 def markdown(results):
     out = ["# vmpdsl benchmarks", "",
            f"Mode: {'quick (10× smaller)' if results['quick'] else 'full'}; "
            f"{results['machine']}; numpy {np.__version__}; vmpdsl {results.get('vmpdsl', '?')}. "
            f"Convergence: |ΔELBO| ≤ {TOL:g}·|ELBO|, at most {MAX_ITER} iterations. "
+           f"{CLOCK_NOTES[results.get('clock', 'wall')]} "
            "Per-iteration time = median over iterations after a warm-up (one sweep + ELBO). "
            "Ratios are to vmpdsl's emitted code in the same run (per-iteration / converge / peak memory). "
            "Peak memory = tracemalloc peak during a 3-iteration fit; ×data = peak / bytes of the data arrays.",
@@ -538,7 +548,8 @@ def main(argv=None):
     cfgs = sizes(args.quick)
     results = {"quick": args.quick, "machine": (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                           f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"),
-               "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {}}
+               "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {},
+               "clock": "wall" if clock is time.perf_counter else "cpu"}
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
