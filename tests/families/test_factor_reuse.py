@@ -1,5 +1,5 @@
 """An update factors its matrix once: params_from_coeffs notes the
-log-determinant (prelude's remember_logdet) and the expectations and entropy
+log-determinant (prelude's remember) and the expectations and entropy
 read it.  Oracles: scipy's entropies, and the same functions on a copy of the
 parameters (new arrays, so nothing noted: the log-determinant from scratch)."""
 import gc
@@ -10,7 +10,7 @@ from scipy import stats
 
 from vmpdsl.families.registry import get_family
 from vmpdsl.runtime import prelude
-from vmpdsl.runtime.prelude import known_logdet
+from vmpdsl.runtime.prelude import remembered
 
 from family_cases import spd
 
@@ -32,7 +32,7 @@ def test_mvnormal_entropy_from_the_update_factor_is_scipys(batch, shared):
     if shared:  # rows sharing one precision, as the emitted updates give it
         coeffs["xx"] = np.broadcast_to(-0.5 * precision, batch + (4, 4))
     params = family.params_from_coeffs(coeffs)
-    assert known_logdet(params["precision"]) is not None  # the noted factor is read
+    assert remembered(params["precision"]) is not None  # the noted factor is read
     cached = family.entropy(params)
     scratch = family.entropy(fresh(params))
     np.testing.assert_allclose(cached, scratch, rtol=1e-13)
@@ -46,7 +46,7 @@ def test_wishart_expectations_and_entropy_from_the_update_factor_are_scipys():
     df, scale = np.array([6.0, 9.5]), spd(3, 4, (2,)) / 10
     coeffs = {"x": -0.5 * np.linalg.inv(scale), "logdet": 0.5 * (df - 4.0)}
     params = family.params_from_coeffs(coeffs)
-    assert known_logdet(params["scale"]) is not None
+    assert remembered(params["scale"]) is not None
     np.testing.assert_allclose(family.entropy(params), family.entropy(fresh(params)), rtol=1e-13)
     want = [stats.wishart(d, s).entropy() for d, s in zip(df, scale)]
     np.testing.assert_allclose(family.entropy(params), want, rtol=1e-12)
@@ -61,7 +61,7 @@ def test_normal_wishart_entropy_from_the_update_factor_equals_from_scratch():
     params = {"mean": mean, "beta": beta, "df": df, "scale": scale}
     coeffs = family.coeffs_from_params(params)
     found = family.params_from_coeffs(coeffs)
-    assert known_logdet(found["scale"]) is not None
+    assert remembered(found["scale"]) is not None
     np.testing.assert_allclose(family.entropy(found), family.entropy(fresh(found)), rtol=1e-12)
     np.testing.assert_allclose(family.entropy(found), family.entropy(params), rtol=1e-10)
 
@@ -69,8 +69,8 @@ def test_normal_wishart_entropy_from_the_update_factor_equals_from_scratch():
 def test_a_noted_log_determinant_goes_with_its_array():
     params = get_family("MvNormal").params_from_coeffs(mvnormal_coeffs(np.ones(3), spd(3, 8)))
     key = id(params["precision"])
-    assert key in prelude._LOGDETS
+    assert key in prelude._REMEMBERED
     del params
     gc.collect()
-    assert key not in prelude._LOGDETS
-    assert known_logdet(np.eye(3)) is None  # an array nothing noted
+    assert key not in prelude._REMEMBERED
+    assert remembered(np.eye(3)) is None  # an array nothing noted

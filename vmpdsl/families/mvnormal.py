@@ -7,7 +7,7 @@ Functions read ``mean`` and ``precision`` (what a prior and a q both have);
 """
 import numpy as np
 
-from ..runtime.prelude import SharedOuter, compact, known_logdet, remember_logdet
+from ..runtime.prelude import SharedOuter, compact, remember, remembered
 from ..runtime.helpers import (broadcast_view, chol_inverse, chol_logdet, chol_lower, first_index,
                                found_at, spd_inverse, spd_problem, symmetrize)
 from .family import Family, scipy_marginal
@@ -31,7 +31,7 @@ def mvnormal_params_from_coeffs(coeffs):
     full = batch + (dim, dim)
     precision = broadcast_view(precision, full)
     return {"mean": broadcast_view(mean, batch + (dim,)), "cov": broadcast_view(cov, full),
-            "precision": remember_logdet(precision, chol_logdet(chol))}
+            "precision": remember(precision, chol_logdet(chol))}
 
 
 def mvnormal_coeffs_from_params(params):
@@ -60,7 +60,7 @@ def mvnormal_expectations(params):
 
 def mvnormal_entropy(params):
     precision = np.asarray(params["precision"], dtype=float)
-    logdet = known_logdet(precision)  # the update's own factor (params_from_coeffs)
+    logdet = remembered(precision)  # the update's own factor (params_from_coeffs)
     if logdet is None:
         logdet = chol_logdet(chol_lower(compact(precision, 2), "MvNormal precision"))
     entropy = 0.5 * (precision.shape[-1] * (1.0 + np.log(2.0 * np.pi)) - logdet)

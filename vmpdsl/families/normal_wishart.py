@@ -23,7 +23,7 @@ its expectations the marginal moments E[μ] = m, E[μμᵀ] = m mᵀ + W⁻¹ / 
 import numpy as np
 from scipy import special as sps
 
-from ..runtime.prelude import remember_logdet
+from ..runtime.prelude import remember
 from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                       log_multigamma, missing_problem, positive_problem, require_positive,
                       spd_inverse, spd_logdet, spd_problem, symmetrize)
@@ -55,7 +55,7 @@ def normalwishart_params_from_coeffs(coeffs):
     return {"mean": np.broadcast_to(mean, batch + (dim,)).copy(),
             "beta": np.broadcast_to(beta, batch).copy(),
             "df": np.broadcast_to(df, batch).copy(),
-            "scale": remember_logdet(scale, logdet)}
+            "scale": remember(scale, logdet)}
 
 
 def normalwishart_coeffs_from_params(params):

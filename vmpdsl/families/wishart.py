@@ -7,7 +7,7 @@ C_logdet = (ν − D − 1)/2.
 import numpy as np
 from scipy import special as sps
 
-from ..runtime.prelude import remember_logdet
+from ..runtime.prelude import remember
 from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                                log_multigamma, spd_inverse, spd_logdet, spd_problem, symmetrize)
 from .family import Family
@@ -27,7 +27,7 @@ def wishart_params_from_coeffs(coeffs):
     scale = np.broadcast_to(scale, batch + (dim, dim)).copy()
     # log|V| = −log|V⁻¹|: the expectations and the entropy need not factor V
     logdet = np.broadcast_to(-chol_logdet(chol), batch)
-    return {"df": np.broadcast_to(df, batch).copy(), "scale": remember_logdet(scale, logdet)}
+    return {"df": np.broadcast_to(df, batch).copy(), "scale": remember(scale, logdet)}
 
 
 def wishart_coeffs_from_params(params):

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import special as sps  # noqa: F401  (part of the emitted header)
 from scipy import linalg as sla  # noqa: F401  (part of the emitted header)
 
-from .prelude import compact, known_logdet
+from .prelude import compact, remembered
 
 
 def first_index(bad):
@@ -95,6 +95,19 @@ def broadcast_view(array, shape):
     return array if array.shape == shape else np.broadcast_to(array, shape)
 
 
+def last_axis_max(values):
+    """The maximum over the last axis (kept as length 1).  Over a few
+    categories, one pass per category: numpy reduces a short contiguous axis
+    row by row (10⁴ rows of 8: 420 µs, against 50 µs this way)."""
+    size = values.shape[-1]
+    if not 0 < size <= 32:
+        return np.max(values, axis=-1, keepdims=True)
+    top = values[..., :1].copy()
+    for k in range(1, size):
+        np.maximum(top, values[..., k:k + 1], out=top)
+    return top
+
+
 def symmetrize(matrix):
     """(A + Aᵀ)/2 over the last two axes: removes rounding asymmetry."""
     return 0.5 * (matrix + np.swapaxes(matrix, -1, -2))
@@ -127,8 +140,8 @@ def chol_logdet(chol):
 
 def spd_logdet(matrix, what):
     """log det of a batch of SPD matrices: the one an update noted for this
-    very array (prelude's remember_logdet), else from a Cholesky factor."""
-    known = known_logdet(matrix)
+    very array (prelude's remember), else from a Cholesky factor."""
+    known = remembered(matrix)
     return known if known is not None else chol_logdet(chol_lower(matrix, what))
 
 

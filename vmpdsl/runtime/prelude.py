@@ -17,9 +17,11 @@ number of rows it stands for).
 Plain operands go to ``_einsum`` (einsum.py), which runs a plan compiled once
 per spec and shapes and memoizes products of unchanged operands.
 
-``remember_logdet`` / ``known_logdet``: the log-determinant of a matrix an
-update has just factored, kept for the expectations and the entropy of the
-same q, so an MvNormal or Wishart update factors its matrix once.
+``remember`` / ``remembered``: what an update computed along with a
+parameter array (the log-determinant of a precision it factored, a
+Categorical's row normalizers), kept for the expectations, the entropy and the
+ELBO share of the same q, so an MvNormal or Wishart update factors its matrix
+once.
 """
 import weakref
 
@@ -72,23 +74,23 @@ def compact(array, event_ndim):
     return array[index]
 
 
-# id(matrix) -> (weak reference to it, log det): log-determinants an update had
-# at hand from its Cholesky factor.  An entry goes with its matrix, and a
-# lookup checks identity, so a reused id never answers for another array.
-_LOGDETS = {}
+# id(array) -> (weak reference to it, value): what an update computed along
+# with a parameter array.  An entry goes with its array, and a lookup checks
+# identity, so a reused id never answers for another array.
+_REMEMBERED = {}
 
 
-def remember_logdet(matrix, logdet):
-    """Note log|matrix| (per batch entry) for ``known_logdet``; returns ``matrix``."""
-    key = id(matrix)
-    _LOGDETS[key] = (weakref.ref(matrix, lambda _, key=key: _LOGDETS.pop(key, None)), logdet)
-    return matrix
+def remember(array, value):
+    """Note ``value`` (log|array| of a precision, …) for ``remembered``; returns ``array``."""
+    key = id(array)
+    _REMEMBERED[key] = (weakref.ref(array, lambda _, key=key: _REMEMBERED.pop(key, None)), value)
+    return array
 
 
-def known_logdet(matrix):
-    """log|matrix| as ``remember_logdet`` noted it for this very array, else None."""
-    hit = _LOGDETS.get(id(matrix))
-    return hit[1] if hit is not None and hit[0]() is matrix else None
+def remembered(array):
+    """The value ``remember`` noted for this very array, else None."""
+    hit = _REMEMBERED.get(id(array))
+    return hit[1] if hit is not None and hit[0]() is array else None
 
 
 class SharedOuter:
