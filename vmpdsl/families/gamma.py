@@ -34,6 +34,13 @@ def gamma_entropy(params):
             + (1.0 - shape) * sps.digamma(shape))
 
 
+def gamma_bound_share(coeffs, params):
+    # <C, E[u]> + H[q] for q made from C is q's log normalizer log Γ(a) − a log b
+    # (two special functions, instead of the inner products and the entropy)
+    shape = params["shape"]
+    return sps.gammaln(shape) - shape * np.log(params["rate"])
+
+
 def gamma_mode(params):
     shape = np.asarray(params["shape"], dtype=float)
     if not np.all(shape > 1.0):
@@ -81,7 +88,8 @@ GAMMA = Family(
     event_rank={"x": 0, "log": 0}, value_rank=0, posterior="Gamma",
     params_from_coeffs=gamma_params_from_coeffs,
     coeffs_from_params=gamma_coeffs_from_params,
-    expectations=gamma_expectations, entropy=gamma_entropy, mode=gamma_mode,
+    expectations=gamma_expectations, entropy=gamma_entropy, bound_share=gamma_bound_share,
+    mode=gamma_mode,
     point_expectations=gamma_point_expectations, sample=gamma_sample,
     log_density=gamma_log_density, check_support=gamma_check_support,
     check_params=gamma_check_params,
