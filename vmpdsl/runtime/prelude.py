@@ -192,21 +192,13 @@ def _contract(labels, operands, out):
     return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)
 
 
-def _split_outer(labels, operands, out, at, presum=True):
+def _split_outer(labels, operands, out, at):
     """contract(…, m mᵀ + Σ, …) = contract(…, m, m, …) + contract(…, Σ, …), where
     Σ drops the batch axes it is shared over: a dropped label no other operand
     or the output carries is a plain sum of equal terms, i.e. a factor."""
     outer, lab = operands[at], labels[at]
     batch, i, j = lab[:-2], lab[-2], lab[-1]
     before, after = operands[:at], operands[at + 1:]
-    others = labels[:at] + labels[at + 1:]
-    if presum and batch and i != j and not any(b in out or any(b in l for l in others)
-                                               for b in batch):
-        # rows no other operand reads: first Σ_n E[x xᵀ] = Mᵀ M + n Σ, one
-        # matrix (its Gram memoized), as einsum sums out a label only one
-        # operand carries (tr(Σ_d E[w wᵀ] Σ_n E[z zᵀ]) for PCA)
-        summed = _split_outer([lab], [outer], i + j, 0, presum=False)
-        return _contract(labels[:at] + [i + j] + labels[at + 1:], before + [summed] + after, out)
     means = _contract(labels[:at] + [batch + i, batch + j] + labels[at + 1:],
                       before + [outer.mean, outer.mean] + after, out)
     shared = [a for a in range(len(batch))
