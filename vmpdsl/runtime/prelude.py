@@ -145,7 +145,7 @@ def inner_product(coeff, stat, weight=None):
         coeff = coeff * np.reshape(weight, along)
     if isinstance(stat, SharedOuter):
         return stat.inner(coeff)
-    return float(np.add.reduce(coeff * stat, axis=None))  # np.sum, less dispatch
+    return float(np.sum(coeff * stat))
 
 
 _REWRITTEN = {OneHot, SharedOuter}  # operand types contract rewrites away
