@@ -16,12 +16,13 @@ import inspect
 import re
 
 from ..derive.expressions import EYE, ONES
+from ..derive.starts import starts_lines
 from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from ..runtime import (chains, checks, driver, einsum, local_loop, memory, new_data, newton,
-                       prelude, rotate, scatter, serial, statistics, sweeps)
+from ..runtime import (chains, checks, driver, einsum, kmeans, local_loop, local_restart, memory,
+                       new_data, newton, prelude, rotate, scatter, serial, statistics, sweeps)
 from . import nonconjugate_emit
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
@@ -144,15 +145,15 @@ def emit(program: Program, equations: str = "") -> str:
     lines = [module_doc(model, equations), HEADER, runtime_text(program), ""]
     lines += spec_lines(program)
     lines += hypers_function(model)
-    lines += safety_lines(program)
+    lines += safety_lines(program) + starts_lines(model)  # derive/starts.py
     from .model_functions import model_lines
     from .serial_emit import serial_steps
     model_part = model_lines(program, update_docs(program.derivation), runtime_names(lines),
                              serial_steps(program))
     lines += model_part + [nonconjugate_emit.shortcut_line(program)]
     lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, driver, sweeps, local_loop, new_data, newton,
-                           chains)]
+              for part in (checks, memory, driver, sweeps, local_loop, local_restart, new_data,
+                           newton, chains, kmeans)]
     lines += rotation_lines(program)
     return "\n".join(lines) + "\n"
 

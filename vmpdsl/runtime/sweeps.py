@@ -10,7 +10,7 @@ import numpy as np
 
 
 def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, rotate=True,
-               local_iters=1):
+               local_iters=1, start="kmeans"):
     """Climb from ``n_init`` starts (the latents in ``init`` as given, the
     others' random starts drawn anew each time from ``rng``) and keep the one
     with the highest final ELBO.  Returns (q, E, trace, converged, the final
@@ -18,9 +18,14 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     best, finals = None, []
     for _ in range(n_init):
         q, E = {}, {}
-        _initial_state(q, E, K, data, hyper, dim, rng, init)
+        _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters)
+        if start == "kmeans" and converged:  # kmeans.py: delete and merge moves
+            _MEMO.clear()
+            trace, converged = delete_and_merge(q, E, data, init, trace, converged, lambda q2, E2:
+                                                climb(q2, E2, K, data, hyper, dim, max_iter, tol,
+                                                      None, rotate, local_iters))
         _MEMO.clear()  # free the products the sweeps shared
         finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
         if best is None or finals[-1] > max(finals[:-1]):
@@ -39,10 +44,10 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     ``has_converged``; returns (the ELBO after each sweep, converged).
     With ``rotate``, each sweep ends with the rotation step of the model's
     bilinear pairs (ROTATIONS, runtime/rotate.py), which never lowers the ELBO."""
-    trace = []
+    trace, schedule = [], {}  # schedule: the local restarts' state (local_restart.py)
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
-        coeffs = sweep(q, E, K, data, hyper, dim, local_iters)
+        coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
         if rotate and ROTATIONS and rotate_pairs(q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         try:
@@ -52,6 +57,7 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
                            f"{err}") from None
         if not np.isfinite(trace[-1]):
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
+        schedule["elbo"] = trace[-1]
         if callback is not None:
             callback(iteration + 1, trace[-1])
         if len(trace) > 1 and has_converged(trace, before, E, tol):
