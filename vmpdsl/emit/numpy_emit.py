@@ -159,6 +159,7 @@ def emit(program: Program, equations: str = "") -> str:
 
 
 HEADER = '''import warnings
+import weakref
 
 import numpy as np
 from scipy import linalg as sla

@@ -7,7 +7,8 @@ vector over the K categories, whose plug-in one-hot expectation is itself.
 """
 import numpy as np
 
-from ..runtime.helpers import first_index, found_at, simplex_problem
+from ..runtime.prelude import remember, remembered
+from ..runtime.helpers import first_index, found_at, last_axis_max, simplex_problem
 from .family import Family, scipy_marginal
 
 
@@ -15,15 +16,17 @@ def categorical_params_from_coeffs(coeffs):
     logits = np.asarray(coeffs["onehot"], dtype=float)
     # A NaN or ±inf anywhere in a row shows in its maximum: check the maxima
     # (one value a row) instead of every probability.
-    top = np.max(logits, axis=-1, keepdims=True)
+    top = last_axis_max(logits)
     if not np.all(np.isfinite(top)):
         bad = ~np.isfinite(top[..., 0])
         raise FloatingPointError("Categorical coefficients must be finite for at least one "
                                  f"category; the row at index {first_index(bad)} is not")
     probs = logits - top  # one new array, then in place: responsibilities are N×K
     np.exp(probs, out=probs)
-    probs /= np.sum(probs, axis=-1, keepdims=True)
-    return {"probs": probs}
+    norm = probs @ np.ones(probs.shape[-1])  # row sums (a GEMV: 12× np.sum's time over K = 8)
+    probs /= norm[..., None]
+    # log Σ_k e^{C_k} per row, the ELBO share of this q (bound_share)
+    return {"probs": remember(probs, top[..., 0] + np.log(norm))}
 
 
 def categorical_coeffs_from_params(params):
@@ -44,9 +47,12 @@ def categorical_entropy(params):
 def categorical_bound_share(coeffs, params):
     # <C, p> + H[p] = log Σ_k e^{C_k} for p = softmax(C); at the top category
     # C_k − log p_k equals it, so N logs replace the entropy's N×K.
-    logits = np.asarray(coeffs["onehot"], dtype=float)
     probs = np.asarray(params["probs"], dtype=float)
-    return np.max(logits, axis=-1) - np.log(np.max(probs, axis=-1))
+    known = remembered(probs)  # the update's own normalizers (params_from_coeffs)
+    if known is not None:
+        return known
+    logits = np.asarray(coeffs["onehot"], dtype=float)
+    return last_axis_max(logits)[..., 0] - np.log(last_axis_max(probs)[..., 0])
 
 
 def categorical_mode(params):
@@ -114,6 +120,6 @@ CATEGORICAL = Family(
     bound_share=categorical_bound_share,
     start=categorical_start, start_leads=True,
     check_support=categorical_check_support, check_params=categorical_check_params,
-    helpers=(first_index, found_at, simplex_problem),
+    helpers=(first_index, found_at, simplex_problem, last_axis_max),
     marginal=categorical_marginal,
 )

@@ -33,6 +33,12 @@ def dirichlet_entropy(params):
             - np.sum((alpha - 1.0) * sps.digamma(alpha), axis=-1))
 
 
+def dirichlet_bound_share(coeffs, params):
+    # <C, E[u]> + H[q] for q made from C is q's log normalizer log B(α)
+    alpha = np.asarray(params["concentration"], dtype=float)
+    return np.sum(sps.gammaln(alpha), axis=-1) - sps.gammaln(np.sum(alpha, axis=-1))
+
+
 def dirichlet_mode(params):
     """(α − 1) / Σ(α − 1).  An α_k of exactly 1 gives x_k = 0: Σ_k (α_k − 1) log x_k
     does not depend on x_k there, so mass on it only lowers the rest (the M-step
@@ -92,7 +98,8 @@ DIRICHLET = Family(
     event_rank={"log": 1}, value_rank=1, posterior="Dirichlet",
     params_from_coeffs=dirichlet_params_from_coeffs,
     coeffs_from_params=dirichlet_coeffs_from_params,
-    expectations=dirichlet_expectations, entropy=dirichlet_entropy, mode=dirichlet_mode,
+    expectations=dirichlet_expectations, entropy=dirichlet_entropy,
+    bound_share=dirichlet_bound_share, mode=dirichlet_mode,
     point_expectations=dirichlet_point_expectations, sample=dirichlet_sample,
     log_density=dirichlet_log_density, check_support=dirichlet_check_support,
     check_params=dirichlet_check_params,

@@ -36,7 +36,8 @@ class Family:
                   expected log-determinant); copied along with them.
     bound_share   optional, (coeffs, params) → per row Σ_s <C_s, E[u_s]> + H[q]: the
                   ELBO share of a latent just updated to q from C, cheaper than
-                  the inner product and the entropy apart (Categorical: log Σ e^C).
+                  the inner product and the entropy apart: q's log normalizer
+                  (Categorical: log Σ e^C; Gamma: log Γ(a) − a log b).
     start         optional, (prior params, rng, plated) → the starting params of
                   a latent, drawn to break the symmetry of exchangeable components
                   (Categorical: random responsibilities; a Normal or MvNormal

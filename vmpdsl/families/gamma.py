@@ -13,8 +13,9 @@ from .family import Family, scipy_marginal
 def gamma_params_from_coeffs(coeffs):
     shape = require_positive(np.asarray(coeffs["log"], dtype=float) + 1.0, "Gamma shape")
     rate = require_positive(-np.asarray(coeffs["x"], dtype=float), "Gamma rate")
-    shape, rate = np.broadcast_arrays(shape, rate)
-    return {"shape": shape.copy(), "rate": rate.copy()}
+    if shape.shape != rate.shape:  # (both are new arrays already)
+        shape, rate = (a.copy() for a in np.broadcast_arrays(shape, rate))
+    return {"shape": shape, "rate": rate}
 
 
 def gamma_coeffs_from_params(params):
@@ -31,6 +32,13 @@ def gamma_entropy(params):
     shape = params["shape"]
     return (shape - np.log(params["rate"]) + sps.gammaln(shape)
             + (1.0 - shape) * sps.digamma(shape))
+
+
+def gamma_bound_share(coeffs, params):
+    # <C, E[u]> + H[q] for q made from C is q's log normalizer log Γ(a) − a log b
+    # (two special functions, instead of the inner products and the entropy)
+    shape = params["shape"]
+    return sps.gammaln(shape) - shape * np.log(params["rate"])
 
 
 def gamma_mode(params):
@@ -80,7 +88,8 @@ GAMMA = Family(
     event_rank={"x": 0, "log": 0}, value_rank=0, posterior="Gamma",
     params_from_coeffs=gamma_params_from_coeffs,
     coeffs_from_params=gamma_coeffs_from_params,
-    expectations=gamma_expectations, entropy=gamma_entropy, mode=gamma_mode,
+    expectations=gamma_expectations, entropy=gamma_entropy, bound_share=gamma_bound_share,
+    mode=gamma_mode,
     point_expectations=gamma_point_expectations, sample=gamma_sample,
     log_density=gamma_log_density, check_support=gamma_check_support,
     check_params=gamma_check_params,

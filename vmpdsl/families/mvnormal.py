@@ -7,9 +7,9 @@ Functions read ``mean`` and ``precision`` (what a prior and a q both have);
 """
 import numpy as np
 
-from ..runtime.prelude import SharedOuter, compact
-from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
-                      spd_inverse, spd_problem, symmetrize)
+from ..runtime.prelude import SharedOuter, compact, remember, remembered
+from ..runtime.helpers import (broadcast_view, chol_inverse, chol_logdet, chol_lower, first_index,
+                               found_at, spd_inverse, spd_problem, symmetrize)
 from .family import Family, scipy_marginal
 
 
@@ -18,17 +18,20 @@ def mvnormal_params_from_coeffs(coeffs):
     c_xx = compact(np.asarray(coeffs["xx"], dtype=float), 2)
     # Only the symmetric part of C_xx pairs with x xᵀ, hence C + Cᵀ.
     precision = -(c_xx + np.swapaxes(c_xx, -1, -2))
-    batch = np.broadcast_shapes(c_x.shape[:-1], precision.shape[:-2])
     dim = c_x.shape[-1]
-    cov = chol_inverse(chol_lower(precision, "MvNormal precision"))
-    if cov.size == dim * dim:  # one covariance for every row: a single GEMM (cov is symmetric)
+    batch = np.broadcast_shapes(c_x.shape[:-1], precision.shape[:-2])
+    one = precision.size == dim * dim  # one precision for every row: one 2-D factor
+    chol = chol_lower(precision.reshape(dim, dim) if one else precision, "MvNormal precision")
+    cov = chol_inverse(chol).reshape(precision.shape)
+    if one:  # one covariance for every row: a single GEMM (cov is symmetric)
         mean = c_x @ cov.reshape(dim, dim)
     else:
         mean = (cov @ c_x[..., None])[..., 0]
     # A precision shared along a plate stays shared: broadcast views, no copies.
     full = batch + (dim, dim)
-    return {"mean": np.broadcast_to(mean, batch + (dim,)),
-            "cov": np.broadcast_to(cov, full), "precision": np.broadcast_to(precision, full)}
+    precision = broadcast_view(precision, full)
+    return {"mean": broadcast_view(mean, batch + (dim,)), "cov": broadcast_view(cov, full),
+            "precision": remember(precision, chol_logdet(chol))}
 
 
 def mvnormal_coeffs_from_params(params):
@@ -48,8 +51,8 @@ def mvnormal_expectations(params):
         cov = spd_inverse(params["precision"], "MvNormal precision")
     full = mean.shape + mean.shape[-1:]
     if mean.ndim > 1 and np.broadcast_shapes(full, cov.shape) == full:
-        shared = compact(np.broadcast_to(cov, full), 2)
-        if shared.size < np.prod(full):
+        shared = compact(broadcast_view(cov, full), 2)
+        if shared.size < mean.size * full[-1]:
             # rows sharing one covariance: E[x xᵀ] stays factored (see SharedOuter)
             return {"x": mean, "xx": SharedOuter(mean, shared)}
     return {"x": mean, "xx": np.asarray(SharedOuter(mean, cov))}
@@ -57,7 +60,9 @@ def mvnormal_expectations(params):
 
 def mvnormal_entropy(params):
     precision = np.asarray(params["precision"], dtype=float)
-    logdet = chol_logdet(chol_lower(compact(precision, 2), "MvNormal precision"))
+    logdet = remembered(precision)  # the update's own factor (params_from_coeffs)
+    if logdet is None:
+        logdet = chol_logdet(chol_lower(compact(precision, 2), "MvNormal precision"))
     entropy = 0.5 * (precision.shape[-1] * (1.0 + np.log(2.0 * np.pi)) - logdet)
     return np.broadcast_to(entropy, precision.shape[:-2])
 
@@ -141,6 +146,6 @@ MVNORMAL = Family(
     log_density=mvnormal_log_density, check_support=mvnormal_check_support,
     check_params=mvnormal_check_params,
     helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,
-             chol_inverse, spd_inverse),
+             chol_inverse, spd_inverse, broadcast_view),
     marginal=mvnormal_marginal,
 )

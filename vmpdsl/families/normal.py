@@ -12,8 +12,10 @@ from .family import Family, scipy_marginal
 def normal_params_from_coeffs(coeffs):
     precision = require_positive(-2.0 * np.asarray(coeffs["xx"], dtype=float),
                                  "Normal precision")
-    mean, precision = np.broadcast_arrays(coeffs["x"] / precision, precision)
-    return {"mean": mean.copy(), "precision": precision.copy()}
+    mean = np.asarray(coeffs["x"] / precision)
+    if mean.shape != precision.shape:  # (both are new arrays already)
+        mean, precision = (a.copy() for a in np.broadcast_arrays(mean, precision))
+    return {"mean": mean, "precision": precision}
 
 
 def normal_coeffs_from_params(params):
@@ -28,6 +30,12 @@ def normal_expectations(params):
 
 def normal_entropy(params):
     return 0.5 * (np.log(2.0 * np.pi) + 1.0 - np.log(params["precision"]))
+
+
+def normal_bound_share(coeffs, params):
+    # <C, E[u]> + H[q] for q made from C is q's log normalizer ½ (τ m² − log τ + log 2π)
+    precision = params["precision"]
+    return 0.5 * (precision * params["mean"] ** 2 - np.log(precision) + np.log(2.0 * np.pi))
 
 
 def normal_mode(params):
@@ -79,7 +87,8 @@ NORMAL = Family(
     event_rank={"x": 0, "xx": 0}, value_rank=0, posterior="Normal",
     params_from_coeffs=normal_params_from_coeffs,
     coeffs_from_params=normal_coeffs_from_params,
-    expectations=normal_expectations, entropy=normal_entropy, mode=normal_mode,
+    expectations=normal_expectations, entropy=normal_entropy, bound_share=normal_bound_share,
+    mode=normal_mode,
     point_expectations=normal_point_expectations, sample=normal_sample, start=normal_start,
     log_density=normal_log_density, check_support=normal_check_support,
     check_params=normal_check_params,

@@ -23,10 +23,11 @@ its expectations the marginal moments E[μ] = m, E[μμᵀ] = m mᵀ + W⁻¹ / 
 import numpy as np
 from scipy import special as sps
 
+from ..runtime.prelude import remember
 from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
                                joint_mean_problem, log_multigamma, missing_problem,
-                               positive_problem, require_positive, spd_inverse, spd_problem,
-                               symmetrize)
+                               positive_problem, require_positive, spd_inverse, spd_logdet,
+                               spd_problem, symmetrize)
 from .family import Family
 from .gamma import gamma_check_params, gamma_entropy
 from .mvnormal import mvnormal_log_density, mvnormal_sample
@@ -43,15 +44,19 @@ def normalwishart_params_from_coeffs(coeffs):
     dim = c_l.shape[-1]
     outer = beta[..., None, None] * mean[..., :, None] * mean[..., None, :]
     # Only the symmetric part of C_L pairs with the symmetric Λ, hence C + Cᵀ.
-    scale = spd_inverse(-(c_l + np.swapaxes(c_l, -1, -2)) - outer, "Normal–Wishart inverse scale")
+    chol = chol_lower(-(c_l + np.swapaxes(c_l, -1, -2)) - outer, "Normal–Wishart inverse scale")
+    scale = chol_inverse(chol)
     df = 2.0 * np.asarray(coeffs["logdet"], dtype=float) + dim
     if not np.all(np.isfinite(df) & (df > dim - 1)):
         raise FloatingPointError(f"Normal–Wishart df must exceed D - 1 = {dim - 1}")
     batch = np.broadcast_shapes(beta.shape, df.shape, scale.shape[:-2])
+    scale = np.broadcast_to(scale, batch + (dim, dim)).copy()
+    # log|W| = −log|W⁻¹|: the expectations and the entropy need not factor W
+    logdet = np.broadcast_to(-chol_logdet(chol), batch)
     return {"mean": np.broadcast_to(mean, batch + (dim,)).copy(),
             "beta": np.broadcast_to(beta, batch).copy(),
             "df": np.broadcast_to(df, batch).copy(),
-            "scale": np.broadcast_to(scale, batch + (dim, dim)).copy()}
+            "scale": remember(scale, logdet)}
 
 
 def normalwishart_coeffs_from_params(params):
@@ -283,7 +288,8 @@ NORMALWISHART = Family(
     marginal=normalwishart_marginal,
     helpers=(first_index, found_at, positive_problem, missing_problem, joint_mean_problem,
              require_positive, spd_problem,
-             symmetrize, chol_lower, chol_logdet, chol_inverse, spd_inverse, log_multigamma),
+             symmetrize, chol_lower, chol_logdet, chol_inverse, spd_inverse, log_multigamma,
+             spd_logdet),
 )
 
 NORMALGAMMA = Family(

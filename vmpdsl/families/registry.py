@@ -5,8 +5,8 @@ one line to ``_RECORDS`` below.
 
 ``runtime_source`` gives the source text of the numeric functions, which the
 code emitter pastes into a generated module below the header
-``import numpy as np`` / ``from scipy import special as sps`` /
-``from scipy import linalg as sla``.  That is why every family function is a
+``import weakref`` / ``import numpy as np`` / ``from scipy import special as sps`` /
+``from scipy import linalg as sla`` and the prelude (runtime/prelude.py).  That is why every family function is a
 plain module-level function that uses only those names, the ``runtime/helpers.py``
 helpers it lists and its family's other functions.
 """
@@ -46,7 +46,8 @@ JOINT_FAMILIES = ("NormalWishart", "NormalGamma")
 
 FAMILIES: dict[str, Family] = {record.name: record for record in _RECORDS}
 
-RUNTIME_HEADER = ("import numpy as np\n"
+RUNTIME_HEADER = ("import weakref\n"  # prelude's log-determinant memo, which they read
+                  "import numpy as np\n"
                   "from scipy import special as sps\n"
                   "from scipy import linalg as sla\n")
 

@@ -7,8 +7,9 @@ C_logdet = (ν − D − 1)/2.
 import numpy as np
 from scipy import special as sps
 
+from ..runtime.prelude import remember
 from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
-                      log_multigamma, spd_inverse, spd_problem, symmetrize)
+                               log_multigamma, spd_inverse, spd_logdet, spd_problem, symmetrize)
 from .family import Family
 
 
@@ -20,10 +21,13 @@ def wishart_params_from_coeffs(coeffs):
         raise FloatingPointError(f"Wishart df must exceed D - 1 = {dim - 1}; "
                                  f"{found_at(df, ~(df > dim - 1))}")
     # Only the symmetric part of C_x pairs with the symmetric Λ, hence C + Cᵀ.
-    scale = spd_inverse(-(c_x + np.swapaxes(c_x, -1, -2)), "Wishart inverse scale")
+    chol = chol_lower(-(c_x + np.swapaxes(c_x, -1, -2)), "Wishart inverse scale")
+    scale = chol_inverse(chol)
     batch = np.broadcast_shapes(df.shape, scale.shape[:-2])
-    return {"df": np.broadcast_to(df, batch).copy(),
-            "scale": np.broadcast_to(scale, batch + (dim, dim)).copy()}
+    scale = np.broadcast_to(scale, batch + (dim, dim)).copy()
+    # log|V| = −log|V⁻¹|: the expectations and the entropy need not factor V
+    logdet = np.broadcast_to(-chol_logdet(chol), batch)
+    return {"df": np.broadcast_to(df, batch).copy(), "scale": remember(scale, logdet)}
 
 
 def wishart_coeffs_from_params(params):
@@ -38,7 +42,7 @@ def wishart_expected_logdet(df, scale):
     dim = scale.shape[-1]
     half = 0.5 * (np.expand_dims(df, -1) - np.arange(dim))
     return (np.sum(sps.digamma(half), axis=-1) + dim * np.log(2.0)
-            + chol_logdet(chol_lower(scale, "Wishart scale")))
+            + spd_logdet(scale, "Wishart scale"))
 
 
 def wishart_expectations(params):
@@ -50,7 +54,7 @@ def wishart_expectations(params):
 def wishart_log_normalizer(df, scale):
     """ν D/2 log 2 + ν/2 log|V| + log Γ_D(ν/2)."""
     dim = scale.shape[-1]
-    logdet = chol_logdet(chol_lower(scale, "Wishart scale"))
+    logdet = spd_logdet(scale, "Wishart scale")
     return 0.5 * df * (dim * np.log(2.0) + logdet) + log_multigamma(0.5 * df, dim)
 
 
@@ -153,7 +157,7 @@ WISHART = Family(
     log_density=wishart_log_density, check_support=wishart_check_support,
     check_params=wishart_check_params,
     helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,
-             chol_inverse, spd_inverse, log_multigamma),
+             chol_inverse, spd_inverse, log_multigamma, spd_logdet),
     internals=(wishart_expected_logdet, wishart_log_normalizer),
     marginal=wishart_marginal,
 )

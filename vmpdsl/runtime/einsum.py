@@ -22,8 +22,11 @@ _MEMO = {}
 # contraction runs in blocks along its largest axis (~32 MB per block).
 _BLOCK_ELEMENTS = 1 << 22
 # Up to this many elements per operand, a one- or two-operand contraction is
-# cheapest as one call of einsum's C kernel; BLAS pays off only for large operands.
+# cheapest as one call of einsum's C kernel, unless it loops over more than
+# _SMALL_WORK products beyond its largest operand: Σ_n z_nk z_nl over 100×10
+# rows takes the kernel 7 µs, one GEMM 5 µs (50×50 matrices: 39 against 9).
 _SMALL_ELEMENTS = 1 << 16
+_SMALL_WORK = 1 << 12
 
 
 def _einsum(labels, operands, out):
@@ -45,6 +48,9 @@ def _plan(labels, shapes, out, block=True):
     matmul when they contract a label and by einsum's C kernel otherwise (as
     np.einsum's own path does, so results round as they did with it), blocked
     when an intermediate is too big."""
+    scalars = [p for p, lab in enumerate(labels) if not lab]
+    if scalars and len(scalars) < len(labels):
+        return _scaled(labels, shapes, out, block, scalars)
     sizes = {}
     for lab, shape in zip(labels, shapes):
         for l, n in zip(lab, shape):
@@ -52,7 +58,9 @@ def _plan(labels, shapes, out, block=True):
                 sizes[l] = n
     present = "".join(l for l in out if l in sizes)
     shape = None if present == out else tuple(sizes.get(l, 1) for l in out)
-    if len(labels) <= 2 and max(np.prod(s) for s in shapes) <= _SMALL_ELEMENTS:
+    largest = max(np.prod(s) for s in shapes)
+    if (len(labels) <= 2 and largest <= _SMALL_ELEMENTS
+            and _count(sizes, sizes) <= max(largest, _SMALL_WORK)):
         spec = ",".join(labels) + "->" + present
         if shape is None:
             return lambda operands: np.einsum(spec, *operands)
@@ -84,6 +92,21 @@ def _plan(labels, shapes, out, block=True):
         return _finish(operands[0], order, shape)
     # blocks see fresh slices every call: memoizing them would only hold memory
     memo_keys = [(step, _canonical(arg)) if block else None for at, step, arg in steps]
+    return run
+
+
+def _scaled(labels, shapes, out, block, scalars):
+    """The plan of a contraction with scalar operands (no labels): the others'
+    contraction times the scalars, so a scalar such as E[tau] joins no
+    pairwise step and the product of the others is memoized without it."""
+    rest = [p for p in range(len(labels)) if p not in scalars]
+    inner = _plan([labels[p] for p in rest], [shapes[p] for p in rest], out, block)
+
+    def run(operands):
+        result = inner([operands[p] for p in rest])
+        for p in scalars:
+            result = result * operands[p]
+        return result
     return run
 
 

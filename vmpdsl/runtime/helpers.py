@@ -11,7 +11,7 @@ import numpy as np
 from scipy import special as sps  # noqa: F401  (part of the emitted header)
 from scipy import linalg as sla  # noqa: F401  (part of the emitted header)
 
-from .prelude import compact
+from .prelude import compact, remembered
 
 
 def first_index(bad):
@@ -30,6 +30,11 @@ def found_at(x, bad):
 def positive_problem(value, what):
     """A sentence if any entry of ``value`` is not positive and finite, else None."""
     value = np.asarray(value, dtype=float)
+    # the common case, all fine, at the cost of a comparison (NaN fails both)
+    if value.ndim == 0 and 0.0 < float(value) < np.inf:
+        return None
+    if value.ndim and (value.size == 0 or (value.min() > 0.0 and value.max() < np.inf)):
+        return None
     bad = ~(np.isfinite(value) & (value > 0))
     if np.any(bad):
         return f"{what} must be positive and finite; {found_at(value, bad)}"
@@ -95,6 +100,25 @@ def simplex_problem(values, what, noun, unit):
     return None
 
 
+def broadcast_view(array, shape):
+    """``array`` broadcast to ``shape`` (a read-only view), or itself when it
+    has that shape already (np.broadcast_to costs µs a sweep can feel)."""
+    return array if array.shape == shape else np.broadcast_to(array, shape)
+
+
+def last_axis_max(values):
+    """The maximum over the last axis (kept as length 1).  Over a few
+    categories, one pass per category: numpy reduces a short contiguous axis
+    row by row (10⁴ rows of 8: 420 µs, against 50 µs this way)."""
+    size = values.shape[-1]
+    if not 0 < size <= 32:
+        return np.max(values, axis=-1, keepdims=True)
+    top = values[..., :1].copy()
+    for k in range(1, size):
+        np.maximum(top, values[..., k:k + 1], out=top)
+    return top
+
+
 def symmetrize(matrix):
     """(A + Aᵀ)/2 over the last two axes: removes rounding asymmetry."""
     return 0.5 * (matrix + np.swapaxes(matrix, -1, -2))
@@ -109,6 +133,11 @@ def chol_lower(matrix, what):
     matrix = np.asarray(matrix, dtype=float)
     if not np.all(np.isfinite(matrix)):
         raise FloatingPointError(f"{what} has non-finite entries")
+    if matrix.ndim == 2 and matrix.size:  # one matrix: LAPACK directly, ~2× faster
+        chol, info = sla.lapack.dpotrf(matrix, lower=1)  # (zero above the diagonal)
+        if info != 0:
+            raise FloatingPointError(f"{what} is not positive definite")
+        return chol
     try:
         return np.linalg.cholesky(matrix)
     except np.linalg.LinAlgError:
@@ -120,13 +149,24 @@ def chol_logdet(chol):
     return 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
 
 
+def spd_logdet(matrix, what):
+    """log det of a batch of SPD matrices: the one an update noted for this
+    very array (prelude's remember), else from a Cholesky factor."""
+    known = remembered(matrix)
+    return known if known is not None else chol_logdet(chol_lower(matrix, what))
+
+
 def chol_inverse(chol):
-    """A⁻¹ = L⁻ᵀ L⁻¹ from A's lower Cholesky factor L (exactly symmetric)."""
+    """A⁻¹ = L⁻ᵀ L⁻¹ from A's lower Cholesky factor L (exactly symmetric; L as
+    chol_lower gives it, zero above the diagonal)."""
     if chol.ndim == 2:  # one matrix: LAPACK's potri is ~3× faster than a general solve
-        # Lᵀ is the upper factor in Fortran order, so LAPACK needs no copy
+        # Lᵀ is the upper factor in Fortran order, so LAPACK needs no copy; it
+        # fills the upper triangle and leaves Lᵀ's zeros below: mirror them up
         inverse, info = sla.lapack.dpotri(chol.T, lower=0)
         if info == 0:
-            return np.triu(inverse) + np.triu(inverse, 1).T
+            full = inverse + inverse.T
+            np.fill_diagonal(full, np.diagonal(inverse))
+            return full
     eye = np.broadcast_to(np.eye(chol.shape[-1]), chol.shape)
     linv = np.linalg.solve(chol, eye)
     return symmetrize(np.swapaxes(linv, -1, -2) @ linv)

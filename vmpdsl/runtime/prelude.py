@@ -16,7 +16,15 @@ number of rows it stands for).
 
 Plain operands go to ``_einsum`` (einsum.py), which runs a plan compiled once
 per spec and shapes and memoizes products of unchanged operands.
+
+``remember`` / ``remembered``: what an update computed along with a
+parameter array (the log-determinant of a precision it factored, a
+Categorical's row normalizers), kept for the expectations, the entropy and the
+ELBO share of the same q, so an MvNormal or Wishart update factors its matrix
+once.
 """
+import weakref
+
 import numpy as np
 from scipy import sparse as spsparse
 from scipy import special as sps
@@ -64,6 +72,25 @@ def compact(array, event_ndim):
                   for stride, size in zip(array.strides[:array.ndim - event_ndim],
                                           array.shape[:array.ndim - event_ndim]))
     return array[index]
+
+
+# id(array) -> (weak reference to it, value): what an update computed along
+# with a parameter array.  An entry goes with its array, and a lookup checks
+# identity, so a reused id never answers for another array.
+_REMEMBERED = {}
+
+
+def remember(array, value):
+    """Note ``value`` (log|array| of a precision, …) for ``remembered``; returns ``array``."""
+    key = id(array)
+    _REMEMBERED[key] = (weakref.ref(array, lambda _, key=key: _REMEMBERED.pop(key, None)), value)
+    return array
+
+
+def remembered(array):
+    """The value ``remember`` noted for this very array, else None."""
+    hit = _REMEMBERED.get(id(array))
+    return hit[1] if hit is not None and hit[0]() is array else None
 
 
 class SharedOuter:
