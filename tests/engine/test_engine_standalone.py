@@ -1,5 +1,5 @@
 """The emitted module stands alone: it imports only numpy, scipy and the
-standard library's warnings, and runs in a fresh interpreter where vmpdsl
+standard library's warnings and os, and runs in a fresh interpreter where vmpdsl
 cannot be imported, giving the same ELBO trace as the in-process fit."""
 import ast
 import json
@@ -14,7 +14,8 @@ import pytest
 
 from engine_cases import SIMULATORS, SUPPORTED, example, quiet_fit
 
-ALLOWED_IMPORTS = {"numpy", "scipy", "warnings"}
+# the standard library's warnings and os (the memory check reads the page size)
+ALLOWED_IMPORTS = {"numpy", "scipy", "warnings", "os"}
 
 
 def imported_modules(code):

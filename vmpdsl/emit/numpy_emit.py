@@ -12,7 +12,6 @@ scipy only.
 from __future__ import annotations
 
 import heapq
-import inspect
 import re
 
 from ..derive.expressions import EYE, ONES
@@ -20,9 +19,8 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from ..runtime import (chains, checks, driver, einsum, local_loop, memory, new_data, newton,
-                       prelude, rotate, scatter, serial, sweeps)
 from . import nonconjugate_emit
+from .assemble import Assembled, assemble, runtime_parts
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -139,10 +137,11 @@ def constant_text(expr, hypers=()) -> str:
 
 
 # ----------------------------------------------------------------- module
-def emit(program: Program, equations: str = "") -> str:
+def emit(program: Program, equations: str = "", trim: bool = True) -> Assembled:
+    """The module's pieces (emit/assemble.py): its docstring, the model's code,
+    and the runtime, trimmed to what the model uses unless ``trim`` is False."""
     model = program.model
-    lines = [module_doc(model, equations), HEADER, runtime_text(program), ""]
-    lines += spec_lines(program)
+    lines = spec_lines(program)
     lines += hypers_function(model)
     lines += safety_lines(program)
     lines += constants_function(program)
@@ -155,20 +154,9 @@ def emit(program: Program, equations: str = "") -> str:
     lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
     lines += elbo_function(program)
     lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
-    lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, driver, sweeps, local_loop, new_data, newton,
-                           chains)]
     lines += rotation_lines(program)
-    return "\n".join(lines) + "\n"
-
-
-HEADER = '''import warnings
-
-import numpy as np
-from scipy import linalg as sla
-from scipy import sparse as spsparse
-from scipy import special as sps
-'''
+    return assemble(module_doc(model, equations), lines, runtime_parts(family_source(program)),
+                    trim)
 
 
 def module_doc(model, equations: str) -> str:
@@ -178,19 +166,11 @@ def module_doc(model, equations: str) -> str:
     return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '\n"""'
 
 
-def runtime_text(program: Program) -> str:
+def family_source(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
                        if v.role != "hyper" and v.family in FAMILIES})
-    body = [strip_imports(inspect.getsource(part)) for part in (prelude, scatter, einsum, serial)]
-    body.append(runtime_source(families))
-    return "\n\n".join(body)
-
-
-def strip_imports(source: str) -> str:
-    kept = [l for l in source.splitlines()
-            if not l.startswith(("import ", "from "))]
-    return "\n".join(kept)
+    return runtime_source(families)
 
 
 def spec_lines(program: Program) -> list:
@@ -548,13 +528,9 @@ def updates_table(program: Program) -> list:
 
 
 def rotation_lines(program: Program) -> list:
-    """ROTATIONS (derive/rotations.py) and, when there are any, the rotation step."""
+    """ROTATIONS (derive/rotations.py): the bilinear pairs the sweep rotates."""
     from ..derive.rotations import rotation_pairs
-    pairs = rotation_pairs(program.model)
-    if not pairs:
-        return ["ROTATIONS = ()"]
-    return [f"ROTATIONS = {pairs!r}", "from scipy import optimize as sopt",
-            strip_imports(inspect.getsource(rotate))]
+    return [f"ROTATIONS = {rotation_pairs(program.model)!r}"]
 
 
 def fam_fn(family: str, field: str) -> str:

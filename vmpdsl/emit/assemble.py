@@ -1,0 +1,303 @@
+"""Assemble an emitted module: the model's own code first, then the generic
+runtime it uses, trimmed at compile time.
+
+The runtime (``vmpdsl.runtime`` and the family functions) is pasted in as
+source, and only its top-level definitions that the module reaches are kept:
+reachability by name from the model's code and from ``ENTRY_POINTS`` (what
+users and the package call on a module).  A name counts as used wherever it
+occurs in a kept definition, also as a string (``globals().get("BLOCKS")``),
+so trimming never drops something the module can reach.
+
+Optional features are reached through *hook tables*, dicts whose entries are
+kept only for what the model has, so a feature's code is referenced (hence
+kept) only then:
+
+* an entry keyed by a class (``prelude._REWRITES``: how ``contract`` rewrites
+  ``OneHot`` and ``SharedOuter`` operands) lives when kept code builds that
+  class;
+* an entry keyed by a string (``features.FEATURES`` and ``PREDICTORS``) lives
+  when the model has that feature: a table of the model named by the key is
+  not empty (``ROTATIONS``, ``SLICE_MASKS``), or the key is the model's
+  predictive shape (``PREDICTIVE[0]``).
+
+Layout: the docstring, imports (those the kept code uses), the model's code,
+the runtime under a banner, then the *wiring*: the model's tables that name
+runtime functions at import time (``FAMILY_FUNCTIONS``), moved after what
+they name.  ``Assembled.pair`` writes the runtime as a sibling file instead,
+which the model's file runs in its own namespace (see README, "Emit").
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from dataclasses import dataclass
+
+# The names users and the package (api.py, chunked.py, predict.py,
+# predictive_exact.py) call on an emitted module, besides the model's tables.
+ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
+                "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
+                "split_blocks", "_MEMO", "QUAD_NODES", "_gamma_scale_mixture_logpdf")
+HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
+# The model's tables whose being non-empty turns on the feature of that name.
+FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS")
+# Module aliases the runtime uses, and the import each needs (standard library first).
+IMPORTS = {"os": "import os", "warnings": "import warnings", "np": "import numpy as np",
+           "sla": "from scipy import linalg as sla",
+           "sopt": "from scipy import optimize as sopt",
+           "spsparse": "from scipy import sparse as spsparse",
+           "sps": "from scipy import special as sps"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One top-level statement of the source: its text (with the comments
+    above it), the names it defines and uses, and a hook table's entries."""
+    text: str
+    defines: frozenset
+    uses: frozenset
+    calls: frozenset  # names called (a class called is built)
+    entries: tuple = ()  # a hook table's (key, key text, value text, uses)
+    part: str = ""
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """The pieces of an emitted module (texts without trailing newlines)."""
+    doc: str
+    imports: str
+    model: str
+    runtime: str
+    wiring: str
+
+    @property
+    def text(self) -> str:
+        """The module as one file: the runtime pasted after the model's code."""
+        return "\n\n\n".join([self.doc + "\n" + self.imports, self.model, RUNTIME_BANNER,
+                               self.runtime, WIRING + "\n" + self.wiring]) + "\n"
+
+    def pair(self, runtime_file: str) -> tuple[str, str]:
+        """(the model's file, the runtime's file): the model's file runs
+        ``runtime_file`` (a name beside it) in its own namespace."""
+        imports = self.imports if "import os" in self.imports else "import os\n" + self.imports
+        main = "\n\n\n".join([self.doc + "\n" + imports, self.model,
+                               LOADER.format(file=runtime_file), WIRING + "\n" + self.wiring])
+        runtime = "\n\n\n".join([RUNTIME_DOC + "\n" + self.imports, self.runtime])
+        return main + "\n", runtime + "\n"
+
+
+RUNTIME_BANNER = """# {rule}
+# The generic runtime (vmpdsl/runtime and the family functions), trimmed at
+# compile time to what this model uses: nothing in it is specific to the
+# model, except the wiring tables at the end.
+# {rule}""".format(rule="=" * 77)
+LOADER = """# The generic runtime (fit, the checks, the einsum executor, the family
+# functions) is the file {file} beside this one; it runs in this
+# module's namespace, as if pasted here.
+_RUNTIME_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), {file!r})
+with open(_RUNTIME_FILE, encoding="utf-8") as _source:
+    exec(compile(_source.read(), _RUNTIME_FILE, "exec"))"""
+WIRING = "# " + "-" * 77 + "\n# Wiring: the model's tables that name runtime functions."
+
+RUNTIME_DOC = '''"""The generic runtime of a module emitted by vmpdsl (copied from vmpdsl/runtime
+and the family functions, trimmed to what the model uses; numpy and scipy only).
+
+Not a module of its own: the model's file runs this file in its namespace
+(see its loader), so the names here and there are one set of globals.
+"""'''
+
+
+# ------------------------------------------------------------------ parsing
+def statements(source: str, part: str = "") -> tuple[str, list]:
+    """(the first line of the module docstring, the top-level statements
+    other than imports and that docstring) of ``source``."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    title, body, start = "", tree.body, 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        title = body[0].value.value.strip().splitlines()[0]
+        start, body = body[0].end_lineno, body[1:]
+    found = []
+    for node in body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        text = "\n".join(lines[start:node.end_lineno])
+        start = node.end_lineno
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        comments = "\n".join(lines[max(0, first - 1 - _comment_lines(lines, first)):first - 1])
+        text = "\n".join(l for l in (comments, "\n".join(lines[first - 1:node.end_lineno])) if l)
+        found.append(statement(node, text, source, part))
+    return title, found
+
+
+def _comment_lines(lines: list, first: int) -> int:
+    """How many comment lines sit right above line ``first`` (1-based)."""
+    count = 0
+    while first - 2 - count >= 0 and lines[first - 2 - count].lstrip().startswith("#"):
+        count += 1
+    return count
+
+
+def statement(node, text: str, source: str, part: str) -> Statement:
+    defines = set()
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        defines.add(node.name)
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        defines |= {t.id for t in targets if isinstance(t, ast.Name)}
+    entries = ()
+    if defines & set(HOOK_TABLES) and isinstance(node.value, ast.Dict):
+        entries = tuple(_entry(k, v, source) for k, v in zip(node.value.keys, node.value.values))
+        uses = frozenset()
+    else:
+        uses = _names(node)
+    return Statement(text, frozenset(defines), uses - defines if entries else uses,
+                     _called(node), entries, part)
+
+
+def _entry(key, value, source):
+    label = key.value if isinstance(key, ast.Constant) else ("class", key.id)
+    return (label, ast.get_source_segment(source, key), ast.get_source_segment(source, value),
+            _names(key) | _names(value))
+
+
+def _names(node) -> frozenset:
+    """Every name a node uses, and every string that looks like one."""
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            found.add(sub.id)
+        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) \
+                and sub.value.isidentifier():
+            found.add(sub.value)
+    return frozenset(found)
+
+
+def _called(node) -> frozenset:
+    return frozenset(sub.func.id for sub in ast.walk(node)
+                     if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name))
+
+
+# ---------------------------------------------------------------- trimming
+def reachable(runtime: list, roots: set, features: set, built: set) -> tuple[set, set]:
+    """(indices of the runtime statements reached from ``roots``, the hook
+    entries that live): a fixpoint, since a kept statement may build a class
+    whose rewrite entry then lives."""
+    where = {name: i for i, s in enumerate(runtime) for name in s.defines}
+    while True:
+        kept, live, todo = set(), set(), list(roots)
+        while todo:
+            name = todo.pop()
+            i = where.get(name)
+            if i is None or i in kept:
+                continue
+            kept.add(i)
+            todo += runtime[i].uses
+            for n, entry in enumerate(runtime[i].entries):
+                if _lives(entry[0], features, built):
+                    live.add((i, n))
+                    todo += entry[3]
+        now = built | {c for i in kept if not runtime[i].entries for c in runtime[i].calls}
+        if now == built:
+            return kept, live
+        built = now
+
+
+def _lives(label, features: set, built: set) -> bool:
+    return label[1] in built if isinstance(label, tuple) else label in features
+
+
+def hook_text(s: Statement, index: int, live: set) -> str:
+    """A hook table's text with only its live entries."""
+    name = next(iter(s.defines))
+    head = s.text[:s.text.index(f"{name} = ")]
+    rows = [f"    {k}: {v}," for n, (_, k, v, _) in enumerate(s.entries) if (index, n) in live]
+    return head + (f"{name} = {{\n" + "\n".join(rows) + "\n}" if rows else f"{name} = {{}}")
+
+
+def features_of(model: list) -> set:
+    """The features the model's tables turn on (see the module docstring)."""
+    values = {}
+    for s in model:
+        for name in s.defines & (set(FEATURE_TABLES) | {"PREDICTIVE"}):
+            values[name] = ast.literal_eval(s.text.split(" = ", 1)[1].split("  #")[0])
+    found = {name for name in FEATURE_TABLES if values.get(name)}
+    if values.get("PREDICTIVE"):
+        found.add(values["PREDICTIVE"][0])
+    return found
+
+
+# ---------------------------------------------------------------- assembly
+def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Assembled:
+    """The module from its docstring, the model's code (lines) and the
+    runtime ``parts`` ((source, where it comes from) in order); ``trim=False``
+    keeps the whole runtime (tests compare the two)."""
+    _, model = statements("\n".join(model_lines))
+    runtime, titles = [], {}
+    for source, where in parts:
+        title, found = statements(source, where)
+        titles[where] = title
+        runtime += found
+    defined = {name for s in runtime for name in s.defines}
+    own = {name for s in model for name in s.defines}
+    wiring = [s for s in model if not _is_definition(s) and (s.uses & defined) - own]
+    roots = set(ENTRY_POINTS) | {n for s in model for n in s.uses}
+    features, built = features_of(model), {c for s in model for c in s.calls}
+    if trim:
+        kept, live = reachable(runtime, roots, features, built)
+    else:
+        kept = set(range(len(runtime)))
+        live = {(i, n) for i in kept for n in range(len(runtime[i].entries))}
+    body, part = [], None
+    for i, s in enumerate(runtime):
+        if i not in kept:
+            continue
+        if s.part != part:
+            part = s.part
+            body.append(f"# {'-' * 77}\n# {titles[part]}\n# ({part})")
+        body.append(hook_text(s, i, live) if s.entries else s.text)
+    model_text = joined(s.text for s in model if s not in wiring)
+    runtime_text = joined(body)
+    used = {n for s in model for n in s.uses} | _names(ast.parse(runtime_text))
+    imports = [line for alias, line in IMPORTS.items() if alias in used]
+    standard = [line for line in imports if line in ("import os", "import warnings")]
+    imports = "\n".join(standard + [""] * bool(standard) + imports[len(standard):])
+    return Assembled(doc, imports, model_text, runtime_text,
+                     "\n".join(s.text for s in wiring))
+
+
+def _is_definition(s: Statement) -> bool:
+    return s.text.lstrip().startswith(("def ", "class ", "@"))
+
+
+def joined(texts) -> str:
+    """Statements as a module: two blank lines around a definition or a
+    section comment (PEP 8), none between consecutive tables."""
+    out, previous = "", None
+    for text in texts:
+        block = text.lstrip().startswith(("def ", "class ", "@", "#"))
+        if previous is not None:
+            out += "\n\n\n" if block or previous else "\n"
+        out += text
+        previous = block
+    return out
+
+
+
+def runtime_parts(family_source: str) -> list:
+    """(source, where from) of every runtime part, in module order: the
+    contraction executor, the family functions (``family_source``), the fit
+    loop and its optional steps, and last the hook tables naming them."""
+    from ..runtime import (chains, checks, driver, einsum, features, local_loop, memory,
+                           new_data, newton, prelude, rotate, scatter, serial, sweeps)
+    before = (prelude, scatter, einsum, serial)
+    after = (checks, memory, driver, sweeps, local_loop, chains, new_data, newton, rotate,
+             features)
+    families = ('"""The numeric functions of the families the model uses."""\n'
+                + family_source, "vmpdsl/families")
+    return [_part(m) for m in before] + [families] + [_part(m) for m in after]
+
+
+def _part(module) -> tuple:
+    return inspect.getsource(module), module.__name__.replace(".", "/") + ".py"
