@@ -31,13 +31,15 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
-# The names users and the package (api.py, chunked.py, predict.py,
-# predictive_exact.py) call on an emitted module, besides the model's tables.
+# The names users and the package (api.py, chunked.py, predict.py) call on an
+# emitted module, besides the model's tables.
 ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
                 "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
-                "split_blocks", "_MEMO", "QUAD_NODES", "_gamma_scale_mixture_logpdf")
+                "split_blocks", "_MEMO")
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
 # The model's tables whose being non-empty turns on the feature of that name.
 FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS")
@@ -116,7 +118,7 @@ def statements(source: str, part: str = "") -> tuple[str, list]:
     title, body, start = "", tree.body, 0
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
             and isinstance(body[0].value.value, str):
-        title = body[0].value.value.strip().splitlines()[0]
+        title = first_sentence(body[0].value.value)
         start, body = body[0].end_lineno, body[1:]
     found = []
     for node in body:
@@ -129,6 +131,14 @@ def statements(source: str, part: str = "") -> tuple[str, list]:
         text = "\n".join(l for l in (comments, "\n".join(lines[first - 1:node.end_lineno])) if l)
         found.append(statement(node, text, source, part))
     return title, found
+
+
+def first_sentence(doc: str) -> str:
+    """A docstring's first sentence, on one line."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    paragraph = re.sub(r" \((copied|part of)[^)]*\)", "", paragraph)  # true of every part
+    end = re.search(r"\.(\s|$)", paragraph)
+    return paragraph[:end.start() + 1] if end else paragraph
 
 
 def _comment_lines(lines: list, first: int) -> int:
@@ -255,7 +265,8 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
             continue
         if s.part != part:
             part = s.part
-            body.append(f"# {'-' * 77}\n# {titles[part]}\n# ({part})")
+            title = textwrap.wrap(f"{titles[part]} ({part})", 77)
+            body.append("\n".join([f"# {'-' * 77}"] + [f"# {line}" for line in title]))
         body.append(hook_text(s, i, live) if s.entries else s.text)
     model_text = joined(s.text for s in model if s not in wiring)
     runtime_text = joined(body)
@@ -283,6 +294,16 @@ def joined(texts) -> str:
         previous = block
     return out
 
+
+
+def runtime_path(module_path: str) -> str | None:
+    """Where ``vmpdsl compile -o module_path`` writes the runtime: beside it,
+    ``<stem>_runtime.py``; None for a target that is not a regular file (a
+    device, a pipe), which gets the module as one text."""
+    path = Path(module_path)
+    if path.exists() and not path.is_file():
+        return None
+    return str(path.with_name(path.stem + "_runtime.py"))
 
 
 def runtime_parts(family_source: str) -> list:
