@@ -518,13 +518,24 @@ def updates_table(program: Program) -> list:
     families = sorted({s.family for s in program.steps})
     funcs = []
     for family in families:
-        funcs.append(f"    {family!r}: {{")
-        funcs += [f"        {field!r}: {fam_fn(family, field)}," for field in RUNTIME_FUNCTIONS]
-        funcs.append("    },")
+        funcs += packed(f"    {family!r}: {{", [f"{field!r}: {fam_fn(family, field)}"
+                                                for field in RUNTIME_FUNCTIONS], "},")
     observed = sorted({v.family for v in program.model.by_role("data") if v.family in FAMILIES})
     checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
     return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
             "SUPPORT_CHECKS = {"] + checks + ["}", ""])
+
+
+def packed(head: str, items: list, end: str, width: int = 99) -> list:
+    """``head`` and the comma-separated ``items`` filled into lines of at most
+    ``width`` characters (continuation lines aligned after ``head``)."""
+    lines, line = [], head
+    for item in items:
+        if line != head and len(line) + len(item) + 1 > width:
+            lines.append(line.rstrip())
+            line = " " * len(head)
+        line += item + ", "
+    return lines + [line.rstrip(", ") + end]
 
 
 def rotation_lines(program: Program) -> list:
