@@ -34,6 +34,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # The names users and the package (api.py, chunked.py, predict.py) call on an
 # emitted module, besides the model's tables.
@@ -51,15 +52,25 @@ IMPORTS = {"os": "import os", "warnings": "import warnings", "np": "import numpy
            "sps": "from scipy import special as sps"}
 
 
+class Entry(NamedTuple):
+    """One entry of a hook table: whether it lives (``label``: a string, the
+    feature, or ("class", name)), its text, and the names it uses."""
+    label: object
+    text: str
+    uses: frozenset
+
+
 @dataclass(frozen=True)
 class Statement:
     """One top-level statement of the source: its text (with the comments
-    above it), the names it defines and uses, and a hook table's entries."""
+    above it), the names it defines, uses and calls (a class called is
+    built), and a hook table's entries (then ``uses`` is empty)."""
+    node: ast.stmt
     text: str
     defines: frozenset
     uses: frozenset
-    calls: frozenset  # names called (a class called is built)
-    entries: tuple = ()  # a hook table's (key, key text, value text, uses)
+    calls: frozenset
+    entries: tuple = ()
     part: str = ""
 
 
@@ -111,25 +122,22 @@ Not a module of its own: the model's file runs this file in its namespace
 
 # ------------------------------------------------------------------ parsing
 def statements(source: str, part: str = "") -> tuple[str, list]:
-    """(the first line of the module docstring, the top-level statements
+    """(the first sentence of the module docstring, the top-level statements
     other than imports and that docstring) of ``source``."""
-    tree = ast.parse(source)
+    body = ast.parse(source).body
     lines = source.splitlines()
-    title, body, start = "", tree.body, 0
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        title = first_sentence(body[0].value.value)
-        start, body = body[0].end_lineno, body[1:]
+    title = ""
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        title, body = first_sentence(body[0].value.value), body[1:]
     found = []
     for node in body:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        text = "\n".join(lines[start:node.end_lineno])
-        start = node.end_lineno
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
-        comments = "\n".join(lines[max(0, first - 1 - _comment_lines(lines, first)):first - 1])
-        text = "\n".join(l for l in (comments, "\n".join(lines[first - 1:node.end_lineno])) if l)
-        found.append(statement(node, text, source, part))
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        above = first - 1
+        while above > 0 and lines[above - 1].lstrip().startswith("#"):
+            above -= 1  # the comment lines right above belong to it
+        found.append(statement(node, "\n".join(lines[above:node.end_lineno]), source, part))
     return title, found
 
 
@@ -141,14 +149,6 @@ def first_sentence(doc: str) -> str:
     return paragraph[:end.start() + 1] if end else paragraph
 
 
-def _comment_lines(lines: list, first: int) -> int:
-    """How many comment lines sit right above line ``first`` (1-based)."""
-    count = 0
-    while first - 2 - count >= 0 and lines[first - 2 - count].lstrip().startswith("#"):
-        count += 1
-    return count
-
-
 def statement(node, text: str, source: str, part: str) -> Statement:
     defines = set()
     if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -156,20 +156,13 @@ def statement(node, text: str, source: str, part: str) -> Statement:
     elif isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         defines |= {t.id for t in targets if isinstance(t, ast.Name)}
-    entries = ()
     if defines & set(HOOK_TABLES) and isinstance(node.value, ast.Dict):
-        entries = tuple(_entry(k, v, source) for k, v in zip(node.value.keys, node.value.values))
-        uses = frozenset()
-    else:
-        uses = _names(node)
-    return Statement(text, frozenset(defines), uses - defines if entries else uses,
-                     _called(node), entries, part)
-
-
-def _entry(key, value, source):
-    label = key.value if isinstance(key, ast.Constant) else ("class", key.id)
-    return (label, ast.get_source_segment(source, key), ast.get_source_segment(source, value),
-            _names(key) | _names(value))
+        entries = tuple(Entry(k.value if isinstance(k, ast.Constant) else ("class", k.id),
+                              f"{ast.get_source_segment(source, k)}: "
+                              f"{ast.get_source_segment(source, v)}", _names(k) | _names(v))
+                        for k, v in zip(node.value.keys, node.value.values))
+        return Statement(node, text, frozenset(defines), frozenset(), frozenset(), entries, part)
+    return Statement(node, text, frozenset(defines), _names(node), _called(node), (), part)
 
 
 def _names(node) -> frozenset:
@@ -205,9 +198,9 @@ def reachable(runtime: list, roots: set, features: set, built: set) -> tuple[set
             kept.add(i)
             todo += runtime[i].uses
             for n, entry in enumerate(runtime[i].entries):
-                if _lives(entry[0], features, built):
+                if _lives(entry.label, features, built):
                     live.add((i, n))
-                    todo += entry[3]
+                    todo += entry.uses
         now = built | {c for i in kept if not runtime[i].entries for c in runtime[i].calls}
         if now == built:
             return kept, live
@@ -222,16 +215,14 @@ def hook_text(s: Statement, index: int, live: set) -> str:
     """A hook table's text with only its live entries."""
     name = next(iter(s.defines))
     head = s.text[:s.text.index(f"{name} = ")]
-    rows = [f"    {k}: {v}," for n, (_, k, v, _) in enumerate(s.entries) if (index, n) in live]
+    rows = [f"    {e.text}," for n, e in enumerate(s.entries) if (index, n) in live]
     return head + (f"{name} = {{\n" + "\n".join(rows) + "\n}" if rows else f"{name} = {{}}")
 
 
 def features_of(model: list) -> set:
     """The features the model's tables turn on (see the module docstring)."""
-    values = {}
-    for s in model:
-        for name in s.defines & (set(FEATURE_TABLES) | {"PREDICTIVE"}):
-            values[name] = ast.literal_eval(s.text.split(" = ", 1)[1].split("  #")[0])
+    values = {name: ast.literal_eval(s.node.value) for s in model
+              for name in s.defines & (set(FEATURE_TABLES) | {"PREDICTIVE"})}
     found = {name for name in FEATURE_TABLES if values.get(name)}
     if values.get("PREDICTIVE"):
         found.add(values["PREDICTIVE"][0])
@@ -279,7 +270,7 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
 
 
 def _is_definition(s: Statement) -> bool:
-    return s.text.lstrip().startswith(("def ", "class ", "@"))
+    return isinstance(s.node, (ast.FunctionDef, ast.ClassDef))
 
 
 def joined(texts) -> str:
@@ -293,7 +284,6 @@ def joined(texts) -> str:
         out += text
         previous = block
     return out
-
 
 
 def runtime_path(module_path: str) -> str | None:
