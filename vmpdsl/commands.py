@@ -12,8 +12,8 @@ import numpy as np
 
 from .api import Fit, Model
 from .compiler import compile_source
-from .emit.assemble import runtime_path
 from .data_in import parse_setting, read_data, split_spec, standardized
+from .emit.assemble import runtime_path
 from .errors import VmpDataError, VmpError
 from .language import read_source
 from .outputs import refuse_overwriting, write_atomically

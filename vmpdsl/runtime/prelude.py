@@ -1,4 +1,5 @@
-"""The runtime every emitted module carries (copied verbatim; numpy and scipy only).
+"""The runtime's base: the errors of a fit, and ``contract`` (copied verbatim;
+numpy and scipy only).
 
 ``contract`` is einsum plus one extension: an operand may be a ``OneHot`` (an
 integer array standing for its one-hot matrix).  Contracting with a one-hot
