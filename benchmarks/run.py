@@ -41,6 +41,7 @@ sys.path.insert(0, ROOT)
 import vmpdsl  # noqa: E402
 from vmpdsl.compiler import _compile_cached, compile_source  # noqa: E402
 
+import lda_svi  # noqa: E402
 import thirdparty as tp  # noqa: E402
 from reference import gmm as ref_gmm, hier as ref_hier, hmm as ref_hmm, lda as ref_lda  # noqa: E402
 from reference import gmm_mean_field as ref_gmm_mean_field  # noqa: E402
@@ -432,6 +433,8 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+    if "lda_svi" in results:
+        out += lda_svi.markdown(results["lda_svi"])
     if "scaling" in results:
         sc = results["scaling"]
         out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
@@ -490,7 +493,8 @@ def vmpdsl_version():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
-    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm", help="comma-separated subset")
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,lda_svi",
+                   help="comma-separated subset (lda_svi: benchmarks/lda_svi.py)")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
@@ -509,6 +513,9 @@ def main(argv=None):
                           f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"),
                "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {}}
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        if name == "lda_svi":  # stochastic VI vs scikit-learn online (issue 13)
+            results["lda_svi"] = dict(lda_svi.run(args.quick), commit=results["vmpdsl"])
+            continue
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
         results["models"][name] = bench_model(name, cfgs[name], n_iter, [])

@@ -7,6 +7,7 @@
 """
 from .api import Fit, Model, load, load_fit
 from .errors import VmpError
+from .svi import OnlineVI
 
 __version__ = "0.1.0"
-__all__ = ["load", "load_fit", "Model", "Fit", "VmpError", "__version__"]
+__all__ = ["load", "load_fit", "Model", "Fit", "OnlineVI", "VmpError", "__version__"]

@@ -76,7 +76,8 @@ class Model:
             point=None, callback=None, missing: str = "error", collapse: bool = True,
             n_init: int = 1, verbose=0, rotate: bool = True, mean_field: bool = False,
             local_iters: int | None = None, chunk_size: int | None = None,
-            keep_local: bool = False) -> "Fit":
+            keep_local: bool = False, method: str = "vmp", batch_size: int | None = None,
+            learning_rate=None, elbo_every: int = 1, heldout: dict | None = None) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -98,6 +99,14 @@ class Model:
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
         the same fit, for data as memory maps or ``.npy`` paths; the row
         latents' posterior is returned only with ``keep_local=True``.
+
+        ``method="svi"`` fits by stochastic VI (vmpdsl.svi): minibatches of
+        ``batch_size`` units (rows, or groups such as documents), the globals
+        stepped by ρ_t = (t + tau0)^(−kappa) with ``learning_rate=(tau0,
+        kappa)`` (default (10, 0.7)); ``max_iter`` counts passes over the data,
+        ``elbo`` holds the exact full-data ELBO after every ``elbo_every``
+        passes, ``result["svi"]`` the held-out bound and perplexity of
+        ``heldout`` data.
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
@@ -130,7 +139,9 @@ class Model:
                                         bool(mean_field))).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
                 verbose=verbose, rotate=rotate, mean_field=mean_field, local_iters=local_iters,
-                chunk_size=chunk_size, keep_local=keep_local)
+                chunk_size=chunk_size, keep_local=keep_local, method=method,
+                batch_size=batch_size, learning_rate=learning_rate, elbo_every=elbo_every,
+                heldout=heldout)
         module = self._compiled.module
         check_options(max_iter, tol, n_init)
         data = as_data_dict(data, [v.name for v in self.checked.by_role("data")])
@@ -139,7 +150,13 @@ class Model:
                                f"{type(data).__name__}")
         from .progress import fit_reporter
         report, done = fit_reporter(self.name, verbose, callback)
-        if chunk_size is not None:
+        if method != "vmp":
+            from .svi import fit_method
+            result = fit_method(self, method, data, batch_size, learning_rate, hypers, max_iter,
+                                tol, seed, init, report, local_iters, elbo_every, heldout,
+                                collapse, rotate, n_init=n_init, skip=skip, chunk_size=chunk_size,
+                                keep_local=keep_local)
+        elif chunk_size is not None:
             from .chunked import fit_chunked
             if n_init != 1 or skip:
                 raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
@@ -158,6 +175,8 @@ class Model:
                    "n_init": int(n_init),
                    "missing": "skip" if skip else "error", "collapse": bool(collapse),
                    "init": sorted(init) if isinstance(init, dict) else None}
+        if method != "vmp":
+            options.update(method=method, batch_size=int(batch_size), elbo_every=int(elbo_every))
         fit = Fit(self, result, options, dict(data))
         done(fit)
         return fit
@@ -243,7 +262,8 @@ class Fit:
 
     @property
     def elbo(self) -> np.ndarray:
-        """The ELBO after every sweep (non-decreasing)."""
+        """The ELBO after every sweep (non-decreasing); with ``method="svi"``
+        the full-data ELBO after every ``elbo_every`` passes (it may fall)."""
         return self.result["elbo"]
 
     @property

@@ -114,12 +114,26 @@ def fit_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--missing", choices=("error", "skip"), default="error",
                         help="NaN observations: an error (default), or skip their factors "
                              "(exact: the posterior without those observations)")
+    parser.add_argument("--svi", action="store_true",
+                        help="stochastic VI: minibatches of --batch-size units; --max-iter "
+                             "counts passes over the data (see README)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="B",
+                        help="units (rows, or groups such as documents) per SVI minibatch")
+    parser.add_argument("--tau0", type=float, default=10.0,
+                        help="SVI step size rho_t = (t + tau0)^-kappa: tau0 >= 0 (default 10)")
+    parser.add_argument("--kappa", type=float, default=0.7,
+                        help="SVI step size decay kappa in (0.5, 1] (default 0.7)")
+    parser.add_argument("--elbo-every", type=int, default=1, metavar="P",
+                        help="SVI: the full-data ELBO after every P passes (and the last)")
+    parser.add_argument("--heldout", action="append", default=[], metavar="[NAME=]FILE",
+                        help="SVI: held-out data (as --data): its bound and perplexity")
 
 
 def run_fit(args) -> int:
     """``vmpdsl fit``: fit, print the summary, optionally save and plot."""
     # before the fit: a typo must not cost the fit, nor overwrite the model or data
-    refuse_overwriting({"the model": args.model, "--data": data_paths(args.data)},
+    refuse_overwriting({"the model": args.model, "--data": data_paths(args.data),
+                        "--heldout": data_paths(args.heldout)},
                        {"--out": args.out, "--plot": args.plot})
     model = load_file(args.model)
     data = read_all(args.data, model)
@@ -137,11 +151,17 @@ def run_fit(args) -> int:
         fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
                         seed=args.seed, point=points or None, n_init=args.n_init,
                         callback=show, missing=args.missing, rotate=args.rotate,
-                        mean_field=args.mean_field, chunk_size=args.chunk_size)
+                        mean_field=args.mean_field, chunk_size=args.chunk_size,
+                        **svi_options(args, model))
     finally:
         close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"
-    print(f"{status} after {fit.iterations} iterations; ELBO {fit.elbo[-1]:.6f}")
+    print(f"{status} after {fit.iterations} {'passes' if args.svi else 'iterations'}; "
+          f"ELBO {fit.elbo[-1]:.6f}")
+    if "heldout_perplexity" in fit.result.get("svi", {}):
+        info = fit.result["svi"]
+        print(f"held-out bound {info['heldout_elbo'][-1]:.6f}; "
+              f"perplexity {info['heldout_perplexity'][-1]:.4f}")
     if len(fit.start_elbos) > 1:
         print("final ELBO of each start: " + ", ".join(f"{e:.6f}" for e in fit.start_elbos))
     print(posterior_table(fit))
@@ -156,6 +176,22 @@ def run_fit(args) -> int:
         except VmpError as err:  # the extra is optional: say so, do not fail the fit
             print(f"no plot: {err.message}")
     return 0
+
+
+def svi_options(args, model: Model) -> dict:
+    """The keyword arguments of ``--svi`` (an SVI option without it is an error)."""
+    if not args.svi:
+        given = [flag for flag, value in (("--batch-size", args.batch_size),
+                                          ("--heldout", args.heldout)) if value]
+        if given:
+            raise VmpDataError(f"{', '.join(given)} applies to --svi fits only")
+        return {}
+    if args.heldout and args.standardize:  # it would need the training data's centres
+        raise VmpDataError("--heldout with --standardize is not supported; standardize the "
+                           "files first")
+    return {"method": "svi", "batch_size": args.batch_size,
+            "learning_rate": (args.tau0, args.kappa), "elbo_every": args.elbo_every,
+            "heldout": read_all(args.heldout, model) if args.heldout else None}
 
 
 def data_paths(specs: list) -> list:

@@ -42,7 +42,8 @@ def _scatter(hot, hot_labels, labels, operands, out, contract, one_hot):
     dense = np.asarray(contract(rest_labels, rest, rows + free))
     dense = np.broadcast_to(dense, tuple(sizes[r] for r in rows) + dense.shape[len(rows):])
     matrix = _scatter_matrix(joint, rows, sizes, kept)
-    flat = np.asarray(matrix @ dense.reshape(matrix.shape[1], -1))
+    width = int(np.prod(dense.shape[len(rows):]))  # (not -1: there may be no rows)
+    flat = np.asarray(matrix @ dense.reshape(matrix.shape[1], width))
     shape = tuple(sizes[r] for r in kept) + tuple(h.size for h, _ in joint) + dense.shape[len(rows):]
     result_labels = kept + cats + free
     return flat.reshape(shape).transpose([result_labels.index(l) for l in out])
