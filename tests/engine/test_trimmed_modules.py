@@ -125,6 +125,26 @@ def test_a_trimmed_module_defines_every_name_it_uses(label):
     assert undefined_globals(main + "\n" + runtime) == set()
 
 
+def test_the_package_uses_only_entry_points_and_tables_of_a_module():
+    """Every name the package reads off an emitted module (``module.fit``,
+    ``self.module.bind_data``, ``getattr(module, "ROTATIONS")``) is an entry
+    point, so trimming keeps it, or a table of the model's own code."""
+    import re
+
+    from vmpdsl.emit.assemble import ENTRY_POINTS
+    used = set()
+    for path in (ROOT / "vmpdsl").rglob("*.py"):
+        if path.parent.name not in ("runtime", "emit"):
+            text = path.read_text(encoding="utf-8")
+            used |= set(re.findall(r"\bmodule\.([A-Za-z_]\w*)", text))
+            used |= set(re.findall(r"getattr\((?:self\.)?module, \"(\w+)\"", text))
+    tables = set()
+    for label in ("models:gmm", "models:lda", "models:pca", "models:hmm"):
+        tables |= defined_names(compiled(label).parts.model)
+    assert "fit" in used and "bind_data" in used  # the scan sees the package's calls
+    assert used - {"__dict__"} - set(ENTRY_POINTS) - tables == set()
+
+
 FEATURES = {  # a feature's code, and models of models/ with and without it
     "serial updates": ("_serial_update", "sbm", "coin"),
     "Newton terms": ("gva_coefficients", "poisson_reg", "coin"),

@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-# The names users and the package (api.py, chunked.py, predict.py) call on an
-# emitted module, besides the model's tables.
+# The names users and the package (api.py, chunked.py, predict.py, svi.py,
+# svi_units.py) use on an emitted module, besides the model's tables
+# (tests/engine/test_trimmed_modules.py checks the package uses no other).
 ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
                 "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
-                "split_blocks", "_MEMO")
+                "split_blocks", "collapse_rows", "local_block", "LOCAL_TOL", "_MEMO", "_PLANS")
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
 # The model's tables whose being non-empty turns on the feature of that name.
 FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS")
