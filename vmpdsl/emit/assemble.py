@@ -190,7 +190,9 @@ def reachable(runtime: list, roots: set, features: set, built: set) -> tuple[set
     whose rewrite entry then lives."""
     where = {name: i for i, s in enumerate(runtime) for name in s.defines}
     while True:
-        kept, live, todo = set(), set(), list(roots)
+        # a statement that defines nothing runs for its effect: always kept
+        kept = {i for i, s in enumerate(runtime) if not s.defines}
+        live, todo = set(), list(roots) + [n for i in kept for n in runtime[i].uses]
         while todo:
             name = todo.pop()
             i = where.get(name)
