@@ -55,7 +55,8 @@ def compile_arguments(parser: argparse.ArgumentParser):
 
 def run_compile(args) -> int:
     """``vmpdsl compile``: write the standalone NumPy module, its generic runtime
-    in a file beside it (README, "Emit"); to a device or pipe, as one text."""
+    in a file beside it (README, "Layout of the emitted
+    module"); to a device or pipe, as one text."""
     runtime = runtime_path(args.output)
     refuse_overwriting({"the model": args.model},
                        {"the module": args.output, "its runtime": runtime})
