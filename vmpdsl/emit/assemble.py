@@ -24,7 +24,8 @@ Layout: the docstring, imports (those the kept code uses), the model's code,
 the runtime under a banner, then the *wiring*: the model's tables that name
 runtime functions at import time (``FAMILY_FUNCTIONS``), moved after what
 they name.  ``Assembled.pair`` writes the runtime as a sibling file instead,
-which the model's file runs in its own namespace (README, "Layout of the emitted module").
+which the model's file runs in its own namespace (README, "Layout of the
+emitted module").
 """
 from __future__ import annotations
 
