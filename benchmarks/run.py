@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
     .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
+    .venv/bin/python benchmarks/run.py --no-dask          # without the dask LocalCluster row
 
 Per model and implementation: per-iteration time (median over iterations after
 a warm-up; an iteration is one sweep over every factor plus the ELBO/bound),
@@ -444,6 +445,9 @@ def markdown(results):
                        f"| {r['vmpdsl'] / r['hand-written NumPy']:.2f}× |")
         out += ["", "Log-log slope of time per iteration in N: "
                 + ", ".join(f"{k} {v:.2f}" for k, v in sc["slope"].items()), ""]
+    if results.get("dask"):
+        import dask_gmm
+        out += dask_gmm.markdown(results["dask"])
     return "\n".join(out)
 
 
@@ -497,6 +501,8 @@ def main(argv=None):
                    help="comma-separated subset (lda_svi: benchmarks/lda_svi.py)")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
+    p.add_argument("--no-dask", action="store_true",
+                   help="skip the dask LocalCluster row (benchmarks/dask_gmm.py)")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
     p.add_argument("--render", action="store_true", help="only re-render results.md from results.json")
     args = p.parse_args(argv)
@@ -525,6 +531,10 @@ def main(argv=None):
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.scaling:
         results["scaling"] = scaling(args.quick, 4)
+    if not args.no_dask:  # benchmarks/dask_gmm.py: the dask LocalCluster row
+        import dask_gmm
+        print("dask LocalCluster vs in-process (GMM) ...", flush=True)
+        results["dask"] = dask_gmm.measure(dask_gmm.SIZES[:2] if args.quick else dask_gmm.SIZES)
     md = markdown(results)
     with open(os.path.join(args.out, "results.md"), "w") as fh:
         fh.write(md + "\n")

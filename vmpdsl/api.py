@@ -76,8 +76,9 @@ class Model:
             point=None, callback=None, missing: str = "error", collapse: bool = True,
             n_init: int = 1, verbose=0, rotate: bool = True, mean_field: bool = False,
             local_iters: int | None = None, chunk_size: int | None = None,
-            keep_local: bool = False, method: str = "vmp", batch_size: int | None = None,
-            learning_rate=None, elbo_every: int = 1, heldout: dict | None = None) -> "Fit":
+            keep_local: bool = False, client=None, method: str = "vmp",
+            batch_size: int | None = None, learning_rate=None, elbo_every: int = 1,
+            heldout: dict | None = None) -> "Fit":
         """Fit by variational message passing; see LANGUAGE.md for the fields.
 
         Each sweep updates every latent once, from the data toward the priors
@@ -99,6 +100,9 @@ class Model:
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
         the same fit, for data as memory maps or ``.npy`` paths; the row
         latents' posterior is returned only with ``keep_local=True``.
+        Dask arrays (chunked along their rows), or ``client=`` a
+        dask.distributed Client, run the same sweep on the cluster
+        (vmpdsl.distributed; default the current Client).
 
         ``method="svi"`` fits by stochastic VI (vmpdsl.svi): minibatches of
         ``batch_size`` units (rows, or groups such as documents), the globals
@@ -139,7 +143,7 @@ class Model:
                                         bool(mean_field))).fit(
                 data, hypers, max_iter, tol, seed, init, None, callback, missing, collapse, n_init,
                 verbose=verbose, rotate=rotate, mean_field=mean_field, local_iters=local_iters,
-                chunk_size=chunk_size, keep_local=keep_local, method=method,
+                chunk_size=chunk_size, keep_local=keep_local, client=client, method=method,
                 batch_size=batch_size, learning_rate=learning_rate, elbo_every=elbo_every,
                 heldout=heldout)
         module = self._compiled.module
@@ -150,14 +154,19 @@ class Model:
                                f"{type(data).__name__}")
         from .progress import fit_reporter
         report, done = fit_reporter(self.name, verbose, callback)
+        from .distributed import wants_cluster
+        cluster = wants_cluster(data, client)
         if method != "vmp":
             from .svi import fit_method
+            if cluster:
+                raise VmpDataError("dask arrays and client= work with method='vmp' only")
             result = fit_method(self, method, data, batch_size, learning_rate, hypers, max_iter,
                                 tol, seed, init, report, local_iters, elbo_every, heldout,
                                 collapse, rotate, n_init=n_init, skip=skip, chunk_size=chunk_size,
                                 keep_local=keep_local)
-        elif chunk_size is not None:
+        elif chunk_size is not None or cluster:
             from .chunked import fit_chunked
+            from .distributed import fit_distributed
             if n_init != 1 or skip:
                 raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
             if rotate and getattr(module, "ROTATIONS", ()):
@@ -165,8 +174,11 @@ class Model:
                                    "pairs needs all rows at once; pass rotate=False or fit "
                                    "in memory")
             newton = {r.var for r in getattr(self._compiled.derivation, "nonconjugate", [])}
-            result = fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
-                                 init, report, local_iters, keep_local, newton)
+            result = fit_distributed(module, self._compiled.code, data, client, chunk_size,
+                                     hypers, max_iter, tol, seed, init, report, local_iters,
+                                     keep_local, newton) if cluster else \
+                fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
+                            init, report, local_iters, keep_local, newton)
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
                                       skip, collapse, n_init, local_iters, rotate)

@@ -74,12 +74,7 @@ class Blocks:
     def bind(self, start, stop):
         chunk = {name: (value[start:stop] if name in self.on_rows else value)
                  for name, value in self.data.items()}
-        try:
-            dim, arrays = self.module.bind_data(chunk)
-        except self.module.DataError as err:
-            raise VmpDataError(f"rows {start}–{stop - 1}: {err}" if stop > start
-                               else str(err)) from None
-        return dim, arrays, self.module._constants(dim, arrays, self.hyper)
+        return bind_rows(self.module, chunk, self.hyper, start, stop)
 
     def __getitem__(self, index):
         if index in self.cache:
@@ -89,6 +84,16 @@ class Blocks:
         if self.keep:
             self.cache[index] = bound
         return bound
+
+
+def bind_rows(module, chunk, hyper, start, stop):
+    """(dim, arrays, constants) of the data ``chunk``, rows start to stop."""
+    try:
+        dim, arrays = module.bind_data(chunk)
+    except module.DataError as err:
+        raise VmpDataError(f"rows {start}–{stop - 1}: {err}" if stop > start
+                           else str(err)) from None
+    return dim, arrays, module._constants(dim, arrays, hyper)
 
 
 def row_plate(module, data):
@@ -120,25 +125,8 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
             or chunk_size < 1:
         raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
-    if local_iters not in (None, 1):
-        raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
     data = open_arrays(dict(data))
-    plate, _ = row_plate(module, data)
-    locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
-    check_start_order(module, locals_)
-    summed = sorted(set(newton) - set(locals_))
-    if summed:
-        raise VmpDataError(f"chunk_size: the update of {', '.join(summed)} is a Newton "
-                           f"optimization over all rows, not a sum of row blocks; fit in memory")
-    if set(init or {}) & set(locals_):
-        raise VmpDataError(f"chunk_size: init may give global latents only, not "
-                           f"{', '.join(sorted(set(init) & set(locals_)))}")
-    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
-    empty = {n: (v[0:0] if n in on_rows else v) for n, v in data.items()}
-    try:  # the in-memory fit's checks of hypers, init and factor arguments
-        hyper = module.fit(empty, hypers=hypers, max_iter=0, init=init, collapse=False)["hypers"]
-    except module.DataError as err:
-        raise VmpDataError(str(err)) from None
+    _, locals_, hyper = prepare(module, data, hypers, init, local_iters, newton)
     blocks = Blocks(module, data, hyper, int(chunk_size))
     state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init)
     trace, converged = [], False
@@ -160,6 +148,30 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
                       RuntimeWarning, stacklevel=3)
     return state.result(trace, converged, hyper, keep_local)
+
+
+def prepare(module, data, hypers, init, local_iters, newton):
+    """(row plate, row latents, checked hypers) of a fit in row blocks, or a
+    VmpDataError where a block sum would not be the in-memory fit."""
+    if local_iters not in (None, 1):
+        raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
+    plate, _ = row_plate(module, data)
+    locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
+    check_start_order(module, locals_)
+    summed = sorted(set(newton) - set(locals_))
+    if summed:
+        raise VmpDataError(f"chunk_size: the update of {', '.join(summed)} is a Newton "
+                           f"optimization over all rows, not a sum of row blocks; fit in memory")
+    if set(init or {}) & set(locals_):
+        raise VmpDataError(f"chunk_size: init may give global latents only, not "
+                           f"{', '.join(sorted(set(init) & set(locals_)))}")
+    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
+    empty = {n: (v[0:0] if n in on_rows else v) for n, v in data.items()}
+    try:  # the in-memory fit's checks of hypers, init and factor arguments
+        hyper = module.fit(empty, hypers=hypers, max_iter=0, init=init, collapse=False)["hypers"]
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None
+    return plate, locals_, hyper
 
 
 def start(module, blocks, locals_, hyper, rng, init):
@@ -231,36 +243,50 @@ class State:
         if not self.module.is_steady(trace, tol):
             return False
         pairs = [(before[0], self.E)] + list(zip(before[1], [E for _, E in self.rows]))
-        moves, scales = {}, {}
-        numbers = (np.ndarray, np.generic, float)
+        moves = {}
         for old_E, new_E in pairs:
-            for name, stats in new_E.items():
-                for stat, new in stats.items():
-                    old = old_E[name][stat]
-                    if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
-                        continue
-                    key = (name, stat)
-                    scale = np.max(np.abs(new))
-                    if stat == "x" and "xx" in stats:
-                        scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
-                    scales[key] = max(scales.get(key, 0.0), scale)
-                    moves[key] = max(moves.get(key, 0.0), np.max(np.abs(new - old)))
-        return all(moves[k] <= np.sqrt(tol) * scales[k] for k in moves)
+            stat_moves(old_E, new_E, moves)
+        return all(move <= np.sqrt(tol) * scale for move, scale in moves.values())
 
     def result(self, trace, converged, hyper, keep_local):
-        posterior = {n: p for n, p in self.q.items() if n not in self.locals}
-        expectations = {n: e for n, e in self.E.items() if n not in self.locals}
-        if keep_local:
-            for name in self.locals:
-                posterior[name] = {k: np.concatenate([q[name][k] for q, _ in self.rows])
-                                   for k in self.rows[0][0][name]}
-                expectations[name] = {k: np.concatenate([E[name][k] for _, E in self.rows])
-                                      for k in self.rows[0][1][name]}
         dims = dict(self.blocks.empty[0])
         dims[self.blocks.plate] = sum(np.shape(self.blocks.data[n])[0]
                                       for n in self.blocks.on_rows[:1])
-        result = {"posterior": posterior, "expectations": expectations,
-                  "elbo": np.asarray(trace), "converged": converged, "iterations": len(trace),
-                  "dims": dims, "hypers": hyper, "start_elbos": np.asarray(trace[-1:])}
-        split = getattr(self.module, "split_blocks", None)  # a joint block's members
-        return split(result) if split is not None else result
+        return fit_result(self.module, (self.q, self.E), self.locals,
+                          self.rows if keep_local else None, trace, converged, hyper, dims)
+
+
+def stat_moves(old_E, new_E, moves):
+    """Into ``moves[(name, stat)] = (largest move, scale)``: how far each
+    expected statistic moved from old_E to new_E, against its magnitude (for a
+    mean ``x``, the root of its ``xx``), the largest over the calls."""
+    numbers = (np.ndarray, np.generic, float)
+    for name, stats in new_E.items():
+        for stat, new in stats.items():
+            old = old_E[name][stat]
+            if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
+                continue
+            scale = np.max(np.abs(new))
+            if stat == "x" and "xx" in stats:
+                scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
+            move, largest = moves.get((name, stat), (0.0, 0.0))
+            moves[name, stat] = (max(move, np.max(np.abs(new - old))), max(largest, scale))
+    return moves
+
+
+def fit_result(module, state, locals_, rows, trace, converged, hyper, dims) -> dict:
+    """The fit's result dict from the globals' (q, E) in ``state``, and the row
+    latents' from ``rows`` (per block: ({name: q}, {name: E})) when given."""
+    q, E = state
+    posterior = {n: p for n, p in q.items() if n not in locals_}
+    expectations = {n: e for n, e in E.items() if n not in locals_}
+    for name in locals_ if rows else ():
+        posterior[name] = {k: np.concatenate([bq[name][k] for bq, _ in rows])
+                           for k in rows[0][0][name]}
+        expectations[name] = {k: np.concatenate([bE[name][k] for _, bE in rows])
+                              for k in rows[0][1][name]}
+    result = {"posterior": posterior, "expectations": expectations,
+              "elbo": np.asarray(trace), "converged": converged, "iterations": len(trace),
+              "dims": dims, "hypers": hyper, "start_elbos": np.asarray(trace[-1:])}
+    split = getattr(module, "split_blocks", None)  # a joint block's members
+    return split(result) if split is not None else result

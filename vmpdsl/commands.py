@@ -112,6 +112,9 @@ def fit_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--chunk-size", type=int, default=None, metavar="N",
                         help="sweep the data N rows at a time (the same fit; see README)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="sweep the --chunk-size blocks on the dask.distributed cluster "
+                             "at ADDRESS (tcp://host:port; the dask extra; see README)")
     parser.add_argument("--missing", choices=("error", "skip"), default="error",
                         help="NaN observations: an error (default), or skip their factors "
                              "(exact: the posterior without those observations)")
@@ -148,12 +151,16 @@ def run_fit(args) -> int:
     points = [p for p in args.point.split(",") if p]
     from .progress import cli_progress
     show, close = (None, lambda: None) if args.quiet else cli_progress(args.max_iter)
+    from .distributed import connect
+    if args.scheduler and args.chunk_size is None:
+        raise VmpDataError("--scheduler needs --chunk-size N: the rows per block on the cluster")
     try:
-        fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
-                        seed=args.seed, point=points or None, n_init=args.n_init,
-                        callback=show, missing=args.missing, rotate=args.rotate,
-                        mean_field=args.mean_field, chunk_size=args.chunk_size,
-                        **svi_options(args, model))
+        with connect(args.scheduler) as client:
+            fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
+                            seed=args.seed, point=points or None, n_init=args.n_init,
+                            callback=show, missing=args.missing, rotate=args.rotate,
+                            mean_field=args.mean_field, chunk_size=args.chunk_size,
+                            client=client, **svi_options(args, model))
     finally:
         close()
     status = "converged" if fit.converged else "NOT converged (raise --max-iter)"

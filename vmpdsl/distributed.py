@@ -1,0 +1,319 @@
+"""dask.distributed: ``fit(data, client=…)`` runs chunked.py's sweep on a
+cluster, one task per row block per round.
+
+The data's row blocks (the chunks of dask arrays along the rows, or
+``chunk_size`` rows of numpy arrays) are bound on the workers once and stay
+there with their row latents.  A sweep visits the module's UPDATES as the
+in-memory fit does; the driver groups its steps into *rounds*.  In a round
+each block runs, in one task: the row latents' updates given the globals,
+then the ELBO's part (end of a sweep), then its part ``u(B) − u(∅)`` of the
+next global updates (chunked.py).  The parts are summed by a tree of tasks;
+the client adds the prior part ``u(∅)``, updates the globals and scatters
+them to every worker for the next round.  A round ends where a step would
+read a global that the round has not applied yet (found in the module's
+source: which ``E['name']`` each update reads), so for GMM, LDA and logistic
+regression (UPDATES: the globals, then the row latents) every sweep after the
+first is one round: [z; ELBO; π, μ].  The result is chunked.py's, which is
+the in-memory fit (ELBO trace included) to rounding.
+
+The tasks are in block_tasks.py.  The emitted module stays numpy + scipy:
+its source text travels to the workers once (scattered) and is executed
+there once per process, cached by its digest, so process workers need only
+vmpdsl installed.  The random start
+is drawn block after block from one generator passed along a chain of tasks,
+as chunked.py draws it.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+
+from .block_tasks import (Globals, Shared, combine, combine_rounds, guarded, largest_moves,
+                          run_round, start_block)
+from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
+from .errors import VmpDataError
+
+FAN_IN = 8  # parts summed per task of the reduction tree
+INLINE_BYTES = 1 << 16  # globals up to this size travel in each task's arguments
+
+
+def is_dask(value) -> bool:
+    """A dask array, recognised without importing dask."""
+    return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "chunks")
+
+
+def wants_cluster(data, client) -> bool:
+    return client is not None or (isinstance(data, dict) and any(map(is_dask, data.values())))
+
+
+def require_distributed():
+    """The distributed package, or a VmpDataError saying how to install it."""
+    try:
+        import dask.array  # noqa: F401
+        import distributed
+    except ImportError:
+        raise VmpDataError("dask arrays, client= and --scheduler need dask and distributed: "
+                           "pip install 'vmpdsl[dask]'") from None
+    return distributed
+
+
+@contextmanager
+def connect(address):
+    """A Client of the scheduler at ``address``, closed after; None without one."""
+    if address is None:
+        yield None
+        return
+    distributed = require_distributed()
+    try:
+        client = distributed.Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise VmpDataError(f"cannot connect to the dask scheduler at {address}: {err}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def cluster_client(client):
+    """The given dask.distributed Client, else the current one."""
+    distributed = require_distributed()
+    if client is None:
+        try:
+            client = distributed.default_client()
+        except ValueError:
+            raise VmpDataError("the data has dask arrays but there is no dask.distributed "
+                               "Client: pass client= or start one first") from None
+    if not isinstance(client, distributed.Client):
+        raise VmpDataError(f"client must be a dask.distributed Client, got "
+                           f"{type(client).__name__}")
+    return client
+
+
+# ------------------------------------------------------------------ the data
+def row_arrays(module, data, plate, chunk_size) -> dict:
+    """The arrays on the row plate as dask arrays with one chunking of the rows
+    (``chunk_size`` rows if given, else the dask arrays' own)."""
+    import dask.array as da
+    names = [n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate and n in data]
+    given = {n: data[n] for n in names if is_dask(data[n])}
+    for name, value in given.items():
+        split = [a for a in range(1, value.ndim) if len(value.chunks[a]) > 1]
+        if split:
+            raise VmpDataError(f"array '{name}' is split along axis {split[0]} (chunks "
+                               f"{value.chunks[split[0]]}); blocks must be rows only: "
+                               f"rechunk it with {{{split[0]}: -1}}")
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
+                or chunk_size < 1:
+            raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
+        rows = int(chunk_size)
+    elif given:
+        rows = next(iter(given.values())).chunks[0]
+        for name, value in given.items():
+            if value.chunks[0] != rows:
+                first = next(iter(given))
+                raise VmpDataError(f"arrays '{first}' and '{name}' have different row chunks "
+                                   f"({rows} vs {value.chunks[0]}); rechunk them alike or "
+                                   f"pass chunk_size=")
+    else:
+        raise VmpDataError("client= with numpy data needs chunk_size= (rows per block)")
+    return {n: (data[n] if is_dask(data[n]) else da.from_array(np.asarray(data[n])))
+            .rechunk({0: rows, **{a: -1 for a in range(1, np.ndim(data[n]))}}) for n in names}
+
+
+def empty_data(data, rows) -> dict:
+    """The data with no rows (numpy), the other dask arrays computed."""
+    out = {}
+    for name, value in data.items():
+        if name in rows:
+            out[name] = np.empty((0,) + rows[name].shape[1:], dtype=rows[name].dtype)
+        else:
+            out[name] = np.asarray(value.compute()) if is_dask(value) else value
+    return out
+
+
+def update_reads(source: str, module) -> list:
+    """Per UPDATES row, the latents whose E the update reads (None: any)."""
+    functions = {f.name: f for f in ast.parse(source).body if isinstance(f, ast.FunctionDef)}
+    return [e_reads(functions[row[3].__name__]) for row in module.UPDATES]
+
+
+def e_reads(function) -> set | None:
+    """The names of ``E['name']`` in a function; None if it uses E otherwise."""
+    nodes = list(ast.walk(function))
+    uses = sum(isinstance(n, ast.Name) and n.id == "E" for n in nodes)
+    names = [n.slice.value for n in nodes if isinstance(n, ast.Subscript)
+             and isinstance(n.value, ast.Name) and n.value.id == "E"
+             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+    return set(names) if len(names) == uses else None
+
+
+def rounds(module, reads, locals_, max_iter):
+    """The sweeps' steps, ("local" | "global", UPDATES index) and ("elbo",
+    sweep), grouped into rounds: a step that reads a global the round has
+    not applied yet (the ELBO reads all) starts the next round, and so does
+    a row latent's update after the ELBO (the state at a converged sweep's
+    end must stay on the workers)."""
+    kinds = [("local" if row[0] in locals_ else "global", i)
+             for i, row in enumerate(module.UPDATES)]
+    current, pending, after_elbo = [], set(), False
+    for sweep in range(max_iter):
+        for kind, index in kinds + [("elbo", sweep)]:
+            needs = None if kind == "elbo" else reads[index]
+            if (pending and (needs is None or needs & pending)) \
+                    or (kind == "local" and after_elbo):
+                yield current
+                current, pending, after_elbo = [], set(), False
+            current.append((kind, index))
+            if kind == "global":
+                pending.add(module.UPDATES[index][0])
+            after_elbo = after_elbo or kind == "elbo"
+    if current:
+        yield current
+
+
+# ------------------------------------------------------------- on the client
+def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, max_iter=500,
+                    tol=1e-8, seed=None, init=None, callback=None, local_iters=None,
+                    keep_local=False, newton=()) -> dict:
+    """chunked.fit_chunked's result (so the in-memory fit's), swept on the
+    dask cluster of ``client`` (default: the current Client)."""
+    client = cluster_client(client)
+    data = dict(data)
+    for name, value in data.items():
+        if is_dask(value) and any(np.isnan(c) for axis in value.chunks for c in axis):
+            raise VmpDataError(f"array '{name}' has unknown chunk sizes; call "
+                               f"compute_chunk_sizes() first")
+    plate, n_rows = row_plate(module, data)
+    rows = row_arrays(module, data, plate, chunk_size)
+    empty = empty_data(data, rows)
+    _, locals_, hyper = prepare(module, empty, hypers, init, local_iters, newton)
+    shared = Shared(source, module.MODEL_NAME, empty, hyper, locals_, rows)
+    module = shared.module()
+    driver = Driver(client, module, shared)
+    driver.start(rows, np.random.default_rng(seed), init)
+    trace, converged = driver.sweeps(update_reads(source, module), max_iter, tol, callback)
+    module._MEMO.clear()
+    if not converged and max_iter > 0:
+        warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
+                      RuntimeWarning, stacklevel=3)
+    dims = dict(driver.nothing[0], **{plate: n_rows})
+    kept = driver.local_rows() if keep_local else None
+    return fit_result(module, (driver.q, driver.E), locals_, kept, trace, converged, hyper, dims)
+
+
+class Driver:
+    """The client's side: the globals' q and E, and a future per row block."""
+
+    def __init__(self, client, module, shared):
+        self.client, self.module, self.shared = client, module, shared
+        self.static = client.scatter(shared, broadcast=True, hash=False)
+        self.nothing = bind_rows(module, shared.empty, shared.hyper, 0, 0)
+        self.q, self.E, self.states = {}, {}, []
+
+    def scatter(self, q, E):
+        """The globals for every task: in the tasks' arguments when small (no
+        round trip), else put on every worker once."""
+        shared = Globals(q, E)
+        size = sum(np.asarray(v).nbytes for stats in shared.E.values() for v in stats.values()
+                   if isinstance(v, np.ndarray))
+        if size <= INLINE_BYTES:
+            return shared
+        return self.client.scatter(shared, broadcast=True, hash=False)
+
+    def start(self, rows, rng, init):
+        """chunked.start: the globals on no rows, then each block's row latents
+        from the same generator, handed from block to block."""
+        dim, arrays, K = self.nothing
+        with guarded(self.module):
+            self.module._initial_state(self.q, self.E, K, arrays, self.shared.hyper, dim, rng,
+                                       dict(init or {}))
+        given = self.scatter({n: p for n, p in self.q.items() if n not in self.shared.locals}, {})
+        columns = [self.client.compute(list(a.to_delayed().ravel())) for a in rows.values()]
+        edges = np.cumsum((0,) + next(iter(rows.values())).chunks[0])
+        self.homes = self.placed(columns[0])
+        for i, (begin, end) in enumerate(zip(edges[:-1], edges[1:])):
+            state = self.submit(i, start_block, self.static, int(begin), int(end), rng, given,
+                                *[c[i] for c in columns])
+            rng = self.submit(i, operator.getitem, state, 1)
+            self.states.append(state)
+
+    def placed(self, futures) -> list:
+        """The worker holding each future, once they are computed."""
+        from distributed import wait
+        wait(futures)
+        held = self.client.who_has(futures)
+        return [sorted(held[f.key])[:1] for f in futures]
+
+    def submit(self, block, function, *args):
+        """A task of a row block, kept on its block's worker (a block moved by
+        work stealing costs more than the task) unless that worker is gone."""
+        return self.client.submit(function, *args, pure=False, workers=self.homes[block],
+                                  allow_other_workers=True)
+
+    def run(self, steps) -> dict:
+        """One round on every block; the parts summed by a tree: first on each
+        block's worker (nothing moves), then by tasks of FAN_IN parts, the
+        last FAN_IN on the client."""
+        shared = self.scatter(self.q, self.E)
+        self.states = [self.submit(i, run_round, s, self.static, shared, steps)
+                       for i, s in enumerate(self.states)]
+        by_worker = {}
+        for i in range(len(self.states)):
+            by_worker.setdefault(tuple(self.homes[i]), []).append(i)
+        parts = [self.submit(blocks[j], combine_rounds, steps,
+                             *[self.states[i] for i in blocks[j:j + FAN_IN]])
+                 for blocks in by_worker.values() for j in range(0, len(blocks), FAN_IN)]
+        while len(parts) > FAN_IN:
+            parts = [self.client.submit(combine, steps, *parts[i:i + FAN_IN], pure=False)
+                     for i in range(0, len(parts), FAN_IN)]
+        return combine(steps, *self.client.gather(parts))
+
+    def sweeps(self, reads, max_iter, tol, callback):
+        """Rounds until the fit converges or max_iter sweeps; (trace, converged)."""
+        trace, self.moves, self.before = [], {}, dict(self.E)
+        for steps in rounds(self.module, reads, self.shared.locals, max_iter):
+            totals = self.run(steps)
+            for j, (kind, index) in enumerate(steps):
+                if kind == "global":
+                    self.apply(index, totals[j])
+                elif kind == "local":
+                    largest_moves(self.moves, totals[j])
+                elif self.end_sweep(trace, totals[j], tol, callback):
+                    return trace, True
+        return trace, False
+
+    def apply(self, index, rows):
+        """A global's update: u(∅) on the client plus the blocks' Σ (u(B) − u(∅))."""
+        name, family, point, update, _ = self.module.UPDATES[index]
+        dim, arrays, K = self.nothing
+        base = update(self.E, K, arrays, self.shared.hyper, dim)
+        total = {s: np.array(c, dtype=float) + rows[s] for s, c in base.items()}
+        with guarded(self.module):
+            self.module._set_state(self.q, self.E, name, family, point,
+                                   self.module._posterior(name, family, total))
+
+    def end_sweep(self, trace, rows, tol, callback) -> bool:
+        """The sweep's ELBO and convergence (chunked.State.converged)."""
+        dim, arrays, K = self.nothing
+        trace.append(self.module.elbo_value(self.q, self.E, K, arrays, self.shared.hyper, dim)
+                     + rows)
+        if not np.isfinite(trace[-1]):
+            raise VmpDataError(f"the fit failed: the ELBO became {trace[-1]} at iteration "
+                               f"{len(trace)}")
+        if callback is not None:
+            callback(len(trace), trace[-1])
+        stat_moves(self.before, self.E, self.moves)
+        if len(trace) > 1 and self.module.is_steady(trace, tol) and all(
+                move <= np.sqrt(tol) * scale for move, scale in self.moves.values()):
+            return True
+        self.moves, self.before = {}, dict(self.E)
+        return False
+
+    def local_rows(self) -> list:
+        """Per block, the row latents' ({name: q}, {name: E}), fetched."""
+        return [(block.q, block.E) for block, _ in self.client.gather(self.states)]
