@@ -24,8 +24,8 @@ Layout: the docstring, imports (those the kept code uses), the model's code,
 the runtime under a banner, then the *wiring*: the model's tables that name
 runtime functions at import time (``FAMILY_FUNCTIONS``), moved after what
 they name.  ``Assembled.pair`` writes the runtime as a sibling file instead,
-which the model's file runs in its own namespace (README, "Layout of the
-emitted module").
+which the model's file runs in its own namespace before its code, so there
+the wiring stays in place (README, "Layout of the emitted module").
 """
 from __future__ import annotations
 
@@ -78,25 +78,29 @@ class Statement:
 
 @dataclass(frozen=True)
 class Assembled:
-    """The pieces of an emitted module (texts without trailing newlines)."""
+    """The pieces of an emitted module (texts without trailing newlines):
+    ``model`` is the model's code in order, ``model_first`` the same without
+    the ``wiring``, its statements that need runtime names as they run (a
+    table of family functions, a runtime decorator)."""
     doc: str
     imports: str
     model: str
+    model_first: str
     runtime: str
     wiring: str
 
     @property
     def text(self) -> str:
         """The module as one file: the runtime pasted after the model's code."""
-        return "\n\n\n".join([self.doc + "\n" + self.imports, self.model, RUNTIME_BANNER,
+        return "\n\n\n".join([self.doc + "\n" + self.imports, self.model_first, RUNTIME_BANNER,
                                self.runtime, WIRING + "\n" + self.wiring]) + "\n"
 
     def pair(self, runtime_file: str) -> tuple[str, str]:
-        """(the model's file, the runtime's file): the model's file runs
-        ``runtime_file`` (a name beside it) in its own namespace."""
+        """(the model's file, the runtime's file): the model's file first runs
+        ``runtime_file`` (a name beside it) in its own namespace, then its code."""
         imports = self.imports if "import os" in self.imports else "import os\n" + self.imports
-        main = "\n\n\n".join([self.doc + "\n" + imports, self.model,
-                               LOADER.format(file=runtime_file), WIRING + "\n" + self.wiring])
+        main = "\n\n\n".join([self.doc + "\n" + imports, LOADER.format(file=runtime_file),
+                               self.model])
         runtime = "\n\n\n".join([RUNTIME_DOC + "\n" + self.imports, self.runtime])
         return main + "\n", runtime + "\n"
 
@@ -107,8 +111,8 @@ RUNTIME_BANNER = """# {rule}
 # model, except the wiring tables at the end.
 # {rule}""".format(rule="=" * 77)
 LOADER = """# The generic runtime (fit, the checks, the einsum executor, the family
-# functions) is the file {file} beside this one; it runs in this
-# module's namespace, as if pasted here.
+# functions) is the file {file} beside this one; it runs here first,
+# in this module's namespace, as if pasted here.  The model's code follows.
 _RUNTIME_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), {file!r})
 with open(_RUNTIME_FILE, encoding="utf-8") as _source:
     exec(compile(_source.read(), _RUNTIME_FILE, "exec"))"""
@@ -246,7 +250,7 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
         runtime += found
     defined = {name for s in runtime for name in s.defines}
     own = {name for s in model for name in s.defines}
-    wiring = [s for s in model if not _is_definition(s) and (s.uses & defined) - own]
+    wiring = [s for s in model if (_import_time_names(s) & defined) - own]
     roots = set(ENTRY_POINTS) | {n for s in model for n in s.uses}
     features, built = features_of(model), {c for s in model for c in s.calls}
     if trim:
@@ -269,12 +273,21 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
     imports = [line for alias, line in IMPORTS.items() if alias in used]
     standard = [line for line in imports if line in ("import os", "import warnings")]
     imports = "\n".join(standard + [""] * bool(standard) + imports[len(standard):])
-    return Assembled(doc, imports, model_text, runtime_text,
-                     "\n".join(s.text for s in wiring))
+    return Assembled(doc, imports, joined(s.text for s in model), model_text, runtime_text,
+                     joined(s.text for s in wiring))
 
 
-def _is_definition(s: Statement) -> bool:
-    return isinstance(s.node, (ast.FunctionDef, ast.ClassDef))
+def _import_time_names(s: Statement) -> frozenset:
+    """The names a statement evaluates as the module runs: a definition's
+    decorators, defaults and bases, anything else's whole text."""
+    node = s.node
+    if isinstance(node, ast.FunctionDef):
+        parts = node.decorator_list + node.args.defaults + node.args.kw_defaults
+    elif isinstance(node, ast.ClassDef):
+        parts = node.decorator_list + node.bases + node.keywords
+    else:
+        return s.uses
+    return frozenset().union(*(_names(p) for p in parts if p is not None))
 
 
 def joined(texts) -> str:
