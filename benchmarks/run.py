@@ -1,6 +1,7 @@
 """vmpdsl benchmarks: emitted code vs hand-written NumPy, scikit-learn and BayesPy.
 
     make bench                      # full sizes (issue 5), writes results.md / results.json
+    .venv/bin/python benchmarks/chunked_gmm.py --big --save  # chunked GMM up to N = 1e8, merged in
     .venv/bin/python benchmarks/run.py --quick            # 10× smaller, a fast check
     .venv/bin/python benchmarks/run.py --models gmm,lda   # a subset (hmm: the HMM row)
     .venv/bin/python benchmarks/run.py --scaling          # + GMM N = 1e4, 1e5, 1e6 (D=10, K=20)
@@ -42,6 +43,7 @@ sys.path.insert(0, ROOT)
 import vmpdsl  # noqa: E402
 from vmpdsl.compiler import _compile_cached, compile_source  # noqa: E402
 
+import front_end  # noqa: E402
 import lda_svi  # noqa: E402
 import thirdparty as tp  # noqa: E402
 from reference import gmm as ref_gmm, hier as ref_hier, hmm as ref_hmm, lda as ref_lda  # noqa: E402
@@ -434,8 +436,13 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+    if "front_end" in results:
+        out += front_end.markdown(results["front_end"])
     if "lda_svi" in results:
         out += lda_svi.markdown(results["lda_svi"])
+    if "chunked" in results:  # issue 13: benchmarks/chunked_gmm.py
+        import chunked_gmm
+        out += chunked_gmm.markdown(results["chunked"])
     if "scaling" in results:
         sc = results["scaling"]
         out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
@@ -497,10 +504,14 @@ def vmpdsl_version():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
-    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,lda_svi",
-                   help="comma-separated subset (lda_svi: benchmarks/lda_svi.py)")
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,lda_svi,chunked",
+                   help="comma-separated subset (lda_svi: benchmarks/lda_svi.py; "
+                        "chunked: benchmarks/chunked_gmm.py)")
+    p.add_argument("--big", action="store_true", help="chunked: also GMM N = 1e8 (4 GB on disk)")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
     p.add_argument("--iters", type=int, default=None, help="iterations for the per-iteration timing")
+    p.add_argument("--no-front-end", action="store_true",
+                   help="skip the 10,000-line model's parse + check timing")
     p.add_argument("--no-dask", action="store_true",
                    help="skip the dask LocalCluster row (benchmarks/dask_gmm.py)")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
@@ -522,6 +533,10 @@ def main(argv=None):
         if name == "lda_svi":  # stochastic VI vs scikit-learn online (issue 13)
             results["lda_svi"] = dict(lda_svi.run(args.quick), commit=results["vmpdsl"])
             continue
+        if name == "chunked":  # chunked vs in-memory GMM, and from disk (issue 13)
+            import chunked_gmm
+            results["chunked"] = chunked_gmm.bench(args.quick, args.big)
+            continue
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
         results["models"][name] = bench_model(name, cfgs[name], n_iter, [])
@@ -531,6 +546,8 @@ def main(argv=None):
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.scaling:
         results["scaling"] = scaling(args.quick, 4)
+    if not args.no_front_end:
+        results["front_end"] = front_end.measure()
     if not args.no_dask:  # benchmarks/dask_gmm.py: the dask LocalCluster row
         import dask_gmm
         print("dask LocalCluster vs in-process (GMM) ...", flush=True)

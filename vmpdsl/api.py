@@ -98,8 +98,10 @@ class Model:
         before the globals, stopping when they stop moving; default 1 (README).
 
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
-        the same fit, for data as memory maps or ``.npy`` paths; the row
-        latents' posterior is returned only with ``keep_local=True``.
+        the same fit (as with ``collapse=False``), for data in memory, as
+        memory maps or ``.npy``/``.zarr`` paths read block by block; the row
+        latents are computed again when needed rather than held, and their
+        posterior is returned only with ``keep_local=True``.
         Dask arrays (chunked along their rows), or ``client=`` a
         dask.distributed Client, run the same sweep on the cluster
         (vmpdsl.distributed; default the current Client).
@@ -167,8 +169,10 @@ class Model:
         elif chunk_size is not None or cluster:
             from .chunked import fit_chunked
             from .distributed import fit_distributed
-            if n_init != 1 or skip:
-                raise VmpDataError("chunk_size works with n_init=1 and without missing='skip'")
+            if n_init != 1:
+                raise VmpDataError("chunk_size works with n_init=1")
+            if skip and cluster:
+                raise VmpDataError("a fit on a dask cluster works without missing='skip'")
             if rotate and getattr(module, "ROTATIONS", ()):
                 raise VmpDataError("chunk_size: the rotation step of this model's bilinear "
                                    "pairs needs all rows at once; pass rotate=False or fit "
@@ -178,7 +182,9 @@ class Model:
                                      hypers, max_iter, tol, seed, init, report, local_iters,
                                      keep_local, newton) if cluster else \
                 fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
-                            init, report, local_iters, keep_local, newton)
+                            init, report, local_iters, keep_local, newton,
+                            "skip" if skip else None)
+            collapse = False  # every row is fitted (chunked.py)
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
                                       skip, collapse, n_init, local_iters, rotate)

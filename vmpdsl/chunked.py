@@ -9,19 +9,24 @@ latent on row block B and ``u(∅)`` on no rows (its prior part alone),
     C = u(∅) + Σ_B (u(B) − u(∅)),
 
 and likewise for the ELBO (``elbo_value``).  The latents plated over the rows
-are updated block by block.  The sweep visits the updates in the emitted
-module's UPDATES order, so the result is the in-memory fit's (to rounding):
-the same ELBO trace, the same posterior.  The random start is drawn block by
-block from the same generator, which gives the same numbers when the row
-latents come last in the module's INIT_ORDER (gmm, lda, linreg, logreg); for
-other models chunked fitting is refused.
+are updated block by block, in passes over the blocks (chunk_passes.py).
+The sweep visits the updates in the emitted module's UPDATES order, so the
+result is the in-memory fit's (to rounding): the same ELBO trace, the same
+posterior.  The random start is drawn block by block from the same
+generator, which gives the same numbers when the row latents come last in
+the module's INIT_ORDER (gmm, lda, linreg, logreg); for other models
+chunked fitting is refused, as it is for rows that are not independent
+given the globals (chains, lags, data over rows × rows).
 
-Data arrays may be numpy memory maps or paths of ``.npy`` files (opened as
-memory maps): a block is read when it is needed, so an on-disk array is
-never loaded whole.  In-memory arrays are bound once per block.  The row
-latents' posteriors (z: rows × K) are held per block during the fit; the
-result has the global latents' posterior, and the row latents' too only with
-``keep_local=True``.  Row merging (``collapse``) is not done in chunks.
+Data arrays may be in memory, numpy memory maps, or ``.npy``/``.zarr`` paths
+(ondisk.py): a block is read when a pass needs it, so an on-disk array is
+never loaded whole.  The row latents (z: rows × K) are not held between
+passes but computed again from the globals they were last updated from
+(chunk_passes.materialize), so the memory a fit needs is the data's (if in
+memory), one block's working set and the globals; ``keep_local=True`` holds
+them and returns their posterior too.  Rows are fitted one by one (never
+merged as ``collapse`` does, which would compare rows across blocks);
+``missing="skip"`` masks are bound per block.
 
 The driver is here; it calls the functions every emitted module has
 (``bind_data``, ``_constants``, ``_initial_state``, ``UPDATES``,
@@ -30,33 +35,33 @@ numpy + scipy only.
 """
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 
 import numpy as np
 
+from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, rows_of, segments,
+                           sweep_steps)
+from .chunk_passes import stat_moves  # noqa: F401  (block_tasks.py takes it from here)
 from .errors import VmpDataError
+from .ondisk import open_rows
 
 
 def open_arrays(data: dict) -> dict:
-    """``.npy`` paths opened as read-only memory maps; other values as given."""
-    opened = {}
-    for name, value in data.items():
-        if isinstance(value, (str, os.PathLike)) and str(value).endswith(".npy"):
-            try:
-                value = np.load(value, mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as err:
-                raise VmpDataError(f"cannot open '{name}' from {value}: {err}") from None
-        opened[name] = value
-    return opened
+    """``.npy`` and ``.zarr`` paths opened for reading by rows (ondisk.py);
+    other values as given."""
+    return {name: open_rows(name, value)
+            if isinstance(value, (str, os.PathLike)) and str(value).endswith((".npy", ".zarr"))
+            else value for name, value in data.items()}
 
 
 class Blocks:
     """The row blocks of the data: bound (and their constants computed) on
     demand, and kept when the data are in memory."""
 
-    def __init__(self, module, data, hyper, chunk_size):
-        self.module, self.hyper = module, hyper
+    def __init__(self, module, data, hyper, chunk_size, missing=None):
+        self.module, self.hyper, self.missing = module, hyper, missing
         plate, rows = row_plate(module, data)
         self.plate = plate
         on_rows = [name for name, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate]
@@ -64,7 +69,8 @@ class Blocks:
         self.data = data
         self.starts = list(range(0, rows, chunk_size)) or [0]
         self.size = chunk_size
-        self.keep = not any(isinstance(data[n], np.memmap) for n in on_rows)
+        # in-memory arrays whose blocks bind as views: kept bound (no copy)
+        self.keep = all(type(data[n]) is np.ndarray for n in on_rows)
         self.cache = {}
         self.empty = self.bind(0, 0)
 
@@ -74,22 +80,22 @@ class Blocks:
     def bind(self, start, stop):
         chunk = {name: (value[start:stop] if name in self.on_rows else value)
                  for name, value in self.data.items()}
-        return bind_rows(self.module, chunk, self.hyper, start, stop)
+        return bind_rows(self.module, chunk, self.hyper, start, stop, self.missing)
 
     def __getitem__(self, index):
         if index in self.cache:
             return self.cache[index]
         start = self.starts[index]
         bound = self.bind(start, start + self.size)
-        if self.keep:
+        if self.keep and all(np.shares_memory(bound[1][n], self.data[n]) for n in self.on_rows):
             self.cache[index] = bound
         return bound
 
 
-def bind_rows(module, chunk, hyper, start, stop):
+def bind_rows(module, chunk, hyper, start, stop, missing=None):
     """(dim, arrays, constants) of the data ``chunk``, rows start to stop."""
     try:
-        dim, arrays = module.bind_data(chunk)
+        dim, arrays = module.bind_data(chunk, missing)
     except module.DataError as err:
         raise VmpDataError(f"rows {start}–{stop - 1}: {err}" if stop > start
                            else str(err)) from None
@@ -109,55 +115,71 @@ def row_plate(module, data):
     return plate, int(np.shape(data[name])[0])
 
 
-def check_start_order(module, locals_):
-    order = list(module.INIT_ORDER)
-    if locals_ and min(order.index(n) for n in locals_) < len(order) - len(locals_):
-        raise VmpDataError(f"chunk_size: model '{module.MODEL_NAME}' starts a global latent after "
-                           f"the row latents ({', '.join(locals_)}), so a chunked fit could not "
-                           f"draw the in-memory fit's random start; fit it in memory")
+def check_start_order(module, locals_, init):
+    """The in-memory start draws from one generator in INIT_ORDER; the
+    chunked start draws the globals first, then the row latents block by
+    block.  Those are the same numbers unless a global drawn at random (its
+    family has a ``start``) comes after a row latent drawn at random."""
+    families = {row[0]: row[1] for row in module.LATENTS}
+    drawn = [n for n in module.INIT_ORDER if n not in (init or {})
+             and module.FAMILY_FUNCTIONS[families[n]]["start"] is not None]
+    first = next((i for i, n in enumerate(drawn) if n in locals_), len(drawn))
+    late = [n for n in drawn[first:] if n not in locals_]
+    if late:
+        raise VmpDataError(f"chunk_size: model '{module.MODEL_NAME}' draws the random start "
+                           f"of {', '.join(late)} after that of the row latents "
+                           f"({', '.join(locals_)}), so a chunked fit could not draw the "
+                           f"in-memory fit's random start; fit it in memory")
 
 
 def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, seed=None,
                 init=None, callback=None, local_iters=None, keep_local=False,
-                newton=()) -> dict:
+                newton=(), missing=None) -> dict:
     """The in-memory ``fit``'s result, computed one row block at a time.
     ``newton``: the latents updated by Newton steps (not a sum over rows)."""
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
             or chunk_size < 1:
         raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
     data = open_arrays(dict(data))
-    _, locals_, hyper = prepare(module, data, hypers, init, local_iters, newton)
-    blocks = Blocks(module, data, hyper, int(chunk_size))
-    state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init)
-    trace, converged = [], False
-    for iteration in range(max_iter):
-        before = state.snapshot()
-        for row in module.UPDATES:
-            (state.update_local if row[0] in locals_ else state.update_global)(row)
-        trace.append(state.elbo())
-        if not np.isfinite(trace[-1]):
-            raise VmpDataError(f"the fit failed: the ELBO became {trace[-1]} at iteration "
-                               f"{iteration + 1}")
-        if callback is not None:
-            callback(iteration + 1, trace[-1])
-        if len(trace) > 1 and state.converged(trace, before, tol):
-            converged = True
-            break
-    module._MEMO.clear()
+    _, locals_, hyper = prepare(module, data, hypers, init, local_iters, newton, missing)
+    blocks = Blocks(module, data, hyper, int(chunk_size), missing)
+    try:
+        state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init,
+                      keep_local)
+        trace, converged = state.run(max_iter, tol, callback)
+    except module.DataError as err:  # a block's random start
+        raise VmpDataError(str(err)) from None
+    except module.FitError as err:
+        raise VmpDataError(f"the fit failed: {err}") from None
+    finally:
+        module._MEMO.clear()
     if not converged and max_iter > 0:
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
                       RuntimeWarning, stacklevel=3)
     return state.result(trace, converged, hyper, keep_local)
 
 
-def prepare(module, data, hypers, init, local_iters, newton):
+def prepare(module, data, hypers, init, local_iters, newton, missing=None):
     """(row plate, row latents, checked hypers) of a fit in row blocks, or a
     VmpDataError where a block sum would not be the in-memory fit."""
     if local_iters not in (None, 1):
         raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
     plate, _ = row_plate(module, data)
     locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
-    check_start_order(module, locals_)
+    check_blockwise(module, plate, locals_, newton, init)
+    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
+    empty = {n: (v[0:0] if n in on_rows else v) for n, v in data.items()}
+    try:  # the in-memory fit's checks of hypers, init and factor arguments
+        hyper = module.fit(empty, hypers=hypers, max_iter=0, init=init, collapse=False,
+                           missing=missing)["hypers"]
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None
+    return plate, locals_, hyper
+
+
+def check_blockwise(module, plate, locals_, newton, init):
+    """Refuse what a sum over row blocks would not compute exactly."""
+    check_start_order(module, locals_, init)
     summed = sorted(set(newton) - set(locals_))
     if summed:
         raise VmpDataError(f"chunk_size: the update of {', '.join(summed)} is a Newton "
@@ -165,113 +187,137 @@ def prepare(module, data, hypers, init, local_iters, newton):
     if set(init or {}) & set(locals_):
         raise VmpDataError(f"chunk_size: init may give global latents only, not "
                            f"{', '.join(sorted(set(init) & set(locals_)))}")
-    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
-    empty = {n: (v[0:0] if n in on_rows else v) for n, v in data.items()}
-    try:  # the in-memory fit's checks of hypers, init and factor arguments
-        hyper = module.fit(empty, hypers=hypers, max_iter=0, init=init, collapse=False)["hypers"]
-    except module.DataError as err:
-        raise VmpDataError(str(err)) from None
-    return plate, locals_, hyper
+    across = [n for n, shape, *_ in module.DATA_SPEC if plate in tuple(shape)[1:]]
+    across += [row[0] for row in module.LATENTS if plate in tuple(row[2])[1:]]
+    if across:
+        raise VmpDataError(f"chunk_size: {', '.join(across)} runs over the rows {plate} on "
+                           f"another axis too, so it does not split into row blocks; fit it "
+                           f"in memory")
+    chained = [m[0] for m in getattr(module, "SLICE_MASKS", ()) if plate in m[1]]
+    if chained or set(getattr(module, "SERIAL", ())) & set(locals_):
+        raise VmpDataError(f"chunk_size: model '{module.MODEL_NAME}' links rows of {plate} to "
+                           f"each other (a chain, a lag or rows updated in turn), so its row "
+                           f"blocks are not independent; fit it in memory")
 
 
-def start(module, blocks, locals_, hyper, rng, init):
+def start(module, blocks, locals_, hyper, rng, init, keep_local):
     """The in-memory start: the globals on no rows, then each block's row
-    latents drawn from the same generator, in row order."""
+    latents drawn from the same generator, in row order: here if they are
+    held, else when the first pass reads the blocks (State.recipes)."""
     q, E = {}, {}
     dim, arrays, K = blocks.empty
     module._initial_state(q, E, K, arrays, hyper, dim, rng, dict(init or {}))
-    state = State(module, blocks, locals_, hyper, q, E)
-    given = {n: q[n] for n in q if n not in locals_}
-    for i in range(len(blocks)):
-        dim, arrays, K = blocks[i]
-        qb, Eb = {}, {}
-        module._initial_state(qb, Eb, K, arrays, hyper, dim, rng, dict(given))
-        state.rows.append(({n: qb[n] for n in locals_}, {n: Eb[n] for n in locals_}))
+    state = State(module, blocks, locals_, hyper, q, E, keep_local, rng)
+    if state.held:
+        state.store = [state.draw(i) for i in range(len(blocks))]
     return state
 
 
 class State:
-    """q and E of the globals, and of the row latents per block."""
+    """q and E of the globals; the row latents per block, held or as recipes
+    (chunk_passes.materialize)."""
 
-    def __init__(self, module, blocks, locals_, hyper, q, E):
+    def __init__(self, module, blocks, locals_, hyper, q, E, keep_local, rng):
         self.module, self.blocks, self.locals, self.hyper = module, blocks, locals_, hyper
         self.q, self.E = q, E  # the globals (and the row latents on no rows)
-        self.rows = []  # per block: ({name: q}, {name: E}) of the row latents
+        self.steps = sweep_steps(module, locals_, blocks.empty, hyper, E)
+        reads_local = any(s.reads & set(locals_) for s in self.steps if s.kind == "local")
+        self.held = bool(keep_local) or reads_local  # a local made from locals is kept
+        self.store, self.rng, self.rngs = [], rng, []
+        self.given = {n: q[n] for n in q if n not in locals_}
+        self.sources = {n: ("init", None) for n in locals_}  # or ("update", the globals' E)
 
-    def block(self, i):
-        """(q, E, dim, arrays, K) of block i, -1 for no rows."""
-        dim, arrays, K = self.blocks.empty if i < 0 else self.blocks[i]
-        q, E = (dict(self.q), dict(self.E)) if i < 0 else (
-            dict(self.q, **self.rows[i][0]), dict(self.E, **self.rows[i][1]))
-        return q, E, dim, arrays, K
+    def draw(self, i):
+        """Block i's random start of the row latents from the generator, which
+        must be at block i (blocks are drawn in row order); its state before
+        is kept to draw them again."""
+        assert i == len(self.rngs), "row blocks drawn out of order"
+        self.rngs.append(copy.deepcopy(self.rng))
+        dim, arrays, K = self.blocks[i]
+        qb, Eb = {}, {}
+        self.module._initial_state(qb, Eb, K, arrays, self.hyper, dim, self.rng, dict(self.given))
+        return {n: (qb[n], Eb[n]) for n in self.locals}
 
-    def update_local(self, row):
-        name, family, point, update, _ = row
-        for i, (q, E) in enumerate(self.rows):
-            _, merged, dim, arrays, K = self.block(i)
-            coeffs = update(merged, K, arrays, self.hyper, dim)
-            params = self.module._posterior(name, family, coeffs)
-            self.module._set_state(q, E, name, family, point, params)
+    def recipes(self, i, sources=None):
+        """How block i's row latents are had (chunk_passes.materialize); the
+        first pass over a block draws its start (used there as held)."""
+        if self.held:
+            return {n: ("held", self.store[i][n]) for n in self.locals}
+        sources = sources or self.sources
+        fresh = self.draw(i) if i == len(self.rngs) else {}
+        return {n: ("held", fresh[n]) if n in fresh and kind == "init"
+                else ("init", (self.rngs[i], self.given)) if kind == "init" else (kind, value)
+                for n, (kind, value) in sources.items()}
 
-    def update_global(self, row):
-        """C = u(∅) + Σ_B (u(B) − u(∅))."""
-        name, family, point, update, _ = row
-        _, E, dim, arrays, K = self.block(-1)
-        base = update(E, K, arrays, self.hyper, dim)
-        total = {s: np.array(c, dtype=float) for s, c in base.items()}
-        for i in range(len(self.rows)):
-            _, E, dim, arrays, K = self.block(i)
-            for s, c in update(E, K, arrays, self.hyper, dim).items():
-                total[s] += c - base[s]
-        self.module._set_state(self.q, self.E, name, family, point,
-                               self.module._posterior(name, family, total))
+    def run(self, max_iter, tol, callback):
+        """The sweeps, pass by pass; returns (ELBO trace, converged)."""
+        trace, before = [], (dict(self.E), dict(self.sources))
+        self.moves = Moves()
+        for segment in segments(self.steps, max_iter):
+            base, totals = self.run_pass(segment)
+            for position, (sweep, step) in enumerate(segment):
+                if step.kind == "global":
+                    name, family, point = step.row[:3]
+                    coeffs = {s: base[position][s] + c for s, c in totals[position].items()}
+                    self.module._set_state(self.q, self.E, name, family, point,
+                                           self.module._posterior(name, family, coeffs))
+                elif step.kind == "elbo":
+                    trace.append(base[position] + totals[position])
+                    if self.sweep_done(trace, before, tol, callback):
+                        return trace, True
+                    before, self.moves = (dict(self.E), dict(self.sources)), Moves()
+        return trace, False
 
-    def elbo(self):
-        def value(i):
-            q, E, dim, arrays, K = self.block(i)
-            return self.module.elbo_value(q, E, K, arrays, self.hyper, dim)
-        base = value(-1)
-        return base + sum(value(i) - base for i in range(len(self.rows)))
+    def run_pass(self, segment):
+        """Every block's part of the segment, summed; the locals' new recipes."""
+        base = bases(self.module, segment, self.blocks.empty, self.hyper, self.q, self.E)
+        totals, at_start = {}, dict(self.E)
+        for i in range(len(self.blocks)):
+            recipes = self.recipes(i)
+            part = block_part(self.module, segment, self.blocks[i], self.hyper, self.q, self.E,
+                              recipes, base, self.moves if self.held else None)
+            add_parts(totals, part["parts"])
+            if self.held:
+                self.store[i].update(part["locals"])
+        for _, step in segment:
+            if step.kind == "local":
+                self.sources[step.row[0]] = ("update", at_start)
+        return base, totals
 
-    def snapshot(self):
-        return dict(self.E), [dict(E) for _, E in self.rows]
-
-    def converged(self, trace, before, tol):
-        """sweeps.has_converged over all blocks: the ELBO's steady trend
-        (sweeps.is_steady), then every statistic's largest move against its
-        largest magnitude."""
-        if not self.module.is_steady(trace, tol):
+    def sweep_done(self, trace, before, tol, callback) -> bool:
+        """The in-memory fit's check (sweeps.has_converged) over all blocks;
+        a row latent's change is computed again only when all else has
+        converged."""
+        if not np.isfinite(trace[-1]):
+            raise VmpDataError(f"the fit failed: the ELBO became {trace[-1]} at iteration "
+                               f"{len(trace)}")
+        if callback is not None:
+            callback(len(trace), trace[-1])
+        if len(trace) < 2 or not self.module.is_steady(trace, tol):
             return False
-        pairs = [(before[0], self.E)] + list(zip(before[1], [E for _, E in self.rows]))
-        moves = {}
-        for old_E, new_E in pairs:
-            stat_moves(old_E, new_E, moves)
-        return all(move <= np.sqrt(tol) * scale for move, scale in moves.values())
+        self.moves.add(before[0], {n: e for n, e in self.E.items() if n not in self.locals})
+        if not self.held and self.moves.within(tol):
+            self.local_moves(before[1])
+        return self.moves.within(tol)
+
+    def local_moves(self, old_sources):
+        """Each row latent's change since the last sweep, block by block."""
+        rows = rows_of(self.module)
+        for i in range(len(self.blocks)):
+            for name in self.locals:
+                old, new = (materialize(self.module, rows[name], self.recipes(i, sources)[name],
+                                        self.blocks[i], self.hyper)[1]
+                            for sources in (old_sources, self.sources))
+                self.moves.add({name: old}, {name: new})
 
     def result(self, trace, converged, hyper, keep_local):
         dims = dict(self.blocks.empty[0])
         dims[self.blocks.plate] = sum(np.shape(self.blocks.data[n])[0]
                                       for n in self.blocks.on_rows[:1])
-        return fit_result(self.module, (self.q, self.E), self.locals,
-                          self.rows if keep_local else None, trace, converged, hyper, dims)
-
-
-def stat_moves(old_E, new_E, moves):
-    """Into ``moves[(name, stat)] = (largest move, scale)``: how far each
-    expected statistic moved from old_E to new_E, against its magnitude (for a
-    mean ``x``, the root of its ``xx``), the largest over the calls."""
-    numbers = (np.ndarray, np.generic, float)
-    for name, stats in new_E.items():
-        for stat, new in stats.items():
-            old = old_E[name][stat]
-            if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
-                continue
-            scale = np.max(np.abs(new))
-            if stat == "x" and "xx" in stats:
-                scale = np.sqrt(np.max(np.abs(np.asarray(stats["xx"]))))
-            move, largest = moves.get((name, stat), (0.0, 0.0))
-            moves[name, stat] = (max(move, np.max(np.abs(new - old))), max(largest, scale))
-    return moves
+        rows = [tuple({n: pair[k] for n, pair in block.items()} for k in (0, 1))
+                for block in self.store] if keep_local else None
+        return fit_result(self.module, (self.q, self.E), self.locals, rows, trace, converged,
+                          hyper, dims)
 
 
 def fit_result(module, state, locals_, rows, trace, converged, hyper, dims) -> dict:

@@ -604,11 +604,24 @@ CASES += [
     Case("update-overflows", "numeric", "lda_eb", dict(LDA), {"init": {"eta": 1e308}},
          Err(VmpDataError, "the fit failed: the update of 'eta' failed: (34, 'Numerical result out "
                            "of range')")),
-    Case("elbo-not-computable", "numeric", "pca", {"Y": np.full((5, 5), 2.0 ** 62), "K": 2},
+    # rank-one data so large that rounding makes a precision singular: at 2^57 in
+    # the ELBO's entropies (at 2^62 already in z's update; which one depends on
+    # the order of the emitted code's arithmetic)
+    Case("elbo-not-computable", "numeric", "pca", {"Y": np.full((5, 5), 2.0 ** 57), "K": 2},
          {"max_iter": 3, "seed": 0},
          Err(VmpDataError, "the fit failed: the ELBO cannot be computed at iteration 1")),
+    # in the joint q(mu, Lambda) the error names the Wishart's hyper and line, not mu's
     Case("hyper-W0-1e308", "hyper", "gmm", GMM_DATA, {"hypers": {"W0": 1e308 * np.eye(2)}},
-         Err(VmpDataError, "is not a valid distribution: Wishart scale has non-finite entries")),
+         Err(VmpDataError, "the prior of 'Lambda' (line 7: Wishart) is not a valid distribution: "
+                           "Wishart scale has non-finite entries; check the hyperparameter W0 "
+                           "(the scale of its prior, in the joint q(mu, Lambda))")),
+    Case("hyper-W0-singular-joint", "hyper", "gmm", GMM_DATA,
+         {"hypers": {"W0": np.ones((2, 2))}},
+         Err(VmpDataError, "hyperparameter W0 gives the scale of the Wishart prior of 'Lambda' "
+                           "(line 7), which is invalid")),
+    Case("hyper-nu0-1e308-joint", "hyper", "gmm", GMM_DATA, {"hypers": {"nu0": 1e308}},
+         Err(VmpDataError, "the prior of q(mu, Lambda) (line 7: Wishart, line 8: MvNormal)",
+             "check the hyperparameters nu0, W0, m0, beta0")),
     # new data far off the training scale; Monte Carlo draws bounded
     Case("new-data-1e200-local", "numeric", "gmm", GMM_DATA, {"seed": 0},
          Ok(lambda fit: raises(VmpDataError, "are they on the scale of the training data",

@@ -3,7 +3,6 @@ swapped; random bytes; deep nesting; a 10 000-line model) give a checked model
 or a VmpError with a location — never another exception, never a hang."""
 import pathlib
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -80,15 +79,14 @@ def test_deeply_nested_plates(depth):
     assert isinstance(outcome("\n".join(lines) + "\n"), VmpError)
 
 
-def test_ten_thousand_line_model_is_fast():
+def test_ten_thousand_line_model_compiles():
+    """Its time is a benchmark row (benchmarks/front_end.py, `make bench`)."""
     body = "".join(f"mu{i} ~ Normal(0.0, 1.0)\n" for i in range(10_000))
-    start = time.perf_counter()
     model = outcome("dim N\n" + body)
     assert not isinstance(model, VmpError) and len(model.variables) == 10_000
     bad = "dim N\n" + body + "oops ~ Normal(0.0,\n"
     err = outcome(bad)
     assert isinstance(err, VmpError) and err.span.line >= 10_001
-    assert time.perf_counter() - start < 20
 
 
 @settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])

@@ -81,9 +81,14 @@ def test_row_statistics_give_back_the_messages(name):
 def test_equations_list_the_statistics():
     text = load("lda").equations()
     assert "local: theta, z" in text and "global: phi" in text
-    assert "phi.log: S[v,k] = Σ_{t} [word[t] = v] E[z][t,k]" in text
+    assert "q(phi): Σ_{t: word[t] = v} r[t,k]" in text  # in the updates' notation
     text = load("linreg").equations()
-    assert "local: none" in text and "w.xx: S[d,d'] = Σ_{n} X[n,d] X[n,d']" in text
+    assert "local: none" in text and "q(w): Xᵀy,  XᵀX" in text
+    text = load("gmm").equations()  # statistics named as in the updates, no internals
+    assert "global: mu, Lambda, pi" in text and \
+        "q(mu, Lambda): Σ_n r[n,k] x[n] x[n]ᵀ,  Σ_n r[n,k] x[n],  N[k]" in text
+    text = load("lgssm").equations()  # covariates A, C have no rows
+    assert "rows: T\n" in text and "q(R): T,  yᵀy,  Σ_t y[t] E[x[t]]ᵀ,  Σ_t E[x[t] x[t]ᵀ]" in text
 
 
 # ---------------------------------------------------------------- LDA

@@ -15,6 +15,7 @@ from vmpdsl.derive.statistics import Mono
 from vmpdsl.printing.collect import Context, collect
 from vmpdsl.printing.formulas import Inverse, Ratio, formulas
 from vmpdsl.printing.squares import Square, expand
+from vmpdsl.printing.textbook import BarMean, BarScale
 
 
 class Tree:
@@ -85,9 +86,44 @@ class Tree:
             matrix = done["precision"] if value.matrix == ["S"] else self.pieces(form, value.matrix)
             times = self.pieces(form, value.times)
             return solve(matrix, times, value.before)
+        if isinstance(value, (BarMean, BarScale)):
+            return self.textbook(form, value)
         if hasattr(value, "pieces"):  # a block's W⁻¹ = (pieces) − β m mᵀ: the pieces
             return self.pieces(form, value.pieces)
         return self.pieces(form, value)
+
+    def textbook(self, form, value):
+        """PRML (10.61)/(10.62) as printed, from the definitions the "where"
+        block prints: N = Σ_n w, x̄ = Σ_n w x / N, S = Σ_n w (x − x̄)(x − x̄)ᵀ / N."""
+        p, plates = value.parts, tuple(value.plates)
+        e1, e2 = sorted(l for l in form.outputs if l not in plates)[-2:]
+        w = self.pieces(form, [Mono(p.count.coeff, p.count.atoms)], (p.row,) + plates)
+        x = self.pieces(form, [Mono(1, (p.x,))], (p.row, p.x.indices[1]))
+        m0 = self.pieces(form, [Mono(1, (p.mean0,))], p.mean0.indices) if p.mean0 else None
+        A = self.pieces(form, p.rest, plates + (e1, e2)) if p.rest else 0  # broadcast over k
+        B = self.pieces(form, p.prior, plates)
+        rows, out = x.shape[0], {}
+        for index in product(*(range(self.size(self.ctx.dims[l])) for l in plates)):
+            N = sum(w[(n,) + index] for n in range(rows))
+            xs = [sympy.Matrix([x[n, i] for i in range(x.shape[1])]) for n in range(rows)]
+            xbar = sum((w[(n,) + index] * xs[n] for n in range(rows)), sympy.zeros(len(xs[0]), 1)) / N
+            S = sum(((xs[n] - xbar) * (xs[n] - xbar).T * w[(n,) + index] for n in range(rows)),
+                    sympy.zeros(len(xs[0]))) / N
+            b = B[index] if index else B
+            mu0 = sympy.Matrix(list(m0)) if m0 is not None else sympy.zeros(len(xs[0]), 1)
+            if isinstance(value, BarMean):
+                out[index] = (b * mu0 + N * xbar) / (b + N)
+            else:
+                a = sympy.Matrix((A[index] if index else A).tolist()) if p.rest else 0
+                out[index] = a + N * S + b * N / (b + N) * (xbar - mu0) * (xbar - mu0).T
+        first = out[next(iter(out))]
+        event = first.shape[:1] if isinstance(value, BarMean) else first.shape
+        array = sympy.MutableDenseNDimArray.zeros(*(tuple(
+            self.size(self.ctx.dims[l]) for l in plates) + event))
+        for index, v in out.items():
+            for inner in product(*map(range, event)):
+                array[index + inner] = v[inner] if len(inner) == 2 else v[inner[0], 0]
+        return array
 
 
 def elementwise(a, b, f):

@@ -68,11 +68,12 @@ def load(name: str):
 #   λ = (kappa0 + N) E[tau]                        (10.27)
 # gmm_joint (PRML §10.2, the joint q(mu[k], Lambda[k]) = NormalWishart(m, β, ν, W)):
 #   β[k] = beta0 + N[k]                            (10.60)
-#   m[k] = (beta0 m0 + Σ_n r[n,k] x[n]) / (beta0 + N[k])    (10.61), N x̄ = Σ_n r x
-#   W[k]⁻¹ = W0⁻¹ + beta0 m0 m0ᵀ + Σ_n r x xᵀ − β m mᵀ     (10.62) multiplied out:
-#            N S + N x̄ x̄ᵀ = Σ_n r x xᵀ and β0 N/(β0 + N)(x̄ − m0)(x̄ − m0)ᵀ
-#            = β0 m0 m0ᵀ + N x̄ x̄ᵀ − β m mᵀ
+#   m[k] = (beta0 m0 + N[k] x̄[k]) / β[k]           (10.61)
+#   W[k]⁻¹ = W0⁻¹ + N[k] S[k] + (beta0 N[k] / (beta0 + N[k])) (x̄[k] − m0)(x̄[k] − m0)ᵀ
+#                                                  (10.62)
 #   ν[k] = nu0 + N[k]                              (10.63)
+#   where: x̄[k] = (1/N[k]) Σ_n r[n,k] x[n] (10.52), S[k] = (1/N[k]) Σ_n r[n,k]
+#   (x[n] − x̄[k])(x[n] − x̄[k])ᵀ (10.53)
 #   log r[n,k] = E[log pi[k]] + ½ E[log|Lambda[k]|] − (D/2) log 2π − ½ x[n]ᵀ E[Lambda[k]] x[n]
 #                + x[n]ᵀ E[Lambda[k] mu[k]] − ½ E[mu[k]ᵀ Lambda[k] mu[k]] + const   (10.46),
 #     the square of (10.64) multiplied out; where: E[Λμ] = ν W m, E[μᵀΛμ] = D/β + ν mᵀWm

@@ -12,6 +12,7 @@
    entry of the symmetric matrices.
 """
 import re
+from pathlib import Path
 
 import pytest
 import sympy
@@ -25,7 +26,7 @@ from model_sources import model_files
 from printed_tree import Tree, matrix, zero
 
 SIZES = {"N": 2, "D": 2, "K": 2, "G": 2, "T": 3, "Dc": 2, "V": 2, "C": 2, "M": 2, "F": 2}
-SYMMETRIC = re.compile(r"(E\[(\w+)\.(xx|x)\]|(@c\d+))\[(.*)\]")
+SYMMETRIC = re.compile(r"(E\[(\w+)\.(xx|x|prev_xx)\]|(@c\d+))\[(.*)\]")
 
 
 def canonical(expr, tree):
@@ -41,7 +42,7 @@ def canonical(expr, tree):
         if const:
             symmetric = tree.derivation.constants.items[const].func == "inv"
         else:
-            symmetric = stat == "xx" or tree.ctx.families.get(var) == "Wishart"
+            symmetric = stat in ("xx", "prev_xx") or tree.ctx.families.get(var) == "Wishart"
         if symmetric and len(index) >= 2 and index[-2] > index[-1]:
             swap[s] = Symbol(s.name.replace(f"[{m.group(5)}]",
                                             "[" + ",".join(index[:-2] + index[:-3:-1]) + "]"))
@@ -236,15 +237,23 @@ def test_normal_gamma_is_prml_10_1_3():
     assert same(t["rate"], expected, tree)
 
 
-def test_joint_gmm_is_prml_10_58_to_10_63():
+GMM_ZERO_MEAN = (Path(__file__).resolve().parents[2] / "models" / "gmm.vmp").read_text().replace(", m0 = zeros(D)", "").replace(
+    "MvNormal(m0, beta0", "MvNormal(zeros(D), beta0")
+
+
+@pytest.mark.parametrize("zero_mean", [False, True], ids=["m0", "zero-mean"])
+def test_joint_gmm_is_prml_10_58_to_10_63(zero_mean):
     """The default Normal–Wishart block q(μ_k, Λ_k): β_k = β0 + N_k (10.60),
-    m_k = (β0 m0 + Σ_n r_nk x_n)/β_k (10.61), W_k⁻¹ + β_k m_k m_kᵀ = W0⁻¹ + β0 m0 m0ᵀ
-    + Σ_n r_nk x_n x_nᵀ (10.62 before completing the square; the printed line
-    subtracts β m mᵀ), ν_k = ν0 + N_k (10.63); log r_nk = E[ln π_k] + ½ E[ln|Λ_k|]
+    m_k = (β0 m0 + N_k x̄_k)/β_k (10.61), W_k⁻¹ = W0⁻¹ + N_k S_k + β0 N_k/(β0 + N_k)
+    (x̄_k − m0)(x̄_k − m0)ᵀ (10.62), evaluated from the printed definitions of x̄_k
+    and S_k (10.52)-(10.53) and checked entry by entry against the messages'
+    W_k⁻¹ = W0⁻¹ + β0 m0 m0ᵀ + Σ_n r_nk x_n x_nᵀ − β_k m_k m_kᵀ (10.62 before
+    completing the square), ν_k = ν0 + N_k (10.63); log r_nk = E[ln π_k] + ½ E[ln|Λ_k|]
     − D/2 ln 2π − ½ E[(x_n − μ_k)ᵀΛ_k(x_n − μ_k)] expanded in the block's
     statistics (10.64)."""
-    tree = Tree(vmpdsl.load("models/gmm.vmp"), SIZES)
+    tree = Tree(vmpdsl.load(GMM_ZERO_MEAN if zero_mean else "models/gmm.vmp"), SIZES)
     x, r, _, _, _, W0inv, m0 = gmm_symbols(tree)
+    m0 = m0 * 0 if zero_mean else m0
     beta0, nu0 = Symbol("beta0"), Symbol("nu0")
     q = tree.parameters("mu")
     z = tree.parameters("z")["log probs"]
@@ -253,12 +262,14 @@ def test_joint_gmm_is_prml_10_58_to_10_63():
         assert same(q["beta"][k], beta0 + Nk, tree)
         assert same(q["df"][k], nu0 + Nk, tree)
         xbar = beta0 * m0 + sum((r[n][k] * x[n] for n in range(N)), sympy.zeros(D, 1))
+        m = xbar / (beta0 + Nk)
         for i in range(D):
-            assert same(q["mean"][k, i], xbar[i] / (beta0 + Nk), tree)
+            assert same(q["mean"][k, i], m[i], tree)
         expected = W0inv + beta0 * m0 * m0.T + sum((r[n][k] * x[n] * x[n].T for n in range(N)),
-                                                   sympy.zeros(D, D))
+                                                   sympy.zeros(D, D)) - (beta0 + Nk) * m * m.T
         printed = matrix(q["scale⁻¹"], k)
-        assert all(same(printed[i, j], expected[i, j], tree) for i in range(D) for j in range(D))
+        assert all(zero(sympy.together(canonical(printed[i, j] - expected[i, j], tree)))
+                   for i in range(D) for j in range(D))
         L = sympy.Matrix(D, D, lambda i, j: E("mu", "L", k, i, j))
         Lx = sympy.Matrix(D, 1, lambda i, _: E("mu", "Lx", k, i))
         for n in range(N):
@@ -279,3 +290,52 @@ def test_joint_normal_gamma_is_the_conjugate_posterior():
     assert zero(sympy.together(q["mean"] - (kappa0 * mu0 + sum(x)) / (kappa0 + N)))
     assert same(q["shape"], a0 + Rational(N, 2), tree)
     assert same(q["rate"], b0 + (kappa0 * mu0 ** 2 + sum(xn ** 2 for xn in x)) / 2, tree)
+
+
+@pytest.mark.parametrize("path", [i for i, _ in model_files()])
+def test_printed_wishart_scale_is_symmetric_entry_by_entry(path):
+    """A printed W⁻¹ is a symmetric matrix, equal entry by entry to the
+    symmetric part of −2 C_x (lgssm's cross term printed −2 E[x[t] x[t-1]ᵀ] Aᵀ,
+    right only as a coefficient of the symmetric Q)."""
+    tree = Tree(vmpdsl.load(path + ".vmp"), SIZES)
+    for u in tree.derivation.updates:
+        if u.family != "Wishart" or u.point:
+            continue
+        printed = sympy.Array(tree.parameters(u.name)["scale⁻¹"])
+        raw = sympy.Array(symbolic_coefficients(tree.derivation, u.name, SIZES)["x"])
+        axes = list(range(raw.rank() - 2)) + [raw.rank() - 1, raw.rank() - 2]
+        expected = -(raw + sympy.permutedims(raw, axes))
+        flipped = sympy.permutedims(printed, axes)
+        for a, b, c in zip(sympy.flatten(printed), sympy.flatten(flipped), sympy.flatten(expected)):
+            assert zero(canonical(a - b, tree)) and zero(canonical(a - c, tree)), (u.name, a)
+
+
+NORMAL_WISHART = """model nw
+dim N, D
+data y[N, D]
+hyper m0 = zeros(D), b0 = 2.0
+Lambda ~ Wishart(D, eye(D))
+mu ~ MvNormal(m0, b0 * Lambda)
+for n in N:
+    y[n] ~ MvNormal(mu, Lambda)
+"""
+
+
+def test_joint_normal_wishart_of_plain_rows_is_prml_2_3_6():
+    """One Normal–Wishart over unweighted rows, printed with ȳ and S: from
+    their printed definitions, m = (b0 m0 + N ȳ)/β and W⁻¹ = I + N S + b0 N/β
+    (ȳ − m0)(ȳ − m0)ᵀ equal the messages' m and W⁻¹ = I + b0 m0 m0ᵀ + Σ y yᵀ − β m mᵀ."""
+    tree = Tree(vmpdsl.load(NORMAL_WISHART), SIZES)
+    y = data("y", N, D)
+    m0 = sympy.Matrix(D, 1, lambda i, _: Symbol(f"m0[{i}]"))
+    b0 = Symbol("b0")
+    q = tree.parameters("mu")
+    m = (b0 * m0 + sum(y, sympy.zeros(D, 1))) / (b0 + N)
+    inv = next(c for c in tree.derivation.constants.items.values() if c.func == "inv")
+    W0inv = sympy.Matrix(D, D, lambda i, j: element_symbol(inv.name, None, (i, j)))  # inv(eye)
+    expected = W0inv + b0 * m0 * m0.T + sum((v * v.T for v in y), sympy.zeros(D, D)) \
+        - (b0 + N) * m * m.T
+    for i in range(D):
+        assert zero(sympy.together(q["mean"][i] - m[i]))
+        for j in range(D):
+            assert zero(sympy.together(canonical(q["scale⁻¹"][i, j] - expected[i, j], tree)))

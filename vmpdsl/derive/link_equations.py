@@ -6,6 +6,8 @@ parameters' and the Newton updates); no sympy, so a fit never imports it.
 """
 from __future__ import annotations
 
+import re
+
 from .links import LOCAL_FAMILIES, factor_link, local_name
 
 STAT_TEXT = {"lam": "λ({v})", "c": "c({v})", "g": "g({v})"}
@@ -49,6 +51,7 @@ def bound_blocks(derivation, style: str = "text") -> list:
             n=n, choose=f" + log C({n}, {y})" if binomial else "")
         text = text.replace("− 1 λ", "− λ").replace("+ 1 c", "+ c")
         eta = source_of(model, call.args[0])
+        eta = re.sub(r"\s*@\s*", " ", eta) if eta else eta  # W @ X[n] as W X[n]
         name = local_name(model, factor, link)
         text = text.replace("ξ", name).replace("ψ", name)
         text += f"\n  η = {eta}" if eta else ""

@@ -16,7 +16,7 @@ statistic* — the contraction of its data and local operands over the rows,
 which is additive over row blocks — times the global operands:
 ``Σ_n E[z][n,k] x[n,i] E[μ][k,i]`` is ``S[k,i] E[μ][k,i]`` with
 ``S[k,i] = Σ_n E[z][n,k] x[n,i]``.  ``statistics`` lists them per global
-update; ``vmpdsl equations`` prints them (``locality_text``).
+update; ``vmpdsl equations`` prints them (printing/locality.py).
 
 The local block is what ``fit(local_iters=n)`` iterates before each global
 update (runtime: runtime/local_loop.py), as batch VB for LDA does.
@@ -25,11 +25,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..lower import HOISTED, ONEHOT, RANDOM, Contraction, lower
+from ..lower import HOISTED, RANDOM, Contraction
 
 def row_plates(model) -> set:
-    """The leading axes of the data arrays."""
+    """The leading axes of the data arrays (what SVI and chunked fits slice)."""
     return {v.shape[0] for v in model.by_role("data") if v.shape and isinstance(v.shape[0], str)}
+
+
+def observed_row_plates(model) -> set:
+    """The leading axes of the observed data arrays (those with a factor): a
+    covariate such as lgssm's transition matrix A[D, D] has no rows of data."""
+    observed = {f.variable for f in model.factors}
+    return {v.shape[0] for v in model.by_role("data") if v.shape and
+            isinstance(v.shape[0], str) and v.name in observed}
 
 
 def group_plates(model) -> dict:
@@ -46,7 +54,7 @@ def group_plates(model) -> dict:
 
 
 def local_plates(model) -> set:
-    return row_plates(model) | set(group_plates(model))
+    return observed_row_plates(model) | set(group_plates(model))
 
 
 def local_block(program) -> tuple:
@@ -114,35 +122,6 @@ def split_rows(c: Contraction, plates: set, block: set, hoisted: dict | None = N
 
 
 # ------------------------------------------------------------------ printing
-def locality_text(derivation) -> str:
-    """The section of ``vmpdsl equations`` that says which latents are local,
-    which global, and which statistics flow from each row block to the globals."""
-    program = lower(derivation)
-    model = program.model
-    block, found = local_block(program), statistics(program)
-    if not found:
-        return ""
-    groups = group_plates(model)
-    plates = ", ".join(sorted(row_plates(model))) + "".join(
-        f"; groups {g} (by {index})" for g, (index, _) in sorted(groups.items()))
-    glob = [s.name for s in program.steps if s.name not in block]
-    inner = "fit(local_iters=n) updates them up to n times before the globals" \
-        if len(block) > 1 else "one update is optimal given the globals" if block else ""
-    lines = ["Local / global structure (row blocks)",
-             f"  rows: {plates}",
-             f"  local: {', '.join(block) or 'none'}{f'  ({inner})' if inner else ''}",
-             f"  global: {', '.join(glob) or 'none'}",
-             "  statistics each row block sends to the global updates:"]
-    seen = set()
-    hoisted = {h.name: h.contraction for h in program.hoisted}
-    for s in found:
-        text = statistic_text(unhoisted(s.statistic, hoisted))
-        if (s.target, text) not in seen:
-            seen.add((s.target, text))
-            lines.append(f"    {s.target}.{s.stat}: {text}")
-    return "\n".join(lines)
-
-
 def unhoisted(c: Contraction, hoisted: dict) -> Contraction:
     """The statistic with each data product that lower hoisted (``@h1``)
     written out as its operands, so the printout names only model arrays."""
@@ -158,39 +137,3 @@ def unhoisted(c: Contraction, hoisted: dict) -> Contraction:
             dims.setdefault(rename[label], dim)
         operands += [replace(x, labels=tuple(rename[l] for l in x.labels)) for x in inner.operands]
     return replace(c, operands=tuple(operands), label_dims=tuple(sorted(dims.items())))
-
-
-def operand_text(o, show) -> str:
-    if o.kind == ONEHOT:
-        return f"[{o.name}[{show(o.labels[:-1])}] = {show(o.labels[-1:])}]"
-    if o.kind == RANDOM:
-        stat = "" if o.stat in ("x", "onehot") else "." + o.stat
-        return f"E[{o.name}]{stat}[{show(o.labels)}]"
-    return f"{o.name}[{show(o.labels)}]"
-
-
-def statistic_text(c: Contraction) -> str:
-    """``S[k,i] = Σ_{n} x[n,i] E[z][n,k]``, internal labels named after their dims."""
-    names = readable_labels(c)
-    show = lambda labels: ",".join(names[l] for l in labels)  # noqa: E731
-    summed = sorted({names[l] for o in c.operands for l in o.labels} - {names[l] for l in c.out})
-    factors = [operand_text(o, show) for o in c.operands if not o.name.startswith("@")]
-    body = " ".join([str(s) for s in c.sizes] + factors) or "1"
-    kept = f"[{show(c.out)}]" if c.out else ""
-    return f"S{kept} = Σ_{{{','.join(summed)}}} {body}" if summed else f"S{kept} = {body}"
-
-
-def readable_labels(c: Contraction) -> dict:
-    """Model labels kept; an internal one (``#2``) named after its dim (k, v, d')."""
-    internal = lambda label: label.startswith("#") or "~" in label  # noqa: E731
-    names, used = {}, {l for l, _ in c.label_dims if not internal(l)}
-    for label, dim in c.label_dims:
-        if not internal(label):
-            names[label] = label
-            continue
-        name = str(dim).lower()
-        while name in used:
-            name += "'"
-        names[label] = name
-        used.add(name)
-    return names

@@ -318,8 +318,9 @@ def runtime_parts(family_source: str) -> list:
     contraction executor, the family functions (``family_source``), the fit
     loop and its optional steps, and last the hook tables naming them."""
     from ..runtime import (chains, checks, driver, einsum, features, local_loop, memory,
-                           new_data, newton, prelude, rotate, scatter, serial, sweeps)
-    before = (prelude, scatter, einsum, serial)
+                           new_data, newton, prelude, rotate, scatter, serial, statistics,
+                           sweeps)
+    before = (prelude, scatter, einsum, serial, statistics)
     after = (checks, memory, driver, sweeps, local_loop, chains, new_data, newton, rotate,
              features)
     families = ('"""The numeric functions of the families the model uses."""\n'

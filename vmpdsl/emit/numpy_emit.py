@@ -144,19 +144,46 @@ def emit(program: Program, equations: str = "", trim: bool = True) -> Assembled:
     lines = spec_lines(program)
     lines += hypers_function(model)
     lines += safety_lines(program)
-    lines += constants_function(program)
-    from .serial_emit import serial_steps, serial_update_function
-    serial = serial_steps(program)
-    for index, step in enumerate(program.steps):
-        lines += (serial_update_function(index, step, program) if index in serial
-                  else update_function(index, step, program, prior_only=False))
-        lines += update_function(index, step, program, prior_only=True)
-    lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
-    lines += elbo_function(program)
-    lines += updates_table(program) + [nonconjugate_emit.shortcut_line(program)]
+    parts = runtime_parts(family_source(program))
+    from .model_functions import model_lines
+    from .serial_emit import serial_steps
+    lines += model_lines(program, update_docs(program.derivation), runtime_names(lines, parts),
+                         serial_steps(program))
+    lines += [nonconjugate_emit.shortcut_line(program)]
     lines += rotation_lines(program)
-    return assemble(module_doc(model, equations), lines, runtime_parts(family_source(program)),
-                    trim)
+    return assemble(module_doc(model, equations), lines, parts, trim)
+
+
+def runtime_names(lines, parts) -> set:
+    """The module-level names the runtime and the tables define: the model's
+    functions avoid them."""
+    text = "\n".join(lines) + "".join(source for source, _ in parts)
+    return {a or b for a, b in re.findall(r"^(?:def |class )(\w+)|^(\w+) *=", text, re.M)}
+
+
+def update_docs(derivation) -> dict:
+    """{latent: its printed update (text)}, the docstrings of update_<v>; the
+    fit does not depend on the text, so a printer failure leaves them out."""
+    try:
+        from ..printing.blocks import block, layout_text
+        from ..printing.collect import Context, collect
+        from ..printing.render import Renderer
+        from ..printing.style import STYLES
+        ctx = Context(derivation)
+        r = Renderer(ctx, STYLES["text"])
+        return {form.update.name: layout_text([block(r, form, False)], [])
+                for form in collect(ctx)}
+    except Exception:  # noqa: BLE001 (see compiler.docstring_equations)
+        return {}
+
+
+def docstring(text: str, indent: str = "    ") -> str:
+    """A docstring of any text: backslashes and triple quotes made harmless."""
+    text = text.replace("\\", "\\\\").replace('"""', "'''")
+    body = "\n".join((indent + line).rstrip() for line in text.splitlines())
+    if "\n" in text:  # its first line indented like the rest: inspect.getdoc gives it back
+        return f'{indent}"""\n{body}\n{indent}"""'
+    return f'{indent}"""{text} """' if text.endswith('"') else f'{indent}"""{text}"""'
 
 
 def module_doc(model, equations: str) -> str:
@@ -378,28 +405,37 @@ def safety_lines(program: Program) -> list:
                     f"SLICE_MASKS = {mask_table(model)!r}", ""]
 
 
-def constants_function(program: Program) -> list:
-    lines = ["def _constants(dim, data, hyper):", "    K = {}"]
+def axis_size(c: Contraction, label) -> str:
+    """The size of a label as code: its dim, or the categories of the one-hot
+    data that carries it (a nested index's dim is known only to the data)."""
+    d = dict(c.label_dims).get(label)
+    if d is not None:
+        return dim_text(d)
+    hot = next(o for o in c.operands if o.kind == ONEHOT and o.labels[-1] == label)
+    return f"K[{onehot_key(hot.name)}].size"
+
+
+def constants_header(program: Program, local, m) -> tuple:
+    """The first entries of K (one-hot data, derived constants) and the
+    hoisted data sums, each named in a comment."""
     model = program.model
+    head = []
     for v in model.by_role("data"):
         if v.dtype == "int" and v.categories is not None:
-            lines.append(f"    K[{onehot_key(v.name)}] = OneHot(data[{key(v.name)}], "
-                         f"{dim_text(v.categories)})")
+            head.append(f"    K[{onehot_key(v.name)}] = OneHot(data[{key(v.name)}], "
+                        f"{dim_text(v.categories)})")
     for const in program.derivation.constants.items.values():
-        lines.append(f"    K[{key(const.name)}] = apply_constant_function({const.func!r}, "
-                     f"{derived_value(const, model)}, {dim_arg(const.arg)})")
+        head.append(f"    K[{key(const.name)}] = apply_constant_function({const.func!r}, "
+                    f"{derived_value(const, model)}, {dim_arg(const.arg)})")
+    hoisted = []
     for h in program.hoisted:
-        lines.append(f"    K[{key(h.name)}] = {contraction_text(h.contraction)}")
-    for index, step in enumerate(program.steps):
-        for stat in step.stats:
-            constant, _ = split_constant(stat.contractions)
-            if constant:
-                total = sum_text([f"({contraction_text(c)})" for c in constant])
-                lines.append(f"    K[{folded_key(index, stat.stat)}] = {total}")
-    lines += nonconjugate_emit.constant_lines(program)
-    lines += elbo_constants(program)
-    lines += ["    return K", ""]
-    return lines
+        # at full shape: a one-hot gather may leave a label as a size-1 axis
+        text, _ = m.constant_text([h.contraction], local)
+        shape = "".join(f"{axis_size(h.contraction, l)}, " for l in h.contraction.out)
+        if shape and any(o.kind == ONEHOT for o in h.contraction.operands):
+            text = f"np.ascontiguousarray(np.broadcast_to({text}, ({shape})))"
+        hoisted.append(f"    K[{key(h.name)}] = {text}  # {m.wanted_hoisted(h)}")
+    return head, hoisted
 
 
 def sum_text(parts: list) -> str:
@@ -434,96 +470,6 @@ def derived_value(const, model) -> str:
         c = Contraction(term.coeff, term.sizes, operands, const.inputs, dims)
         parts.append(f"np.broadcast_to({contraction_text(c)}, {shape})")
     return sum_text(parts) if parts else f"np.zeros({shape})"
-
-
-def update_function(index: int, step, program: Program, prior_only: bool) -> list:
-    """The coefficients of one latent's q.  Each accumulator has full length
-    only along the axes some contribution varies over (the rest have length
-    1) and is returned as a full-shape broadcast view: N rows that share one
-    precision then share one array, and the family factorizes it once."""
-    model = program.model
-    name = f"_{'prior' if prior_only else 'update'}_{index}"
-    shapes = stat_shapes(step, model)
-    chosen = {}
-    for stat in step.stats:
-        chosen[stat.stat] = (prior_contractions(stat, step.name, program) if prior_only
-                             else stat.contractions)
-    lines = [f"def {name}(E, K, data, hyper, dim):",
-             f"    # q({step.name}): {step.family}", "    C = {"]
-    for stat, shape in shapes.items():
-        varying = varying_axes(chosen.get(stat, []), len(shape))
-        dims = "".join(f"{dim_text(d) if axis in varying else 1}, "
-                       for axis, d in enumerate(shape))
-        lines.append(f"        {stat!r}: np.zeros(({dims})),")
-    lines.append("    }")
-    for stat in step.stats:
-        contractions = chosen[stat.stat]
-        if not prior_only:
-            constant, contractions = split_constant(contractions)
-            if constant:
-                lines.append(f"    C[{stat.stat!r}] += K[{folded_key(index, stat.stat)}]")
-        for c in contractions:
-            lines.append(f"    C[{stat.stat!r}] += {contraction_text(c)}")
-    if not prior_only:  # a Newton update of non-conjugate terms (nonconjugate_emit.py)
-        lines += nonconjugate_emit.update_lines(step, program)
-    full = ", ".join(f"{s!r}: ({''.join(dim_text(d) + ', ' for d in shape)})"
-                     for s, shape in shapes.items())
-    lines += [f"    full = {{{full}}}",
-              "    return {s: np.broadcast_to(c, full[s]) for s, c in C.items()}", ""]
-    return lines
-
-
-def varying_axes(contractions, rank: int) -> set:
-    """Output axes along which at least one contribution is not constant."""
-    axes = set()
-    for c in contractions:
-        carried = {l for o in c.operands for l in o.labels}
-        axes |= {axis for axis, label in enumerate(c.out) if label in carried}
-    return axes
-
-
-def elbo_function(program: Program) -> list:
-    """E[log p], in full and without the last-updated latent's monomials; the
-    monomials of data and hypers alone are summed once per fit."""
-    lines = []
-    for name, contractions in (("_expected_log_joint", program.elbo),
-                               ("_expected_log_joint_rest", program.elbo_rest)):
-        constant, varying = split_constant(contractions)
-        lines += [f"def {name}(E, K, data, hyper, dim):",
-                  f"    total = K[{repr('@' + name)}]" if constant else "    total = 0.0"]
-        lines += [f"    total += np.sum({contraction_text(c)})" for c in varying]
-        lines += nonconjugate_emit.elbo_lines(program)
-        lines += ["    return float(total)", ""]
-    return lines
-
-
-def elbo_constants(program: Program) -> list:
-    lines = []
-    for name, contractions in (("_expected_log_joint", program.elbo),
-                               ("_expected_log_joint_rest", program.elbo_rest)):
-        constant, _ = split_constant(contractions)
-        if constant:
-            total = sum_text([f"np.sum({contraction_text(c)})" for c in constant])
-            lines.append(f"    K[{repr('@' + name)}] = float({total})")
-    return lines
-
-
-RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations", "start", "marginals")
-
-
-def updates_table(program: Program) -> list:
-    rows = [f"    ({key(s.name)}, {s.family!r}, {s.point!r}, _update_{i}, _prior_{i}),"
-            for i, s in enumerate(program.steps)]
-    families = sorted({s.family for s in program.steps})
-    funcs = []
-    for family in families:
-        funcs += packed(f"    {family!r}: {{", [f"{field!r}: {fam_fn(family, field)}"
-                                                for field in RUNTIME_FUNCTIONS], "},")
-    observed = sorted({v.family for v in program.model.by_role("data") if v.family in FAMILIES})
-    checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
-    return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
-            "SUPPORT_CHECKS = {"] + checks + ["}", ""])
 
 
 def packed(head: str, items: list, end: str, width: int = 99) -> list:

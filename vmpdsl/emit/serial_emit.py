@@ -16,20 +16,21 @@ def serial_steps(program: Program) -> set:
             if interacting(program.derivation.update_of(step.name))}
 
 
-def serial_update_function(index: int, step, program: Program) -> list:
+def serial_update_function(index: int, step, program: Program, name: str, rows: str) -> list:
+    """``name`` and ``rows``: the functions' names (model_functions.py)."""
     model = program.model
     var = model.variables[step.name]
     plates = tuple(var.plates)
-    lines = [f"def _update_{index}(E, K, data, hyper, dim):",
+    lines = [f"def {name}(E, K, data, hyper, dim):",
              f"    # q({step.name}): {step.family}, one element at a time (its elements interact)",
              f"    return _serial_update({key(step.name)}, {step.family!r}, {step.point!r}, "
-             f"_rows_{index}, {plates!r}, E, K, data, hyper, dim)", ""]
-    return lines + rows_function(index, step, program, len(plates))
+             f"{rows}, {plates!r}, E, K, data, hyper, dim)", ""]
+    return lines + rows_function(index, step, program, len(plates), rows)
 
 
-def rows_function(index: int, step, program: Program, nrows: int) -> list:
+def rows_function(index: int, step, program: Program, nrows: int, name: str) -> list:
     shapes = stat_shapes(step, program.model)
-    lines = [f"def _rows_{index}(E, K, data, hyper, dim, row):", "    C = {"]
+    lines = [f"def {name}(E, K, data, hyper, dim, row):", "    C = {"]
     for stat, shape in shapes.items():
         own = "".join(f"{dim_text(d)}, " for d in shape[nrows:])
         lines.append(f"        {stat!r}: np.zeros(({'1, ' * nrows}{own})),")

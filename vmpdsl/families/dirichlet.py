@@ -34,15 +34,26 @@ def dirichlet_entropy(params):
 
 
 def dirichlet_mode(params):
+    """(α − 1) / Σ(α − 1).  An α_k of exactly 1 gives x_k = 0: Σ_k (α_k − 1) log x_k
+    does not depend on x_k there, so mass on it only lowers the rest (the M-step
+    of a ``param`` with a zero count, an ML probability of 0).  Below 1 the
+    density is unbounded at the boundary and there is no mode."""
     alpha = np.asarray(params["concentration"], dtype=float)
-    if not np.all(alpha > 1.0):
-        raise FloatingPointError("Dirichlet mode needs every concentration > 1 (otherwise "
-                                 f"it lies on the boundary); {found_at(alpha, ~(alpha > 1.0))}")
-    return (alpha - 1.0) / (np.sum(alpha, axis=-1, keepdims=True) - alpha.shape[-1])
+    excess = np.sum(alpha - 1.0, axis=-1, keepdims=True)
+    if not (np.all(alpha >= 1.0) and np.all(excess > 0)):
+        bad = ~(alpha >= 1.0) | ~(excess > 0)
+        raise FloatingPointError("Dirichlet mode needs every concentration ≥ 1 and one > 1 "
+                                 f"(otherwise it lies on the boundary); {found_at(alpha, bad)}")
+    return (alpha - 1.0) / excess
 
 
 def dirichlet_point_expectations(value):
-    return {"log": np.log(np.asarray(value, dtype=float))}
+    """log x, with log 0 (an ML probability of 0) as −1e30: its exp is exactly 0
+    and 0 × −1e30 is 0, as 0 log 0 is in the ELBO, where −inf would give nan;
+    a non-zero weight on it still gives an ELBO near −1e30, not a finite guess."""
+    value = np.asarray(value, dtype=float)
+    with np.errstate(divide="ignore"):
+        return {"log": np.where(value > 0, np.log(value), -1e30)}
 
 
 def dirichlet_sample(params, rng):

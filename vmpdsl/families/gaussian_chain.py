@@ -190,7 +190,7 @@ def gaussianchain_check_params(params):
 
 GAUSSIAN_CHAIN = Family(
     name="GaussianChain", stats=("x", "xx", "prev_x", "prev_xx", "cross"),
-    param_names=("mean", "cov", "cross_cov", "log_normalizer", "entropy"),
+    param_names=("mean", "cov", "precision", "cross_cov", "log_normalizer", "entropy"),
     event_rank={"x": 1, "xx": 2, "prev_x": 1, "prev_xx": 2, "cross": 2}, value_rank=1,
     posterior="GaussianChain",
     params_from_coeffs=gaussianchain_params_from_coeffs,

@@ -24,8 +24,9 @@ import numpy as np
 from scipy import special as sps
 
 from ..runtime.helpers import (chol_inverse, chol_logdet, chol_lower, first_index, found_at,
-                      log_multigamma, missing_problem, positive_problem, require_positive,
-                      spd_inverse, spd_problem, symmetrize)
+                               joint_mean_problem, log_multigamma, missing_problem,
+                               positive_problem, require_positive, spd_inverse, spd_problem,
+                               symmetrize)
 from .family import Family
 from .gamma import gamma_check_params, gamma_entropy
 from .mvnormal import mvnormal_log_density, mvnormal_sample
@@ -122,11 +123,8 @@ def normalwishart_check_support(x):
 
 
 def normalwishart_check_params(params):
-    problem = (missing_problem(params, ("mean", "beta", "df", "scale"), "a Normal–Wishart q")
-               or positive_problem(params["beta"], "Normal–Wishart beta"))
-    if problem is None and not np.all(np.isfinite(params["mean"])):
-        problem = "Normal–Wishart mean must be finite"
-    return problem or wishart_check_params({"df": params["df"], "scale": params["scale"]})
+    return (joint_mean_problem(params, ("mean", "beta", "df", "scale"), "Normal–Wishart")
+            or wishart_check_params({"df": params["df"], "scale": params["scale"]}))
 
 
 def normalwishart_marginals(params):
@@ -221,11 +219,8 @@ def normalgamma_check_support(x):
 
 
 def normalgamma_check_params(params):
-    problem = (missing_problem(params, ("mean", "beta", "shape", "rate"), "a Normal–Gamma q")
-               or positive_problem(params["beta"], "Normal–Gamma beta"))
-    if problem is None and not np.all(np.isfinite(params["mean"])):
-        problem = "Normal–Gamma mean must be finite"
-    return problem or gamma_check_params({"shape": params["shape"], "rate": params["rate"]})
+    return (joint_mean_problem(params, ("mean", "beta", "shape", "rate"), "Normal–Gamma")
+            or gamma_check_params({"shape": params["shape"], "rate": params["rate"]}))
 
 
 def normalgamma_marginals(params):
@@ -286,8 +281,8 @@ NORMALWISHART = Family(
     log_density=normalwishart_log_density, check_support=normalwishart_check_support,
     check_params=normalwishart_check_params, marginals=normalwishart_marginals,
     marginal=normalwishart_marginal,
-    helpers=(first_index, found_at, positive_problem, missing_problem, require_positive,
-             spd_problem,
+    helpers=(first_index, found_at, positive_problem, missing_problem, joint_mean_problem,
+             require_positive, spd_problem,
              symmetrize, chol_lower, chol_logdet, chol_inverse, spd_inverse, log_multigamma),
 )
 
@@ -304,5 +299,6 @@ NORMALGAMMA = Family(
     log_density=normalgamma_log_density, check_support=normalgamma_check_support,
     check_params=normalgamma_check_params, marginals=normalgamma_marginals,
     marginal=normalgamma_marginal,
-    helpers=(first_index, found_at, positive_problem, missing_problem, require_positive),
+    helpers=(first_index, found_at, positive_problem, missing_problem, joint_mean_problem,
+             require_positive),
 )

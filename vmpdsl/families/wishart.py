@@ -75,7 +75,14 @@ def wishart_mode(params):
 
 def wishart_point_expectations(value):
     value = np.asarray(value, dtype=float)
-    return {"x": value, "logdet": chol_logdet(chol_lower(value, "Wishart point value"))}
+    chol = chol_lower(value, "Wishart point value")
+    # singular to rounding (an EM component on fewer points than dimensions):
+    # whether Cholesky fails then is the luck of the last bit, so say it always
+    eig = np.linalg.eigvalsh(value) if value.size else np.ones(1)
+    if np.any(eig[..., 0] <= np.finfo(float).eps * eig[..., -1]):
+        raise FloatingPointError("Wishart point value is not positive definite "
+                                 "(singular to rounding)")
+    return {"x": value, "logdet": chol_logdet(chol)}
 
 
 def wishart_sample(params, rng):

@@ -45,8 +45,8 @@ def equations_text(derivation, style: str = "text", steps: bool = False) -> str:
     ctx = Context(derivation)
     text = render(ctx, collect(ctx), STYLES[style], steps)
     if style == "text":  # the local / global split and its row statistics
-        from ..derive.locality import locality_text
-        text = "\n\n".join(t for t in (text, locality_text(derivation)) if t)
+        from .locality import locality_section
+        text = "\n\n".join(t for t in (text, locality_section(ctx, STYLES[style])) if t)
     return text
 
 

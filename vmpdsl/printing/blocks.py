@@ -190,6 +190,10 @@ def step_lines(r, form, letters) -> list:
     def word(stat):
         if form.update.members:  # a joint block's statistics: muᵀ Lambda mu, ...
             return statistic_word(s, form, stat, plates)
+        if stat in CHAIN_STATS:  # its categories in the coefficient's letters
+            cats = [letters[l] for l in form.stat_outputs[stat][len(form.var.plates):]]
+            before = s.index(s.name(form.update.name), plates[:-1] + [f"{plates[-1]}-1"])
+            return chain_stat_word(s, stat, name, before, cats)
         return stat_word(s, stat, name, event)
     source = model.source.splitlines() if model.source else []
     for index in factors:
@@ -213,8 +217,6 @@ def stat_word(s, stat, name, event=False) -> str:
         return f"{name} {s.transpose(name)}" if event else s.square(name)
     if stat in LOCAL_STATS:  # λ(ξ), c(ξ), g(ψ) of a link bound
         return (LOCAL_LATEX if s.latex else LOCAL_STATS)[stat].format(v=name)
-    if stat in CHAIN_STATS:  # a chain block's pairwise or previous-element statistic
-        return chain_stat_word(s, stat, name)
     if s.latex:
         return {"x": name, "log": rf"\log {name}", "log1m": rf"\log(1-{name})",
                 "logdet": s.logdet(name), "onehot": rf"[{name} = k]"}[stat]

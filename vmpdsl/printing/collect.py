@@ -87,7 +87,7 @@ class Context:
     def symmetric(self, a) -> bool:
         """Atoms equal to their transpose: second moments, Wishart matrices,
         δ, the inverse of a (symmetric) scale matrix."""
-        if a.var == EYE or a.stat == "xx":
+        if a.var == EYE or a.stat in ("xx", "prev_xx"):
             return True
         if a.var.startswith("@c"):
             return self.derivation.constants.items[a.var].func == "inv"

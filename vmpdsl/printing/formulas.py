@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from ..derive.statistics import Mono, add_coeffs, is_output, simplify
+from ..derive.statistics import Mono, add_coeffs, is_output, like_key, rename_label, simplify
 
 ONE, TWO, HALF = Fraction(1), Fraction(2), Fraction(1, 2)
 
@@ -127,6 +127,29 @@ def sum_over(pieces: list, label: str, dims: dict, symmetric) -> list:
     return simplify(out, dims, symmetric)
 
 
+def symmetric_parts(pieces: list, form, stat: str, ctx) -> list:
+    """A symmetric matrix as printed: a monomial M whose transpose is not in the
+    sum is ½ M + ½ Mᵀ (the same coefficient of a symmetric statistic, and now
+    right entry by entry: lgssm's −2 E[x[t] x[t-1]ᵀ] Aᵀ is not symmetric)."""
+    i, j = form.stat_outputs[stat][-2:]
+    keys = [like_key(p, ctx.dims, ctx.symmetric) if isinstance(p, Mono) else None
+            for p in pieces]
+    out = []
+    for p, key in zip(pieces, keys):
+        if key is None:
+            out.append(p)
+            continue
+        swapped = rename_label(rename_label(rename_label(p, i, "^swap"), j, i), "^swap", j)
+        swapped = replace(swapped, sums=p.sums)
+        other = like_key(swapped, ctx.dims, ctx.symmetric)
+        if other == key or any(k == other and q.coeff == p.coeff
+                               for q, k in zip(pieces, keys)):
+            out.append(p)
+        else:
+            out += [p.scaled(HALF), swapped.scaled(HALF)]
+    return out
+
+
 # --------------------------------------------------------------- latents
 def gamma(form, ctx):
     return [("shape", plus(C(form, "log"), 1)), ("rate", scale(C(form, "x"), -1))]
@@ -143,7 +166,7 @@ def dirichlet(form, ctx):
 def wishart(form, ctx):
     dim = str(form.var.event[0])
     df = plus(plus(scale(C(form, "logdet"), 2), 1), 1, (dim,))
-    return [("df", df), ("scale⁻¹", scale(C(form, "x"), -2))]
+    return [("df", df), ("scale⁻¹", symmetric_parts(scale(C(form, "x"), -2), form, "x", ctx))]
 
 
 def normal(form, ctx):

@@ -40,6 +40,13 @@ def local_statistic(r, a: Atom, letters) -> str:
 
 
 def header(r, form, v: str):
+    if form.update.point and any(isinstance(t, LgammaTerm)
+                                 for t in records(r.ctx, form.update.name)):
+        kind = "maximum likelihood" if form.var.role == "param" else "MAP estimate"
+        words = f"argmax of E[log joint]   ({kind}, found by Newton's method in log {v})"
+        return v, (words if not r.s.latex else
+                   rf"\operatorname{{argmax}}\ \mathbb{{E}}[\log \text{{joint}}] \quad "
+                   rf"\text{{({kind}, found by Newton's method in }}\log {v}\text{{)}}")
     bound = LOCAL.get(form.update.family)
     if bound is None:
         return None

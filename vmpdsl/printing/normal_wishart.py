@@ -1,6 +1,7 @@
 """Printing a joint Normal–Wishart (Normal–Gamma) block (derive/blocks.py).
 
-The block's update prints as PRML (10.58)–(10.63):
+The block's update prints as PRML (10.58)–(10.63): in x̄[k] and S[k] where the
+data enter as one weighted sum (textbook.py), otherwise multiplied out:
 
     q(mu[k], Lambda[k]) = NormalWishart(m[k], β[k], ν[k], W[k])
       β[k] = beta0 + N[k]
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .formulas import C, Ratio, plus, scale
+from .textbook import BarMean, BarScale, centred
 
 JOINT_FAMILIES = ("NormalWishart", "NormalGamma")
 
@@ -55,11 +57,24 @@ def shared(form):
 
 
 def normalwishart(form, ctx):
-    """W⁻¹ = −2 C_L − β m mᵀ, ν = 2 C_logdet + D (PRML 10.62, 10.63)."""
+    """W⁻¹ = −2 C_L − β m mᵀ, ν = 2 C_logdet + D (PRML 10.62, 10.63); with
+    weighted data, m and W⁻¹ in x̄ and S as PRML prints them (textbook.py)."""
     plates = form.outputs[:len(form.var.plates)]
+    df = ("df", plus(scale(C(form, "logdet"), 2), 1, (str(form.var.event[0]),)))
+    parts = centred(form) if "S" not in taken(ctx) else None
+    if parts is not None:
+        name = form.update.name
+        return [shared(form)[0], ("mean", BarMean(parts, name, plates)),
+                ("scale⁻¹", BarScale(parts, name, plates)), df]
     return shared(form) + [
         ("scale⁻¹", Less(scale(C(form, "L"), -2), form.update.name, plates, False)),
         ("df", plus(scale(C(form, "logdet"), 2), 1, (str(form.var.event[0]),)))]
+
+
+def taken(ctx) -> set:
+    """Letters and names in use (S[k] of the textbook form must be free)."""
+    return {letter for letter, _ in ctx.symbols.values()} | set(ctx.model.variables) | \
+        set(ctx.model.dims)
 
 
 def normalgamma(form, ctx):

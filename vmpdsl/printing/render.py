@@ -78,8 +78,9 @@ class Renderer:
     def base(self, a: Atom, letters, raw=False) -> str:
         """The atom without its event axes (those are shown by position)."""
         s = self.s
-        if a.var == EYE:
-            return "I"
+        if a.var == EYE:  # the identity matrix; on two row labels the indicator [k = l]
+            rows = self.rows_of(a, letters)
+            return s.indicator(rows[0], rows[1]) if len(rows) == 2 else "I"
         if a.var.startswith("@c"):
             return self.constant(a, letters)
         if a.var.startswith("@t"):  # a sliced plate's mask (derive/chains.py)
@@ -130,13 +131,16 @@ class Renderer:
         parts = []
         for t in c.terms:
             words = [str(d) for d in t.sizes]  # 1/K of ones(K) / K
-            words += [self.inner_atom(b, inner_letters, mapping) for b in t.atoms
-                      if b.var not in ("@ones", EYE)]
+            words += ["I" if b.var == EYE else self.inner_atom(b, inner_letters, mapping)
+                      for b in t.atoms if b.var != "@ones" and
+                      (b.var != EYE or len(b.indices) == 2 and b.indices[0] != b.indices[1])]
             coeff = Fraction(t.coeff) if isinstance(t.coeff, Fraction) else t.coeff
             lead = "" if coeff == 1 and words else (
                 s.number(coeff) if isinstance(coeff, Fraction) else repr(coeff))
             parts.append(" ".join(w for w in [lead] + words if w))
         inner = " + ".join(parts)
+        if c.func == "inv" and inner == "I":  # Wishart(D, eye(D)): W0⁻¹ = I
+            return "I"
         return {"inv": lambda: s.inverse(inner), "logdet": lambda: s.logdet(inner),
                 "log": lambda: s.func("log", inner), "lgamma": lambda: s.func("lgamma", inner),
                 "lgamma1p": lambda: s.func("log", inner + "!"),
@@ -340,6 +344,8 @@ class Renderer:
             text = self.base(a, letters, raw)
             symmetric = self.ctx.symmetric(a)
         if how == "row" or (how == "back" and not symmetric):
+            if a.stat == "cross":  # E[x[t] x[t-1]ᵀ]ᵀ is E[x[t-1] x[t]ᵀ]
+                return chain_statistic(self, a, letters, transposed=True)
             return self.s.transpose(text)
         return text
 

@@ -9,7 +9,7 @@ from ..derive.terms import Atom
 CHAIN_STATS = ("prev_onehot", "pair", "prev_x", "prev_xx", "cross")
 
 
-def chain_statistic(r, a: Atom, letters) -> str:
+def chain_statistic(r, a: Atom, letters, transposed=False) -> str:
     """A chain's statistic at position t, with its rows (t, outer plates) and
     its category letters; Gaussian event axes are shown by position."""
     s = r.s
@@ -24,7 +24,8 @@ def chain_statistic(r, a: Atom, letters) -> str:
     if a.stat == "pair":
         return s.q(f"{before} = {cats[0]}, {now} = {cats[1]}")
     inner = {"prev_x": before, "prev_xx": f"{before} {s.transpose(before)}",
-             "cross": f"{now} {s.transpose(before)}"}[a.stat]
+             "cross": f"{before} {s.transpose(now)}" if transposed else
+             f"{now} {s.transpose(before)}"}[a.stat]
     return s.E(inner)
 
 
@@ -44,7 +45,9 @@ def chain_moments(r, s, v, sym, stat, var, idx, letters):
     now, before = s.index(s.name(var.name), list(idx)), \
         s.index(s.name(var.name), list(idx[:-1]) + [f"{t}-1"])
     if stat == "onehot":  # the r[t,k] the updates print
-        return [(s.index(r.ctx.symbol(var.name, "probs", s), list(idx) + ["k"]), how)]
+        gap = r",\ " if s.latex else ", "
+        return [(s.index(r.ctx.symbol(var.name, "probs", s), list(idx) + ["k"]),
+                 f"{s.q(f'{now} = k')}{gap}{how}")]
     left = {"prev_onehot": lambda: s.q(f"{before} = j"),
             "pair": lambda: s.q(f"{before} = j, {now} = k"),
             "x": lambda: s.E(now), "xx": lambda: s.E(f"{now} {s.transpose(now)}"),
@@ -54,15 +57,14 @@ def chain_moments(r, s, v, sym, stat, var, idx, letters):
     return [(left, how)]
 
 
-STAT_WORDS = {"prev_onehot": "[{v} at t-1 = j]", "pair": "[{v} at t-1 = j][{v} = k]",
-              "prev_x": "{v} at t-1", "prev_xx": "{v} {v}ᵀ at t-1",
-              "cross": "{v} ({v} at t-1)ᵀ"}
+STAT_WORDS = {"prev_onehot": "[{b} = {j}]", "pair": "[{b} = {j}][{v} = {k}]",
+              "prev_x": "{b}", "prev_xx": "{b} {b}ᵀ", "cross": "{v} {b}ᵀ"}
 
 
-def chain_stat_word(s, stat: str, name: str) -> str:
-    """The statistic a chain coefficient multiplies, for --steps (``name`` is
-    already in the style's notation)."""
-    text = STAT_WORDS[stat].format(v=name)
-    if not s.latex:
-        return text
-    return text.replace(" at t-1", r" \text{ at } t-1").replace("ᵀ", r"^\top")
+def chain_stat_word(s, stat: str, now: str, before: str, cats=()) -> str:
+    """The statistic a chain coefficient multiplies, for --steps: ``now`` and
+    ``before`` are z[t] and z[t-1] in the style's notation, ``cats`` the
+    coefficient's category letters."""
+    j, k = (list(cats) + ["j", "k"])[:2] if len(cats) != 1 else (cats[0], "k")
+    text = STAT_WORDS[stat].format(v=now, b=before, j=j, k=k)
+    return text.replace("ᵀ", r"^\top") if s.latex else text

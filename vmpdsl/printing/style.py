@@ -200,13 +200,14 @@ class Latex(Text):
 
 
 def text_atomic(x: str) -> bool:
-    """A name, an indexed name or one E[...]: no parentheses needed."""
-    return bool(re.fullmatch(r"[\w.]+(\[[^ ]*\])?", x)) or one_group(x, "E[")
+    """A name (x̄ too), an indexed name or one E[...]: no parentheses needed."""
+    return bool(re.fullmatch(r"[\w.]+\u0304?(\[[^ ]*\])?", x)) or one_group(x, "E[")
 
 
 def latex_atomic(x: str) -> bool:
     """A name, an indexed name or one \\mathbb{E}[...]: no parentheses needed."""
-    return bool(re.fullmatch(r"\\?[\w{}\\,]+", x)) or one_group(x, r"\mathbb{E}[")
+    return bool(re.fullmatch(r"([\w\\,]|\{([\w\\,+\-]|\{[\w\\,+\-]*\})*\})+", x)) or \
+        one_group(x, r"\mathbb{E}[")  # x_{t-1} too: a brace group may hold t-1
 
 
 def one_group(x: str, head: str) -> bool:

@@ -12,6 +12,7 @@ from ..derive.chains import plate_view
 from ..derive.statistics import simplify
 from .render import Letters
 from .squares import expand
+from .textbook import where_lines as bar_lines
 
 
 def var_letters(r, name: str, extra: int = 0):
@@ -150,12 +151,15 @@ def where_lines(r) -> list:
         pending += [k for k in list(r.named) if k not in done]
         if not pending:
             return lines
-        pending.sort(key=lambda k: (k[1] != "onehot", k[1] != "count", k[0] != "@square"))
+        pending.sort(key=lambda k: (k[1] != "onehot", k[1] != "count", k[0] != "@bar",
+                                    k[0] != "@square"))
         for key in pending:
             done.add(key)
             name, stat = key
             if name == "@square":
                 lines += square_lines(r, stat)
+            elif name == "@bar":  # x̄[k] and S[k] of a textbook Normal–Wishart
+                lines += bar_lines(r, *r.named[key])
             elif stat == "count":
                 lines += count_lines(r, name)
             elif name in r.ctx.families:

@@ -36,6 +36,8 @@ def sequence_lengths(masks, axes):
         extra = tuple(range(axes, np.ndim(mask)))
         observed |= np.any(mask > 0, axis=extra) if extra else mask > 0
     size = observed.shape[-1]
+    if size == 0:  # T = 0: every sequence is empty (argmax has nothing to scan)
+        return np.zeros(observed.shape[:-1], dtype=int)
     last = size - np.argmax(observed[..., ::-1], axis=-1)
     return np.where(observed.any(-1), last, 0)
 

@@ -165,16 +165,41 @@ def _check_init_keys(name, family, keys, wanted):
 
 def _prior_problem(name, problem):
     """A sentence for a prior that is not a distribution at the starting state,
-    naming its line and the hypers it uses."""
+    naming its line and the hypers it uses.  A joint block (BLOCKS) names the
+    member's prior at fault when the problem is its precision's family
+    ("Wishart scale ...": W0, the Wishart's line), else both members' priors."""
     problem = problem.split(" distribution: ", 1)[-1]
-    for variable, role, dist, line, args in FACTOR_ARGS:
-        if variable == name and role in ("latent", "point"):
-            used = [h for _, hypers, _ in args for h in hypers]
-            uses = (f"; check the hyperparameter{'s' if len(used) > 1 else ''} "
-                    f"{', '.join(used)}") if used else ""
-            return (f"the prior of '{name}' (line {line}: {dist}) is not a valid "
-                    f"distribution: {problem}{uses}")
-    return f"the prior of '{name}' is not a valid distribution: {problem}"
+    rows = [row for row in FACTOR_ARGS
+            if row[0] in _members(name) and row[1] in ("latent", "point")]
+    if not rows:
+        return f"the prior of '{name}' is not a valid distribution: {problem}"
+    rows = _argument_at_fault(name, rows, problem) or rows
+    used = [h for row in rows for _, hypers, _ in row[4] for h in hypers]
+    uses = (f"; check the hyperparameter{'s' if len(used) > 1 else ''} "
+            f"{', '.join(used)}") if used else ""
+    if len(rows) == 1 and rows[0][0] != name:  # one member of a block
+        uses += f" (the {rows[0][4][0][0]} of its prior, in the joint {_q_name(name)})"
+    who = f"'{rows[0][0]}'" if len(rows) == 1 else _q_name(name)
+    lines = ", ".join(f"line {line}: {dist}" for _, _, dist, line, _ in rows)
+    return f"the prior of {who} ({lines}) is not a valid distribution: {problem}{uses}"
+
+
+def _argument_at_fault(name, rows, problem):
+    """[one member's row cut to the argument the problem names] in a joint
+    block: "Wishart scale …" is the precision member's scale (W0), "Normal–Gamma
+    beta …" the mean's prior precision (kappa0); None for other problems (a
+    mean's "MvNormal precision …" there comes from the joint parameters)."""
+    family, _, rest = problem.partition(" ")
+    for variable, role, dist, line, args in rows if len(rows) > 1 else ():
+        if variable == name:  # the block's own parameters: beta, mean
+            own = family.startswith("Normal–") and rest.startswith(("beta", "mean"))
+            wanted = ("precision" if rest.startswith("beta") else "mean") if own else None
+        else:
+            wanted = rest if family == dist else None
+        for arg in args:
+            if wanted and wanted.startswith((arg[0], "inverse " + arg[0])):
+                return [(variable, role, dist, line, (arg,))]
+    return None
 
 
 def _neutral_value(family, shape):

@@ -42,6 +42,17 @@ def missing_problem(params, names, what):
     return f"{what} needs {', '.join(names)}; missing {', '.join(missing)}" if missing else None
 
 
+def joint_mean_problem(params, names, what):
+    """A sentence if a joint block's q (Normal–Wishart, Normal–Gamma) lacks one of
+    ``names`` or has a beta ≤ 0 or a non-finite mean, else None (its precision
+    part is its own family's check)."""
+    problem = (missing_problem(params, names, f"a {what} q")
+               or positive_problem(params["beta"], f"{what} beta"))
+    if problem is None and not np.all(np.isfinite(params["mean"])):
+        problem = f"{what} mean must be finite"
+    return problem
+
+
 def require_positive(value, what):
     """``value`` as a float array; FloatingPointError when an entry is not positive."""
     problem = positive_problem(value, what)
