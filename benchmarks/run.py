@@ -43,6 +43,7 @@ sys.path.insert(0, ROOT)
 import vmpdsl  # noqa: E402
 from vmpdsl.compiler import _compile_cached, compile_source  # noqa: E402
 
+import lda_batch  # noqa: E402
 import front_end  # noqa: E402
 import lda_svi  # noqa: E402
 import thirdparty as tp  # noqa: E402
@@ -225,8 +226,9 @@ def bench_model(name, cfg, n_iter, notes):
     module = model._compiled.module
     rows = {}
 
-    def vmp_run(max_iter, tol, callback):
-        return module.fit(data, max_iter=max_iter, tol=tol, seed=0, init=init, callback=callback)
+    def vmp_run(max_iter, tol, callback):  # one update per latent per sweep, as the references
+        return module.fit(data, max_iter=max_iter, tol=tol, seed=0, init=init, callback=callback,
+                          local_iters=1)
 
     def ref_run(max_iter, tol, callback):
         return REFS[name].fit(data, init, max_iter=max_iter, tol=tol, callback=callback)
@@ -436,6 +438,8 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+    if "lda_batch" in results:
+        out += lda_batch.markdown(results["lda_batch"])
     if "front_end" in results:
         out += front_end.markdown(results["front_end"])
     if "lda_svi" in results:
@@ -504,8 +508,8 @@ def vmpdsl_version():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
-    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,lda_svi,chunked",
-                   help="comma-separated subset (lda_svi: benchmarks/lda_svi.py; "
+    p.add_argument("--models", default="gmm,linreg,lda,pca,hier,hmm,lda_batch,lda_svi,chunked",
+                   help="comma-separated subset (lda_batch, lda_svi: benchmarks/lda_*.py; "
                         "chunked: benchmarks/chunked_gmm.py)")
     p.add_argument("--big", action="store_true", help="chunked: also GMM N = 1e8 (4 GB on disk)")
     p.add_argument("--scaling", action="store_true", help="also GMM N = 1e4, 1e5, 1e6 (D=10, K=20)")
@@ -532,6 +536,9 @@ def main(argv=None):
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         if name == "lda_svi":  # stochastic VI vs scikit-learn online (issue 13)
             results["lda_svi"] = dict(lda_svi.run(args.quick), commit=results["vmpdsl"])
+            continue
+        if name == "lda_batch":  # batch VB with the local restarts vs scikit-learn batch
+            results["lda_batch"] = [lda_batch.compare(200 if args.quick else 2000)]
             continue
         if name == "chunked":  # chunked vs in-memory GMM, and from disk (issue 13)
             import chunked_gmm

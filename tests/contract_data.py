@@ -291,10 +291,14 @@ def coin_found(fit, data, truth):
 
 
 def topics_found(fit, data, truth):
-    phi, true = fit.mean("phi"), truth["phi"]
-    error = min(np.abs(phi[list(perm)] - true).max()
-                for perm in permutations(range(len(true))))
-    assert error < 0.25, f"topics are {error:.2f} from the truth"
+    """Each document's word distribution E[θ_d] E[φ] is the truth's θ_d φ.
+    (Not the topics one by one: two drawn topics can peak on the same word —
+    seed 7 draws two on word 8 — and then how that word's tokens split
+    between them is not identifiable; a fit of higher ELBO splits it
+    otherwise.)"""
+    found = fit.mean("theta") @ fit.mean("phi")
+    error = np.abs(found - truth["theta"] @ truth["phi"]).max()
+    assert error < 0.15, f"documents' word distributions are {error:.2f} from the truth"
 
 
 def noise_found(fit, data, truth):

@@ -95,7 +95,10 @@ class Model:
 
         ``local_iters=n``: each sweep updates the local latents (those on
         the data's rows or groups of rows, e.g. LDA's θ and z) up to n times
-        before the globals, stopping when they stop moving; default 1 (README).
+        before the globals, stopping when they stop moving; over groups of
+        rows (LDA) per group, with restarts kept where they raise the ELBO.
+        Default (None): 15 for a block of several latents over groups of
+        rows, else 1 (the plain sweep; README).
 
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
         the same fit (as with ``collapse=False``), for data in memory, as

@@ -30,6 +30,7 @@ VARIANTS = (
     ("gmm-point", "models/gmm", "gmm", {"point": ["pi"], "hypers": {"alpha0": 2.0}}),
     ("gmm-mf-point", "models/gmm", "gmm", {"point": ["mu", "Lambda"], "mean_field": True}),
     ("lda-local-iters", "models/lda", "lda", {"local_iters": 3}),
+    ("lda-plain-sweep", "models/lda", "lda", {"local_iters": 1}),
     ("hier-missing", "models/hier", "hier", {"missing": "skip", "nan_rows": 5}),
     ("linreg-point", "models/linreg", "linreg", {"point": ["alpha"]}),
     ("coin-no-collapse", "models/coin", "coin", {"collapse": False}),

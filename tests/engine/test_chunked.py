@@ -44,7 +44,8 @@ def both(name, data, chunk_size, **options):
     model = vmpdsl.load(f"models/{name}.vmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        memory = model.fit(dict(data), seed=4, collapse=False, **options)
+        # chunked sweeps update the locals once per sweep (LDA's default restarts them)
+        memory = model.fit(dict(data), seed=4, collapse=False, local_iters=1, **options)
         chunked = model.fit(dict(data), seed=4, chunk_size=chunk_size, **options)
     return memory, chunked
 

@@ -57,7 +57,8 @@ def fits(model, data, chunk_size, **options):
     model = vmpdsl.load(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        memory = model.fit(dict(data), seed=4, collapse=False, **options)
+        # chunked sweeps update the locals once per sweep (LDA's default restarts them)
+        memory = model.fit(dict(data), seed=4, collapse=False, local_iters=1, **options)
         chunked = model.fit(dict(data), seed=4, chunk_size=chunk_size, **options)
     return memory, chunked
 
@@ -148,7 +149,7 @@ def test_lda_from_npy_files_is_the_in_memory_fit(tmp_path):
         np.save(tmp_path / f"{name}.npy", data[name])
     on_disk = dict(data, doc=str(tmp_path / "doc.npy"), word=str(tmp_path / "word.npy"))
     model = vmpdsl.load("models/lda.vmp")
-    memory = model.fit(dict(data), seed=1, max_iter=40, tol=0, collapse=False)
+    memory = model.fit(dict(data), seed=1, max_iter=40, tol=0, collapse=False, local_iters=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         chunked = model.fit(on_disk, seed=1, max_iter=40, tol=0, chunk_size=31)

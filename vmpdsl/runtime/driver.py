@@ -393,8 +393,10 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     the others drawn anew) and returns the one with the highest final ELBO.
     ``rotate=False`` turns off the rotation step of bilinear pairs (ROTATIONS).
     ``local_iters=n`` updates the local block (LOCAL_BLOCK) up to n times per
-    sweep, before the globals, stopping when the locals stop moving
-    (local_loop.py); default 1.
+    sweep, before the globals, stopping when the locals stop moving, with
+    per-group restarts kept where they raise the ELBO (local_loop.py,
+    local_restart.py); default: AUTO_ITERS for a block over groups of rows
+    (LDA), else 1.
     ``missing="skip"`` drops the factors of NaN observations (see bind_data).
     Duplicate rows of a collapsible plate (COLLAPSIBLE: all its data integer,
     e.g. LDA's (doc, word) tokens) are fitted once with their count

@@ -3,43 +3,56 @@ verbatim; numpy only).
 
 ``LOCAL_BLOCK`` (derive/locality.py) names the local latents: those plated
 over the data's rows or over groups of rows (z[t]; θ[d] with its tokens).
-With ``local_iters`` > 1 the block is updated up to that many times in a row,
-in UPDATES order, before the sweep goes on to the globals, and stops early
-when no local expectation moves by more than ``local_tol`` — batch VB's
-inner loop for LDA.  Every update is still a coordinate-ascent step, so the
-ELBO never falls; the block takes the place of its last member in the sweep,
-so the sweep's last update (whose coefficients the ELBO reuses) is unchanged.
+With ``local_iters`` > 1 the block is updated up to that many times in a row
+before the sweep goes on to the globals — batch VB's inner loop for LDA —
+and stops early when no local expectation moves by more than ``local_tol``.
+Where the block's groups can be iterated apart (local_restart.py) that loop
+runs per group, on the groups still moving, and starts with a restart of the
+locals that each group keeps only where it raises the ELBO.  Every step is
+still coordinate ascent, so the ELBO never falls; the block takes the place
+of its last member in the sweep, so the sweep's last update (whose
+coefficients the ELBO reuses) is unchanged.
 
-It is off by default (one update per latent per sweep): on LDA drawn from
-the model, locals iterated to convergence from their previous state lock
-each document into the topics of the early, random φ and end at a lower
-optimum than one update per sweep (README, benchmarks/lda_batch.py).
+``local_iters=None`` (the default) is AUTO_ITERS for a block of several
+latents over groups of rows (LDA's θ and z: iterated from their previous
+state alone they lock each document into the topics of the early, random φ;
+the restarts are what reach batch VB's optimum, benchmarks/lda_batch.py), and
+one update per sweep otherwise (one latent converges in one update).
 """
 import numpy as np
 
 LOCAL_TOL = 1e-3
+AUTO_ITERS = 15
 
 
 def default_local_iters(local_iters):
-    """None means one update per sweep (see the module docstring)."""
+    """None (automatic, see the module docstring) or a positive whole number."""
     if local_iters is None:
-        return 1
+        return None
     if isinstance(local_iters, bool) or not isinstance(local_iters, (int, np.integer)) \
             or local_iters < 1:
         raise DataError(f"local_iters must be a positive whole number, got {local_iters!r}")
     return int(local_iters)
 
 
-def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL):
-    """Update every latent once (the local block up to ``local_iters`` times);
-    returns the coefficients of UPDATES[-1]'s update."""
+def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedule=None):
+    """Update every latent once (the local block up to ``local_iters`` times;
+    ``schedule`` carries the restarts' state from sweep to sweep); returns
+    the coefficients of UPDATES[-1]'s update."""
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
+    layout = local_layout(data, dim) if len(block) > 1 else None  # local_restart.py
+    if local_iters is None:
+        local_iters = AUTO_ITERS if layout and layout["index"] else 1
     last_local = block[-1][0] if block and local_iters > 1 else None
     coeffs = None
     for row in UPDATES:
         if last_local is not None and row[0] in LOCAL_BLOCK:
             if row[0] == last_local:
-                coeffs = local_block(q, E, K, data, hyper, dim, block, local_iters, local_tol)
+                coeffs = (local_block(q, E, K, data, hyper, dim, block, local_iters, local_tol)
+                          if layout is None else
+                          restarted_block(q, E, K, data, hyper, dim, block, local_iters,
+                                          local_tol, layout,
+                                          {} if schedule is None else schedule))
             continue
         coeffs = _update_latent(q, E, K, data, hyper, dim, row)
     return coeffs

@@ -40,10 +40,10 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     With ``rotate``, each sweep ends with the rotation step of the model's
     bilinear pairs (ROTATIONS, runtime/rotate.py through features.FEATURES),
     which never lowers the ELBO."""
-    trace = []
+    trace, schedule = [], {}  # schedule: the local restarts' state (local_restart.py)
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
-        coeffs = sweep(q, E, K, data, hyper, dim, local_iters)
+        coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
         if rotate and ROTATIONS and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         try:
@@ -53,6 +53,7 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
                            f"{err}") from None
         if not np.isfinite(trace[-1]):
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
+        schedule["elbo"] = trace[-1]
         if callback is not None:
             callback(iteration + 1, trace[-1])
         if len(trace) > 1 and has_converged(trace, before, E, tol):

@@ -1,0 +1,277 @@
+"""The local block iterated per group, with a monotone restart (copied
+verbatim into every emitted module; numpy only).
+
+Given the globals, the local latents of different groups do not interact
+(derive/locality.py): a document's θ and its tokens' z touch only each other
+and the topics.  So the ELBO is a constant plus one term per group, and the
+block can be iterated per group:
+
+* **Active set.**  A group whose locals stopped moving (by at most
+  ``tol``) drops out; the others go on, on the sub-problem of their rows alone
+  (the data, dims and constants of those groups: the same updates, fewer rows).
+  A group's move is its rows' latents' when the block has both (z's
+  responsibilities, not E[log θ], which swings by nats for a topic a document
+  does not use when its tiny mass moves by 1e-3 tokens).
+* **Restart.**  Iterated from their previous state, the locals stay in the
+  basin they fell into under the early, random globals (each document locked
+  to the topics it first took).  Batch VB for LDA (scikit-learn's E-step)
+  restarts each document from a neutral state instead.  Here the restart is
+  kept only where it raises the ELBO: the locals start at their priors (given
+  the globals: θ at Dirichlet(α), so z follows the topics alone), are iterated
+  to convergence, and each group takes the restarted state if its ELBO term is
+  higher than its previous state's.  Then the block is iterated from that
+  choice.  Every group's term only rises, so the sweep stays coordinate ascent.
+  The restarts stop for the rest of the fit once a sweep's restarts gain at
+  most RESTART_SHARE of the ELBO.
+
+A group's gain from state A to state B is exact: change one latent at a time
+(block order); a change of latent x alone moves the ELBO by
+``<C_x, E_B[u_x] − E_A[u_x]> + H[q_B(x)] − H[q_A(x)]`` per row, with C_x its
+update coefficients given the others (x's full conditional), times the row's
+count weight; rows add up to their group.
+
+``local_layout`` and ``_plain`` say whether this applies: every local latent
+has one leading row or group plate, plain array parameters and statistics, a
+conjugate update and no count weight but its rows' (otherwise the plain block
+loop of local_loop.py runs).
+"""
+import numpy as np
+
+# Re-bind the sub-problem when the active groups fall below this share of it.
+SHRINK = 0.5
+
+
+def local_layout(data, dim):
+    """{'R': row plate, 'G': group plate (R when there are no groups), 'index':
+    the group index array or None, 'plates': {local latent: its plate},
+    'keys': {data key: R, G or None}} or None where per-group updates are not
+    exact (see the module docstring)."""
+    latents = {row[0]: row for row in LATENTS}
+    plates = {name: latents[name][2][0] for name in LOCAL_BLOCK if latents[name][2]}
+    if len(plates) != len(LOCAL_BLOCK) or len(set(plates.values())) > 2 \
+            or any(latents[name][4] for name in plates) \
+            or set(plates) & set(globals().get("SERIAL", ())) \
+            or not globals().get("ELBO_SHORTCUT", True) or globals().get("SLICE_MASKS"):
+        return None
+    keys, groups = {}, []
+    for name, shape, dtype, categories, family in DATA_SPEC:
+        keys[name] = shape[0] if shape else None
+        if dtype == "int" and len(shape) == 1 and categories in plates.values() \
+                and categories != shape[0] and family is None:
+            groups.append((categories, name, shape[0]))
+    for name, (mask, *_) in {row[0]: row[1:] for row in globals().get("MASKS", ())}.items():
+        keys[mask] = keys[name]
+    for plate, weight, _, _ in globals().get("COLLAPSIBLE", ()):
+        keys[weight] = plate
+    if set(data) - set(keys) or len(groups) > 1:
+        return None
+    G, index, R = groups[0] if groups else (None, None, None)
+    rows = set(plates.values()) - {G}
+    if len(rows) > 1 or (R is not None and rows and rows != {R}):
+        return None
+    R = R or rows.pop()
+    return {"R": R, "G": G or R, "index": index, "plates": plates,
+            "keys": {k: (p if p in (R, G) else None) for k, p in keys.items()}}
+
+
+def _group_of_rows(data, layout):
+    """The group of each row of the row plate (each row its own without groups)."""
+    return data[layout["index"]] if layout["index"] else None
+
+
+def _to_groups(values, name, data, dim, layout):
+    """Per-row values of a local latent summed into its groups."""
+    if layout["plates"][name] == layout["G"]:
+        return values
+    rows = _group_of_rows(data, layout)
+    return values if rows is None else np.bincount(rows, weights=values,
+                                                   minlength=dim[layout["G"]])
+
+
+def _row_bound(coeffs, state, family, weight):
+    """<C, E[u]> + H[q] per row of a latent (times its count weight)."""
+    q_x, E_x = state
+    rows = np.shape(next(iter(E_x.values())))[0]
+    value = np.asarray(FAMILY_FUNCTIONS[family]["entropy"](q_x), dtype=float).reshape(rows, -1)
+    value = value.sum(axis=1)
+    for stat, c in coeffs.items():
+        value = value + (np.broadcast_to(c, np.shape(E_x[stat])) * E_x[stat]).reshape(rows, -1).sum(1)
+    return value if weight is None else value * weight
+
+
+def group_gains(q, E, K, data, hyper, dim, block, old, new, layout):
+    """Per group, ELBO(new locals) − ELBO(old locals) with the globals fixed:
+    one latent changed at a time, in block order (module docstring)."""
+    gains = np.zeros(dim[layout["G"]])
+    for name, state in old.items():
+        q[name], E[name] = state
+    for name, family, point, update, prior in block:
+        coeffs = update(E, K, data, hyper, dim)
+        weight = data.get(globals().get("ROW_WEIGHTS", {}).get(name))
+        change = (_row_bound(coeffs, new[name], family, weight)
+                  - _row_bound(coeffs, old[name], family, weight))
+        gains += _to_groups(change, name, data, dim, layout)
+        q[name], E[name] = new[name]
+    return gains
+
+
+def _rows_of(name, groups, data, layout):
+    """A local latent's rows (a boolean mask) that belong to the chosen groups."""
+    if layout["plates"][name] == layout["G"]:
+        return groups
+    rows = _group_of_rows(data, layout)
+    return groups if rows is None else groups[rows]
+
+
+def _choose(q, E, block, old, new, take, data, layout):
+    """Each group's locals from ``new`` where ``take``, else from ``old``."""
+    for name, family, point, update, prior in block:
+        rows = _rows_of(name, take, data, layout)
+        params = {}
+        for key, value in new[name][0].items():
+            mask = rows.reshape(rows.shape + (1,) * (np.ndim(value) - 1))
+            params[key] = np.where(mask, value, old[name][0][key])
+        _set_state(q, E, name, family, point, params)
+
+
+def _plain(q, E, names, dim, layout):
+    """Every parameter and statistic of the locals is an array over their plate."""
+    for name in names:
+        rows = dim[layout["plates"][name]]
+        for table in (q[name], E[name]):
+            if not all(isinstance(v, np.ndarray) and v.ndim and v.shape[0] == rows
+                       for v in table.values()):
+                return False
+    return True
+
+
+def _states(q, E, names):
+    return {name: (q[name], E[name]) for name in names}
+
+
+class _Sub:
+    """The sub-problem of some groups: their rows of the data, the dims and
+    constants bound to them, and their rows of each local latent's q."""
+
+    def __init__(self, data, dim, hyper, layout, groups):
+        G, R, index = layout["G"], layout["R"], layout["index"]
+        self.groups = groups  # indices into the full group plate
+        if index:
+            chosen = np.zeros(dim[G], dtype=bool)
+            chosen[groups] = True
+            self.rows = np.flatnonzero(chosen[data[index]])
+        else:
+            self.rows = groups
+        take = {R: self.rows, G: groups}
+        self.data = {k: (v[take[layout["keys"][k]]] if layout["keys"][k] else v)
+                     for k, v in data.items()}
+        if index:  # group numbers within the sub-problem
+            position = np.zeros(dim[G], dtype=data[index].dtype)
+            position[groups] = np.arange(groups.size)
+            self.data[index] = position[self.data[index]]
+        self.dim = dict(dim, **{G: groups.size, R: self.rows.size})
+        self.K = _constants(self.dim, self.data, hyper)
+        self.take = {name: take[plate] for name, plate in layout["plates"].items()}
+
+    def state(self, q, E, names):
+        """The sub-problem's rows of each local latent (globals shared)."""
+        q, E = dict(q), dict(E)
+        for name in names:
+            rows = self.take[name]
+            q[name] = {k: v[rows] for k, v in q[name].items()}
+            E[name] = {k: v[rows] for k, v in E[name].items()}
+        return q, E
+
+    def put(self, q, E, sub_q, sub_E, names):
+        """Write the sub-problem's locals back into the full q and E."""
+        for name in names:
+            rows = self.take[name]
+            for full, part in ((q, sub_q), (E, sub_E)):
+                merged = {}
+                for k, v in full[name].items():
+                    merged[k] = np.array(v, copy=True)
+                    merged[k][rows] = part[name][k]
+                full[name] = merged
+
+
+def _group_change(before, E, names, data, dim, layout):
+    """The largest move of each group's local expectations."""
+    change = np.zeros(dim[layout["G"]])
+    for name in names:
+        if layout["index"] and layout["plates"][name] == layout["G"] and len(names) > 1:
+            continue  # measured by its rows' latents (local_changes)
+        for stat, old in before[name].items():
+            rows = np.shape(old)[0]
+            moved = np.abs(E[name][stat] - old).reshape(rows, -1).max(axis=1, initial=0.0)
+            if layout["plates"][name] == layout["G"] or not layout["index"]:
+                change = np.maximum(change, moved)
+            else:
+                np.maximum.at(change, data[layout["index"]], moved)
+    return change
+
+
+def iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout):
+    """The block's updates repeated (at most ``iters`` times) on the groups
+    whose locals still move by more than ``tol``: the others drop out, and
+    the sub-problem is re-bound when the moving groups fall below SHRINK of
+    it.  Returns the group-passes made (the work done, in groups)."""
+    names = [row[0] for row in block]
+    sub, sq, sE, sK, sdata, sdim = None, q, E, K, data, dim
+    work = 0
+    for _ in range(iters):
+        before = {name: sE[name] for name in names}
+        for row in block:
+            _update_latent(sq, sE, sK, sdata, hyper, sdim, row)
+        work += sdim[layout["G"]]
+        moving = _group_change(before, sE, names, sdata, sdim, layout) > tol
+        if not moving.any():
+            break
+        if moving.sum() < SHRINK * moving.size:
+            groups = (sub.groups if sub else np.arange(dim[layout["G"]]))[moving]
+            if sub:
+                sub.put(q, E, sq, sE, names)
+            sub = _Sub(data, dim, hyper, layout, groups)
+            (sq, sE), sK, sdata, sdim = sub.state(q, E, names), sub.K, sub.data, sub.dim
+    if sub:
+        sub.put(q, E, sq, sE, names)
+        _MEMO.clear()  # products of the sub-problems' arrays: not needed again
+    return work
+
+
+def _prior_state(q, E, K, data, hyper, dim, names):
+    """The local latents at their priors given the globals (INIT_ORDER)."""
+    rows = {row[0]: row for row in UPDATES}
+    for name in INIT_ORDER:
+        if name in names:
+            _, family, point, update, prior = rows[name]
+            coeffs = prior(E, K, data, hyper, dim)
+            _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
+
+
+
+
+# The restarts stop for the rest of the fit once a sweep's restarts raise the
+# ELBO by at most this share of it: each group has settled on its basin.
+RESTART_SHARE = 1e-4
+
+
+def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedule):
+    """The local step with the monotone restart (module docstring), while
+    ``schedule['restart']``; returns the coefficients of the block's last
+    update on all rows (the sweep's ELBO reuses them)."""
+    names = [row[0] for row in block]
+    if not _plain(q, E, names, dim, layout):
+        return local_block(q, E, K, data, hyper, dim, block, iters, tol)
+    if schedule.setdefault("restart", True):
+        old = _states(q, E, names)
+        _prior_state(q, E, K, data, hyper, dim, names)
+        iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
+        new = _states(q, E, names)
+        gains = group_gains(q, E, K, data, hyper, dim, block, old, new, layout)
+        _choose(q, E, block, old, new, gains > 0.0, data, layout)
+        if "elbo" in schedule:  # (not after the first sweep: that is the start's)
+            schedule["restart"] = bool(np.sum(gains[gains > 0.0])
+                                       > RESTART_SHARE * abs(schedule["elbo"]))
+    iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
+    return _update_latent(q, E, K, data, hyper, dim, block[-1])
+
