@@ -72,7 +72,7 @@ class Model:
         return equations(self._compiled.derivation, style, steps)
 
     def fit(self, data: dict, hypers: dict | None = None, max_iter: int = 500,
-            tol: float = 1e-8, seed: int | None = None, init: dict | None = None,
+            tol: float = 1e-8, seed: int | None = None, init: dict | str | None = None,
             point=None, callback=None, missing: str = "error", collapse: bool = True,
             n_init: int = 1, verbose=0, rotate: bool = True, mean_field: bool = False,
             local_iters: int | None = None, chunk_size: int | None = None,
@@ -89,7 +89,12 @@ class Model:
         with a RuntimeWarning (``converged`` False).  ``n_init=k`` climbs from
         k starts (the random starts drawn anew from ``seed``'s generator; the
         latents in ``init`` as given in each) and keeps the highest final ELBO;
-        ``Fit.start_elbos`` holds all k.  ``rotate=False`` turns off the
+        ``Fit.start_elbos`` holds all k.  The indicators of mixtures of
+        real-valued data (``z[n]`` gating ``x[n] ~ MvNormal(mu[z[n]], ...)``)
+        start from k-means++ on those rows; after the climb, a delete move
+        (a component on a few rows) and a merge move (two overlapping
+        components) are kept where they raise the ELBO (README);
+        ``init="random"`` starts them at random as other Categoricals.  ``rotate=False`` turns off the
         rotation step of bilinear pairs such as PCA's ``dot(W[d], z[n])``
         (see the README).
 
@@ -161,6 +166,12 @@ class Model:
         report, done = fit_reporter(self.name, verbose, callback)
         from .distributed import wants_cluster
         cluster = wants_cluster(data, client)
+        if isinstance(init, str) and (method != "vmp" or chunk_size is not None or cluster):
+            if init != "random":  # chunked, cluster and SVI fits start at random (README)
+                raise VmpDataError(f"init={init!r} needs all rows at once: fit in memory "
+                                   f"(method='vmp', no chunk_size, no dask) or pass "
+                                   f"init='random'")
+            init = None
         if method != "vmp":
             from .svi import fit_method
             if cluster:
@@ -195,7 +206,7 @@ class Model:
         options = {"max_iter": int(max_iter), "tol": float(tol), "seed": kept_seed,
                    "n_init": int(n_init),
                    "missing": "skip" if skip else "error", "collapse": bool(collapse),
-                   "init": sorted(init) if isinstance(init, dict) else None}
+                   "init": sorted(init) if isinstance(init, dict) else init}
         if method != "vmp":
             options.update(method=method, batch_size=int(batch_size), elbo_every=int(elbo_every))
         fit = Fit(self, result, options, dict(data))

@@ -89,6 +89,9 @@ def fit_options(parser: argparse.ArgumentParser):
                              "and the posteriors by at most sqrt(TOL) of theirs")
     parser.add_argument("--n-init", type=int, default=1,
                         help="fit from this many random starts and keep the best ELBO")
+    parser.add_argument("--init", choices=("kmeans", "random"), default="kmeans",
+                        help="how mixture indicators of real-valued data start: k-means++ "
+                             "on the rows they gate (default) or random responsibilities")
     parser.add_argument("--no-rotate", dest="rotate", action="store_false",
                         help="no rotation step for bilinear pairs such as dot(W[d], z[n])")
     parser.add_argument("--seed", type=int, default=0)
@@ -158,6 +161,7 @@ def run_fit(args) -> int:
         with connect(args.scheduler) as client:
             fit = model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
                             seed=args.seed, point=points or None, n_init=args.n_init,
+                            init=None if args.init == "kmeans" else args.init,
                             callback=show, missing=args.missing, rotate=args.rotate,
                             mean_field=args.mean_field, chunk_size=args.chunk_size,
                             client=client, **svi_options(args, model))

@@ -139,17 +139,33 @@ def empty_data(data, rows) -> dict:
 def update_reads(source: str, module) -> list:
     """Per UPDATES row, the latents whose E the update reads (None: any)."""
     functions = {f.name: f for f in ast.parse(source).body if isinstance(f, ast.FunctionDef)}
-    return [e_reads(functions[row[3].__name__]) for row in module.UPDATES]
+    return [e_reads(functions[row[3].__name__], functions) for row in module.UPDATES]
 
 
-def e_reads(function) -> set | None:
-    """The names of ``E['name']`` in a function; None if it uses E otherwise."""
+def e_reads(function, functions=None, seen=()) -> set | None:
+    """The names of ``E['name']`` in a function, following E into the
+    module's own functions it is handed to (``statistics_z(E, …)``,
+    ``prior_z(E, …)``); None if it uses E in any other way."""
+    functions = functions or {}
     nodes = list(ast.walk(function))
     uses = sum(isinstance(n, ast.Name) and n.id == "E" for n in nodes)
-    names = [n.slice.value for n in nodes if isinstance(n, ast.Subscript)
+    names = {n.slice.value for n in nodes if isinstance(n, ast.Subscript)
              and isinstance(n.value, ast.Name) and n.value.id == "E"
-             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
-    return set(names) if len(names) == uses else None
+             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)}
+    explained = sum(isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
+                    and n.value.id == "E" and isinstance(n.slice, ast.Constant)
+                    and isinstance(n.slice.value, str) for n in nodes)
+    for call in (n for n in nodes if isinstance(n, ast.Call)):
+        handed = sum(isinstance(a, ast.Name) and a.id == "E" for a in call.args)
+        callee = getattr(call.func, "id", None)
+        if not handed or callee not in functions or callee in seen:
+            continue
+        inner = e_reads(functions[callee], functions, seen + (function.name,))
+        if inner is None:
+            return None
+        names |= inner
+        explained += handed
+    return names if explained == uses else None
 
 
 def rounds(module, reads, locals_, max_iter):

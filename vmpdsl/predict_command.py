@@ -111,4 +111,5 @@ def fresh_fit(args):
         warnings.simplefilter("ignore", RuntimeWarning)
         return model.fit(data, hypers=hypers, max_iter=args.max_iter, tol=args.tol,
                          seed=args.seed, point=points or None, n_init=args.n_init,
+                         init=None if args.init == "kmeans" else args.init,
                          rotate=args.rotate, mean_field=args.mean_field)

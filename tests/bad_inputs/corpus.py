@@ -598,7 +598,8 @@ CASES += [
          Ok(lambda fit: np.allclose(fit.elbo, gmm_fit(point=["mu"], init={"mu": np.full((2, 2), 0.5)},
                                                       seed=0, max_iter=30).elbo, rtol=1e-12))),
     Case("point-wishart-m-step-not-spd", "numeric", "gmm_em",
-         {"x": np.random.default_rng(0).normal(size=(3, 2)), "K": 2}, {"max_iter": 3, "seed": 0},
+         {"x": np.random.default_rng(0).normal(size=(3, 2)), "K": 2},
+         {"max_iter": 3, "seed": 0, "init": "random"},
          Err(VmpDataError, "the fit failed: the point estimate of 'Lambda' is invalid: Wishart "
                            "point value is not positive definite")),
     Case("update-overflows", "numeric", "lda_eb", dict(LDA), {"init": {"eta": 1e308}},

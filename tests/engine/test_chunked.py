@@ -44,8 +44,9 @@ def both(name, data, chunk_size, **options):
     model = vmpdsl.load(f"models/{name}.vmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        # chunked sweeps update the locals once per sweep (LDA's default restarts them)
-        memory = model.fit(dict(data), seed=4, collapse=False, local_iters=1, **options)
+        # chunked sweeps update the locals once per sweep and start at random (README)
+        memory = model.fit(dict(data), seed=4, collapse=False, local_iters=1, init="random",
+                           **options)
         chunked = model.fit(dict(data), seed=4, chunk_size=chunk_size, **options)
     return memory, chunked
 
@@ -89,7 +90,7 @@ def test_memory_maps_and_npy_files(tmp_path):
     data = gmm_data(np.random.default_rng(2))
     np.save(tmp_path / "x.npy", data["x"])
     model = vmpdsl.load("models/gmm.vmp")
-    memory = model.fit(dict(data), seed=0, max_iter=25, tol=0)
+    memory = model.fit(dict(data), seed=0, max_iter=25, tol=0, init="random")
     for given in (str(tmp_path / "x.npy"), np.load(tmp_path / "x.npy", mmap_mode="r")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

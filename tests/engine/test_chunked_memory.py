@@ -57,8 +57,9 @@ def fits(model, data, chunk_size, **options):
     model = vmpdsl.load(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        # chunked sweeps update the locals once per sweep (LDA's default restarts them)
-        memory = model.fit(dict(data), seed=4, collapse=False, local_iters=1, **options)
+        # chunked sweeps update the locals once per sweep and start at random (README)
+        memory = model.fit(dict(data), seed=4, collapse=False, local_iters=1, init="random",
+                           **options)
         chunked = model.fit(dict(data), seed=4, chunk_size=chunk_size, **options)
     return memory, chunked
 

@@ -53,7 +53,7 @@ def both(name, data, **options):
         warnings.simplefilter("ignore", RuntimeWarning)
         memory = model.fit({k: v.compute() if hasattr(v, "dask") else v
                             for k, v in data.items()}, seed=4, collapse=False, max_iter=10,
-                           local_iters=1)  # cluster sweeps update the locals once, as chunked
+                           local_iters=1, init="random")  # as a cluster fit: README
         cluster = model.fit(data, seed=4, max_iter=10, **options)
     return memory, cluster
 

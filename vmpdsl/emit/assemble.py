@@ -317,12 +317,12 @@ def runtime_parts(family_source: str) -> list:
     """(source, where from) of every runtime part, in module order: the
     contraction executor, the family functions (``family_source``), the fit
     loop and its optional steps, and last the hook tables naming them."""
-    from ..runtime import (chains, checks, driver, einsum, features, local_loop,
+    from ..runtime import (chains, checks, driver, einsum, features, kmeans, local_loop,
                            local_restart, memory, new_data, newton, prelude, rotate, scatter,
                            serial, statistics, sweeps)
     before = (prelude, scatter, einsum, serial, statistics)
     after = (checks, memory, driver, sweeps, local_loop, local_restart, chains, new_data,
-             newton, rotate, features)
+             newton, kmeans, rotate, features)
     families = ('"""The numeric functions of the families the model uses."""\n'
                 + family_source, "vmpdsl/families")
     return [_part(m) for m in before] + [families] + [_part(m) for m in after]

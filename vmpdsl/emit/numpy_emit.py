@@ -15,6 +15,7 @@ import heapq
 import re
 
 from ..derive.expressions import EYE, ONES
+from ..derive.starts import starts_lines
 from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
@@ -143,7 +144,7 @@ def emit(program: Program, equations: str = "", trim: bool = True) -> Assembled:
     model = program.model
     lines = spec_lines(program)
     lines += hypers_function(model)
-    lines += safety_lines(program)
+    lines += safety_lines(program) + starts_lines(model)  # derive/starts.py
     parts = runtime_parts(family_source(program))
     from .model_functions import model_lines
     from .serial_emit import serial_steps

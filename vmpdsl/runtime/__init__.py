@@ -11,4 +11,6 @@ the families and the emitter build on it, never the other way round.
 * ``driver``, ``sweeps``, ``local_loop``, ``serial``, ``newton``, ``chains``,
   ``rotate``: the fit loop and its optional steps;
 * ``new_data``: local posteriors and predictions for new rows.
+* ``kmeans``: the k-means++ start of mixture indicators and the delete and
+  merge moves after it (which latents: ``derive/starts.py``).
 """

@@ -52,10 +52,12 @@ def _set_state(q, E, name, family, point, params):
         E[name] = functions["expectations"](params)
 
 
-def _initial_state(q, E, K, data, hyper, dim, rng, init):
+def _initial_state(q, E, K, data, hyper, dim, rng, init, start="random"):
     """Each latent starts at its prior (given its parents' starting moments),
     then its family's ``start`` breaks the symmetry of exchangeable components
-    (Categorical: random responsibilities; plated Gaussians: a drawn mean).  A
+    (Categorical: random responsibilities; plated Gaussians: a drawn mean);
+    with ``start="kmeans"`` the mixture indicators of KMEANS_STARTS start from
+    k-means on the data they gate (kmeans.py).  A
     point starts at the mode of that, a param (no prior) at a neutral value of
     its family; a latent named in ``init`` exactly as given."""
     latents = {row[0]: row for row in LATENTS}
@@ -90,7 +92,9 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init):
         if point and not has_prior:
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
-        if functions["start"] is not None:  # the family's symmetry-breaking start
+        if start == "kmeans" and name in dict(globals().get("KMEANS_STARTS", ())):
+            params = kmeans_start(name, params, data, rng)
+        elif functions["start"] is not None:  # the family's symmetry-breaking start
             try:
                 params = functions["start"](params, rng, bool(plates))
             except (FloatingPointError, np.linalg.LinAlgError) as err:  # W0 = 1e308 I
@@ -424,8 +428,10 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
         hyper[name] = value
     with np.errstate(divide="ignore", invalid="ignore"):  # probing invalid values is its job
         check_factor_arguments(dim, hyper, data)
-    if init is not None and not isinstance(init, dict):
-        raise DataError("init must be a dict of starting values by latent name")
+    start, init = (init, None) if isinstance(init, str) else ("kmeans", init)
+    if start not in ("kmeans", "random") or init is not None and not isinstance(init, dict):
+        raise DataError(f"init must be 'kmeans', 'random' or a dict of starting values by "
+                        f"latent name, got {(start if init is None else init)!r}")
     init = _block_inits(init)
     unknown = [str(n) for n in (init or {}) if n not in _latent_names()]
     if unknown:
@@ -453,7 +459,7 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
                         f"cannot be computed: {err}") from None
     q, E, trace, converged, finals = fit_starts(K, data, hyper, dim, rng, init, n_init,
                                                 max_iter, tol, callback, rotate,
-                                                local_iters)
+                                                local_iters, start)
     expectations = {name: {s: dense(v) for s, v in stats.items()} for name, stats in E.items()}
     return expand_rows(split_blocks({"posterior": q, "expectations": expectations,
                                      "elbo": np.asarray(trace), "converged": converged,

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, rotate=True,
-               local_iters=1):
+               local_iters=1, start="kmeans"):
     """Climb from ``n_init`` starts (the latents in ``init`` as given, the
     others' random starts drawn anew each time from ``rng``) and keep the one
     with the highest final ELBO.  Returns (q, E, trace, converged, the final
@@ -18,9 +18,14 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     best, finals = None, []
     for _ in range(n_init):
         q, E = {}, {}
-        _initial_state(q, E, K, data, hyper, dim, rng, init)
+        _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters)
+        if start == "kmeans" and converged:  # kmeans.py: delete and merge moves
+            _MEMO.clear()
+            trace, converged = delete_and_merge(q, E, data, init, trace, converged, lambda q2, E2:
+                                                climb(q2, E2, K, data, hyper, dim, max_iter, tol,
+                                                      None, rotate, local_iters))
         _MEMO.clear()  # free the products the sweeps shared
         finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
         if best is None or finals[-1] > max(finals[:-1]):
