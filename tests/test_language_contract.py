@@ -189,7 +189,9 @@ def test_command_line(name, tmp_path, capsys):
     assert main(["equations", model]) == 0
     assert main(["equations", model, "--latex"]) == 0
     assert main(["compile", model, "-o", str(tmp_path / f"{name}_vmp.py")]) == 0
-    assert (tmp_path / f"{name}_vmp.py").read_text(encoding="utf-8") == loaded(name).code
+    written = [(tmp_path / f"{name}_vmp{part}.py").read_text(encoding="utf-8")
+               for part in ("", "_runtime")]
+    assert tuple(written) == loaded(name).code_files(f"{name}_vmp_runtime.py")
     out = str(tmp_path / "fit.npz")
     assert main(["fit", model, "--data", data, *sizes, "--quiet", "--out", out]) == 0, capsys.readouterr().err
     with np.load(out) as saved:  # the CLI's default seed 0: the API's fit

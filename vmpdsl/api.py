@@ -54,6 +54,11 @@ class Model:
         """The emitted standalone NumPy module, as text."""
         return self._compiled.code
 
+    def code_files(self, runtime_file: str) -> tuple[str, str]:
+        """The module as two files (``vmpdsl compile``): the model's, which runs
+        the generic runtime from ``runtime_file`` beside it, and that runtime."""
+        return self._compiled.parts.pair(runtime_file)
+
     @cached_property
     def graph(self):
         """The factor graph (a networkx graph; vmpdsl.graph)."""

@@ -13,6 +13,7 @@ import numpy as np
 from .api import Fit, Model
 from .compiler import compile_source
 from .data_in import parse_setting, read_data, split_spec, standardized
+from .emit.assemble import runtime_path
 from .errors import VmpDataError, VmpError
 from .language import read_source
 from .outputs import refuse_overwriting, write_atomically
@@ -53,11 +54,25 @@ def compile_arguments(parser: argparse.ArgumentParser):
 
 
 def run_compile(args) -> int:
-    """``vmpdsl compile``: write the standalone NumPy module."""
-    refuse_overwriting({"the model": args.model}, {"the module": args.output})
+    """``vmpdsl compile``: write the standalone NumPy module, its generic runtime
+    in a file beside it (README, "Layout of the emitted
+    module"); to a device or pipe, as one text."""
+    runtime = runtime_path(args.output)
+    refuse_overwriting({"the model": args.model},
+                       {"the module": args.output, "its runtime": runtime})
     model = load_file(args.model, args.mean_field)
-    write_atomically(args.output, lambda path: Path(path).write_text(model.code, encoding="utf-8"))
-    print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
+    if runtime is None:
+        write_atomically(args.output, lambda path: Path(path).write_text(model.code,
+                                                                         encoding="utf-8"))
+        print(f"wrote {args.output} (numpy + scipy only; call fit(data))")
+        return 0
+    main, rest = model.code_files(Path(runtime).name)
+
+    def write(path):  # the runtime lands first: the module never runs without it
+        Path(path).write_text(main, encoding="utf-8")
+        write_atomically(runtime, lambda other: Path(other).write_text(rest, encoding="utf-8"))
+    write_atomically(args.output, write)
+    print(f"wrote {args.output} and its runtime {runtime} (numpy + scipy only; call fit(data))")
     return 0
 
 

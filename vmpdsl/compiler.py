@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .derive.messages import Derivation, derive
+from .emit.assemble import Assembled
 from .emit.numpy_emit import emit
 from .errors import Span, VmpCheckError, VmpError
 from .language import check, parse
@@ -23,8 +24,9 @@ class Compiled:
     model: CheckedModel
     derivation: Derivation
     program: Program
-    code: str
+    code: str  # the module as one file (parts.pair(...) writes it as two)
     module: types.ModuleType
+    parts: Assembled
 
 
 def compile_source(source: str, filename: str | None = None, points: tuple = (),
@@ -51,8 +53,9 @@ def _compile_cached(source: str, filename: str | None, points: tuple,
     require_unknowns(model)
     derivation = derive(model)
     program = lower(derivation)
-    code = emit(program, docstring_equations(derivation, equations_text))
-    return Compiled(model, derivation, program, code, load_module(code, model.name))
+    parts = emit(program, docstring_equations(derivation, equations_text))
+    return Compiled(model, derivation, program, parts.text, load_module(parts.text, model.name),
+                    parts)
 
 
 def require_unknowns(model: CheckedModel):

@@ -31,6 +31,7 @@ from .evaluate import Evaluator
 from .language.ast import BinOp, Call, Index, Name, Neg, Num, Slice
 from .predict import local_names
 from .predictive import NewRows, shaped
+from .runtime.new_data import QUAD_NODES, _gamma_scale_mixture_logpdf  # as emitted modules do
 
 MAX_EXACT_ELEMENTS = 2000  # latent elements perturbed for an exact Gaussian variance
 
@@ -231,9 +232,8 @@ def normal_rule(ctx: Context, mean_expr, prec_expr):
     var = spread + (b / (a - 1.0) if a > 1.0 else np.inf)
     if y is None:
         return mean, var, None, "normal-gamma scale mixture"
-    module = ctx.fit.model._compiled.module
-    dens = module._gamma_scale_mixture_logpdf(y, mean, spread, a, b)
-    return mean, var, dens, f"normal-gamma scale mixture, {module.QUAD_NODES}-node quadrature"
+    dens = _gamma_scale_mixture_logpdf(y, mean, spread, a, b)
+    return mean, var, dens, f"normal-gamma scale mixture, {QUAD_NODES}-node quadrature"
 
 
 def affine_variance(ctx: Context, expr, name: str, mean: np.ndarray):

@@ -160,6 +160,14 @@ def test_an_output_is_never_an_input(work, capsys, argv, message):
     assert {p: p.read_bytes() for p in work.iterdir() if p.is_file()} == before
 
 
+def test_the_runtime_beside_a_module_is_never_an_input(work, capsys):
+    """compile -o x.py also writes x_runtime.py: that may not be the model."""
+    (work / "x_runtime.py").write_bytes((work / "m.vmp").read_bytes())
+    assert main(["compile", "x_runtime.py", "-o", "x.py"]) == 2
+    assert "refusing to write its runtime x_runtime.py" in capsys.readouterr().err
+    assert not (work / "x.py").exists()
+
+
 @pytest.mark.parametrize("target, message", [
     (".", "cannot write .: it is a directory"),
     ("missing/m.py", "cannot write missing/m.py: the directory missing does not exist"),
@@ -181,11 +189,12 @@ def test_outputs_are_written_atomically(work, capsys):
     assert (work / "r.txt").read_text() == "old"
     assert main(["compile", "m.vmp", "-o", "m.py"]) == 0
     assert sorted(p.name for p in work.iterdir()) == ["d.npz", "link.py", "m.py", "m.vmp",
-                                                      "new.npz", "r.txt"]
+                                                      "m_runtime.py", "new.npz", "r.txt"]
     mask = os.umask(0)
     os.umask(mask)
     assert (work / "m.py").stat().st_mode & 0o777 == 0o666 & ~mask
-    assert "def fit(" in (work / "m.py").read_text()
+    assert "def fit(" in (work / "m_runtime.py").read_text()
+    assert (work / "m_runtime.py").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 # -------------------------------------------------------- data files

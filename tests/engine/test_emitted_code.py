@@ -19,8 +19,10 @@ def source_of(code: str, name: str) -> str:
     return code[start:code.index("\ndef ", start + 1)]
 
 
-def model_part(code: str) -> str:
-    """The module's model-specific part: _constants to the UPDATES table."""
+def model_part(model) -> str:
+    """The module's model-specific part: _constants to the UPDATES table (of
+    the model's code, which the runtime follows in one file: emit/assemble.py)."""
+    code = model._compiled.parts.model
     start = code.index("def _constants(")
     return code[start:code.index("FAMILY_FUNCTIONS = {", start)]
 
@@ -33,7 +35,7 @@ def test_gmm_updates_are_named_functions_documented_by_their_equations():
     for row in module.UPDATES:
         doc = inspect.getdoc(row[3])
         assert doc.startswith(f"q({row[0]}") and doc in printed, doc
-    part = model_part(model.code)
+    part = model_part(model)
     assert "def update_mu(E, K, data, hyper, dim):" in part
     # no per-monomial accumulators, no einsum of nothing, no copies of an update
     for waste in ("contract('->", "np.zeros(", "_prior_0", "_update_0", "+= contract(",
@@ -79,7 +81,7 @@ def test_a_row_statistic_is_computed_once_per_sweep(monkeypatch):
 
 def test_constants_are_folded_once_in_the_constants_function():
     for name in ("gmm", "linreg", "hier", "lda", "pca", "coin"):
-        part = model_part(example(name).code)
+        part = model_part(example(name))
         sweep_part = part[part.index("return K\n"):]
         # no 0-d sums and no data-only sums per sweep: they are hoisted into K
         assert "np.sum(" not in sweep_part, name

@@ -1,6 +1,7 @@
 """The emitted module stands alone: it imports only numpy, scipy and the
-standard library's warnings and weakref (prelude's log-determinant memo), and runs in a fresh interpreter where vmpdsl
-cannot be imported, giving the same ELBO trace as the in-process fit."""
+standard library's warnings, os and weakref (prelude's log-determinant memo),
+and runs in a fresh interpreter where vmpdsl cannot be imported, giving the
+same ELBO trace as the in-process fit."""
 import ast
 import json
 import os
@@ -14,7 +15,9 @@ import pytest
 
 from engine_cases import SIMULATORS, SUPPORTED, example, quiet_fit
 
-ALLOWED_IMPORTS = {"numpy", "scipy", "warnings", "weakref"}
+# the standard library's warnings, os (the memory check reads the page size) and
+# weakref (prelude's log-determinant memo)
+ALLOWED_IMPORTS = {"numpy", "scipy", "warnings", "os", "weakref"}
 
 
 def imported_modules(code):

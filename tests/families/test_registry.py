@@ -10,7 +10,6 @@ from vmpdsl.families import FAMILIES, get_family, runtime_source
 from vmpdsl.families.registry import JOINT_FAMILIES
 from vmpdsl.runtime import helpers as _common
 from vmpdsl.runtime import prelude
-from vmpdsl.emit.numpy_emit import strip_imports
 from vmpdsl.families.registry import RUNTIME_HEADER
 
 LANGUAGE_FAMILIES = ["Normal", "MvNormal", "Gamma", "Wishart", "Dirichlet", "Categorical",
@@ -90,7 +89,9 @@ def test_functions_use_only_numpy_scipy_and_listed_functions(name):
 
 def _fresh_namespace(source):
     namespace = {}
-    source = strip_imports(inspect.getsource(prelude)) + "\n" + source
+    prelude_source = "\n".join(line for line in inspect.getsource(prelude).splitlines()
+                               if not line.startswith(("import ", "from ")))
+    source = prelude_source + "\n" + source
     exec(compile(RUNTIME_HEADER + "\n" + source, "<generated>", "exec"), namespace)
     return namespace
 

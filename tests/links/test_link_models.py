@@ -17,7 +17,7 @@ def test_check_equations_and_compile_from_the_command_line(name, tmp_path, capsy
                     ["compile", path, "-o", str(tmp_path / "m.py")]):
         assert main(command) == 0, capsys.readouterr().err
     code = (tmp_path / "m.py").read_text()
-    namespace = {}
+    namespace = {"__file__": str(tmp_path / "m.py")}  # it runs m_runtime.py beside it
     exec(compile(code, "m.py", "exec"), namespace)  # imports numpy and scipy only
     data = SIMULATORS[name](np.random.default_rng(0))
     standalone = namespace["fit"](dict(data), max_iter=15, tol=0.0, seed=0)

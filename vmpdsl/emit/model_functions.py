@@ -11,7 +11,7 @@ from . import nonconjugate_emit
 from .model_code import Model, coefficient_value, full_shape, signed_sum
 from .model_terms import Statistic, arrange, row_statistics, using_statistic
 from .model_text import Locals, product
-from .numpy_emit import constants_header, fam_fn, folded_key, key, stat_shapes
+from .numpy_emit import constants_header, fam_fn, folded_key, key, packed, stat_shapes
 
 SIGNATURE = "(E, K, data, hyper, dim)"
 
@@ -280,9 +280,8 @@ def updates_table(m: Model, steps) -> list:
     families = sorted({s.step.family for s in steps})
     funcs = []
     for family in families:
-        funcs.append(f"    {family!r}: {{")
-        funcs += [f"        {field!r}: {fam_fn(family, field)}," for field in RUNTIME_FUNCTIONS]
-        funcs.append("    },")
+        funcs += packed(f"    {family!r}: {{", [f"{field!r}: {fam_fn(family, field)}"
+                                                for field in RUNTIME_FUNCTIONS], "},")
     from ..families.registry import FAMILIES
     observed = sorted({v.family for v in m.model.by_role("data") if v.family in FAMILIES})
     checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]

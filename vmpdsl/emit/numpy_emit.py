@@ -12,7 +12,6 @@ scipy only.
 from __future__ import annotations
 
 import heapq
-import inspect
 import re
 
 from ..derive.expressions import EYE, ONES
@@ -21,9 +20,8 @@ from ..errors import VmpCheckError
 from ..families.registry import FAMILIES, runtime_source
 from ..language.ast import Array, BinOp, Call, Index, Name, Neg, Num
 from ..lower import DATA, HYPER, ONEHOT, RANDOM, Contraction, Program, operand
-from ..runtime import (chains, checks, driver, einsum, kmeans, local_loop, local_restart, memory,
-                       new_data, newton, prelude, rotate, scatter, serial, statistics, sweeps)
 from . import nonconjugate_emit
+from .assemble import Assembled, assemble, runtime_parts
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -140,39 +138,27 @@ def constant_text(expr, hypers=()) -> str:
 
 
 # ----------------------------------------------------------------- module
-def emit(program: Program, equations: str = "") -> str:
+def emit(program: Program, equations: str = "", trim: bool = True) -> Assembled:
+    """The module's pieces (emit/assemble.py): its docstring, the model's code,
+    and the runtime, trimmed to what the model uses unless ``trim`` is False."""
     model = program.model
-    lines = [module_doc(model, equations), HEADER, runtime_text(program), ""]
-    lines += spec_lines(program)
+    lines = spec_lines(program)
     lines += hypers_function(model)
     lines += safety_lines(program) + starts_lines(model)  # derive/starts.py
+    parts = runtime_parts(family_source(program))
     from .model_functions import model_lines
     from .serial_emit import serial_steps
-    model_part = model_lines(program, update_docs(program.derivation), runtime_names(lines),
-                             serial_steps(program))
-    lines += model_part + [nonconjugate_emit.shortcut_line(program)]
-    lines += [strip_imports(inspect.getsource(part))
-              for part in (checks, memory, driver, sweeps, local_loop, local_restart, new_data,
-                           newton, chains, kmeans)]
+    lines += model_lines(program, update_docs(program.derivation), runtime_names(lines, parts),
+                         serial_steps(program))
+    lines += [nonconjugate_emit.shortcut_line(program)]
     lines += rotation_lines(program)
-    return "\n".join(lines) + "\n"
+    return assemble(module_doc(model, equations), lines, parts, trim)
 
 
-HEADER = '''import warnings
-import weakref
-
-import numpy as np
-from scipy import linalg as sla
-from scipy import sparse as spsparse
-from scipy import special as sps
-'''
-
-
-def runtime_names(lines) -> set:
-    """The module-level names the runtime and the tables define (and those of
-    the parts placed after the model's code): the model's functions avoid them."""
-    text = "\n".join(lines) + "".join(inspect.getsource(part) for part in (
-        checks, memory, driver, sweeps, local_loop, new_data, newton, chains, rotate))
+def runtime_names(lines, parts) -> set:
+    """The module-level names the runtime and the tables define: the model's
+    functions avoid them."""
+    text = "\n".join(lines) + "".join(source for source, _ in parts)
     return {a or b for a, b in re.findall(r"^(?:def |class )(\w+)|^(\w+) *=", text, re.M)}
 
 
@@ -208,20 +194,11 @@ def module_doc(model, equations: str) -> str:
     return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '\n"""'
 
 
-def runtime_text(program: Program) -> str:
+def family_source(program: Program) -> str:
     families = sorted({step.family for step in program.steps} |
                       {v.family for v in program.model.variables.values()
                        if v.role != "hyper" and v.family in FAMILIES})
-    body = [strip_imports(inspect.getsource(part))
-            for part in (prelude, scatter, einsum, serial, statistics)]
-    body.append(runtime_source(families))
-    return "\n\n".join(body)
-
-
-def strip_imports(source: str) -> str:
-    kept = [l for l in source.splitlines()
-            if not l.startswith(("import ", "from "))]
-    return "\n".join(kept)
+    return runtime_source(families)
 
 
 def spec_lines(program: Program) -> list:
@@ -496,14 +473,22 @@ def derived_value(const, model) -> str:
     return sum_text(parts) if parts else f"np.zeros({shape})"
 
 
+def packed(head: str, items: list, end: str, width: int = 99) -> list:
+    """``head`` and the comma-separated ``items`` filled into lines of at most
+    ``width`` characters (continuation lines aligned after ``head``)."""
+    lines, line = [], head
+    for item in items:
+        if line != head and len(line) + len(item) + 1 > width:
+            lines.append(line.rstrip())
+            line = " " * len(head)
+        line += item + ", "
+    return lines + [line.rstrip(", ") + end]
+
+
 def rotation_lines(program: Program) -> list:
-    """ROTATIONS (derive/rotations.py) and, when there are any, the rotation step."""
+    """ROTATIONS (derive/rotations.py): the bilinear pairs the sweep rotates."""
     from ..derive.rotations import rotation_pairs
-    pairs = rotation_pairs(program.model)
-    if not pairs:
-        return ["ROTATIONS = ()"]
-    return [f"ROTATIONS = {pairs!r}", "from scipy import optimize as sopt",
-            strip_imports(inspect.getsource(rotate))]
+    return [f"ROTATIONS = {rotation_pairs(program.model)!r}"]
 
 
 def fam_fn(family: str, field: str) -> str:

@@ -64,7 +64,8 @@ def bind_data(data, missing=None):
         _check_values(name, arrays[name], dtype, categories, family, dim)
     for plate, weight, _, _ in globals().get("COLLAPSIBLE", ()):
         arrays[weight] = np.ones(dim[plate])  # each row counts once until fit merges duplicates
-    bind_slice_masks(dim, arrays)  # chains_runtime.py
+    if SLICE_MASKS:  # a sliced plate's 0/1 masks (chains.py through features.FEATURES)
+        FEATURES["SLICE_MASKS"](dim, arrays)
     return dim, arrays
 
 

@@ -79,11 +79,8 @@ def predict(result, new_data, samples=2000, seed=0):
     of posterior means); the model's shape is fixed at compile time (PREDICTIVE)."""
     if PREDICTIVE is None:
         raise DataError(f"predict does not support model '{MODEL_NAME}'")
-    if PREDICTIVE[0] == "regression":
-        return _predict_regression(result, new_data, *PREDICTIVE[1:])
-    if PREDICTIVE[0] == "chain":  # chains_runtime.py
-        return _predict_chain(result, new_data, samples, seed, *PREDICTIVE[1:])
-    return _predict_mixture(result, new_data, samples, seed, *PREDICTIVE[1:])
+    kind, *args = PREDICTIVE  # its predictor: features.PREDICTORS
+    return PREDICTORS[kind](result, new_data, samples, seed, *args)
 
 
 def score(result, new_data, samples=2000, seed=0):
@@ -94,10 +91,11 @@ def score(result, new_data, samples=2000, seed=0):
     return out["log_density"]
 
 
-def _predict_regression(result, new_data, y_name, x_name, w_name, prec, d_name):
+def _predict_regression(result, new_data, samples, seed, y_name, x_name, w_name, prec, d_name):
     """y ~ Normal(xᵀw, α): mean xᵀE[w], variance xᵀΣx + E[1/α]; the density is
     Gaussian (α known or a point), Student-t (w a point), or under mean field
-    q(w) q(α) the exact ∫ N(y | xᵀm, xᵀΣx + 1/α) q(α) dα by quadrature."""
+    q(w) q(α) the exact ∫ N(y | xᵀm, xᵀΣx + 1/α) q(α) dα by quadrature (exact:
+    no draws, so ``samples`` and ``seed`` are unused)."""
     from scipy import stats
     if not isinstance(new_data, dict) or x_name not in new_data:
         raise DataError(f"predict needs the inputs '{x_name}' in the new data")

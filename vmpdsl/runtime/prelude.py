@@ -1,4 +1,5 @@
-"""The runtime every emitted module carries (copied verbatim; numpy and scipy only).
+"""The runtime's base: the errors of a fit, and ``contract`` (copied verbatim;
+numpy and scipy only).
 
 ``contract`` is einsum plus one extension: an operand may be a ``OneHot`` (an
 integer array standing for its one-hot matrix).  Contracting with a one-hot
@@ -129,26 +130,24 @@ class SharedOuter:
 
 
 def dense(value):
-    """A statistic as a plain array (a ``SharedOuter`` is built)."""
-    return np.asarray(value) if isinstance(value, SharedOuter) else value
+    """A statistic as a plain array (a factored one, a ``SharedOuter``, is built)."""
+    return np.asarray(value) if type(value) in _REWRITES else value
 
 
 def inner_product(coeff, stat, weight=None):
     """Σ coeff · stat over every axis, ``stat`` possibly a ``SharedOuter``; a
     row ``weight`` multiplies along the leading (plate) axes, without a
     weighted copy of ``coeff`` unless ``stat`` is factored."""
-    if weight is not None and not isinstance(stat, SharedOuter):
+    factored = type(stat) in _REWRITES  # a SharedOuter (statistics are never one-hot)
+    if weight is not None and not factored:
         axes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[:np.ndim(stat)]
         return float(np.einsum(f"{axes},{axes},{axes[:np.ndim(weight)]}->", coeff, stat, weight))
     if weight is not None:  # shaped to broadcast along the rows
         along = np.shape(weight) + (1,) * (np.ndim(coeff) - np.ndim(weight))
         coeff = coeff * np.reshape(weight, along)
-    if isinstance(stat, SharedOuter):
+    if factored:
         return stat.inner(coeff)
     return float(np.sum(coeff * stat))
-
-
-_REWRITTEN = {OneHot, SharedOuter}  # operand types contract rewrites away
 
 
 def contract(spec, *operands):
@@ -161,11 +160,16 @@ def contract(spec, *operands):
 
 
 def _contract(labels, operands, out):
-    if _REWRITTEN.isdisjoint(map(type, operands)):  # the common case, checked cheaply
+    if _REWRITES.keys().isdisjoint(map(type, operands)):  # the common case, checked cheaply
         return _einsum(labels, operands, out)
-    outer_at = next((p for p, o in enumerate(operands) if isinstance(o, SharedOuter)), None)
-    if outer_at is not None:
-        return _split_outer(labels, operands, out, outer_at)
+    for kind, rewrite in _REWRITES.items():  # a SharedOuter first, then the one-hots
+        if any(isinstance(o, kind) for o in operands):
+            return rewrite(labels, operands, out)
+
+
+def _contract_onehot(labels, operands, out):
+    """A contraction with a one-hot operand: a gather where its category axis
+    meets another operand, a scatter where it reaches the output."""
     labels, operands = _diagonals(labels, operands, OneHot)
     hot_at = next(p for p, o in enumerate(operands) if isinstance(o, OneHot))
     hot = operands.pop(hot_at)
@@ -192,10 +196,11 @@ def _contract(labels, operands, out):
     return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)
 
 
-def _split_outer(labels, operands, out, at):
+def _split_outer(labels, operands, out):
     """contract(…, m mᵀ + Σ, …) = contract(…, m, m, …) + contract(…, Σ, …), where
     Σ drops the batch axes it is shared over: a dropped label no other operand
     or the output carries is a plain sum of equal terms, i.e. a factor."""
+    at = next(p for p, o in enumerate(operands) if isinstance(o, SharedOuter))
     outer, lab = operands[at], labels[at]
     batch, i, j = lab[:-2], lab[-2], lab[-1]
     before, after = operands[:at], operands[at + 1:]
@@ -266,3 +271,10 @@ def apply_constant_function(func, value, arg=None):
         return (d * (d - 1) / 4.0 * np.log(np.pi)
                 + sum(sps.gammaln(half - i / 2.0) for i in range(d)))
     raise ValueError(func)
+
+
+# The operand types contract rewrites away, each with its rewrite (dense and
+# inner_product test membership too).  An emitted module lists only the types
+# it builds (emit/assemble.py), so a model without one-hot data carries no
+# gather or scatter, and one without shared-covariance Gaussians no SharedOuter.
+_REWRITES = {SharedOuter: _split_outer, OneHot: _contract_onehot}

@@ -39,7 +39,7 @@ def _row_contract(spec, *operands):
     """``contract`` for one row's operands: they change every row, so plain
     einsum (no compiled plan, no memo) unless an operand needs contract's
     rewrites (a OneHot, a SharedOuter)."""
-    if any(isinstance(o, (OneHot, SharedOuter)) for o in operands):
+    if any(type(o) in _REWRITES for o in operands):
         return contract(spec, *operands)
     inputs, out = spec.split("->")
     present = "".join(l for l in out if l in inputs)

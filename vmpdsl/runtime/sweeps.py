@@ -43,12 +43,13 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     the local block up to ``local_iters`` times, local_loop.py) until
     ``has_converged``; returns (the ELBO after each sweep, converged).
     With ``rotate``, each sweep ends with the rotation step of the model's
-    bilinear pairs (ROTATIONS, runtime/rotate.py), which never lowers the ELBO."""
+    bilinear pairs (ROTATIONS, runtime/rotate.py through features.FEATURES),
+    which never lowers the ELBO."""
     trace, schedule = [], {}  # schedule: the local restarts' state (local_restart.py)
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
         coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
-        if rotate and ROTATIONS and rotate_pairs(q, E, K, data, hyper, dim) > 0.0:
+        if rotate and ROTATIONS and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         try:
             trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
