@@ -125,7 +125,7 @@ def _largest_second_moment(xx):
     """max |E[x xᵀ]|; of a factored one (SharedOuter), the largest entry of
     its diagonals m_i² + Σ_ii, without building the rows' matrices: E[x xᵀ]
     is positive semidefinite, so no entry exceeds the largest diagonal one."""
-    if not isinstance(xx, SharedOuter):
+    if type(xx) not in _REWRITES:  # not a SharedOuter (named only where the model has one)
         return _largest(xx)
     cov = np.diagonal(xx.cov, axis1=-2, axis2=-1)
     return np.max(xx.mean * xx.mean + cov)
