@@ -149,12 +149,10 @@ def e_reads(function, functions=None, seen=()) -> set | None:
     functions = functions or {}
     nodes = list(ast.walk(function))
     uses = sum(isinstance(n, ast.Name) and n.id == "E" for n in nodes)
-    names = {n.slice.value for n in nodes if isinstance(n, ast.Subscript)
+    keyed = [n.slice.value for n in nodes if isinstance(n, ast.Subscript)
              and isinstance(n.value, ast.Name) and n.value.id == "E"
-             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)}
-    explained = sum(isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
-                    and n.value.id == "E" and isinstance(n.slice, ast.Constant)
-                    and isinstance(n.slice.value, str) for n in nodes)
+             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+    names, explained = set(keyed), len(keyed)
     for call in (n for n in nodes if isinstance(n, ast.Call)):
         handed = sum(isinstance(a, ast.Name) and a.id == "E" for a in call.args)
         callee = getattr(call.func, "id", None)
