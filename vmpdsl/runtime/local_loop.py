@@ -35,14 +35,17 @@ def default_local_iters(local_iters):
     return int(local_iters)
 
 
-def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedule=None):
+def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedule=None,
+          only_locals=False):
     """Update every latent once (the local block up to ``local_iters`` times;
     ``schedule`` carries the restarts' state from sweep to sweep); returns
-    the coefficients of UPDATES[-1]'s update."""
+    the coefficients of UPDATES[-1]'s update.  ``only_locals``: the local
+    block alone (``locals_first``)."""
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
     layout = local_layout(data, dim) if len(block) > 1 else None  # local_restart.py
     if local_iters is None:
-        local_iters = AUTO_ITERS if layout and layout["index"] else 1
+        local_iters = ((GATED_ITERS if gated_dirichlet(q, E, K, data, hyper, dim, block, layout)
+                        else AUTO_ITERS) if layout and layout["index"] else 1)
     last_local = block[-1][0] if block and local_iters > 1 else None
     coeffs = None
     for row in UPDATES:
@@ -54,8 +57,20 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
                                           local_tol, layout,
                                           {} if schedule is None else schedule))
             continue
-        coeffs = _update_latent(q, E, K, data, hyper, dim, row)
+        if not only_locals or row[0] in LOCAL_BLOCK:
+            coeffs = _update_latent(q, E, K, data, hyper, dim, row)
     return coeffs
+
+
+def locals_first(init):
+    """Whether a fit from ``init`` updates the local block before its first
+    sweep: when ``init`` gives a global and none of the locals.  The sweep
+    updates the globals first (from the data toward the priors), so a given
+    global would otherwise be replaced at once by the update from the locals'
+    random start; fitting the locals to it first is what makes it a start
+    (batch VB for LDA from given topics runs the document loop first)."""
+    return bool(LOCAL_BLOCK) and any(name not in LOCAL_BLOCK for name in init) \
+        and not any(name in LOCAL_BLOCK for name in init)
 
 
 def _update_latent(q, E, K, data, hyper, dim, row):
