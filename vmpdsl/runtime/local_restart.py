@@ -456,24 +456,20 @@ GATED_ITERS = 100
 
 
 def gated_start(q, E, K, data, hyper, dim, rng, init):
-    """The default start of a model whose local block is gated (above), as
-    batch VB for LDA starts (Hoffman et al.'s onlineldavb, scikit-learn):
-    each plated global Dirichlet (the topics) not in ``init`` at a near-flat
-    random concentration, Gamma(100, 1/100) per entry, for the locals to be
-    fitted to first (``locals_first``).  Started from random responsibilities
-    instead, each rare word is pinned to the topic its few tokens happened to
-    favour, and the documents lock into those topics (benchmarks/lda_batch.py:
-    0.3% lower on a 500-document corpus).  Returns whether it started one."""
+    """A start given for the globals of a gated block (``locals_first``)
+    followed by the locals fitted to it as batch VB for LDA does: each group's
+    θ at a near-flat random concentration, Gamma(100, 1/100) per entry
+    (scikit-learn's E-step start; at its prior, every document's choice among
+    near-equal topics would follow the topics' noise alone, the same for all,
+    and a topic could empty at once), z from it, then the block iterated to
+    convergence.  Returns whether it applied."""
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
     layout = local_layout(data, dim) if len(block) == 2 else None
-    if any(name in init for name in LOCAL_BLOCK) \
-            or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
+    if not locals_first(init) or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
         return False
-    started = False
-    for name, family, plates, shape, point in LATENTS:
-        if name not in LOCAL_BLOCK and name not in init and family == "Dirichlet" \
-                and plates and not point:
-            concentration = rng.gamma(100.0, 0.01, np.shape(q[name]["concentration"]))
-            _set_state(q, E, name, family, point, {"concentration": concentration})
-            started = True
-    return started
+    (theta, family, point, *_), z_row = block
+    concentration = rng.gamma(100.0, 0.01, np.shape(q[theta]["concentration"]))
+    _set_state(q, E, theta, family, point, {"concentration": concentration})
+    _update_latent(q, E, K, data, hyper, dim, z_row)
+    iterate_gated(q, E, K, data, hyper, dim, block, GATED_ITERS, LOCAL_TOL, layout)
+    return True

@@ -20,8 +20,8 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
         q, E = {}, {}
         _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         schedule = {}  # the local restarts' state (local_restart.py)
-        started = start == "kmeans" and gated_start(q, E, K, data, hyper, dim, rng, init)
-        if max_iter > 0 and (started or locals_first(init)):
+        if max_iter > 0 and not gated_start(q, E, K, data, hyper, dim, rng, init) \
+                and locals_first(init):  # (gated_start: the same for LDA's blocks)
             sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule, only_locals=True)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters, schedule)
