@@ -396,7 +396,7 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
     b_active, underflow = b, False
     for _ in range(iters - 1):
         part = log_theta[active]
-        expd = np.exp(part - last_axis_max(part))
+        expd = np.exp(part - part.max(axis=-1, keepdims=True))
         norm = np.einsum("tk,tk->t", np.take(expd, position, axis=0), b_active)
         if norm.size and norm.min() < _EXP_FLOOR:
             underflow = True  # (the plain loop below takes over)
@@ -444,7 +444,7 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
             a is b for a, b in zip(hit[0], inputs)):
         return hit[1]
     rest = z_row[3](E, K, data, hyper, dim)["onehot"] - np.take(E[theta]["log"], index, axis=0)
-    b = rest - last_axis_max(rest)
+    b = rest - rest.max(axis=-1, keepdims=True)
     np.exp(b, out=b)
     _MEMO[("gated rest", z_row[0])] = (inputs, (rest, b))
     return rest, b
@@ -473,3 +473,18 @@ def gated_start(q, E, K, data, hyper, dim, rng, init):
     _update_latent(q, E, K, data, hyper, dim, z_row)
     iterate_gated(q, E, K, data, hyper, dim, block, GATED_ITERS, LOCAL_TOL, layout)
     return True
+
+
+def block_to_convergence(q, E, K, data, hyper, dim, block, iters, tol):
+    """The local block of one block of rows (an SVI minibatch, a chunk)
+    iterated up to ``iters`` times given the globals: per group in exp space
+    where the block is gated (``iterate_gated``: a group stops when its γ
+    stops moving), else the plain loop (local_loop.local_block: all stop
+    together).  One pass is the plain loop's own.  Returns the coefficients
+    of the block's last update."""
+    layout = local_layout(data, dim) if iters > 1 and len(block) == 2 else None
+    if layout is not None and layout["index"] \
+            and _plain(q, E, [row[0] for row in block], dim, layout) \
+            and gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
+        return iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout)
+    return local_block(q, E, K, data, hyper, dim, block, iters, tol)
