@@ -129,7 +129,7 @@ class Tree:
 
 
     def textbook_scalar(self, value, p, plates):
-        """The Normal–Gamma form as printed (Murphy 2007, eqs. 85–86):
+        """The Normal–Gamma form as printed (Murphy 2007, §3):
         m = (B m0 + N x̄) / (B + N), b = A/2 + ½ N S + B N (x̄ − m0)² / (2 (B + N)),
         with x̄ = Σ_n w x / N and S = Σ_n w (x − x̄)² / N."""
         form = self.forms[value.name]

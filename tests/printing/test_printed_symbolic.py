@@ -282,7 +282,7 @@ def test_joint_gmm_is_prml_10_58_to_10_63(zero_mean):
 
 def test_joint_normal_gamma_is_the_conjugate_posterior():
     """The Normal–Gamma block: β = κ0 + N, m = (κ0 μ0 + Σ x_n)/β, a = a0 + N/2,
-    b = b0 + ½ κ0 μ0² + ½ Σ x_n² − β m²/2, printed as Murphy (2007) eq. 86:
+    b = b0 + ½ κ0 μ0² + ½ Σ x_n² − β m²/2, printed as Murphy (2007) §3:
     b0 + ½ N S + κ0 N (x̄ − μ0)² / (2 (κ0 + N)) with x̄ and S defined below it."""
     tree = Tree(vmpdsl.load("models/normal_gamma.vmp"), SIZES)
     x = data("x", N)

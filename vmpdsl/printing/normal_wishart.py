@@ -79,7 +79,7 @@ def taken(ctx) -> set:
 
 def normalgamma(form, ctx):
     """a = C_logdet + ½, b = −C_L − β m²/2; with weighted data, m and b in x̄
-    and S (Murphy 2007, eqs. 85–86; textbook.py)."""
+    and S (Murphy 2007, §3; textbook.py)."""
     plates = form.outputs[:len(form.var.plates)]
     shape = ("shape", plus(C(form, "logdet"), Fraction(1, 2)))
     parts = centred(form, scalar=True) if "S" not in taken(ctx) else None

@@ -171,7 +171,7 @@ class BarScale:
 @dataclass
 class BarRate:
     """b = b0 + ½ N S + B N (x̄ − m0)² / (2 (B + N)): the Normal–Gamma rate
-    (Murphy 2007, eq. 86; PRML (10.62)'s scalar form, halved)."""
+    (Murphy 2007, §3; PRML (10.62)'s scalar form, halved)."""
 
     parts: Centred
     name: str
