@@ -16,8 +16,11 @@ coefficients the ELBO reuses) is unchanged.
 ``local_iters=None`` (the default) is AUTO_ITERS for a block of several
 latents over groups of rows (LDA's θ and z: iterated from their previous
 state alone they lock each document into the topics of the early, random φ;
-the restarts are what reach batch VB's optimum, benchmarks/lda_batch.py), and
-one update per sweep otherwise (one latent converges in one update).
+the restarts are what reach batch VB's optimum, benchmarks/lda_batch.py),
+GATED_ITERS where that block is a Dirichlet read by a Categorical at the
+group index (LDA's exactly: it then runs in exp space, local_restart.py's
+``iterate_gated``), and one update per sweep otherwise (one latent converges
+in one update).
 """
 import numpy as np
 

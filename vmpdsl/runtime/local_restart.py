@@ -1,5 +1,5 @@
 """The local block iterated per group, with a monotone restart (copied
-verbatim into every emitted module; numpy only).
+verbatim into every emitted module; numpy and scipy.sparse).
 
 Given the globals, the local latents of different groups do not interact
 (derive/locality.py): a document's θ and its tokens' z touch only each other
@@ -262,11 +262,8 @@ def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedu
     names = [row[0] for row in block]
     if not _plain(q, E, names, dim, layout):
         return local_block(q, E, K, data, hyper, dim, block, iters, tol)
-    if gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
-        def iterate(*args):
-            iterate_gated(*args)
-    else:
-        iterate = iterate_groups
+    gated = gated_dirichlet(q, E, K, data, hyper, dim, block, layout)
+    iterate = iterate_gated if gated else iterate_groups
     if schedule.setdefault("restart", True):
         old = _states(q, E, names)
         _prior_state(q, E, K, data, hyper, dim, names)
@@ -277,10 +274,10 @@ def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedu
         if "elbo" in schedule:  # (not after the first sweep: that is the start's)
             schedule["restart"] = bool(np.sum(gains[gains > 0.0])
                                        > RESTART_SHARE * abs(schedule["elbo"]))
-    if iterate is iterate_groups:
-        iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
-        return _update_latent(q, E, K, data, hyper, dim, block[-1])
-    return iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout)
+    if gated:  # (returns z's last coefficients)
+        return iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout)
+    iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
+    return _update_latent(q, E, K, data, hyper, dim, block[-1])
 
 
 
