@@ -67,13 +67,16 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
 
 def locals_first(init):
     """Whether a fit from ``init`` updates the local block before its first
-    sweep: when ``init`` gives a global and none of the locals.  The sweep
-    updates the globals first (from the data toward the priors), so a given
-    global would otherwise be replaced at once by the update from the locals'
-    random start; fitting the locals to it first is what makes it a start
-    (batch VB for LDA from given topics runs the document loop first)."""
-    return bool(LOCAL_BLOCK) and any(name not in LOCAL_BLOCK for name in init) \
-        and not any(name in LOCAL_BLOCK for name in init)
+    sweep: when ``init`` gives a global's q (not a point: a param such as an
+    estimated hyper is the M-step of the other globals) and none of the
+    locals.  The sweep updates the globals first (from the data toward the
+    priors), so a given q would otherwise be replaced at once by the update
+    from the locals' random start; fitting the locals to it first is what
+    makes it a start (batch VB for LDA from given topics runs the document
+    loop first)."""
+    points = {row[0] for row in LATENTS if row[4]}
+    return bool(LOCAL_BLOCK) and not any(name in LOCAL_BLOCK for name in init) \
+        and any(name not in LOCAL_BLOCK and name not in points for name in init)
 
 
 def _update_latent(q, E, K, data, hyper, dim, row):
