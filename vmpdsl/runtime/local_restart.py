@@ -356,12 +356,22 @@ def _gated(q, E, K, data, hyper, dim, block, layout):
             return False
         own = np.broadcast_to(prior_t(E2, K, data, hyper, dim)["log"], np.shape(t2["log"]))
         grouped = _scatter_rows(index, groups, weight) @ r
-        return bool(close(p1["onehot"], log_theta[index])
-                    and close(p2["onehot"], (2.0 * log_theta - 1.0)[index])
+        read = _reads_theta(index, weight, data)
+        return bool(close(p1["onehot"], read[:, None] * log_theta[index])
+                    and close(p2["onehot"], read[:, None] * (2.0 * log_theta - 1.0)[index])
                     and close(c1["onehot"] - p1["onehot"], c2["onehot"] - p2["onehot"])
                     and close(t2["log"], own) and close(t1["log"] - own, grouped))
     except (ValueError, IndexError, TypeError, KeyError):
         return False
+
+
+def _reads_theta(index, weight, data):
+    """How much of E[log θ] each row's z hears: all of it where the row weight
+    is a count (collapsed rows), none where it is a 0/1 mask that is 0 (a
+    missing observation's row, fit(missing="skip"), whose z is dropped)."""
+    masked = weight is not None and any(
+        data.get(mask) is weight for _, mask, _ in globals().get("MASKS", ()))
+    return np.asarray(weight, dtype=float) if masked else np.ones(index.size)
 
 
 def _scatter_rows(index, groups, weight):
@@ -412,7 +422,8 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
             rows, position, weights = _active_rows(index, active, weight, groups)
             b_active = np.take(b, rows, axis=0)
     _set_state(q, E, theta, family, point, {"concentration": gamma})
-    coeffs = {"onehot": E[theta]["log"][index] + rest}
+    read = _reads_theta(index, weight, data)
+    coeffs = {"onehot": read[:, None] * np.take(E[theta]["log"], index, axis=0) + rest}
     _set_state(q, E, z, z_row[1], z_row[2], _posterior(z, z_row[1], coeffs))
     if underflow:
         iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
@@ -440,7 +451,9 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
     if hit is not None and len(hit[0]) == len(inputs) and all(
             a is b for a, b in zip(hit[0], inputs)):
         return hit[1]
-    rest = z_row[3](E, K, data, hyper, dim)["onehot"] - np.take(E[theta]["log"], index, axis=0)
+    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z_row[0]))
+    rest = z_row[3](E, K, data, hyper, dim)["onehot"] \
+        - _reads_theta(index, weight, data)[:, None] * np.take(E[theta]["log"], index, axis=0)
     b = rest - rest.max(axis=-1, keepdims=True)
     np.exp(b, out=b)
     _MEMO[("gated rest", z_row[0])] = (inputs, (rest, b))
