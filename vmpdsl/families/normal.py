@@ -14,7 +14,7 @@ def normal_params_from_coeffs(coeffs):
     # 0-d arrays make every later operation slower)
     precision = require_positive(-2.0 * coeffs["xx"], "Normal precision")
     mean = coeffs["x"] / precision
-    if np.shape(mean) != precision.shape:
+    if mean.shape != precision.shape:
         mean, precision = (a.copy() for a in np.broadcast_arrays(mean, precision))
     return {"mean": mean, "precision": precision}
 

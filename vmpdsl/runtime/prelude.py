@@ -208,6 +208,15 @@ def _contract_onehot(labels, operands, out):
     start = inner.index(rows)
     moved = np.moveaxis(dense, list(range(start, start + len(rows))), list(range(len(rows))))
     rest = moved.shape[len(rows):]
+    if len(rows) == 1 and int(np.prod(rest)) == 1:
+        # one weight per row: a weighted count, without the rows × categories
+        # matrix (hier's 10⁶ rows: 15 MB kept, 38 MB at the peak); equal
+        # weights (a broadcast one, Σ_n onehot) are the counts times it
+        weights = moved.reshape(hot.values.size)
+        flat = (np.bincount(hot.values, minlength=hot.size) * weights[0]
+                if weights.strides == (0,) else
+                np.bincount(hot.values, weights=weights, minlength=hot.size))
+        return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)
     # (the width spelled out: with no rows, -1 would be ambiguous)
     flat = np.asarray(hot.matrix().T @ moved.reshape(hot.values.size, int(np.prod(rest))))
     return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)

@@ -108,11 +108,15 @@ def has_converged(trace, before, after, tol):
     for name, stats in after.items():
         for stat, new in stats.items():
             old = before[name][stat]
-            if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
+            if new is old or not (isinstance(new, numbers) and isinstance(old, numbers)
+                                  and getattr(new, "size", 1)):
+                continue
+            change = _largest(new - old)
+            if change == 0.0:  # most statistics of a fit at rest: no scale needed
                 continue
             scale = (np.sqrt(_largest_second_moment(stats["xx"]))
                      if stat == "x" and "xx" in stats else _largest(new))
-            if _largest(new - old) > step * scale:
+            if change > step * scale:
                 return False
     return True
 
@@ -121,7 +125,7 @@ def _largest(value):
     """max |value|; of a scalar as a plain float (numpy's reductions cost µs)."""
     if getattr(value, "ndim", 0) == 0:
         return abs(float(value))
-    return np.max(np.abs(value))
+    return np.maximum.reduce(np.abs(value), axis=None)  # (np.max's wrapper costs µs too)
 
 
 def _largest_second_moment(xx):
