@@ -68,10 +68,6 @@ def require_positive(value, what):
         value = np.float64(value)
         if 0.0 < value < np.inf:  # (NaN fails it)
             return value
-    elif value.dtype == np.float64 and (value.size == 0 or (
-            np.minimum.reduce(value, axis=None) > 0.0
-            and np.maximum.reduce(value, axis=None) < np.inf)):
-        return value  # (positive_problem's test, without its conversions)
     problem = positive_problem(value, what)
     if problem is not None:
         raise FloatingPointError(problem)

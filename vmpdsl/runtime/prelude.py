@@ -214,7 +214,7 @@ def _contract_onehot(labels, operands, out):
         # weights (a broadcast one, Σ_n onehot) are the counts times it
         weights = moved.reshape(hot.values.size)
         flat = (np.bincount(hot.values, minlength=hot.size) * weights[0]
-                if weights.strides == (0,) else
+                if weights.strides == (0,) and weights.size else
                 np.bincount(hot.values, weights=weights, minlength=hot.size))
         return np.moveaxis(flat.reshape((hot.size,) + rest), 0, start)
     # (the width spelled out: with no rows, -1 would be ambiguous)
