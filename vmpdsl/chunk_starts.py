@@ -87,7 +87,7 @@ def block_rows(module, name, dim) -> int:
     return int(np.prod([dim[d] if isinstance(d, str) else d for d in shape], dtype=np.int64))
 
 
-def block_starts(module, plans, bound, K_of) -> dict:
+def block_starts(module, plans, K_of, bound) -> dict:
     """{name: its starting q on the block's rows} from the k-means ``plans``
     (in ``init``'s form, so ``_initial_state`` takes it as given)."""
     dim, arrays, _ = bound

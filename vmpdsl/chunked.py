@@ -278,7 +278,7 @@ class State:
         """What a block's start takes as given: the globals' q, and the
         k-means starts of its rows."""
         K_of = {n: self.q[n]["probs"].shape[-1] for n in self.plans}
-        return dict(self.given, **block_starts(self.module, self.plans, bound, K_of))
+        return dict(self.given, **block_starts(self.module, self.plans, K_of, bound))
 
     def recipes(self, i, sources=None):
         """How block i's row latents are had (chunk_passes.materialize); the
