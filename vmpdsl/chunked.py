@@ -193,6 +193,13 @@ def prepare(module, data, hypers, init, local_iters, newton, missing=None):
     if local_iters not in (None, 1):
         raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
     plate, _ = row_plate(module, data)
+    if local_iters is None and iterates_groups(module, data, plate, missing):
+        raise VmpDataError(f"chunk_size: by default the in-memory fit of model "
+                           f"'{module.MODEL_NAME}' iterates each group's local latents "
+                           f"({', '.join(module.LOCAL_BLOCK)}) up to {module.AUTO_ITERS} times "
+                           f"per sweep with restarts, which a fit in row blocks does not do; "
+                           f"pass local_iters=1 (the same fit as in memory with local_iters=1, "
+                           f"collapse=False) or fit in memory")
     locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
     check_blockwise(module, plate, locals_, newton, init)
     on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
@@ -203,6 +210,22 @@ def prepare(module, data, hypers, init, local_iters, newton, missing=None):
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
     return plate, locals_, hyper
+
+
+def iterates_groups(module, data, plate, missing=None) -> bool:
+    """Whether the in-memory default (local_iters=None) iterates the local
+    block per group (runtime/local_loop.sweep: a block of several latents
+    with a group index, e.g. LDA's θ and z)."""
+    if len(getattr(module, "LOCAL_BLOCK", ())) < 2:
+        return False
+    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
+    try:
+        dim, arrays = module.bind_data({n: (v[0:0] if n in on_rows else v)
+                                        for n, v in data.items()}, missing)
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None
+    layout = module.local_layout(arrays, dim)
+    return bool(layout and layout["index"])
 
 
 def check_blockwise(module, plate, locals_, newton, init):

@@ -275,7 +275,15 @@ class Driver:
     def sample(self, rows, taken):
         """The data rows numbered ``taken``, read from the cluster and bound."""
         chunk = dict(self.shared.empty, **{n: take_rows(a, taken) for n, a in rows.items()})
-        return bind_rows(self.module, chunk, self.shared.hyper, 0, len(taken))
+        try:
+            return bind_rows(self.module, chunk, self.shared.hyper, 0, len(taken))
+        except VmpDataError:  # name the rows of the block at fault
+            edges = np.cumsum((0,) + next(iter(rows.values())).chunks[0])
+            for begin, end in zip(edges[:-1], edges[1:]):
+                block = {n: np.asarray(a[begin:end].compute()) for n, a in rows.items()}
+                bind_rows(self.module, dict(self.shared.empty, **block), self.shared.hyper,
+                          int(begin), int(end))
+            raise
 
     def try_moves(self, init, trace, converged, reads, max_iter, tol):
         """kmeans.delete_and_merge on the blocks (chunked.State.try_moves):
