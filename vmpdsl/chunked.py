@@ -16,7 +16,10 @@ posterior.  The random start is drawn block by block from the same
 generator, which gives the same numbers when the row latents come last in
 the module's INIT_ORDER (gmm, lda, linreg, logreg); for other models
 chunked fitting is refused, as it is for rows that are not independent
-given the globals (chains, lags, data over rows × rows).
+given the globals (chains, lags, data over rows × rows).  A mixture's
+k-means start and the delete/merge moves after the climb are the in-memory
+fit's too (chunk_starts.py); LDA's default per-document local iterations
+are not done here, and refused (``prepare``).
 
 Data arrays may be in memory, numpy memory maps, or ``.npy``/``.zarr`` paths
 (ondisk.py): a block is read when a pass needs it, so an on-disk array is

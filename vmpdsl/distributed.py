@@ -21,7 +21,9 @@ its source text travels to the workers once (scattered) and is executed
 there once per process, cached by its digest, so process workers need only
 vmpdsl installed.  The random start
 is drawn block after block from one generator passed along a chain of tasks,
-as chunked.py draws it.
+as chunked.py draws it; a mixture's k-means centres are fitted on the client
+to the sampled rows, each block's labels on its worker, and the delete/merge
+moves run on the blocks (chunk_starts.py).
 """
 from __future__ import annotations
 
