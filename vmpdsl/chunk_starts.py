@@ -34,6 +34,11 @@ def kmeans_latents(module, locals_, init, start) -> list:
     names = [n for n, _ in getattr(module, "KMEANS_STARTS", ())
              if n in locals_ and n not in (init or {})]
     families = {row[0]: row[1] for row in module.LATENTS}
+    points = [row[0] for row in module.LATENTS if row[0] in names and row[4]]
+    if points:  # the start of a point indicator is its labels' mode, not given q's
+        raise VmpDataError(f"chunk_size: the k-means start of the point estimate "
+                           f"{', '.join(points)} is not made in row blocks; pass "
+                           f"init='random' or fit in memory")
     drawn = [n for n in module.INIT_ORDER if n in locals_ and n not in names
              and module.FAMILY_FUNCTIONS[families[n]]["start"] is not None]
     early = [n for n in drawn if names and module.INIT_ORDER.index(n)
