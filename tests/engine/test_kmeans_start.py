@@ -172,7 +172,7 @@ def test_seeding_separates_clusters_and_standardizes_columns():
     x, labels = clusters(2)
     x = x * [1e-3, 1e4]
     present, weight = np.ones(x.shape, bool), np.ones(len(x))
-    X = kmeans._standardized(x, present, weight)
+    X = kmeans._standardized(x, present, *kmeans._scaling(x, present, weight))
     assert np.allclose(X.mean(0), 0) and np.allclose(X.std(0), 1)
     found = kmeans._lloyd(X, weight, kmeans._seed(X, weight, 4, np.random.default_rng(1)), 20)
     pairs = set(zip(found, labels))

@@ -42,7 +42,10 @@ from typing import NamedTuple
 # (tests/engine/test_trimmed_modules.py checks the package uses no other).
 ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
                 "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
-                "split_blocks", "collapse_rows", "local_block", "LOCAL_TOL", "_MEMO", "_PLANS")
+                "split_blocks", "collapse_rows", "local_block", "LOCAL_TOL", "_MEMO", "_PLANS",
+                # fits in row blocks (chunk_starts.py): the in-memory start and moves
+                "SAMPLE", "kmeans_rows", "kmeans_centers", "kmeans_labels", "move_latents",
+                "move_sums", "moved", "try_moves", "local_layout", "AUTO_ITERS")
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
 # The model's tables whose being non-empty turns on the feature of that name.
 FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS")
