@@ -140,7 +140,7 @@ def test_the_package_uses_only_entry_points_and_tables_of_a_module():
             used |= set(re.findall(r"\bmodule\.([A-Za-z_]\w*)", text))
             used |= set(re.findall(r"getattr\((?:self\.)?module, \"(\w+)\"", text))
     tables = set()
-    for label in ("models:gmm", "models:lda", "models:pca", "models:hmm"):
+    for label in ("models:gmm", "models:lda", "models:pca", "models:hmm", "models:sbm"):
         tables |= defined_names(compiled(label).parts.model)
     assert "fit" in used and "bind_data" in used  # the scan sees the package's calls
     dunders = {name for name in used if name.startswith("__")}

@@ -20,6 +20,12 @@ kept) only then:
   not empty (``ROTATIONS``, ``SLICE_MASKS``), or the key is the model's
   predictive shape (``PREDICTIVE[0]``).
 
+Family functions are reached by name (runtime/tables.py: the runtime looks
+up ``<family>_<field>`` for ``FAMILY_FUNCTIONS[family][field]``), so a kept
+string ``field`` (FAMILY_FIELDS) keeps ``<family>_<field>`` of each family of the model's
+latents (``LATENTS``); the checks of its factors' and data's families
+(``FACTOR_ARGS``, ``DATA_SPEC``) are kept always, as the fit runs them.
+
 Layout: the docstring, imports (those the kept code uses), the model's code,
 the runtime under a banner, then the *wiring*: the model's tables that name
 runtime functions at import time (``FAMILY_FUNCTIONS``), moved after what
@@ -42,8 +48,12 @@ from typing import NamedTuple
 # (tests/engine/test_trimmed_modules.py checks the package uses no other).
 ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
                 "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
-                "split_blocks", "collapse_rows", "local_block", "LOCAL_TOL", "_MEMO", "_PLANS")
+                "split_blocks", "collapse_rows", "local_block", "LOCAL_TOL", "_MEMO", "_PLANS",
+                "FAMILY_FUNCTIONS")
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
+# The fields the runtime reads as FAMILY_FUNCTIONS[family][field] (runtime/tables.py).
+FAMILY_FIELDS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
+                 "check_params", "mode", "point_expectations", "start", "marginals")
 # The model's tables whose being non-empty turns on the feature of that name.
 FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS")
 # Module aliases the runtime uses, and the import each needs (standard library first).
@@ -190,17 +200,22 @@ def _called(node) -> frozenset:
 
 
 # ---------------------------------------------------------------- trimming
-def reachable(runtime: list, roots: set, features: set, built: set) -> tuple[set, set]:
+def reachable(runtime: list, roots: set, features: set, built: set,
+              families=()) -> tuple[set, set]:
     """(indices of the runtime statements reached from ``roots``, the hook
     entries that live): a fixpoint, since a kept statement may build a class
-    whose rewrite entry then lives."""
+    whose rewrite entry then lives.  A name reached also reaches
+    ``<family>_<name>`` of each of ``families`` if ``name`` is a FAMILY_FIELDS."""
     where = {name: i for i, s in enumerate(runtime) for name in s.defines}
+    prefixes = [family.lower() + "_" for family in families]
     while True:
         # a statement that defines nothing runs for its effect: always kept
         kept = {i for i, s in enumerate(runtime) if not s.defines}
         live, todo = set(), list(roots) + [n for i in kept for n in runtime[i].uses]
         while todo:
             name = todo.pop()
+            if name in FAMILY_FIELDS:
+                todo += [p + name for p in prefixes]
             i = where.get(name)
             if i is None or i in kept:
                 continue
@@ -228,14 +243,29 @@ def hook_text(s: Statement, index: int, live: set) -> str:
     return head + (f"{name} = {{\n" + "\n".join(rows) + "\n}" if rows else f"{name} = {{}}")
 
 
+def table_values(model: list, names) -> dict:
+    """The model's tables of those names that it defines, as values."""
+    return {name: ast.literal_eval(s.node.value) for s in model
+            for name in s.defines & set(names)}
+
+
 def features_of(model: list) -> set:
     """The features the model's tables turn on (see the module docstring)."""
-    values = {name: ast.literal_eval(s.node.value) for s in model
-              for name in s.defines & (set(FEATURE_TABLES) | {"PREDICTIVE"})}
+    values = table_values(model, set(FEATURE_TABLES) | {"PREDICTIVE"})
     found = {name for name in FEATURE_TABLES if values.get(name)}
     if values.get("PREDICTIVE"):
         found.add(values["PREDICTIVE"][0])
     return found
+
+
+def families_of(model: list) -> tuple[set, set]:
+    """(the families of the model's latents, the family functions its checks
+    call: each factor's check_params, each data's check_support)."""
+    values = table_values(model, ("LATENTS", "FACTOR_ARGS", "DATA_SPEC"))
+    checks = {f"{row[2].lower()}_check_params" for row in values.get("FACTOR_ARGS", ())}
+    checks |= {f"{row[4].lower()}_check_support" for row in values.get("DATA_SPEC", ())
+               if row[4] is not None}
+    return {row[1] for row in values.get("LATENTS", ())}, checks
 
 
 # ---------------------------------------------------------------- assembly
@@ -252,10 +282,11 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
     defined = {name for s in runtime for name in s.defines}
     own = {name for s in model for name in s.defines}
     wiring = [s for s in model if (_import_time_names(s) & defined) - own]
-    roots = set(ENTRY_POINTS) | {n for s in model for n in s.uses}
+    families, checks = families_of(model)
+    roots = set(ENTRY_POINTS) | {n for s in model for n in s.uses} | checks
     features, built = features_of(model), {c for s in model for c in s.calls}
     if trim:
-        kept, live = reachable(runtime, roots, features, built)
+        kept, live = reachable(runtime, roots, features, built, families)
     else:
         kept = set(range(len(runtime)))
         live = {(i, n) for i in kept for n in range(len(runtime[i].entries))}
@@ -321,9 +352,9 @@ def runtime_parts(family_source: str) -> list:
     loop and its optional steps, and last the hook tables naming them."""
     from ..runtime import (chains, checks, driver, einsum, features, kmeans, local_loop,
                            local_restart, memory, new_data, newton, prelude, rotate, scatter,
-                           serial, statistics, sweeps)
+                           serial, statistics, sweeps, tables)
     before = (prelude, scatter, einsum, serial, statistics)
-    after = (checks, memory, driver, sweeps, local_loop, local_restart, chains, new_data,
+    after = (tables, checks, memory, driver, sweeps, local_loop, local_restart, chains, new_data,
              newton, kmeans, rotate, features)
     families = ('"""The numeric functions of the families the model uses."""\n'
                 + family_source, "vmpdsl/families")

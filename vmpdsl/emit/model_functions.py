@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from ..lower import DATA
 from . import nonconjugate_emit
-from .model_code import Model, coefficient_value, full_shape, signed_sum
+from .model_code import Model, coefficient_value, signed_sum
 from .model_terms import Statistic, arrange, row_statistics, using_statistic
 from .model_text import Locals, product
-from .numpy_emit import constants_header, fam_fn, folded_key, key, packed, stat_shapes
+from .numpy_emit import constants_header, folded_key, key, packed, stat_shapes
 
 SIGNATURE = "(E, K, data, hyper, dim)"
 
@@ -39,7 +39,7 @@ class Step:
         """The K entry of the update's constant part: the prior's own when the
         children add no constant (computed once, read by both)."""
         if self.parts[stat][0] and self.parts[stat][0] == self.prior[stat][0]:
-            return repr(f"@p{self.index}.{stat}")
+            return prior_key(self, stat)
         return folded_key(self.index, stat)
 
 
@@ -63,7 +63,8 @@ def model_lines(program, docs: dict, reserved=(), serial=frozenset()) -> list:
                                             m.function("rows", s.name, s.index))
         else:
             lines += update_function(m, s, stats, docs.get(s.name, ""))
-    lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
+    from .numpy_emit import tables
+    lines += tables(SERIAL=tuple(program.steps[i].name for i in sorted(serial)))
     lines += elbo_functions(m, stats)
     # last: the functions above decided which constants to fold (Model.folded)
     return constants_function(m, steps, serial) + lines + updates_table(m, steps)
@@ -151,7 +152,7 @@ def constants_function(m: Model, steps, serial) -> list:
             continue
         for stat, (constant, _) in s.prior.items():
             if constant:
-                body.append(f"    K[{repr(f'@p{s.index}.{stat}')}] = "
+                body.append(f"    K[{prior_key(s, stat)}] = "
                             f"{m.constant_text(constant, local)[0]}")
         for stat, (constant, _) in s.parts.items():
             if constant and s.constant_key(stat) == folded_key(s.index, stat):
@@ -174,30 +175,29 @@ def constants_function(m: Model, steps, serial) -> list:
 
 # ------------------------------------------------------------------- updates
 def prior_function(m: Model, s: Step) -> list:
-    """prior_<v>: the prior's message at full shape (the start of q(v)), or
-    with ``full=False`` each coefficient along the axes it varies only, as
-    update_<v> adds it to the children's messages."""
+    """prior_<v>: the prior's message, each coefficient along the axes it
+    varies only, as update_<v> adds it to the children's messages (the
+    runtime's prior_coefficients broadcasts it for the start of q(v))."""
     name = m.function("prior", s.name, s.index)
     local = locals_for(m, {})
-    shapes = stat_shapes(s.step, m.model)
     items, s.prior_carried = [], {}
-    for stat, shape in shapes.items():
+    for stat in stat_shapes(s.step, m.model):
         constant, terms = s.prior.get(stat, ([], []))
-        parts = [(1, f"K[{repr(f'@p{s.index}.{stat}')}]")] if constant else []
+        parts = [(1, f"K[{prior_key(s, stat)}]")] if constant else []
         carried = constant_carried(constant)
         for t in terms:
             sign, text, kept = m.term_text(t, local)
             parts.append((sign, text))
             carried |= kept
         s.prior_carried[stat] = carried
-        items.append(f"        {stat!r}: {signed_sum(parts)},")
-    full = ", ".join(f"{stat!r}: {full_shape(shape, local, m)}" for stat, shape in shapes.items())
-    return ([f"def {name}(E, K, data, hyper, dim, full=True):",
+        items.append(f"{stat!r}: {signed_sum(parts)}")
+    return ([f"def {name}{SIGNATURE}:",
              f'    """The prior factor\'s message to q({s.name}): its start."""']
-            + local.lines + ["    C = {"] + items + ["    }", "    if not full:", "        return C",
-                                                      f"    shapes = {{{full}}}",
-                                                      "    return {s: np.broadcast_to(c, shapes[s]) "
-                                                      "for s, c in C.items()}", ""])
+            + local.lines + packed("    return {", items, "}") + [""])
+
+
+def prior_key(s: Step, stat: str) -> str:
+    return repr(f"@p{s.index}.{stat}")
 
 
 def constant_carried(constant) -> set:
@@ -212,7 +212,7 @@ def update_function(m: Model, s: Step, stats: dict, doc: str) -> list:
     local = locals_for(m, stats)
     if s.calls_prior:
         local.lines.append(f"    prior = {m.function('prior', s.name, s.index)}"
-                           f"(E, K, data, hyper, dim, full=False)")
+                           f"{SIGNATURE}")
         local.taken.add("prior")
     items = []
     for stat, shape in stat_shapes(s.step, m.model).items():
@@ -269,21 +269,12 @@ def elbo_functions(m: Model, stats: dict) -> list:
     return out + local.lines + lines + ["    return float(total)", ""]
 
 
-RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations", "start", "marginals")
-
-
 def updates_table(m: Model, steps) -> list:
-    rows = [f"    ({key(s.name)}, {s.step.family!r}, {s.step.point!r}, "
-            f"{m.function('update', s.name, s.index)}, {m.function('prior', s.name, s.index)}),"
-            for s in steps]
-    families = sorted({s.step.family for s in steps})
-    funcs = []
-    for family in families:
-        funcs += packed(f"    {family!r}: {{", [f"{field!r}: {fam_fn(family, field)}"
-                                                for field in RUNTIME_FUNCTIONS], "},")
-    from ..families.registry import FAMILIES
-    observed = sorted({v.family for v in m.model.by_role("data") if v.family in FAMILIES})
-    checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
-    return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
-            "SUPPORT_CHECKS = {"] + checks + ["}", ""])
+    """UPDATES, built by the runtime (runtime/tables.py) from the sweep order
+    and the update_<v> / prior_<v> naming, which the names here must follow."""
+    for s in steps:
+        for prefix in ("update", "prior"):
+            if m.function(prefix, s.name, s.index) not in (f"{prefix}_{s.name}",
+                                                          f"{prefix}_{s.index}"):
+                raise AssertionError(f"{prefix}_{s.name} is not a free name")  # (a bug)
+    return [f"UPDATES = updates_in_order({tuple(s.name for s in steps)!r})", ""]

@@ -49,7 +49,7 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
         coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
-        if rotate and ROTATIONS and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
+        if rotate and globals().get("ROTATIONS") and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         try:
             trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
