@@ -379,7 +379,7 @@ def safety_lines(program: Program) -> list:
     from ..derive.weights import collapsible_plates, masked_factors, row_latents
     from ..language.distributions import DISTRIBUTIONS
     model = program.model
-    rows, lines = [], ["def _factor_argument_values(dim, hyper):", "    return ("]
+    rows, items = [], []
     for factor in model.factors:
         var = model.variables[factor.variable]
         spec = DISTRIBUTIONS[factor.dist.name]
@@ -392,8 +392,9 @@ def safety_lines(program: Program) -> list:
         line = factor.span.line if factor.span else 0
         rows.append((key(var.name) and var.name, var.role, factor.dist.name, int(line),
                      tuple(args)))
-        lines.append(f"        {{{', '.join(values)}}},")
-    lines += ["    )", ""]
+        items.append(f"{{{', '.join(values)}}}")
+    lines = (["def _factor_argument_values(dim, hyper):"]
+             + packed("    return (", items, ",)" if len(items) == 1 else ")") + [""])
     masks = ()
     if model.missing:
         masked = masked_factors(model)
@@ -466,14 +467,17 @@ def dim_arg(arg) -> str:
 
 
 def derived_value(const, model) -> str:
-    """The constant term sum of a derived constant, broadcast to its full shape."""
+    """The constant term sum of a derived constant, at its full shape."""
     shape = "(" + "".join(f"{dim_text(d)}, " for d in const.dims) + ")"
     dims = tuple(zip(const.inputs, const.dims))
     parts = []
     for term in const.terms:
         operands = tuple(operand(a, model) for a in term.atoms if a.var != ONES)
         c = Contraction(term.coeff, term.sizes, operands, const.inputs, dims)
-        parts.append(f"np.broadcast_to({contraction_text(c)}, {shape})")
+        text = re.sub(r"^\((\w+\['\w+'\])\)$", r"\1", contraction_text(c))  # (hyper['a'])
+        # operands along every axis (W0[d,e] for inv W0) have the full shape already
+        full = set(const.inputs) <= {l for o in operands for l in o.labels}
+        parts.append(text if full else f"np.broadcast_to({text}, {shape})")
     return sum_text(parts) if parts else f"np.zeros({shape})"
 
 
