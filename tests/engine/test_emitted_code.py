@@ -20,11 +20,11 @@ def source_of(code: str, name: str) -> str:
 
 
 def model_part(model) -> str:
-    """The module's model-specific part: _constants to the UPDATES table (of
+    """The module's model-specific part: _constants to the UPDATES line (of
     the model's code, which the runtime follows in one file: emit/assemble.py)."""
     code = model._compiled.parts.model
     start = code.index("def _constants(")
-    return code[start:code.index("FAMILY_FUNCTIONS = {", start)]
+    return code[start:code.index("UPDATES = ", start)]
 
 
 def test_gmm_updates_are_named_functions_documented_by_their_equations():
