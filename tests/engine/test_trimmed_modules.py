@@ -159,6 +159,8 @@ FEATURES = {  # a feature's code, and models of models/ with and without it
     "regression predictor": ("_predict_regression", "linreg", "coin"),
     "mixture predictor": ("_predict_mixture", "gmm", "linreg"),
     "chain predictor": ("_predict_chain", "hmm", "gmm"),
+    "k-means start": ("kmeans_start", "gmm", "coin"),
+    "per-group restarts": ("restarted_block", "lda", "gmm"),
 }
 
 

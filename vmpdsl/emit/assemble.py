@@ -16,8 +16,9 @@ kept) only then:
   ``OneHot`` and ``SharedOuter`` operands) lives when kept code builds that
   class;
 * an entry keyed by a string (``features.FEATURES`` and ``PREDICTORS``) lives
-  when the model has that feature: a table of the model named by the key is
-  not empty (``ROTATIONS``, ``SLICE_MASKS``), or the key is the model's
+  when the model has that feature: a table of the model named by the key (up
+  to a dot) is not empty (``ROTATIONS``, ``SLICE_MASKS``, ``KMEANS_STARTS``),
+  its ``LOCAL_BLOCK`` has two latents or more, or the key is the model's
   predictive shape (``PREDICTIVE[0]``).
 
 Family functions are reached by name (runtime/tables.py: the runtime looks
@@ -54,8 +55,9 @@ HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
 # The fields the runtime reads as FAMILY_FUNCTIONS[family][field] (runtime/tables.py).
 FAMILY_FIELDS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
                  "check_params", "mode", "point_expectations", "start", "marginals")
-# The model's tables whose being non-empty turns on the feature of that name.
-FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS")
+# The model's tables whose being non-empty turns on the feature of that name
+# (LOCAL_BLOCK's: having two latents or more, see features_of).
+FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS", "KMEANS_STARTS")
 # Module aliases the runtime uses, and the import each needs (standard library first).
 IMPORTS = {"os": "import os", "warnings": "import warnings", "weakref": "import weakref",
            "np": "import numpy as np",
@@ -232,7 +234,9 @@ def reachable(runtime: list, roots: set, features: set, built: set,
 
 
 def _lives(label, features: set, built: set) -> bool:
-    return label[1] in built if isinstance(label, tuple) else label in features
+    """A class entry lives when kept code builds the class, a feature's
+    (``"ROTATIONS"``, ``"KMEANS_STARTS.start"``) when the model has it."""
+    return label[1] in built if isinstance(label, tuple) else label.split(".")[0] in features
 
 
 def hook_text(s: Statement, index: int, live: set) -> str:
@@ -251,8 +255,10 @@ def table_values(model: list, names) -> dict:
 
 def features_of(model: list) -> set:
     """The features the model's tables turn on (see the module docstring)."""
-    values = table_values(model, set(FEATURE_TABLES) | {"PREDICTIVE"})
+    values = table_values(model, set(FEATURE_TABLES) | {"PREDICTIVE", "LOCAL_BLOCK"})
     found = {name for name in FEATURE_TABLES if values.get(name)}
+    if len(values.get("LOCAL_BLOCK", ())) > 1:  # its per-group restarts (local_loop.py)
+        found.add("LOCAL_BLOCK")
     if values.get("PREDICTIVE"):
         found.add(values["PREDICTIVE"][0])
     return found

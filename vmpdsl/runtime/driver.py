@@ -93,7 +93,7 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init, start="random"):
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
         if start == "kmeans" and name in dict(globals().get("KMEANS_STARTS", ())):
-            params = kmeans_start(name, params, data, rng)
+            params = FEATURES["KMEANS_STARTS.start"](name, params, data, rng)  # kmeans.py
         elif functions["start"] is not None:  # the family's symmetry-breaking start
             try:
                 params = functions["start"](params, rng, bool(plates))

@@ -33,7 +33,7 @@ def kmeans_start(name, params, data, rng):
     rows, K = int(np.prod(probs.shape[:-1])), probs.shape[-1]
     if rows == 0:
         return {"probs": np.full(probs.shape, 1.0 / K)}
-    values, present = _gated_columns(dict(globals()["KMEANS_STARTS"])[name], data, rows)
+    values, present = _gated_columns(dict(KMEANS_STARTS)[name], data, rows)
     weight = np.asarray(data.get(globals().get("ROW_WEIGHTS", {}).get(name), np.ones(rows)),
                         dtype=float)
     weight = weight.reshape(rows) * present.any(axis=1)
@@ -151,7 +151,7 @@ def delete_and_merge(q, E, data, init, trace, converged, climb_from):
     again by ``climb_from(q, E)``; a move is kept only if that succeeds with a
     higher final ELBO, and the moves are tried again while one is kept.  Returns the (trace, converged) of the
     climb kept (its trace starts from the deletion); updates q and E in place."""
-    for name, _ in globals().get("KMEANS_STARTS", ()):
+    for name, _ in KMEANS_STARTS:
         if name in init or "probs" not in q[name] or not trace:
             continue  # given by the user; or a point indicator (no share to move)
         for _ in range(DELETE_TRIES):
