@@ -200,7 +200,8 @@ def test_the_model_specific_part_of_gmm_is_at_most_150_lines():
 
 def test_model_code_that_needs_the_runtime_as_it_runs_works_in_both_layouts(tmp_path):
     """A table naming runtime functions, or a runtime decorator, runs after
-    the runtime: moved below it in one file, in place after the loader in two."""
+    the runtime: below it in one file (a decorated function stays in place,
+    its decorator applied there), in place after the loader in two."""
     from vmpdsl.emit.assemble import assemble
     runtime = ('"""A runtime."""\n\ndef tag(f):\n    f.tagged = True\n    return f\n\n\n'
                'def unused():\n    return 0\n', "r.py")
@@ -217,8 +218,10 @@ def test_model_code_that_needs_the_runtime_as_it_runs_works_in_both_layouts(tmp_
     for namespace in (one, two):
         assert namespace["g"]() == 7 and namespace["g"].tagged
         assert namespace["TABLE"] == {"t": namespace["tag"]}
-    assert parts.text.index("def helper") < parts.text.index("def tag") < \
-        parts.text.index("@tag")  # in one file, the model's code first
+    # in one file, the model's code first, g with it; its decorator after the runtime
+    assert parts.text.index("def g") < parts.text.index("def helper") < \
+        parts.text.index("def tag") < parts.text.index("g = tag(g)")
+    assert "@tag" not in parts.text and "@tag" in main
 
 
 def test_compile_writes_a_module_that_runs_its_runtime_from_beside_it(tmp_path):

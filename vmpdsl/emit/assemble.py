@@ -23,14 +23,16 @@ kept) only then:
 
 Family functions are reached by name (runtime/tables.py: the runtime looks
 up ``<family>_<field>`` for ``FAMILY_FUNCTIONS[family][field]``), so a kept
-string ``field`` (FAMILY_FIELDS) keeps ``<family>_<field>`` of each family of the model's
-latents (``LATENTS``); the checks of its factors' and data's families
-(``FACTOR_ARGS``, ``DATA_SPEC``) are kept always, as the fit runs them.
+string ``field`` (FAMILY_FIELDS) keeps ``<family>_<field>`` of each family of
+the model's latents (``LATENTS``); the checks of its factors' and data's
+families (``FACTOR_ARGS``, ``DATA_SPEC``) are kept always, as the fit runs them.
 
 Layout: the docstring, imports (those the kept code uses), the model's code,
-the runtime under a banner, then the *wiring*: the model's tables that name
-runtime functions at import time (``FAMILY_FUNCTIONS``), moved after what
-they name.  ``Assembled.pair`` writes the runtime as a sibling file instead,
+the runtime under a banner, then the *wiring*: the model's statements that
+call runtime functions at import time (``UPDATES = updates_in_order(...)``),
+moved after what they name; a function whose decorator is such a call stays
+in place and the wiring applies the decorator (``statistics_z =
+once_per_update('z')(statistics_z)``).  ``Assembled.pair`` writes the runtime as a sibling file instead,
 which the model's file runs in its own namespace before its code, so there
 the wiring stays in place (README, "Layout of the emitted module").
 """
@@ -94,7 +96,7 @@ class Assembled:
     """The pieces of an emitted module (texts without trailing newlines):
     ``model`` is the model's code in order, ``model_first`` the same without
     the ``wiring``, its statements that need runtime names as they run (a
-    table of family functions, a runtime decorator)."""
+    table the runtime builds, a runtime decorator applied)."""
     doc: str
     imports: str
     model: str
@@ -121,7 +123,7 @@ class Assembled:
 RUNTIME_BANNER = """# {rule}
 # The generic runtime (vmpdsl/runtime and the family functions), trimmed at
 # compile time to what this model uses: nothing in it is specific to the
-# model, except the wiring tables at the end.
+# model, except the wiring at the end.
 # {rule}""".format(rule="=" * 77)
 LOADER = """# The generic runtime (fit, the checks, the einsum executor, the family
 # functions) is the file {file} beside this one; it runs here first,
@@ -129,7 +131,8 @@ LOADER = """# The generic runtime (fit, the checks, the einsum executor, the fam
 _RUNTIME_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), {file!r})
 with open(_RUNTIME_FILE, encoding="utf-8") as _source:
     exec(compile(_source.read(), _RUNTIME_FILE, "exec"))"""
-WIRING = "# " + "-" * 77 + "\n# Wiring: the model's tables that name runtime functions."
+WIRING = ("# " + "-" * 77 + "\n# Wiring: the model's statements that call the runtime as the "
+          "module runs\n# (its tables built, its decorators applied).")
 
 RUNTIME_DOC = '''"""The generic runtime of a module emitted by vmpdsl (copied from vmpdsl/runtime
 and the family functions, trimmed to what the model uses; numpy and scipy only).
@@ -305,7 +308,12 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
             title = textwrap.wrap(f"{titles[part]} ({part})", 77)
             body.append("\n".join([f"# {'-' * 77}"] + [f"# {line}" for line in title]))
         body.append(hook_text(s, i, live) if s.entries else s.text)
-    model_text = joined(s.text for s in model if s not in wiring)
+    # a function that needs the runtime only for its decorators stays in
+    # place; the wiring applies them (statistics_z = once_per_update('z')(...))
+    split = {id(s): _undecorated(s, defined - own) for s in wiring}
+    model_text = joined(s.text if s not in wiring else split[id(s)][0] for s in model
+                        if s not in wiring or split[id(s)])
+    wiring_text = joined(split[id(s)][1] if split[id(s)] else s.text for s in wiring)
     runtime_text = joined(body)
     used = {n for s in model for n in s.uses} | _names(ast.parse(runtime_text))
     imports = [line for alias, line in IMPORTS.items() if alias in used]
@@ -313,7 +321,23 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
                 if line in ("import os", "import warnings", "import weakref")]
     imports = "\n".join(standard + [""] * bool(standard) + imports[len(standard):])
     return Assembled(doc, imports, joined(s.text for s in model), model_text, runtime_text,
-                     joined(s.text for s in wiring))
+                     wiring_text)
+
+
+def _undecorated(s: Statement, runtime: set):
+    """(the function without its decorators, the lines applying them) of a
+    function whose decorators alone name runtime names as it is defined
+    (each a line of its own); None otherwise."""
+    node = s.node
+    if not isinstance(node, ast.FunctionDef) or not node.decorator_list:
+        return None
+    defaults = [p for p in node.args.defaults + node.args.kw_defaults if p is not None]
+    if any(_names(p) & runtime for p in defaults) \
+            or any(d.lineno != d.end_lineno for d in node.decorator_list):
+        return None
+    text = "\n".join(line for line in s.text.splitlines() if not line.startswith("@"))
+    return text, "\n".join(f"{node.name} = {ast.unparse(d)}({node.name})"
+                           for d in reversed(node.decorator_list))
 
 
 def _import_time_names(s: Statement) -> frozenset:
