@@ -15,7 +15,7 @@ from vmpdsl.derive.statistics import Mono
 from vmpdsl.printing.collect import Context, collect
 from vmpdsl.printing.formulas import Inverse, Ratio, formulas
 from vmpdsl.printing.squares import Square, expand
-from vmpdsl.printing.textbook import BarMean, BarScale
+from vmpdsl.printing.textbook import BarMean, BarRate, BarScale
 
 
 class Tree:
@@ -86,7 +86,7 @@ class Tree:
             matrix = done["precision"] if value.matrix == ["S"] else self.pieces(form, value.matrix)
             times = self.pieces(form, value.times)
             return solve(matrix, times, value.before)
-        if isinstance(value, (BarMean, BarScale)):
+        if isinstance(value, (BarMean, BarRate, BarScale)):
             return self.textbook(form, value)
         if hasattr(value, "pieces"):  # a block's W⁻¹ = (pieces) − β m mᵀ: the pieces
             return self.pieces(form, value.pieces)
@@ -96,6 +96,8 @@ class Tree:
         """PRML (10.61)/(10.62) as printed, from the definitions the "where"
         block prints: N = Σ_n w, x̄ = Σ_n w x / N, S = Σ_n w (x − x̄)(x − x̄)ᵀ / N."""
         p, plates = value.parts, tuple(value.plates)
+        if p.scalar:
+            return self.textbook_scalar(value, p, plates)
         e1, e2 = sorted(l for l in form.outputs if l not in plates)[-2:]
         w = self.pieces(form, [Mono(p.count.coeff, p.count.atoms)], (p.row,) + plates)
         x = self.pieces(form, [Mono(1, (p.x,))], (p.row, p.x.indices[1]))
@@ -124,6 +126,33 @@ class Tree:
             for inner in product(*map(range, event)):
                 array[index + inner] = v[inner] if len(inner) == 2 else v[inner[0], 0]
         return array
+
+
+    def textbook_scalar(self, value, p, plates):
+        """The Normal–Gamma form as printed (Murphy 2007, §3):
+        m = (B m0 + N x̄) / (B + N), b = A/2 + ½ N S + B N (x̄ − m0)² / (2 (B + N)),
+        with x̄ = Σ_n w x / N and S = Σ_n w (x − x̄)² / N."""
+        form = self.forms[value.name]
+        w = self.pieces(form, [Mono(p.count.coeff, p.count.atoms)], (p.row,) + plates)
+        x = self.pieces(form, [Mono(1, (p.x,))], (p.row,))
+        m0 = self.pieces(form, [Mono(1, (p.mean0,))], ()) if p.mean0 else 0
+        A = self.pieces(form, p.rest, plates) if p.rest else 0
+        B = self.pieces(form, p.prior, plates)
+        rows = x.shape[0]
+        out = sympy.MutableDenseNDimArray.zeros(*(self.size(self.ctx.dims[l]) for l in plates)) \
+            if plates else None
+        for index in product(*(range(self.size(self.ctx.dims[l])) for l in plates)):
+            N = sum(w[(n,) + index] for n in range(rows))
+            xbar = sum(w[(n,) + index] * x[n] for n in range(rows)) / N
+            S = sum(w[(n,) + index] * (x[n] - xbar) ** 2 for n in range(rows)) / N
+            b = B[index] if index else B
+            a = (A[index] if index else A) if p.rest else 0
+            v = (b * m0 + N * xbar) / (b + N) if isinstance(value, BarMean) else \
+                a / 2 + N * S / 2 + b * N * (xbar - m0) ** 2 / (2 * (b + N))
+            if not plates:
+                return v
+            out[index] = v
+        return out
 
 
 def elementwise(a, b, f):

@@ -79,8 +79,13 @@ def load(name: str):
 #     the square of (10.64) multiplied out; where: E[Λμ] = ν W m, E[μᵀΛμ] = D/β + ν mᵀWm
 #     (10.64), E[log|Λ|] (10.65), E[log π] (10.66).
 # normal_gamma_joint (the conjugate posterior, PRML (2.154)-like; Murphy 2007 §3):
-#   β = kappa0 + N, m = (kappa0 mu0 + Σ_n x[n]) / (kappa0 + N), a = a0 + N/2,
-#   b = b0 + ½ kappa0 mu0² + ½ Σ_n x[n]² − β m²/2 (= b0 + ½ Σ (x − x̄)² + κ0 N (x̄ − μ0)²/(2β))
+#   β = kappa0 + N                                 Murphy §3: κ_n = κ0 + n
+#   m = (kappa0 mu0 + N x̄) / β                     μ_n = (κ0 μ0 + n x̄)/κ_n
+#   a = a0 + N/2                                   α_n = α0 + n/2
+#   b = b0 + ½ N S + kappa0 N (x̄ − mu0)² / (2 (kappa0 + N))
+#                                                  β_n = β0 + ½ Σ (x_i − x̄)²
+#                                                       + κ0 n (x̄ − μ0)² / (2 (κ0 + n))
+#   where: x̄ = (1/N) Σ_n x[n], S = (1/N) Σ_n (x[n] − x̄)²  (N S = Σ (x − x̄)²)
 SEEDS = ("gmm", "lda", "linreg", "normal_gamma", "gmm_joint", "normal_gamma_joint")
 
 

@@ -21,6 +21,7 @@ from sympy import Rational, Symbol
 import vmpdsl
 from vmpdsl.compiler import compile_source
 from vmpdsl.derive.equations import element_symbol, symbolic_coefficients
+from vmpdsl.printing.formulas import C, scale
 
 from model_sources import model_files
 from printed_tree import Tree, matrix, zero
@@ -281,7 +282,8 @@ def test_joint_gmm_is_prml_10_58_to_10_63(zero_mean):
 
 def test_joint_normal_gamma_is_the_conjugate_posterior():
     """The Normal–Gamma block: β = κ0 + N, m = (κ0 μ0 + Σ x_n)/β, a = a0 + N/2,
-    b + β m²/2 = b0 + ½ κ0 μ0² + ½ Σ x_n² (the printed line subtracts β m²/2)."""
+    b = b0 + ½ κ0 μ0² + ½ Σ x_n² − β m²/2, printed as Murphy (2007) §3:
+    b0 + ½ N S + κ0 N (x̄ − μ0)² / (2 (κ0 + N)) with x̄ and S defined below it."""
     tree = Tree(vmpdsl.load("models/normal_gamma.vmp"), SIZES)
     x = data("x", N)
     kappa0, mu0, a0, b0 = (Symbol(s) for s in ("kappa0", "mu0", "a0", "b0"))
@@ -289,7 +291,40 @@ def test_joint_normal_gamma_is_the_conjugate_posterior():
     assert same(q["beta"], kappa0 + N, tree)
     assert zero(sympy.together(q["mean"] - (kappa0 * mu0 + sum(x)) / (kappa0 + N)))
     assert same(q["shape"], a0 + Rational(N, 2), tree)
-    assert same(q["rate"], b0 + (kappa0 * mu0 ** 2 + sum(xn ** 2 for xn in x)) / 2, tree)
+    beta, mean = kappa0 + N, (kappa0 * mu0 + sum(x)) / (kappa0 + N)
+    rate = b0 + (kappa0 * mu0 ** 2 + sum(xn ** 2 for xn in x)) / 2 - beta * mean ** 2 / 2
+    assert zero(sympy.together(q["rate"] - rate))
+
+
+def test_weighted_normal_gamma_prints_the_textbook_rate():
+    """A mixture of univariate normals with joint q(mu[k], tau[k]): the printed
+    m[k] and b[k] (in x̄[k], S[k] weighted by r[n,k]) equal the block's own
+    coefficients, m = C_Lx / β and b = −C_L − β m²/2."""
+    source = """model ugmm
+dim N, K
+data x[N]
+hyper alpha0 = 1.0, mu0 = 0.0, kappa0 = 1.0, a0 = 1.0, b0 = 1.0
+pi ~ Dirichlet(alpha0 * ones(K))
+for k in K:
+    tau[k] ~ Gamma(a0, b0)
+    mu[k] ~ Normal(mu0, kappa0 * tau[k])
+for n in N:
+    z[n] ~ Categorical(pi)
+    x[n] ~ Normal(mu[z[n]], tau[z[n]])
+"""
+    model = vmpdsl.load(source)
+    text = str(model.equations())
+    assert "  b[k] = b0 + ½ N[k] S[k] + kappa0 N[k] (x̄[k] − mu0)² / (2 (kappa0 + N[k]))\n" in text
+    assert "  S[k] = (1 / N[k]) Σ_n r[n,k] (x[n] − x̄[k])²\n" in text
+    tree = Tree(model, SIZES)
+    form = tree.forms["mu"]
+    q = tree.parameters("mu")
+    beta = tree.pieces(form, scale(C(form, "xLx"), -2))
+    mean = [tree.pieces(form, C(form, "Lx"))[k] / beta[k] for k in range(K)]
+    rate = tree.pieces(form, scale(C(form, "L"), -1))
+    for k in range(K):
+        assert zero(sympy.together(q["mean"][k] - mean[k]))
+        assert zero(sympy.together(q["rate"][k] - (rate[k] - beta[k] * mean[k] ** 2 / 2)))
 
 
 @pytest.mark.parametrize("path", [i for i, _ in model_files()])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .formulas import C, Ratio, plus, scale
-from .textbook import BarMean, BarScale, centred
+from .textbook import BarMean, BarRate, BarScale, centred
 
 JOINT_FAMILIES = ("NormalWishart", "NormalGamma")
 
@@ -78,11 +78,17 @@ def taken(ctx) -> set:
 
 
 def normalgamma(form, ctx):
-    """a = C_logdet + ½, b = −C_L − β m²/2."""
+    """a = C_logdet + ½, b = −C_L − β m²/2; with weighted data, m and b in x̄
+    and S (Murphy 2007, §3; textbook.py)."""
     plates = form.outputs[:len(form.var.plates)]
-    return shared(form) + [
-        ("shape", plus(C(form, "logdet"), Fraction(1, 2))),
-        ("rate", Less(scale(C(form, "L"), -1), form.update.name, plates, True))]
+    shape = ("shape", plus(C(form, "logdet"), Fraction(1, 2)))
+    parts = centred(form, scalar=True) if "S" not in taken(ctx) else None
+    if parts is not None:
+        name = form.update.name
+        return [shared(form)[0], ("mean", BarMean(parts, name, plates)), shape,
+                ("rate", BarRate(parts, name, plates))]
+    return shared(form) + [shape,
+                           ("rate", Less(scale(C(form, "L"), -1), form.update.name, plates, True))]
 
 
 # ------------------------------------------------------- statistics and moments

@@ -17,6 +17,7 @@ monomial form of normal_wishart.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 from ..derive.statistics import Mono, is_output
 from .formulas import C, scale
@@ -31,12 +32,14 @@ class Centred:
     linear: Mono  # Σ_n w[n] x[n]
     mean0: object  # m0's atom, or None (a zero prior mean)
     rest: list  # A: −2 C_L less the prior's and the data's outer products
-    x: object  # the data atom x[n, e] of ``linear``
+    x: object  # the data atom x[n, e] of ``linear`` (x[n] when scalar)
     row: str  # the summed row label n
+    scalar: bool = False  # a Normal–Gamma block: x̄ and S are numbers
 
 
-def centred(form):
-    """The Centred parts of a Normal–Wishart block's coefficients, or None."""
+def centred(form, scalar: bool = False):
+    """The Centred parts of a Normal–Wishart block's coefficients, or None;
+    ``scalar``: a Normal–Gamma block's (x[n] and m0 without an event axis)."""
     beta, linear, outer = scale(C(form, "xLx"), -2), C(form, "Lx"), scale(C(form, "L"), -2)
     if not all(isinstance(p, Mono) for p in beta + linear + outer):
         return None
@@ -45,20 +48,21 @@ def centred(form):
     if len(data) != 1 or not prior or len(data[0].sums) != 1:
         return None
     count, row = data[0], data[0].sums[0]
-    x = data_vector(count, [p for p in linear if p.sums], row)
+    x = data_vector(count, [p for p in linear if p.sums], row, scalar)
     if x is None:
         return None
     mean0 = prior_mean(prior, [p for p in linear if not p.sums])
     if mean0 is False:
         return None
-    rest = without_outer(outer, count, x, row, prior, mean0)
+    rest = without_outer(outer, count, x, row, prior, mean0, scalar)
     if rest is None:
         return None
-    return Centred(prior, count, [p for p in linear if p.sums][0], mean0, rest, x, row)
+    return Centred(prior, count, [p for p in linear if p.sums][0], mean0, rest, x, row, scalar)
 
 
-def data_vector(count: Mono, linear: list, row: str):
-    """x of Σ_n w[n] x[n, e]: the one atom the linear term adds to the count's."""
+def data_vector(count: Mono, linear: list, row: str, scalar: bool = False):
+    """x of Σ_n w[n] x[n, e] (x[n] when ``scalar``): the one atom the linear
+    term adds to the count's."""
     if len(linear) != 1 or linear[0].sums != count.sums or linear[0].coeff != count.coeff:
         return None
     extra = [a for a in linear[0].atoms if a not in count.atoms]
@@ -66,7 +70,8 @@ def data_vector(count: Mono, linear: list, row: str):
         return None
     x = extra[0]
     rows = [l for l in x.indices if not is_output(l)]
-    return x if rows == [row] and len(x.indices) == 2 and x.indices[0] == row else None
+    axes = 1 if scalar else 2
+    return x if rows == [row] and len(x.indices) == axes and x.indices[0] == row else None
 
 
 def prior_mean(prior: list, linear: list):
@@ -82,14 +87,16 @@ def prior_mean(prior: list, linear: list):
     return extra[0]
 
 
-def without_outer(outer: list, count: Mono, x, row: str, prior: list, mean0):
-    """−2 C_L less Σ_n w x xᵀ and B m0 m0ᵀ (None unless both are there exactly)."""
-    e1, e2 = outer_labels(outer)
-    if e1 is None:
+def without_outer(outer: list, count: Mono, x, row: str, prior: list, mean0,
+                  scalar: bool = False):
+    """−2 C_L less Σ_n w x xᵀ and B m0 m0ᵀ (Σ_n w x² and B m0² when
+    ``scalar``; None unless both are there exactly)."""
+    labels = None if scalar else outer_labels(outer)
+    if labels is not None and labels[0] is None:
         return None
-    data = Mono(count.coeff, count.atoms + (relabel(x, e1), relabel(x, e2)), count.sums)
-    wanted = [data] + ([Mono(b.coeff, b.atoms + (relabel(mean0, e1), relabel(mean0, e2)))
-                        for b in prior] if mean0 is not None else [])
+    data = Mono(count.coeff, count.atoms + twice(x, labels), count.sums)
+    wanted = [data] + ([Mono(b.coeff, b.atoms + twice(mean0, labels)) for b in prior]
+                       if mean0 is not None else [])
     rest = list(outer)
     for w in wanted:
         match = next((p for p in rest if p.coeff == w.coeff and p.sums == w.sums and
@@ -106,6 +113,11 @@ def outer_labels(outer: list):
     """The two event output labels of −2 C_L (the matrix's axes)."""
     labels = sorted({l for p in outer for a in p.atoms for l in a.indices if is_output(l)})
     return (labels[-2], labels[-1]) if len(labels) >= 2 else (None, None)
+
+
+def twice(a, labels):
+    """The atom's outer product: a a (a scalar), or a[…, e1] a[…, e2]."""
+    return (a, a) if labels is None else (relabel(a, labels[0]), relabel(a, labels[1]))
 
 
 def relabel(a, event: str):
@@ -156,6 +168,31 @@ class BarScale:
         return f"{rest}{n} {scatter} + {weight} {diff}{diff}{s.T}"
 
 
+@dataclass
+class BarRate:
+    """b = b0 + ½ N S + B N (x̄ − m0)² / (2 (B + N)): the Normal–Gamma rate
+    (Murphy 2007, §3; PRML (10.62)'s scalar form, halved)."""
+
+    parts: Centred
+    name: str
+    plates: tuple
+
+    def render(self, r, letters) -> str:
+        from .blocks import render_sum
+        s = r.s
+        n, xbar = count_text(r, self.parts, letters), bar_text(r, self, letters)
+        b = prior_text(r, self.parts, letters)
+        scatter = s.index(s.name("S"), [letters[l] for l in self.plates])
+        r.named[("@bar", self.name)] = (self, letters)
+        rest = render_sum(r, scale(self.parts.rest, Fraction(1, 2)), letters) + " + " \
+            if self.parts.rest else ""
+        diff = xbar if self.parts.mean0 is None else \
+            f"{xbar} {s.minus()} {r.product([self.parts.mean0], letters)}"
+        half = s.number(Fraction(1, 2))
+        return f"{rest}{half} {n} {scatter} + " + \
+            s.frac(f"{b} {n} {s.square(diff)}", f"2 {s.paren(f'{b} + {n}')}", True)
+
+
 def count_text(r, parts: Centred, letters) -> str:
     return r.mono(parts.count, letters)[1]
 
@@ -187,5 +224,5 @@ def where_lines(r, value, letters) -> list:
     scatter = s.index(s.name("S"), [letters[l] for l in value.plates])
     share = s.frac("1", n, True, True)  # PRML's (1/N_k) Σ_n …
     share = share if s.latex else s.paren(share)
-    return [(xbar, f"{share} {total}"),
-            (scatter, f"{share} {sigma}{weights}{diff}{diff}{s.T}")]
+    spread = s.square(f"{xn} {s.minus()} {xbar}") if parts.scalar else f"{diff}{diff}{s.T}"
+    return [(xbar, f"{share} {total}"), (scatter, f"{share} {sigma}{weights}{spread}")]
