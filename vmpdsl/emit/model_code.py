@@ -81,8 +81,17 @@ class Model:
             return self.group_words[o.name]
         if o.kind == HOISTED:
             hoisted = next(h for h in self.program.hoisted if h.name == o.name)
-            words = [self.wanted(p) for p in hoisted.contraction.operands]
-            return "_".join(words) if len(words) > 1 else "sum_" + words[0]
+            c = hoisted.contraction
+            words = [self.wanted(p) for p in c.operands]
+            if len(words) == 1:
+                return "sum_" + words[0]
+            summed = {l for p in c.operands for l in p.labels} - set(c.out)
+            if len(words) == 2 and summed and all(w.isalnum() for w in words):
+                # a sum over rows as in matrix notation: Xᵀy is XtY, XᵀX is XtX
+                a, b = sorted(zip(words, c.operands), key=lambda wp: -len(set(wp[1].labels)
+                                                                       & set(c.out)))
+                return f"{a[0]}t{b[0]}"
+            return "_".join(words)
         if o.name == EYE:
             return "I"
         return o.name

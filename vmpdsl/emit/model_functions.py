@@ -298,8 +298,10 @@ def accumulated(start: str, parts: list) -> list:
     for sign, text in parts:
         if lines:
             lines.append(f"    total {'-' if sign < 0 else '+'}= {text}")
-        elif start:
+        elif start and len(start) + len(text) <= 80:  # (a line of at most 99)
             lines.append(f"    total = {start} {'-' if sign < 0 else '+'} {text}")
+        elif start:
+            lines += [f"    total = {start}", f"    total {'-' if sign < 0 else '+'}= {text}"]
         else:
             lines.append(f"    total = {'-' if sign < 0 else ''}{text}")
     return lines or [f"    total = {start or '0.0'}"]
