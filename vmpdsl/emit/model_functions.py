@@ -309,10 +309,11 @@ def accumulated(start: str, parts: list) -> list:
 
 def updates_table(m: Model, steps) -> list:
     """UPDATES, built by the runtime (runtime/tables.py) from the sweep order
-    and the update_<v> / prior_<v> naming, which the names here must follow."""
+    and the update_<v> / prior_<v> naming; a latent whose functions could
+    not take those names (a clash) names them."""
+    items = []
     for s in steps:
-        for prefix in ("update", "prior"):
-            if m.function(prefix, s.name, s.index) not in (f"{prefix}_{s.name}",
-                                                          f"{prefix}_{s.index}"):
-                raise AssertionError(f"{prefix}_{s.name} is not a free name")  # (a bug)
-    return [f"UPDATES = updates_in_order({tuple(s.name for s in steps)!r})", ""]
+        update, prior = m.function("update", s.name, s.index), m.function("prior", s.name, s.index)
+        conventional = (update, prior) == (f"update_{s.name}", f"prior_{s.name}")
+        items.append(key(s.name) if conventional else f"({key(s.name)}, {update}, {prior})")
+    return packed("UPDATES = updates_in_order((", items, ",))" if len(items) == 1 else "))") + [""]

@@ -13,7 +13,8 @@ resolved here by naming convention rather than written out by the emitter:
   The trimmer (emit/assemble.py) keeps ``<family>_<field>`` of the model's
   families wherever kept code names ``field`` as a string.
 * ``UPDATES`` (the model's last line, ``updates_in_order``): (name, family,
-  point, update, prior) per latent in sweep order.
+  point, update, prior) per latent in sweep order, its functions found by
+  their names ``update_<v>`` and ``prior_<v>``.
 
 A model's table that is empty is not emitted: its readers take the default
 (``globals().get("SERIAL", ())``).
@@ -57,17 +58,18 @@ ARGUMENT_CHECKS = FamilyFunctions("check_params")
 SUPPORT_CHECKS = FamilyFunctions("check_support")
 
 
-def updates_in_order(names):
-    """UPDATES: (name, family, point, update_<name>, prior_<name>) for each
-    latent of ``names`` (the sweep order); a name Python would change
-    (NFKC) has its functions named by its position instead."""
-    latents = {row[0]: row for row in LATENTS}
-    rows = []
-    for i, name in enumerate(names):
-        update, prior = (globals().get(f"update_{name}") or globals()[f"update_{i}"],
-                         globals().get(f"prior_{name}") or globals()[f"prior_{i}"])
-        rows.append((name, latents[name][1], latents[name][4], update, prior))
-    return tuple(rows)
+def updates_in_order(latents):
+    """UPDATES: (name, family, point, update, prior) for each latent in sweep
+    order; a latent given by name has its functions named ``update_<name>``
+    and ``prior_<name>``, one whose names the code could not take (a clash,
+    a name Python would change) is given as (name, update, prior)."""
+    rows = {row[0]: row for row in LATENTS}
+    table = []
+    for latent in latents:
+        name, update, prior = latent if isinstance(latent, tuple) else (
+            latent, globals()[f"update_{latent}"], globals()[f"prior_{latent}"])
+        table.append((name, rows[name][1], rows[name][4], update, prior))
+    return tuple(table)
 
 
 def prior_coefficients(name, E, K, data, hyper, dim):
