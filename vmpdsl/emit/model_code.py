@@ -86,7 +86,8 @@ class Model:
             if len(words) == 1:
                 return "sum_" + words[0]
             summed = {l for p in c.operands for l in p.labels} - set(c.out)
-            if len(words) == 2 and summed and all(w.isalnum() for w in words):
+            if len(words) == 2 and summed and all(w.isalnum() for w in words) \
+                    and not any(p.name.startswith("@") for p in c.operands):  # (weights)
                 # a sum over rows as in matrix notation: Xᵀy is XtY, XᵀX is XtX
                 a, b = sorted(zip(words, c.operands), key=lambda wp: -len(set(wp[1].labels)
                                                                        & set(c.out)))

@@ -27,8 +27,10 @@ def constant_names(m, steps) -> dict:
 
     def word(k: str) -> str:
         kind = k[1]
-        if kind == "c":
-            return m.wanted(Operand(DERIVED, k, "value", ()))
+        if kind == "c":  # its function and inputs (inv_W0), or numbers only: its number
+            word = m.wanted(Operand(DERIVED, k, "value", ()))
+            const = m.derivation.constants.items.get(k)
+            return f"{word}_c{k[2:]}" if const is not None and word == const.func else word
         if kind == "h":
             return m.wanted(Operand(HOISTED, k, "value", ()))
         if kind == "g":
