@@ -92,3 +92,15 @@ def test_lgssm_noise_scale_is_printed_symmetric():
     text = vmpdsl.load("models/lgssm.vmp").equations()
     assert ("W⁻¹ = I + Σ_t [t ≥ 1] E[x[t] x[t]ᵀ] − Σ_t [t ≥ 1] E[x[t] x[t-1]ᵀ] Aᵀ − Σ_t [t ≥ 1] "
             "A E[x[t-1] x[t]ᵀ] + Σ_t [t ≥ 1] A E[x[t-1] x[t-1]ᵀ] Aᵀ\n") in text
+
+
+def test_numbers_print_as_short_as_the_model_wrote_them():
+    """hier writes Normal(0.0, 1e-4): the precision prints 1e-4 (LaTeX 10^{-4}),
+    not 0.0001; a number is printed exactly (it reads back as the same float)."""
+    from vmpdsl.printing.style import Latex, Text
+    text = str(vmpdsl.load("models/hier.vmp").equations())
+    assert "  λ = G E[tau] + 1e-4\n" in text
+    assert r"10^{-4}" in str(vmpdsl.load("models/hier.vmp").equations("latex"))
+    for x in (1e-4, 0.5, 2.5e-7, 1e8, 0.1, 1 / 3, 123456.0, 6.02214076e23):
+        printed = Text().decimal(x)
+        assert float(printed) == x and len(printed) <= len(repr(x)), (x, printed)

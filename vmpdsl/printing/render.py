@@ -196,7 +196,7 @@ class Renderer:
         s = self.s
         size = " ".join(sizes)
         if not isinstance(c, Fraction):
-            text = " ".join(p for p in (repr(float(c)), size, body) if p)
+            text = " ".join(p for p in (s.decimal(float(c)), size, body) if p)
             return sign, text
         if not body:
             return sign, s.over(size, c) if size else s.number(c)

@@ -108,10 +108,27 @@ class Text:
     def minus(self) -> str:
         return "−"
 
+    def decimal(self, x: float) -> str:
+        """A number the model wrote as a float, as short as Python writes it
+        (0.5, 0.001) or in powers of ten where that is shorter: 1e-4 prints
+        1e-4, not 0.0001 (the model's own spelling is not kept by the parser)."""
+        mantissa, power = scientific(x)
+        plain = repr(float(x))
+        if power is None or len(plain) <= len(f"{mantissa}e{power}"):
+            return plain
+        return self.power(mantissa, power)
+
+    def power(self, mantissa: str, power: int) -> str:
+        return f"{mantissa}e{power}"
+
 
 class Latex(Text):
     latex = True
     T, INV, SQ = r"^\top", "^{-1}", "^2"
+
+    def power(self, mantissa: str, power: int) -> str:
+        ten = f"10^{{{power}}}"
+        return ten if mantissa == "1" else rf"{mantissa} \cdot {ten}"
 
     def name(self, var: str) -> str:
         m = re.fullmatch(r"([A-Za-z]+|[^\W\d_])_?(\d*)", var)
@@ -197,6 +214,20 @@ class Latex(Text):
 
     def minus(self) -> str:
         return "-"
+
+
+def scientific(x: float):
+    """(mantissa, exponent) of x's shortest round-trip form in powers of ten;
+    (None, None) for 0, inf and nan."""
+    x = float(x)
+    if x == 0 or x != x or abs(x) == float("inf"):
+        return None, None
+    for places in range(17):  # the fewest digits that give x back (17 always do)
+        text = f"{x:.{places}e}"
+        if float(text) == x:
+            break
+    mantissa, power = text.split("e")
+    return mantissa, int(power)
 
 
 def text_atomic(x: str) -> bool:
