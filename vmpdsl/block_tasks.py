@@ -102,7 +102,7 @@ def start_block(shared, start, stop, rng, given, starts, *columns):
 def block_move_sums(state, shared, name):
     """kmeans.move_sums of a row latent on the block (chunked.State.move_sums)."""
     module, block = shared.module(), state[0]
-    weight = block.bound[1].get(module.ROW_WEIGHTS.get(name))
+    weight = block.bound[1].get(getattr(module, "ROW_WEIGHTS", {}).get(name))
     return module.move_sums(block.q[name]["probs"], weight)
 
 

@@ -400,7 +400,8 @@ class State:
     def move_sums(self, name):
         """kmeans.move_sums of a row latent, summed over the blocks."""
         total, row = None, rows_of(self.module)[name]
-        weights = self.module.ROW_WEIGHTS.get(name)  # e.g. the rows observed (missing="skip")
+        # e.g. the rows observed (missing="skip"); no table: every row weighs one
+        weights = getattr(self.module, "ROW_WEIGHTS", {}).get(name)
         for i in range(len(self.blocks)):
             q, _ = materialize(self.module, row, self.recipes(i)[name], self.blocks[i],
                                self.hyper)

@@ -45,7 +45,8 @@ def kmeans_rows(name, data, rows):
     """(values, 1 where observed, weight) of the rows ``name`` gates: each
     row's weight its count (ROW_WEIGHTS), 0 where nothing is observed."""
     values, present = _gated_columns(dict(KMEANS_STARTS)[name], data, rows)
-    weight = np.asarray(data.get(ROW_WEIGHTS.get(name), np.ones(rows)), dtype=float)
+    counts = data.get(globals().get("ROW_WEIGHTS", {}).get(name), np.ones(rows))
+    weight = np.asarray(counts, dtype=float)
     return values, present, weight.reshape(rows) * present.any(axis=1)
 
 
@@ -179,7 +180,7 @@ def delete_and_merge(q, E, data, init, trace, converged, climb_from):
     Returns the (trace, converged) of the climb kept (its trace starts from
     the deletion); updates q and E in place."""
     for name in move_latents(q, init):
-        weight = data.get(ROW_WEIGHTS.get(name))
+        weight = data.get(globals().get("ROW_WEIGHTS", {}).get(name))
 
         def climb(plan, name=name):
             trial_q, trial_E = dict(q), dict(E)
