@@ -219,3 +219,14 @@ def test_points_and_local_bounds_chunked(name):
         data = {"X": X, "y": (X[:, 0] + rng.normal(size=90) > 0).astype(int)}
     memory, chunked = both(name, data, 25, max_iter=40)
     assert_same(memory, chunked)
+
+
+def test_point_indicator_from_a_random_start_chunked():
+    """gmm with z a point estimate (hard assignments) from init="random": on
+    no rows its prior's coefficients are empty arrays, which once read as "no
+    prior" and gave z a value without its K axis (a raw einsum ValueError)."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(-3, 1, (50, 2)), rng.normal(3, 1, (50, 2))])
+    memory, chunked = both("gmm", {"x": x, "K": 3}, 30, point=["z"], init="random",
+                           max_iter=20)
+    assert_same(memory, chunked)

@@ -71,7 +71,9 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init, start="random"):
                 np.shape(c)[-1:] == (0,) for c in coeffs.values()):
             raise DataError(f"'{name}' is a {family} over 0 categories; the number of "
                             f"categories must be at least 1")
-        has_prior = any(np.any(c) for c in coeffs.values())
+        # a param has no prior: all its coefficients are 0; a latent on no rows
+        # (a fit in row blocks binds its globals on none) keeps its prior's shapes
+        has_prior = any(np.size(c) == 0 or np.any(c) for c in coeffs.values())
         if has_prior or not point:
             try:
                 params = _posterior(name, family, coeffs)
