@@ -64,7 +64,7 @@ def bind_data(data, missing=None):
         _check_values(name, arrays[name], dtype, categories, family, dim)
     for plate, weight, _, _ in globals().get("COLLAPSIBLE", ()):
         arrays[weight] = np.ones(dim[plate])  # each row counts once until fit merges duplicates
-    if SLICE_MASKS:  # a sliced plate's 0/1 masks (chains.py through features.FEATURES)
+    if globals().get("SLICE_MASKS"):  # a sliced plate's 0/1 masks (chains.py through features.FEATURES)
         FEATURES["SLICE_MASKS"](dim, arrays)
     return dim, arrays
 

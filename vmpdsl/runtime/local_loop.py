@@ -45,7 +45,8 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
             coeffs = _update_latent(q, E, K, data, hyper, dim, row)
         return coeffs
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
-    layout = local_layout(data, dim) if len(block) > 1 else None  # local_restart.py
+    # per-group restarts (local_restart.py) where the block has two latents or more
+    layout = FEATURES["LOCAL_BLOCK.layout"](data, dim) if len(block) > 1 else None
     if local_iters is None:
         local_iters = AUTO_ITERS if layout and layout["index"] else 1
     last_local = block[-1][0] if block and local_iters > 1 else None
@@ -55,9 +56,9 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
             if row[0] == last_local:
                 coeffs = (local_block(q, E, K, data, hyper, dim, block, local_iters, local_tol)
                           if layout is None else
-                          restarted_block(q, E, K, data, hyper, dim, block, local_iters,
-                                          local_tol, layout,
-                                          {} if schedule is None else schedule))
+                          FEATURES["LOCAL_BLOCK.restarts"](
+                              q, E, K, data, hyper, dim, block, local_iters, local_tol, layout,
+                              {} if schedule is None else schedule))
             continue
         coeffs = _update_latent(q, E, K, data, hyper, dim, row)
     return coeffs

@@ -244,7 +244,7 @@ def _prior_state(q, E, K, data, hyper, dim, names):
     for name in INIT_ORDER:
         if name in names:
             _, family, point, update, prior = rows[name]
-            coeffs = prior(E, K, data, hyper, dim)
+            coeffs = prior_coefficients(name, E, K, data, hyper, dim)
             _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
 
 

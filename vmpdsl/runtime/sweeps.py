@@ -21,11 +21,11 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
         _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters)
-        if start == "kmeans" and converged:  # kmeans.py: delete and merge moves
-            _MEMO.clear()
-            trace, converged = delete_and_merge(q, E, data, init, trace, converged, lambda q2, E2:
-                                                climb(q2, E2, K, data, hyper, dim, max_iter, tol,
-                                                      None, rotate, local_iters))
+        if start == "kmeans" and converged and globals().get("KMEANS_STARTS"):
+            _MEMO.clear()  # kmeans.py: delete and merge moves
+            trace, converged = FEATURES["KMEANS_STARTS.moves"](
+                q, E, data, init, trace, converged, lambda q2, E2:
+                climb(q2, E2, K, data, hyper, dim, max_iter, tol, None, rotate, local_iters))
         _MEMO.clear()  # free the products the sweeps shared
         finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
         if best is None or finals[-1] > max(finals[:-1]):
@@ -49,7 +49,7 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
         coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
-        if rotate and ROTATIONS and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
+        if rotate and globals().get("ROTATIONS") and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         try:
             trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
