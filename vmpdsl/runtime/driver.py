@@ -284,7 +284,8 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
         bound_share = FAMILY_FUNCTIONS[family]["bound_share"]
         if bound_share is not None and not point:  # Σ_s <C_s, E[u_s]> + H[q] at once
             share = bound_share(last_coeffs, q[name])
-            total += float(np.add.reduce(share if weight is None else share * weight, axis=None))
+            share = share if weight is None else share * weight
+            total += float(share if type(share) is np.float64 else np.add.reduce(share, axis=None))
             shared = name
         else:  # a count weight left this latent's own messages: it goes here
             total += sum(inner_product(c, E[name][stat], weight)
@@ -294,7 +295,9 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
             entropy = FAMILY_FUNCTIONS[family]["entropy"](q[name])
             if name in weights and weights[name] in data:
                 entropy = entropy * data[weights[name]]  # masked or counted rows
-            total += float(np.add.reduce(entropy, axis=None))  # np.sum, less dispatch
+            # (np.sum with less dispatch; a scalar's needs no reduction at all)
+            total += float(entropy if type(entropy) is np.float64 else
+                           np.add.reduce(entropy, axis=None))
     return total
 
 

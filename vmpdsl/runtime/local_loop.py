@@ -39,6 +39,11 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
     """Update every latent once (the local block up to ``local_iters`` times;
     ``schedule`` carries the restarts' state from sweep to sweep); returns
     the coefficients of UPDATES[-1]'s update."""
+    if local_iters == 1:  # each latent once, in order (the block's bookkeeping costs µs)
+        coeffs = None
+        for row in UPDATES:
+            coeffs = _update_latent(q, E, K, data, hyper, dim, row)
+        return coeffs
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
     # per-group restarts (local_restart.py) where the block has two latents or more
     layout = FEATURES["LOCAL_BLOCK.layout"](data, dim) if len(block) > 1 else None
