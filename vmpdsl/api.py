@@ -109,7 +109,10 @@ class Model:
         the same fit (as with ``collapse=False``), for data in memory, as
         memory maps or ``.npy``/``.zarr`` paths read block by block; the row
         latents are computed again when needed rather than held, and their
-        posterior is returned only with ``keep_local=True``.
+        posterior is returned only with ``keep_local=True``.  The start and
+        the delete/merge moves are the in-memory fit's (vmpdsl.chunk_starts);
+        a default ``local_iters`` that the in-memory fit would iterate per
+        group (LDA) is refused: pass ``local_iters=1``.
         Dask arrays (chunked along their rows), or ``client=`` a
         dask.distributed Client, run the same sweep on the cluster
         (vmpdsl.distributed; default the current Client).
@@ -166,11 +169,14 @@ class Model:
         report, done = fit_reporter(self.name, verbose, callback)
         from .distributed import wants_cluster
         cluster = wants_cluster(data, client)
-        if isinstance(init, str) and (method != "vmp" or chunk_size is not None or cluster):
-            if init != "random":  # chunked, cluster and SVI fits start at random (README)
-                raise VmpDataError(f"init={init!r} needs all rows at once: fit in memory "
-                                   f"(method='vmp', no chunk_size, no dask) or pass "
-                                   f"init='random'")
+        start_from = init if isinstance(init, str) else "kmeans"
+        if start_from not in ("kmeans", "random"):
+            raise VmpDataError(f"init must be 'kmeans', 'random' or a dict of starting values "
+                               f"by latent name, got {init!r}")
+        if isinstance(init, str) and method != "vmp":
+            if init != "random":  # SVI fits start at random (README)
+                raise VmpDataError(f"init={init!r} needs all rows at once: fit with "
+                                   f"method='vmp' or pass init='random'")
             init = None
         if method != "vmp":
             from .svi import fit_method
@@ -192,12 +198,13 @@ class Model:
                                    "pairs needs all rows at once; pass rotate=False or fit "
                                    "in memory")
             newton = {r.var for r in getattr(self._compiled.derivation, "nonconjugate", [])}
+            given = None if isinstance(init, str) else init  # the start is start_from
             result = fit_distributed(module, self._compiled.code, data, client, chunk_size,
-                                     hypers, max_iter, tol, seed, init, report, local_iters,
-                                     keep_local, newton) if cluster else \
+                                     hypers, max_iter, tol, seed, given, report, local_iters,
+                                     keep_local, newton, start_from) if cluster else \
                 fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
-                            init, report, local_iters, keep_local, newton,
-                            "skip" if skip else None)
+                            given, report, local_iters, keep_local, newton,
+                            "skip" if skip else None, start_from)
             collapse = False  # every row is fitted (chunked.py)
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,

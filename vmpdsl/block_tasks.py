@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .chunk_starts import block_starts
 from .chunked import bind_rows, stat_moves
 from .errors import VmpDataError
 
@@ -82,17 +83,37 @@ def guarded(module):
         raise VmpDataError(f"the fit failed: {err}") from None
 
 
-def start_block(shared, start, stop, rng, given, *columns):
-    """Bind rows start to stop and draw their row latents' start from ``rng``
-    (chunked.start); returns (Block, the generator for the next block)."""
+def start_block(shared, start, stop, rng, given, starts, *columns):
+    """Bind rows start to stop and start their row latents: from the k-means
+    ``starts`` (plans, components; chunk_starts.block_starts), the others
+    drawn from ``rng`` (chunked.start); returns (Block, the generator for the
+    next block)."""
     module = shared.module()
     bound = bind_rows(module, dict(shared.empty, **dict(zip(shared.rows, columns))),
                       shared.hyper, start, stop)
     dim, arrays, K = bound
     q, E = {}, {}
     with guarded(module):
-        module._initial_state(q, E, K, arrays, shared.hyper, dim, rng, dict(given.q))
+        module._initial_state(q, E, K, arrays, shared.hyper, dim, rng,
+                              dict(given.q, **block_starts(module, *starts, bound)))
     return Block(bound, {n: q[n] for n in shared.locals}, {n: E[n] for n in shared.locals}), rng
+
+
+def block_move_sums(state, shared, name):
+    """kmeans.move_sums of a row latent on the block (chunked.State.move_sums)."""
+    module, block = shared.module(), state[0]
+    weight = block.bound[1].get(getattr(module, "ROW_WEIGHTS", {}).get(name))
+    return module.move_sums(block.q[name]["probs"], weight)
+
+
+def move_block(state, shared, name, plan):
+    """The block with the move ``plan`` applied to its row latent ``name``."""
+    module, block = shared.module(), state[0]
+    q, E = dict(block.q), dict(block.E)
+    with guarded(module):
+        module._set_state(q, E, name, "Categorical", False,
+                          {"probs": module.moved(q[name]["probs"], plan)})
+    return Block(block.bound, q, E), None
 
 
 def run_round(state, shared, globals_, steps):

@@ -116,16 +116,23 @@ def update(module, row, E, bound, hyper):
 
 def materialize(module, row, recipe, bound, hyper):
     """A local latent's (q, E) on a block, from its recipe: ("update", the
-    expectations its last update read) or ("init", the generator as it was
-    before the block's random start, the globals' q)."""
+    expectations its last update read), ("init", the generator as it was
+    before the block's random start, the globals' q or a function of the
+    block giving them and the k-means starts) or ("moved", (a recipe, a
+    delete or merge move applied to it: kmeans.moved))."""
     kind, value = recipe
     q, E = {}, {}
     if kind == "held":
         return value
-    if kind == "init":
+    if kind == "moved":
+        base, plan = value
+        probs = module.moved(materialize(module, row, base, bound, hyper)[0]["probs"], plan)
+        module._set_state(q, E, row[0], row[1], row[2], {"probs": probs})
+    elif kind == "init":
         dim, arrays, K = bound
         rng, given = value
-        module._initial_state(q, E, K, arrays, hyper, dim, copy.deepcopy(rng), dict(given))
+        given = given(bound) if callable(given) else dict(given)
+        module._initial_state(q, E, K, arrays, hyper, dim, copy.deepcopy(rng), given)
     else:
         _, params = update(module, row, value, bound, hyper)
         module._set_state(q, E, row[0], row[1], row[2], params)

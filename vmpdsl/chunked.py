@@ -16,7 +16,10 @@ posterior.  The random start is drawn block by block from the same
 generator, which gives the same numbers when the row latents come last in
 the module's INIT_ORDER (gmm, lda, linreg, logreg); for other models
 chunked fitting is refused, as it is for rows that are not independent
-given the globals (chains, lags, data over rows × rows).
+given the globals (chains, lags, data over rows × rows).  A mixture's
+k-means start and the delete/merge moves after the climb are the in-memory
+fit's too (chunk_starts.py); LDA's default per-document local iterations
+are not done here, and refused (``prepare``).
 
 Data arrays may be in memory, numpy memory maps, or ``.npy``/``.zarr`` paths
 (ondisk.py): a block is read when a pass needs it, so an on-disk array is
@@ -44,6 +47,8 @@ import numpy as np
 from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, rows_of, segments,
                            sweep_steps)
 from .chunk_passes import stat_moves  # noqa: F401  (block_tasks.py takes it from here)
+from .chunk_starts import (add_sums, block_rows, block_starts, in_use, kmeans_latents, kmeans_plan,
+                           take_rows)
 from .errors import VmpDataError
 from .ondisk import open_rows
 
@@ -73,6 +78,28 @@ class Blocks:
         self.keep = all(type(data[n]) is np.ndarray for n in on_rows)
         self.cache = {}
         self.empty = self.bind(0, 0)
+        self.rows = rows
+
+    def sample(self, rows):
+        """The data rows numbered ``rows`` (sorted), bound: the k-means sample
+        (chunk_starts.py), read without reading the blocks around it."""
+        chunk = {name: (take_rows(value, rows) if name in self.on_rows else value)
+                 for name, value in self.data.items()}
+        try:
+            return bind_rows(self.module, chunk, self.hyper, 0, len(rows), self.missing)
+        except VmpDataError:  # name the rows of the block at fault
+            for i in range(len(self)):
+                self[i]
+            raise
+
+    def in_use(self, name):
+        """The numbers of the rows of ``name`` with an observation (a pass)."""
+        found, offset = [], 0
+        for i in range(len(self)):
+            bound = self[i]
+            found.append(in_use(self.module, name, bound, offset))
+            offset += block_rows(self.module, name, bound[0])
+        return np.concatenate(found)
 
     def __len__(self):
         return len(self.starts)
@@ -134,19 +161,23 @@ def check_start_order(module, locals_, init):
 
 def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, seed=None,
                 init=None, callback=None, local_iters=None, keep_local=False,
-                newton=(), missing=None) -> dict:
+                newton=(), missing=None, start_from="kmeans") -> dict:
     """The in-memory ``fit``'s result, computed one row block at a time.
-    ``newton``: the latents updated by Newton steps (not a sum over rows)."""
+    ``newton``: the latents updated by Newton steps (not a sum over rows);
+    ``start_from``: "kmeans" (the default start, chunk_starts.py) or "random"."""
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
             or chunk_size < 1:
         raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
     data = open_arrays(dict(data))
     _, locals_, hyper = prepare(module, data, hypers, init, local_iters, newton, missing)
     blocks = Blocks(module, data, hyper, int(chunk_size), missing)
+    kmeans = kmeans_latents(module, locals_, init, start_from)
     try:
         state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init,
-                      keep_local)
+                      keep_local, kmeans)
         trace, converged = state.run(max_iter, tol, callback)
+        if kmeans and converged:  # the in-memory fit's delete and merge moves
+            state, trace, converged = state.try_moves(init, trace, converged, max_iter, tol)
     except module.DataError as err:  # a block's random start
         raise VmpDataError(str(err)) from None
     except module.FitError as err:
@@ -165,6 +196,13 @@ def prepare(module, data, hypers, init, local_iters, newton, missing=None):
     if local_iters not in (None, 1):
         raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
     plate, _ = row_plate(module, data)
+    if local_iters is None and iterates_groups(module, data, plate, missing):
+        raise VmpDataError(f"chunk_size: by default the in-memory fit of model "
+                           f"'{module.MODEL_NAME}' iterates each group's local latents "
+                           f"({', '.join(module.LOCAL_BLOCK)}) up to {module.AUTO_ITERS} times "
+                           f"per sweep with restarts, which a fit in row blocks does not do; "
+                           f"pass local_iters=1 (the same fit as in memory with local_iters=1, "
+                           f"collapse=False) or fit in memory")
     locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
     check_blockwise(module, plate, locals_, newton, init)
     on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
@@ -175,6 +213,22 @@ def prepare(module, data, hypers, init, local_iters, newton, missing=None):
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
     return plate, locals_, hyper
+
+
+def iterates_groups(module, data, plate, missing=None) -> bool:
+    """Whether the in-memory default (local_iters=None) iterates the local
+    block per group (runtime/local_loop.sweep: a block of several latents
+    with a group index, e.g. LDA's θ and z)."""
+    if len(getattr(module, "LOCAL_BLOCK", ())) < 2:
+        return False
+    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
+    try:
+        dim, arrays = module.bind_data({n: (v[0:0] if n in on_rows else v)
+                                        for n, v in data.items()}, missing)
+    except module.DataError as err:
+        raise VmpDataError(str(err)) from None
+    layout = module.local_layout(arrays, dim)
+    return bool(layout and layout["index"])
 
 
 def check_blockwise(module, plate, locals_, newton, init):
@@ -200,14 +254,19 @@ def check_blockwise(module, plate, locals_, newton, init):
                            f"blocks are not independent; fit it in memory")
 
 
-def start(module, blocks, locals_, hyper, rng, init, keep_local):
-    """The in-memory start: the globals on no rows, then each block's row
-    latents drawn from the same generator, in row order: here if they are
-    held, else when the first pass reads the blocks (State.recipes)."""
+def start(module, blocks, locals_, hyper, rng, init, keep_local, kmeans=()):
+    """The in-memory start: the globals on no rows, then the k-means centres
+    of the ``kmeans`` row latents from a sample of the rows (chunk_starts.py),
+    then each block's row latents, labelled from the centres or drawn from
+    the same generator, in row order: here if they are held, else when the
+    first pass reads the blocks (State.recipes)."""
     q, E = {}, {}
     dim, arrays, K = blocks.empty
     module._initial_state(q, E, K, arrays, hyper, dim, rng, dict(init or {}))
-    state = State(module, blocks, locals_, hyper, q, E, keep_local, rng)
+    plans = {name: kmeans_plan(module, name, q[name]["probs"], blocks.rows, rng, blocks.empty,
+                               blocks.sample, lambda name=name: blocks.in_use(name))
+             for name in kmeans}
+    state = State(module, blocks, locals_, hyper, q, E, keep_local, rng, plans)
     if state.held:
         state.store = [state.draw(i) for i in range(len(blocks))]
     return state
@@ -217,8 +276,9 @@ class State:
     """q and E of the globals; the row latents per block, held or as recipes
     (chunk_passes.materialize)."""
 
-    def __init__(self, module, blocks, locals_, hyper, q, E, keep_local, rng):
+    def __init__(self, module, blocks, locals_, hyper, q, E, keep_local, rng, plans=None):
         self.module, self.blocks, self.locals, self.hyper = module, blocks, locals_, hyper
+        self.plans = plans or {}  # the k-means centres of row latents (chunk_starts.py)
         self.q, self.E = q, E  # the globals (and the row latents on no rows)
         self.steps = sweep_steps(module, locals_, blocks.empty, hyper, E)
         reads_local = any(s.reads & set(locals_) for s in self.steps if s.kind == "local")
@@ -233,10 +293,18 @@ class State:
         is kept to draw them again."""
         assert i == len(self.rngs), "row blocks drawn out of order"
         self.rngs.append(copy.deepcopy(self.rng))
-        dim, arrays, K = self.blocks[i]
+        bound = self.blocks[i]
+        dim, arrays, K = bound
         qb, Eb = {}, {}
-        self.module._initial_state(qb, Eb, K, arrays, self.hyper, dim, self.rng, dict(self.given))
+        self.module._initial_state(qb, Eb, K, arrays, self.hyper, dim, self.rng,
+                                   self.starting(bound))
         return {n: (qb[n], Eb[n]) for n in self.locals}
+
+    def starting(self, bound):
+        """What a block's start takes as given: the globals' q, and the
+        k-means starts of its rows."""
+        K_of = {n: self.q[n]["probs"].shape[-1] for n in self.plans}
+        return dict(self.given, **block_starts(self.module, self.plans, K_of, bound))
 
     def recipes(self, i, sources=None):
         """How block i's row latents are had (chunk_passes.materialize); the
@@ -246,7 +314,8 @@ class State:
         sources = sources or self.sources
         fresh = self.draw(i) if i == len(self.rngs) else {}
         return {n: ("held", fresh[n]) if n in fresh and kind == "init"
-                else ("init", (self.rngs[i], self.given)) if kind == "init" else (kind, value)
+                else ("init", (self.rngs[i], self.starting)) if kind == "init"
+                else (kind, value)
                 for n, (kind, value) in sources.items()}
 
     def run(self, max_iter, tol, callback):
@@ -309,6 +378,51 @@ class State:
                                         self.blocks[i], self.hyper)[1]
                             for sources in (old_sources, self.sources))
                 self.moves.add({name: old}, {name: new})
+
+    def try_moves(self, init, trace, converged, max_iter, tol):
+        """kmeans.delete_and_merge over the blocks: each move's sums by a pass,
+        its climb by the sweeps from the move; (the state kept, trace,
+        converged)."""
+        kept = [self]
+        self.module._MEMO.clear()
+        for name in self.module.move_latents(self.q, init or {}):
+            def climb(plan, name=name):
+                trial = kept[0].moved(name, plan)
+                try:
+                    again, settled = trial.run(max_iter, tol, None)
+                except VmpDataError as err:  # the in-memory climb's FitError
+                    raise self.module.FitError(str(err)) from None
+                return again, settled, lambda: kept.__setitem__(0, trial)
+            trace, converged = self.module.try_moves(lambda name=name: kept[0].move_sums(name),
+                                                     climb, trace, converged)
+        return kept[0], trace, converged
+
+    def move_sums(self, name):
+        """kmeans.move_sums of a row latent, summed over the blocks."""
+        total, row = None, rows_of(self.module)[name]
+        # e.g. the rows observed (missing="skip"); no table: every row weighs one
+        weights = getattr(self.module, "ROW_WEIGHTS", {}).get(name)
+        for i in range(len(self.blocks)):
+            q, _ = materialize(self.module, row, self.recipes(i)[name], self.blocks[i],
+                               self.hyper)
+            weight = self.blocks[i][1].get(weights)
+            total = add_sums(total, self.module.move_sums(q["probs"], weight))
+        return total
+
+    def moved(self, name, plan):
+        """A copy whose row latent ``name`` is this one's after the move ``plan``."""
+        trial = copy.copy(self)
+        trial.q, trial.E, trial.sources = dict(self.q), dict(self.E), dict(self.sources)
+        if self.held:
+            trial.store = [dict(block) for block in self.store]
+            row = rows_of(self.module)[name]
+            for i, block in enumerate(trial.store):
+                block[name] = materialize(self.module, row, ("moved", (("held", block[name]),
+                                                                       plan)),
+                                          self.blocks[i], self.hyper)
+        else:
+            trial.sources[name] = ("moved", (self.sources[name], plan))
+        return trial
 
     def result(self, trace, converged, hyper, keep_local):
         dims = dict(self.blocks.empty[0])

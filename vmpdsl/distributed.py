@@ -21,7 +21,9 @@ its source text travels to the workers once (scattered) and is executed
 there once per process, cached by its digest, so process workers need only
 vmpdsl installed.  The random start
 is drawn block after block from one generator passed along a chain of tasks,
-as chunked.py draws it.
+as chunked.py draws it; a mixture's k-means centres are fitted on the client
+to the sampled rows, each block's labels on its worker, and the delete/merge
+moves run on the blocks (chunk_starts.py).
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .block_tasks import (Globals, Shared, combine, combine_rounds, guarded, largest_moves,
-                          run_round, start_block)
+from .block_tasks import (Globals, Shared, block_move_sums, combine, combine_rounds, guarded,
+                          largest_moves, move_block, run_round, start_block)
+from .chunk_starts import add_sums, kmeans_latents, kmeans_plan, take_rows
 from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
 from .errors import VmpDataError
 
@@ -190,10 +193,15 @@ def rounds(module, reads, locals_, max_iter):
         yield current
 
 
+def no_missing():
+    """A cluster fit has no missing="skip" (api.py), so every row is in use."""
+    raise AssertionError("the rows in use are asked for only with missing='skip'")
+
+
 # ------------------------------------------------------------- on the client
 def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, max_iter=500,
                     tol=1e-8, seed=None, init=None, callback=None, local_iters=None,
-                    keep_local=False, newton=()) -> dict:
+                    keep_local=False, newton=(), start_from="kmeans") -> dict:
     """chunked.fit_chunked's result (so the in-memory fit's), swept on the
     dask cluster of ``client`` (default: the current Client)."""
     client = cluster_client(client)
@@ -209,8 +217,12 @@ def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, 
     shared = Shared(source, module.MODEL_NAME, empty, hyper, locals_, rows)
     module = shared.module()
     driver = Driver(client, module, shared)
-    driver.start(rows, np.random.default_rng(seed), init)
-    trace, converged = driver.sweeps(update_reads(source, module), max_iter, tol, callback)
+    kmeans = kmeans_latents(module, locals_, init, start_from)
+    driver.start(rows, np.random.default_rng(seed), init, kmeans)
+    reads = update_reads(source, module)
+    trace, converged = driver.sweeps(reads, max_iter, tol, callback)
+    if kmeans and converged:  # the in-memory fit's delete and merge moves
+        trace, converged = driver.try_moves(init, trace, converged, reads, max_iter, tol)
     module._MEMO.clear()
     if not converged and max_iter > 0:
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
@@ -239,22 +251,72 @@ class Driver:
             return shared
         return self.client.scatter(shared, broadcast=True, hash=False)
 
-    def start(self, rows, rng, init):
-        """chunked.start: the globals on no rows, then each block's row latents
-        from the same generator, handed from block to block."""
+    def start(self, rows, rng, init, kmeans=()):
+        """chunked.start: the globals on no rows, then the k-means centres from
+        a sample of the rows (chunk_starts.py), then each block's row latents
+        from them and from the same generator, handed from block to block."""
         dim, arrays, K = self.nothing
         with guarded(self.module):
             self.module._initial_state(self.q, self.E, K, arrays, self.shared.hyper, dim, rng,
                                        dict(init or {}))
+        n_rows = int(next(iter(rows.values())).shape[0])
+        plans = {name: kmeans_plan(self.module, name, self.q[name]["probs"], n_rows, rng,
+                                   self.nothing, lambda taken: self.sample(rows, taken),
+                                   no_missing) for name in kmeans}
+        starts = (plans, {n: self.q[n]["probs"].shape[-1] for n in plans})
         given = self.scatter({n: p for n, p in self.q.items() if n not in self.shared.locals}, {})
         columns = [self.client.compute(list(a.to_delayed().ravel())) for a in rows.values()]
         edges = np.cumsum((0,) + next(iter(rows.values())).chunks[0])
         self.homes = self.placed(columns[0])
         for i, (begin, end) in enumerate(zip(edges[:-1], edges[1:])):
             state = self.submit(i, start_block, self.static, int(begin), int(end), rng, given,
-                                *[c[i] for c in columns])
+                                starts, *[c[i] for c in columns])
             rng = self.submit(i, operator.getitem, state, 1)
             self.states.append(state)
+
+    def sample(self, rows, taken):
+        """The data rows numbered ``taken``, read from the cluster and bound."""
+        chunk = dict(self.shared.empty, **{n: take_rows(a, taken) for n, a in rows.items()})
+        try:
+            return bind_rows(self.module, chunk, self.shared.hyper, 0, len(taken))
+        except VmpDataError:  # name the rows of the block at fault
+            edges = np.cumsum((0,) + next(iter(rows.values())).chunks[0])
+            for begin, end in zip(edges[:-1], edges[1:]):
+                block = {n: np.asarray(a[begin:end].compute()) for n, a in rows.items()}
+                bind_rows(self.module, dict(self.shared.empty, **block), self.shared.hyper,
+                          int(begin), int(end))
+            raise
+
+    def try_moves(self, init, trace, converged, reads, max_iter, tol):
+        """kmeans.delete_and_merge on the blocks (chunked.State.try_moves):
+        each move's sums by a round of tasks, its climb by the rounds from
+        the move applied on every block; the state kept stays."""
+        for name in self.module.move_latents(self.q, init or {}):
+            def sums(name=name):
+                parts = self.client.gather([self.submit(i, block_move_sums, s, self.static, name)
+                                            for i, s in enumerate(self.states)])
+                total = None
+                for part in parts:
+                    total = add_sums(total, part)
+                return total
+
+            def climb(plan, name=name):
+                saved = (self.q, self.E, self.states)
+                self.q, self.E = dict(self.q), dict(self.E)
+                self.states = [self.submit(i, move_block, s, self.static, name, plan)
+                               for i, s in enumerate(saved[2])]
+                try:
+                    again, settled = self.sweeps(reads, max_iter, tol, None)
+                except VmpDataError as err:  # the in-memory climb's FitError
+                    raise self.module.FitError(str(err)) from None
+                finally:
+                    trial, (self.q, self.E, self.states) = (self.q, self.E, self.states), saved
+                return again, settled, lambda: self.keep(trial)
+            trace, converged = self.module.try_moves(sums, climb, trace, converged)
+        return trace, converged
+
+    def keep(self, state):
+        self.q, self.E, self.states = state
 
     def placed(self, futures) -> list:
         """The worker holding each future, once they are computed."""

@@ -16,6 +16,13 @@ import numpy as np
 from .errors import VmpDataError
 
 
+# NpyRows.take reads rows fewer than GAP bytes apart together, in windows of
+# at most WINDOW bytes: a read costs a system call and a seek, a few kB of
+# unwanted rows cost less.
+GAP = 1 << 16
+WINDOW = 1 << 20
+
+
 class NpyRows:
     """A C-ordered ``.npy`` file as an array whose row slices (or numbered
     rows: an SVI minibatch) are read from disk."""
@@ -53,8 +60,9 @@ class NpyRows:
         return values.reshape((rows,) + tuple(self.shape[1:]))
 
     def take(self, rows):
-        """The rows numbered ``rows`` (a minibatch), each run of consecutive
-        ones read at once."""
+        """The rows numbered ``rows`` (a minibatch, a k-means sample): rows
+        close together read in one window (the gap rows read and dropped:
+        one read instead of many), windows of at most WINDOW bytes."""
         rows = np.asarray(rows)
         if rows.dtype.kind not in "iu" or rows.ndim != 1:
             raise TypeError("an on-disk array is read by row slices or row numbers")
@@ -62,9 +70,20 @@ class NpyRows:
         if rows.size and (rows.min() < 0 or rows.max() >= self.shape[0]):
             raise IndexError(f"row numbers out of range for {self.shape[0]} rows")
         unique, inverse = np.unique(rows, return_inverse=True)
-        cuts = np.flatnonzero(np.diff(unique) != 1) + 1
-        runs = [self[run[0]:run[-1] + 1] for run in np.split(unique, cuts) if run.size]
-        values = np.concatenate(runs) if runs else self[0:0]
+        row_bytes = max(self.row_items * self.dtype.itemsize, 1)
+        pieces, first = [], 0
+        while first < len(unique):
+            # the window: rows after unique[first] while the gaps are small
+            # and the span fits WINDOW bytes
+            span_end = unique[first] + max(WINDOW // row_bytes, 1)
+            last = first
+            while last + 1 < len(unique) and unique[last + 1] < span_end \
+                    and (unique[last + 1] - unique[last] - 1) * row_bytes <= GAP:
+                last += 1
+            window = self[unique[first]:unique[last] + 1]
+            pieces.append(window[unique[first:last + 1] - unique[first]])
+            first = last + 1
+        values = np.concatenate(pieces) if pieces else self[0:0]
         return values[inverse.reshape(-1)]
 
     def __array__(self, dtype=None, copy=None):  # the whole array, when asked for it

@@ -11,7 +11,7 @@ minibatch B of |B| of the N units and
    globals: up to ``local_iters`` times (default 100), as batch VB's local
    step does (one update when the block is one latent: it is then optimal);
    LDA-shaped blocks per document in exp space, each until the mean change
-   of its γ is at most 1e-3, scikit-learn's rule (runtime/local_restart.py,
+   of its γ is at most 1e-3, scikit-learn's rule (runtime/local_loop.py,
    ``block_to_convergence``), others until no local expectation moves by
    more than 1e-3 (runtime/local_loop.py);
 2. steps every global latent's natural parameters (the coefficients its

@@ -564,6 +564,10 @@ CASES += [
     Case("counts-uint64-huge", "data", "poisson_mix",
          {"c": np.array([*COUNTS, 2 ** 64 - 1], dtype=np.uint64), "K": 2}, {},
          Err(VmpDataError, "'c' has the value 1.84467e+19, too large to count exactly")),
+    # integer arrays skip the float copy, not the range check
+    Case("counts-int64-huge", "data", "poisson_mix",
+         {"c": np.array([*COUNTS, 2 ** 62], dtype=np.int64), "K": 2}, {},
+         Err(VmpDataError, "'c' has the value 4.61169e+18, too large to count exactly")),
     # inits
     Case("init-point-wrong-type", "data", "gmm", GMM_DATA, {"point": ["mu"], "init": {"mu": "abc"}},
          Err(VmpDataError, "init 'mu' must be an array of real numbers")),
@@ -605,10 +609,10 @@ CASES += [
     Case("update-overflows", "numeric", "lda_eb", dict(LDA), {"init": {"eta": 1e308}},
          Err(VmpDataError, "the fit failed: the update of 'eta' failed: (34, 'Numerical result out "
                            "of range')")),
-    # rank-one data so large that rounding makes a precision singular: at 2^57 in
-    # the ELBO's entropies (at 2^62 already in z's update; which one depends on
-    # the order of the emitted code's arithmetic)
-    Case("elbo-not-computable", "numeric", "pca", {"Y": np.full((5, 5), 2.0 ** 57), "K": 2},
+    # rank-one data so large that rounding makes a precision singular: at 2^60 in
+    # the ELBO's entropies (at 2^57 already in z's update; which one depends on
+    # the order of the arithmetic: Σ_d E[W Wᵀ] formed before or after the products)
+    Case("elbo-not-computable", "numeric", "pca", {"Y": np.full((5, 5), 2.0 ** 60), "K": 2},
          {"max_iter": 3, "seed": 0},
          Err(VmpDataError, "the fit failed: the ELBO cannot be computed at iteration 1")),
     # in the joint q(mu, Lambda) the error names the Wishart's hyper and line, not mu's

@@ -57,20 +57,18 @@ def fits(model, data, chunk_size, **options):
     model = vmpdsl.load(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        # chunked sweeps update the locals once per sweep and start at random (README)
-        memory = model.fit(dict(data), seed=4, collapse=False, local_iters=1, init="random",
-                           **options)
+        memory = model.fit(dict(data), seed=4, collapse=False, **options)
         chunked = model.fit(dict(data), seed=4, chunk_size=chunk_size, **options)
     return memory, chunked
 
 
 CASES = {
     "gmm": ("models/gmm.vmp", lambda rng: gmm_data(rng), {}),
-    "lda": ("models/lda.vmp", lambda rng: lda_data(rng), {}),
+    "lda": ("models/lda.vmp", lambda rng: lda_data(rng), {"local_iters": 1}),
     "gmm skip": ("models/gmm.vmp", lambda rng: with_nans(gmm_data(rng), "x", 7),
                  {"missing": "skip"}),
     "lda skip": ("models/lda.vmp", lambda rng: with_nans(lda_data(rng), "word", 9),
-                 {"missing": "skip"}),
+                 {"missing": "skip", "local_iters": 1}),
     "two row latents": (RMIX, lambda rng: {"x": np.r_[rng.standard_t(4, 80) - 3,
                                                      rng.standard_t(4, 70) + 3], "K": 2}, {}),
 }
@@ -153,7 +151,7 @@ def test_lda_from_npy_files_is_the_in_memory_fit(tmp_path):
     memory = model.fit(dict(data), seed=1, max_iter=40, tol=0, collapse=False, local_iters=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        chunked = model.fit(on_disk, seed=1, max_iter=40, tol=0, chunk_size=31)
+        chunked = model.fit(on_disk, seed=1, max_iter=40, tol=0, chunk_size=31, local_iters=1)
     assert_same(memory, chunked)
 
 
@@ -170,20 +168,32 @@ def traced_peak(fit):
 
 def test_chunked_fit_does_not_hold_the_responsibilities(tmp_path):
     """GMM with N = 60,000, K = 8 from a .npy file: the N × K responsibilities
-    are 3.8 MB; the fit in blocks of 2,000 allocates far less at its peak,
-    while with keep_local=True it holds them (the measure sees them)."""
+    are 3.8 MB; the sweeps in blocks of 2,000 allocate far less at their
+    peak, while with keep_local=True they hold them (the measure sees them).
+    The default k-means start adds what k-means on its sample of SAMPLE =
+    20,000 rows costs (chunk_starts.py) and a few copies of the sample."""
     N, K = 60_000, 8
     rng = np.random.default_rng(0)
-    np.save(tmp_path / "x.npy", rng.normal(size=(N, 2)) + 4 * rng.integers(0, 3, (N, 1)))
+    x = rng.normal(size=(N, 2)) + 4 * rng.integers(0, 3, (N, 1))
+    np.save(tmp_path / "x.npy", x)
     model = vmpdsl.load("models/gmm.vmp")
+    module = model._compiled.module
     data = {"x": str(tmp_path / "x.npy"), "K": K}
     responsibilities = N * K * 8
     traced_peak(lambda: model.fit(data, max_iter=1, chunk_size=2_000))  # compiles the plans
-    lean = traced_peak(lambda: model.fit(data, seed=0, max_iter=2, chunk_size=2_000))
+    lean = traced_peak(lambda: model.fit(data, seed=0, max_iter=2, chunk_size=2_000,
+                                         init="random"))
     kept = traced_peak(lambda: model.fit(data, seed=0, max_iter=2, chunk_size=2_000,
-                                         keep_local=True))
+                                         keep_local=True, init="random"))
     assert lean < responsibilities / 4
     assert kept > responsibilities
+    sample = x[:module.SAMPLE]
+    kmeans = traced_peak(lambda: module.kmeans_centers(
+        sample, np.ones(sample.shape, bool), np.ones(len(sample)), K, np.random.default_rng(0)))
+    started = traced_peak(lambda: model.fit(data, seed=0, max_iter=2, chunk_size=2_000))
+    # the sample's read (a window of the file, the rows bound) holds a few
+    # copies of the sample while k-means runs on it
+    assert started < lean + kmeans + 8 * sample.nbytes
 
 
 def test_models_whose_rows_are_linked_are_refused():

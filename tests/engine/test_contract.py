@@ -71,6 +71,26 @@ def test_shared_outer_equals_its_dense_array(spec, shapes):
     np.testing.assert_allclose(np.broadcast_to(got, expected.shape), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("batch,shared,spec", [
+    ((N, D), (0,), "ndij->ij"),       # Σ over rows whose covariance differs along d
+    ((N, D), (0, 1), "ndij,ij->"),    # one covariance for every row
+    ((N, D), (), "ndii->"),           # none shared, a trace
+    ((N,), (0,), "nij,jk->ik"),       # the sum read by a dense matrix
+])
+def test_rows_summed_whole_equal_the_dense_sum(batch, shared, spec):
+    """Where a contraction sums every row of a SharedOuter and nothing else reads
+    them, it reads Σ_n E[x xᵀ] = MᵀM + Σ_n Σ_n (SharedOuter.summed, kept on the
+    object): equal to the dense sum, whatever the covariance is shared over."""
+    rng = np.random.default_rng(2)
+    outer, full = _outer(rng, batch=batch, shared_axes=shared)
+    dense_rows = full.reshape(-1, K, K).sum(0)
+    np.testing.assert_allclose(outer.summed(), dense_rows, rtol=1e-12)
+    assert outer.summed() is outer.summed()  # formed once
+    others = [rng.normal(size=(K, K))] if "," in spec else []
+    expected = _einsum(spec, full, *others)
+    np.testing.assert_allclose(contract(spec, outer, *others), expected, rtol=1e-12)
+
+
 def test_two_shared_outers_expand_into_four_terms():
     rng = np.random.default_rng(1)
     w, w_full = _outer(rng, batch=(D,))

@@ -58,3 +58,22 @@ def test_one_hot_contraction_equals_dense_einsum(case):
     assert np.ndim(got) == len(out), spec
     np.testing.assert_allclose(np.broadcast_to(got, expected.shape), expected,
                                rtol=1e-12, atol=1e-12, err_msg=spec)
+
+
+def test_weighted_counts_equal_dense_einsum():
+    """One weight per row summed into its category (hier's Σ_{n: g[n]=j} y[n] and
+    |{n: g[n]=j}|) is a bincount, not a rows × categories matrix: equal weights
+    (a broadcast one) are the counts times it, strided weights are read as given,
+    and an empty category (or no rows at all) is 0."""
+    rng = np.random.default_rng(5)
+    g = OneHot(rng.integers(0, 4, 50), 6)  # categories 4 and 5 are empty
+    y = rng.normal(size=(50, 2))[:, 0]  # a strided view
+    for spec, operands, dense in (("n,na->a", (y, g), (y, _dense(g))),
+                                  ("na->a", (g,), (_dense(g),)),
+                                  (",na->a", (2.5, g), (2.5, _dense(g))),
+                                  ("n,na->da", (y, g), (y, _dense(g))),
+                                  ("na->a", (OneHot(np.zeros(0, int), 6),), (np.zeros((0, 6)),))):
+        got = contract(spec, *operands)
+        expected = np.einsum(spec.replace("->da", "->a"), *dense)
+        assert got.shape == ((1, 6) if spec.endswith("da") else (6,)), spec
+        np.testing.assert_allclose(got.reshape(6), expected, rtol=1e-14, atol=0, err_msg=spec)

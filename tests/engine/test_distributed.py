@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import vmpdsl
-from test_chunked import CASES, assert_same, gmm_data, lda_data
+from test_chunked import (CASES, OPTIONS, assert_same, default_fit, gmm_data, lda_data,
+                          separated_gmm)
 from vmpdsl import cli
 
 da = pytest.importorskip("dask.array", reason="the dask extra is not installed")
@@ -53,8 +54,8 @@ def both(name, data, **options):
         warnings.simplefilter("ignore", RuntimeWarning)
         memory = model.fit({k: v.compute() if hasattr(v, "dask") else v
                             for k, v in data.items()}, seed=4, collapse=False, max_iter=10,
-                           local_iters=1, init="random")  # as a cluster fit: README
-        cluster = model.fit(data, seed=4, max_iter=10, **options)
+                           **OPTIONS.get(name, {}))
+        cluster = model.fit(data, seed=4, max_iter=10, **OPTIONS.get(name, {}), **options)
     return memory, cluster
 
 
@@ -69,6 +70,23 @@ def test_numpy_data_with_client_and_row_latents_kept(client):
     data = gmm_data(np.random.default_rng(1))
     memory, cluster = both("gmm", data, client=client, chunk_size=100, keep_local=True)
     assert_same(memory, cluster, ["z", "mu", "Lambda", "pi"])
+
+
+def test_default_cluster_gmm_is_the_default_in_memory_fit(client):
+    """The k-means start (sample read from the dask array, labels on the
+    workers) and a delete/merge move kept, as in memory (test_chunked)."""
+    model = vmpdsl.load("models/gmm.vmp")
+    data = separated_gmm()
+    memory, moved = default_fit(model, dict(data))
+    cluster, moved_too = default_fit(model, as_dask(data, 70))
+    assert moved and moved_too
+    assert_same(memory, cluster)
+
+
+def test_lda_default_local_iters_is_refused(client):
+    data = as_dask(lda_data(np.random.default_rng(0)), 40)
+    with pytest.raises(vmpdsl.VmpError, match="pass local_iters=1"):
+        vmpdsl.load("models/lda.vmp").fit(data)
 
 
 def test_a_gmm_sweep_is_one_round():

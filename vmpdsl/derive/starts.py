@@ -69,5 +69,7 @@ def _uses(expr, name: str):
 
 
 def starts_lines(model: CheckedModel) -> list:
-    """The emitted table (read by runtime/driver.py ``_initial_state``)."""
-    return [f"KMEANS_STARTS = {kmeans_starts(model)!r}", ""]
+    """The emitted table (read by runtime/driver.py ``_initial_state``), when
+    the model has such latents."""
+    starts = kmeans_starts(model)
+    return [f"KMEANS_STARTS = {starts!r}", ""] if starts else []

@@ -16,14 +16,23 @@ kept) only then:
   ``OneHot`` and ``SharedOuter`` operands) lives when kept code builds that
   class;
 * an entry keyed by a string (``features.FEATURES`` and ``PREDICTORS``) lives
-  when the model has that feature: a table of the model named by the key is
-  not empty (``ROTATIONS``, ``SLICE_MASKS``), or the key is the model's
+  when the model has that feature: a table of the model named by the key (up
+  to a dot) is not empty (``ROTATIONS``, ``SLICE_MASKS``, ``KMEANS_STARTS``),
+  its ``LOCAL_BLOCK`` has two latents or more, or the key is the model's
   predictive shape (``PREDICTIVE[0]``).
 
+Family functions are reached by name (runtime/tables.py: the runtime looks
+up ``<family>_<field>`` for ``FAMILY_FUNCTIONS[family][field]``), so a kept
+string ``field`` (FAMILY_FIELDS) keeps ``<family>_<field>`` of each family of
+the model's latents (``LATENTS``); the checks of its factors' and data's
+families (``FACTOR_ARGS``, ``DATA_SPEC``) are kept always, as the fit runs them.
+
 Layout: the docstring, imports (those the kept code uses), the model's code,
-the runtime under a banner, then the *wiring*: the model's tables that name
-runtime functions at import time (``FAMILY_FUNCTIONS``), moved after what
-they name.  ``Assembled.pair`` writes the runtime as a sibling file instead,
+the runtime under a banner, then the *wiring*: the model's statements that
+call runtime functions at import time (``UPDATES = updates_in_order(...)``),
+moved after what they name; a function whose decorator is such a call stays
+in place and the wiring applies the decorator (``statistics_z =
+once_per_update('z')(statistics_z)``).  ``Assembled.pair`` writes the runtime as a sibling file instead,
 which the model's file runs in its own namespace before its code, so there
 the wiring stays in place (README, "Layout of the emitted module").
 """
@@ -43,10 +52,22 @@ from typing import NamedTuple
 ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
                 "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
                 "split_blocks", "collapse_rows", "local_block", "block_to_convergence", "LOCAL_TOL",
-                "_MEMO", "_PLANS")
+                "_MEMO", "_PLANS", "FAMILY_FUNCTIONS")
+# Names the package's fits in row blocks call on a module (chunk_starts.py,
+# chunked.py, distributed.py: the in-memory start and moves, the per-group
+# local block), kept only when the model has that feature (features_of).
+FEATURE_ENTRY_POINTS = {
+    "KMEANS_STARTS": ("SAMPLE", "kmeans_rows", "kmeans_centers", "kmeans_labels",
+                      "move_latents", "move_sums", "moved", "try_moves"),
+    "LOCAL_BLOCK": ("local_layout", "AUTO_ITERS"),
+}
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
-# The model's tables whose being non-empty turns on the feature of that name.
-FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS")
+# The fields the runtime reads as FAMILY_FUNCTIONS[family][field] (runtime/tables.py).
+FAMILY_FIELDS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
+                 "check_params", "mode", "point_expectations", "start", "marginals")
+# The model's tables whose being non-empty turns on the feature of that name
+# (LOCAL_BLOCK's: having two latents or more, see features_of).
+FEATURE_TABLES = ("ROTATIONS", "SLICE_MASKS", "KMEANS_STARTS")
 # Module aliases the runtime uses, and the import each needs (standard library first).
 IMPORTS = {"os": "import os", "warnings": "import warnings", "weakref": "import weakref",
            "np": "import numpy as np",
@@ -83,7 +104,7 @@ class Assembled:
     """The pieces of an emitted module (texts without trailing newlines):
     ``model`` is the model's code in order, ``model_first`` the same without
     the ``wiring``, its statements that need runtime names as they run (a
-    table of family functions, a runtime decorator)."""
+    table the runtime builds, a runtime decorator applied)."""
     doc: str
     imports: str
     model: str
@@ -110,7 +131,7 @@ class Assembled:
 RUNTIME_BANNER = """# {rule}
 # The generic runtime (vmpdsl/runtime and the family functions), trimmed at
 # compile time to what this model uses: nothing in it is specific to the
-# model, except the wiring tables at the end.
+# model, except the wiring at the end.
 # {rule}""".format(rule="=" * 77)
 LOADER = """# The generic runtime (fit, the checks, the einsum executor, the family
 # functions) is the file {file} beside this one; it runs here first,
@@ -118,7 +139,8 @@ LOADER = """# The generic runtime (fit, the checks, the einsum executor, the fam
 _RUNTIME_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), {file!r})
 with open(_RUNTIME_FILE, encoding="utf-8") as _source:
     exec(compile(_source.read(), _RUNTIME_FILE, "exec"))"""
-WIRING = "# " + "-" * 77 + "\n# Wiring: the model's tables that name runtime functions."
+WIRING = ("# " + "-" * 77 + "\n# Wiring: the model's statements that call the runtime as the "
+          "module runs\n# (its tables built, its decorators applied).")
 
 RUNTIME_DOC = '''"""The generic runtime of a module emitted by vmpdsl (copied from vmpdsl/runtime
 and the family functions, trimmed to what the model uses; numpy and scipy only).
@@ -191,17 +213,22 @@ def _called(node) -> frozenset:
 
 
 # ---------------------------------------------------------------- trimming
-def reachable(runtime: list, roots: set, features: set, built: set) -> tuple[set, set]:
+def reachable(runtime: list, roots: set, features: set, built: set,
+              families=()) -> tuple[set, set]:
     """(indices of the runtime statements reached from ``roots``, the hook
     entries that live): a fixpoint, since a kept statement may build a class
-    whose rewrite entry then lives."""
+    whose rewrite entry then lives.  A name reached also reaches
+    ``<family>_<name>`` of each of ``families`` if ``name`` is a FAMILY_FIELDS."""
     where = {name: i for i, s in enumerate(runtime) for name in s.defines}
+    prefixes = [family.lower() + "_" for family in families]
     while True:
         # a statement that defines nothing runs for its effect: always kept
         kept = {i for i, s in enumerate(runtime) if not s.defines}
         live, todo = set(), list(roots) + [n for i in kept for n in runtime[i].uses]
         while todo:
             name = todo.pop()
+            if name in FAMILY_FIELDS:
+                todo += [p + name for p in prefixes]
             i = where.get(name)
             if i is None or i in kept:
                 continue
@@ -218,7 +245,9 @@ def reachable(runtime: list, roots: set, features: set, built: set) -> tuple[set
 
 
 def _lives(label, features: set, built: set) -> bool:
-    return label[1] in built if isinstance(label, tuple) else label in features
+    """A class entry lives when kept code builds the class, a feature's
+    (``"ROTATIONS"``, ``"KMEANS_STARTS.start"``) when the model has it."""
+    return label[1] in built if isinstance(label, tuple) else label.split(".")[0] in features
 
 
 def hook_text(s: Statement, index: int, live: set) -> str:
@@ -229,14 +258,31 @@ def hook_text(s: Statement, index: int, live: set) -> str:
     return head + (f"{name} = {{\n" + "\n".join(rows) + "\n}" if rows else f"{name} = {{}}")
 
 
+def table_values(model: list, names) -> dict:
+    """The model's tables of those names that it defines, as values."""
+    return {name: ast.literal_eval(s.node.value) for s in model
+            for name in s.defines & set(names)}
+
+
 def features_of(model: list) -> set:
     """The features the model's tables turn on (see the module docstring)."""
-    values = {name: ast.literal_eval(s.node.value) for s in model
-              for name in s.defines & (set(FEATURE_TABLES) | {"PREDICTIVE"})}
+    values = table_values(model, set(FEATURE_TABLES) | {"PREDICTIVE", "LOCAL_BLOCK"})
     found = {name for name in FEATURE_TABLES if values.get(name)}
+    if len(values.get("LOCAL_BLOCK", ())) > 1:  # its per-group restarts (local_loop.py)
+        found.add("LOCAL_BLOCK")
     if values.get("PREDICTIVE"):
         found.add(values["PREDICTIVE"][0])
     return found
+
+
+def families_of(model: list) -> tuple[set, set]:
+    """(the families of the model's latents, the family functions its checks
+    call: each factor's check_params, each data's check_support)."""
+    values = table_values(model, ("LATENTS", "FACTOR_ARGS", "DATA_SPEC"))
+    checks = {f"{row[2].lower()}_check_params" for row in values.get("FACTOR_ARGS", ())}
+    checks |= {f"{row[4].lower()}_check_support" for row in values.get("DATA_SPEC", ())
+               if row[4] is not None}
+    return {row[1] for row in values.get("LATENTS", ())}, checks
 
 
 # ---------------------------------------------------------------- assembly
@@ -253,10 +299,12 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
     defined = {name for s in runtime for name in s.defines}
     own = {name for s in model for name in s.defines}
     wiring = [s for s in model if (_import_time_names(s) & defined) - own]
-    roots = set(ENTRY_POINTS) | {n for s in model for n in s.uses}
+    families, checks = families_of(model)
     features, built = features_of(model), {c for s in model for c in s.calls}
+    roots = set(ENTRY_POINTS) | {n for s in model for n in s.uses} | checks | \
+        {n for f in features for n in FEATURE_ENTRY_POINTS.get(f, ())}
     if trim:
-        kept, live = reachable(runtime, roots, features, built)
+        kept, live = reachable(runtime, roots, features, built, families)
     else:
         kept = set(range(len(runtime)))
         live = {(i, n) for i in kept for n in range(len(runtime[i].entries))}
@@ -269,7 +317,12 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
             title = textwrap.wrap(f"{titles[part]} ({part})", 77)
             body.append("\n".join([f"# {'-' * 77}"] + [f"# {line}" for line in title]))
         body.append(hook_text(s, i, live) if s.entries else s.text)
-    model_text = joined(s.text for s in model if s not in wiring)
+    # a function that needs the runtime only for its decorators stays in
+    # place; the wiring applies them (statistics_z = once_per_update('z')(...))
+    split = {id(s): _undecorated(s, defined - own) for s in wiring}
+    model_text = joined(s.text if s not in wiring else split[id(s)][0] for s in model
+                        if s not in wiring or split[id(s)])
+    wiring_text = joined(split[id(s)][1] if split[id(s)] else s.text for s in wiring)
     runtime_text = joined(body)
     used = {n for s in model for n in s.uses} | _names(ast.parse(runtime_text))
     imports = [line for alias, line in IMPORTS.items() if alias in used]
@@ -277,7 +330,23 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
                 if line in ("import os", "import warnings", "import weakref")]
     imports = "\n".join(standard + [""] * bool(standard) + imports[len(standard):])
     return Assembled(doc, imports, joined(s.text for s in model), model_text, runtime_text,
-                     joined(s.text for s in wiring))
+                     wiring_text)
+
+
+def _undecorated(s: Statement, runtime: set):
+    """(the function without its decorators, the lines applying them) of a
+    function whose decorators alone name runtime names as it is defined
+    (each a line of its own); None otherwise."""
+    node = s.node
+    if not isinstance(node, ast.FunctionDef) or not node.decorator_list:
+        return None
+    defaults = [p for p in node.args.defaults + node.args.kw_defaults if p is not None]
+    if any(_names(p) & runtime for p in defaults) \
+            or any(d.lineno != d.end_lineno for d in node.decorator_list):
+        return None
+    text = "\n".join(line for line in s.text.splitlines() if not line.startswith("@"))
+    return text, "\n".join(f"{node.name} = {ast.unparse(d)}({node.name})"
+                           for d in reversed(node.decorator_list))
 
 
 def _import_time_names(s: Statement) -> frozenset:
@@ -322,9 +391,9 @@ def runtime_parts(family_source: str) -> list:
     loop and its optional steps, and last the hook tables naming them."""
     from ..runtime import (chains, checks, driver, einsum, features, kmeans, local_loop,
                            local_restart, memory, new_data, newton, prelude, rotate, scatter,
-                           serial, statistics, sweeps)
+                           serial, statistics, sweeps, tables)
     before = (prelude, scatter, einsum, serial, statistics)
-    after = (checks, memory, driver, sweeps, local_loop, local_restart, chains, new_data,
+    after = (tables, checks, memory, driver, sweeps, local_loop, local_restart, chains, new_data,
              newton, kmeans, rotate, features)
     families = ('"""The numeric functions of the families the model uses."""\n'
                 + family_source, "vmpdsl/families")

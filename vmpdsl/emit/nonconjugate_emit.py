@@ -74,8 +74,9 @@ def elbo_lines(program) -> list:
     return lines
 
 
-def shortcut_line(program) -> str:
+def shortcut_lines(program) -> list:
     """The ELBO after a sweep may reuse the last update's coefficients only if
-    that update was conjugate (its share is then <C, E[u]> + H)."""
+    that update was conjugate (its share is then <C, E[u]> + H): else
+    ``ELBO_SHORTCUT = False`` (the runtime's default is True)."""
     last = program.steps[-1].name if program.steps else None
-    return f"ELBO_SHORTCUT = {not records_of(program, last)!r}"
+    return ["ELBO_SHORTCUT = False"] if records_of(program, last) else []

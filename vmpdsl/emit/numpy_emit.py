@@ -150,7 +150,7 @@ def emit(program: Program, equations: str = "", trim: bool = True) -> Assembled:
     from .serial_emit import serial_steps
     lines += model_lines(program, update_docs(program.derivation), runtime_names(lines, parts),
                          serial_steps(program))
-    lines += [nonconjugate_emit.shortcut_line(program)]
+    lines += nonconjugate_emit.shortcut_lines(program)
     lines += rotation_lines(program)
     return assemble(module_doc(model, equations), lines, parts, trim)
 
@@ -369,16 +369,17 @@ def safety_lines(program: Program) -> list:
     """Tables for checks before fitting (see runtime.check_factor_arguments):
     FACTOR_ARGS, one row per factor: (variable, role, distribution, line,
     ((argument, hypers it uses, constant?), ...)); _factor_argument_values
-    evaluates the constant arguments; ARGUMENT_CHECKS are the families'
-    check_params.  Row weights (derive/weights.py): MASKS, the observed-masks
-    of fit(missing="skip"); COLLAPSIBLE, the plates whose duplicate rows fit
-    merges into counted rows; ROW_WEIGHTS, the latents whose entropy (and
-    share of the last update's coefficients) carries a row weight."""
+    evaluates the constant arguments (the families' check_params check them,
+    runtime/tables.py ARGUMENT_CHECKS).  Row weights (derive/weights.py):
+    MASKS, the observed-masks of fit(missing="skip"); COLLAPSIBLE, the plates
+    whose duplicate rows fit merges into counted rows; ROW_WEIGHTS, the
+    latents whose entropy (and share of the last update's coefficients)
+    carries a row weight; each only when not empty."""
     from ..derive.chains import mask_table
     from ..derive.weights import collapsible_plates, masked_factors, row_latents
     from ..language.distributions import DISTRIBUTIONS
     model = program.model
-    rows, lines = [], ["def _factor_argument_values(dim, hyper):", "    return ("]
+    rows, items = [], []
     for factor in model.factors:
         var = model.variables[factor.variable]
         spec = DISTRIBUTIONS[factor.dist.name]
@@ -391,19 +392,23 @@ def safety_lines(program: Program) -> list:
         line = factor.span.line if factor.span else 0
         rows.append((key(var.name) and var.name, var.role, factor.dist.name, int(line),
                      tuple(args)))
-        lines.append(f"        {{{', '.join(values)}}},")
-    lines += ["    )", ""]
-    dists = sorted({f.dist.name for f in model.factors})
-    checks = ", ".join(f"{d!r}: {fam_fn(d, 'check_params')}" for d in dists if d in FAMILIES)
+        items.append(f"{{{', '.join(values)}}}")
+    lines = (["def _factor_argument_values(dim, hyper):"]
+             + packed("    return (", items, ",)" if len(items) == 1 else ")") + [""])
     masks = ()
     if model.missing:
         masked = masked_factors(model)
         masks = tuple((model.factors[p].variable, name, len(labels))
                       for p, (name, labels) in masked.items())
-    return lines + [f"FACTOR_ARGS = {tuple(rows)!r}", f"ARGUMENT_CHECKS = {{{checks}}}",
-                    f"MASKS = {masks!r}", f"COLLAPSIBLE = {collapsible_plates(model)!r}",
-                    f"ROW_WEIGHTS = {row_latents(model)!r}",
-                    f"SLICE_MASKS = {mask_table(model)!r}", ""]
+    return lines + [f"FACTOR_ARGS = {tuple(rows)!r}"] + tables(
+        MASKS=masks, COLLAPSIBLE=collapsible_plates(model), ROW_WEIGHTS=row_latents(model),
+        SLICE_MASKS=mask_table(model)) + [""]
+
+
+def tables(**values) -> list:
+    """``NAME = value`` of each table that is not empty: the runtime's
+    readers default an absent one (runtime/tables.py)."""
+    return [f"{name} = {value!r}" for name, value in values.items() if value]
 
 
 def axis_size(c: Contraction, label) -> str:
@@ -462,14 +467,17 @@ def dim_arg(arg) -> str:
 
 
 def derived_value(const, model) -> str:
-    """The constant term sum of a derived constant, broadcast to its full shape."""
+    """The constant term sum of a derived constant, at its full shape."""
     shape = "(" + "".join(f"{dim_text(d)}, " for d in const.dims) + ")"
     dims = tuple(zip(const.inputs, const.dims))
     parts = []
     for term in const.terms:
         operands = tuple(operand(a, model) for a in term.atoms if a.var != ONES)
         c = Contraction(term.coeff, term.sizes, operands, const.inputs, dims)
-        parts.append(f"np.broadcast_to({contraction_text(c)}, {shape})")
+        text = re.sub(r"^\((\w+\['\w+'\])\)$", r"\1", contraction_text(c))  # (hyper['a'])
+        # operands along every axis (W0[d,e] for inv W0) have the full shape already
+        full = set(const.inputs) <= {l for o in operands for l in o.labels}
+        parts.append(text if full else f"np.broadcast_to({text}, {shape})")
     return sum_text(parts) if parts else f"np.zeros({shape})"
 
 
@@ -488,7 +496,7 @@ def packed(head: str, items: list, end: str, width: int = 99) -> list:
 def rotation_lines(program: Program) -> list:
     """ROTATIONS (derive/rotations.py): the bilinear pairs the sweep rotates."""
     from ..derive.rotations import rotation_pairs
-    return [f"ROTATIONS = {rotation_pairs(program.model)!r}"]
+    return tables(ROTATIONS=rotation_pairs(program.model))
 
 
 def fam_fn(family: str, field: str) -> str:

@@ -11,9 +11,10 @@ from .family import Family, scipy_marginal
 
 
 def gamma_params_from_coeffs(coeffs):
-    shape = require_positive(np.asarray(coeffs["log"], dtype=float) + 1.0, "Gamma shape")
-    rate = require_positive(-np.asarray(coeffs["x"], dtype=float), "Gamma rate")
-    if shape.shape != rate.shape:  # (both are new arrays already)
+    # (new arrays, or numpy scalars for a scalar latent, as Normal's)
+    shape = require_positive(coeffs["log"] + 1.0, "Gamma shape")
+    rate = require_positive(-coeffs["x"], "Gamma rate")
+    if shape.shape != rate.shape:
         shape, rate = (a.copy() for a in np.broadcast_arrays(shape, rate))
     return {"shape": shape, "rate": rate}
 

@@ -64,7 +64,7 @@ def bind_data(data, missing=None):
         _check_values(name, arrays[name], dtype, categories, family, dim)
     for plate, weight, _, _ in globals().get("COLLAPSIBLE", ()):
         arrays[weight] = np.ones(dim[plate])  # each row counts once until fit merges duplicates
-    if SLICE_MASKS:  # a sliced plate's 0/1 masks (chains.py through features.FEATURES)
+    if globals().get("SLICE_MASKS"):  # a sliced plate's 0/1 masks (chains.py through features.FEATURES)
         FEATURES["SLICE_MASKS"](dim, arrays)
     return dim, arrays
 
@@ -144,21 +144,25 @@ def _size(name, value):
 
 
 def _array(name, value, shape, dtype):
-    array = _numeric(name, value)
+    # an integer array is whole and finite already: no float copy to test it
+    # (a million rows: 16 MB), only its range
+    whole = dtype == "int" and isinstance(value, np.ndarray) and value.dtype.kind in "bi"
+    array = value if whole else _numeric(name, value)
     if array.ndim != len(shape):
         axes = f"{len(shape)} ax{'i' if len(shape) == 1 else 'e'}s"
         raise DataError(f"'{name}' must have {axes} ({', '.join(map(str, shape))}), "
                         f"got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
+    if not whole and not np.all(np.isfinite(array)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         raise DataError(f"'{name}' has a non-finite value (NaN or inf) at index {bad}")
     if dtype == "int":
-        if not np.all(array == np.round(array)):
+        if not whole and not np.all(array == np.round(array)):
             raise DataError(f"'{name}' is declared int but has fractional values")
-        if array.size and np.max(np.abs(array)) >= 2.0 ** 53:  # past it floats skip integers
+        # past 2^53 floats skip integers (max and min: no |array| copy)
+        if array.size and (array.max() >= 2 ** 53 or array.min() <= -2 ** 53):
             raise DataError(f"'{name}' has the value {np.max(np.abs(array)):.6g}, too large "
                             f"to count exactly (the limit is 2^53)")
-        return array.astype(np.intp)
+        return array.astype(np.intp, copy=False)
     return array
 
 

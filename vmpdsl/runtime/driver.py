@@ -4,7 +4,8 @@ duplicate rows (copied verbatim; numpy and scipy only).
 
 It refers to the tables each emitted module defines: ``DATA_SPEC``,
 ``DIM_DEFAULTS``, ``HYPER_NAMES``, ``LATENTS``, ``INIT_ORDER``, ``UPDATES``,
-``FAMILY_FUNCTIONS``, ``COLLAPSIBLE``, ``ROW_WEIGHTS`` and the functions
+``COLLAPSIBLE``, ``ROW_WEIGHTS`` (those two when not empty), to
+``FAMILY_FUNCTIONS`` (tables.py) and the functions
 ``_hypers``, ``_constants`` and ``_expected_log_joint``; data checks are in
 ``checks.py``, the sweep loop in ``sweeps.py``, questions about new data in
 ``new_data.py``.
@@ -61,17 +62,18 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init, start="random"):
     point starts at the mode of that, a param (no prior) at a neutral value of
     its family; a latent named in ``init`` exactly as given."""
     latents = {row[0]: row for row in LATENTS}
-    updates = {row[0]: row for row in UPDATES}
     for name in INIT_ORDER:
         _, family, plates, shape, point = latents[name]
         shape = tuple(dim[d] if isinstance(d, str) else d for d in shape)
         functions = FAMILY_FUNCTIONS[family]
-        coeffs = updates[name][4](E, K, data, hyper, dim)
+        coeffs = prior_coefficients(name, E, K, data, hyper, dim)
         if family in ("Categorical", "Dirichlet") and any(
                 np.shape(c)[-1:] == (0,) for c in coeffs.values()):
             raise DataError(f"'{name}' is a {family} over 0 categories; the number of "
                             f"categories must be at least 1")
-        has_prior = any(np.any(c) for c in coeffs.values())
+        # a param has no prior: all its coefficients are 0; a latent on no rows
+        # (a fit in row blocks binds its globals on none) keeps its prior's shapes
+        has_prior = any(np.size(c) == 0 or np.any(c) for c in coeffs.values())
         if has_prior or not point:
             try:
                 params = _posterior(name, family, coeffs)
@@ -93,7 +95,7 @@ def _initial_state(q, E, K, data, hyper, dim, rng, init, start="random"):
             _set_state(q, E, name, family, point, {"value": _neutral_value(family, shape)})
             continue
         if start == "kmeans" and name in dict(globals().get("KMEANS_STARTS", ())):
-            params = kmeans_start(name, params, data, rng)
+            params = FEATURES["KMEANS_STARTS.start"](name, params, data, rng)  # kmeans.py
         elif functions["start"] is not None:  # the family's symmetry-breaking start
             try:
                 params = functions["start"](params, rng, bool(plates))
@@ -282,7 +284,8 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
         bound_share = FAMILY_FUNCTIONS[family]["bound_share"]
         if bound_share is not None and not point:  # Σ_s <C_s, E[u_s]> + H[q] at once
             share = bound_share(last_coeffs, q[name])
-            total += float(np.add.reduce(share if weight is None else share * weight, axis=None))
+            share = share if weight is None else share * weight
+            total += float(share if type(share) is np.float64 else np.add.reduce(share, axis=None))
             shared = name
         else:  # a count weight left this latent's own messages: it goes here
             total += sum(inner_product(c, E[name][stat], weight)
@@ -292,7 +295,9 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
             entropy = FAMILY_FUNCTIONS[family]["entropy"](q[name])
             if name in weights and weights[name] in data:
                 entropy = entropy * data[weights[name]]  # masked or counted rows
-            total += float(np.add.reduce(entropy, axis=None))  # np.sum, less dispatch
+            # (np.sum with less dispatch; a scalar's needs no reduction at all)
+            total += float(entropy if type(entropy) is np.float64 else
+                           np.add.reduce(entropy, axis=None))
     return total
 
 

@@ -33,18 +33,42 @@ def kmeans_start(name, params, data, rng):
     rows, K = int(np.prod(probs.shape[:-1])), probs.shape[-1]
     if rows == 0:
         return {"probs": np.full(probs.shape, 1.0 / K)}
-    values, present = _gated_columns(dict(KMEANS_STARTS)[name], data, rows)
-    weight = np.asarray(data.get(ROW_WEIGHTS.get(name), np.ones(rows)), dtype=float)
-    weight = weight.reshape(rows) * present.any(axis=1)
+    values, present, weight = kmeans_rows(name, data, rows)
     if not weight.sum() > 0 or values.shape[1] == 0:  # nothing observed to cluster
         return {"probs": np.full(probs.shape, 1.0 / K)}
-    X = _standardized(values, present, weight)
     sample = _sample(weight, rng, SAMPLE)
-    centers = _best_of(X[sample], weight[sample], K, rng, RUNS)
+    fitted = kmeans_centers(values[sample], present[sample], weight[sample], K, rng)
+    return {"probs": kmeans_labels(fitted, values, present, weight).reshape(probs.shape)}
+
+
+def kmeans_rows(name, data, rows):
+    """(values, 1 where observed, weight) of the rows ``name`` gates: each
+    row's weight its count (ROW_WEIGHTS), 0 where nothing is observed."""
+    values, present = _gated_columns(dict(KMEANS_STARTS)[name], data, rows)
+    counts = data.get(globals().get("ROW_WEIGHTS", {}).get(name), np.ones(rows))
+    weight = np.asarray(counts, dtype=float)
+    return values, present, weight.reshape(rows) * present.any(axis=1)
+
+
+def kmeans_centers(values, present, weight, K, rng):
+    """k-means on the sampled rows: (centers, column means, column scales),
+    the columns standardized by the sample's own moments — so a chunked fit,
+    which reads only the sample (vmpdsl/chunk_starts.py), gets these numbers."""
+    mean, scale = _scaling(values, present, weight)
+    X = _standardized(values, present, mean, scale)
+    return _best_of(X, weight, K, rng, RUNS), mean, scale
+
+
+def kmeans_labels(fitted, values, present, weight):
+    """Each row's starting responsibilities: its nearest center's label
+    (1 − SHARED of it), uniform for a row with nothing observed."""
+    centers, mean, scale = fitted
+    K = len(centers)
+    X = _standardized(values, present, mean, scale)
     labels = np.argmin(_squared_distances(X, centers), axis=1)
     start = (1.0 - SHARED) * (labels[:, None] == np.arange(K)) + SHARED / K
     start[weight == 0] = 1.0 / K
-    return {"probs": start.reshape(probs.shape)}
+    return start
 
 
 def _sample(weight, rng, size):
@@ -80,14 +104,18 @@ def _gated_columns(gated, data, rows):
     return np.concatenate(values, axis=1), np.concatenate(present, axis=1) > 0
 
 
-def _standardized(values, present, weight):
-    """Each column centred and scaled by its weighted observed mean and sd
-    (a constant column is only centred); missing entries at 0, the mean."""
+def _scaling(values, present, weight):
+    """Each column's weighted observed mean and sd (1 for a constant column)."""
     w = present * weight[:, None]
     mass = np.maximum(w.sum(axis=0), np.finfo(float).tiny)
-    centred = np.where(present, values - (w * values).sum(axis=0) / mass, 0.0)
-    sd = np.sqrt((w * centred ** 2).sum(axis=0) / mass)
-    return centred / np.where(sd > 0, sd, 1.0)
+    mean = (w * values).sum(axis=0) / mass
+    sd = np.sqrt((w * np.where(present, values - mean, 0.0) ** 2).sum(axis=0) / mass)
+    return mean, np.where(sd > 0, sd, 1.0)
+
+
+def _standardized(values, present, mean, scale):
+    """The columns centred and scaled; missing entries at 0, the mean."""
+    return np.where(present, values - mean, 0.0) / scale
 
 
 def _squared_distances(X, centers):
@@ -148,65 +176,98 @@ def delete_and_merge(q, E, data, init, trace, converged, climb_from):
     component emptied (its rows' responsibilities renormalized over the
     others), else its two most overlapping components merged, and climbed
     again by ``climb_from(q, E)``; a move is kept only if that succeeds with a
-    higher final ELBO, and the moves are tried again while one is kept.  Returns the (trace, converged) of the
-    climb kept (its trace starts from the deletion); updates q and E in place."""
-    for name, _ in KMEANS_STARTS:
-        if name in init or "probs" not in q[name] or not trace:
-            continue  # given by the user; or a point indicator (no share to move)
-        for _ in range(DELETE_TRIES):
-            weight = data.get(ROW_WEIGHTS.get(name))
-            for move in (_without_smallest, _merged):
-                new = move(q[name]["probs"], weight)
-                if new is None:
-                    continue
-                trial_q, trial_E = dict(q), dict(E)
-                _set_state(trial_q, trial_E, name, "Categorical", False, {"probs": new})
-                try:
-                    again, settled = climb_from(trial_q, trial_E)
-                except (FitError, FloatingPointError, np.linalg.LinAlgError):
-                    continue  # e.g. an EM M-step of an emptied component
-                if again and again[-1] > trace[-1] + ROUNDING * abs(trace[-1]):
-                    q.update(trial_q)
-                    E.update(trial_E)
-                    trace, converged = again, settled
-                    break
-            else:
-                break  # no move raised the ELBO
+    higher final ELBO, and the moves are tried again while one is kept.
+    Returns the (trace, converged) of the climb kept (its trace starts from
+    the deletion); updates q and E in place."""
+    for name in move_latents(q, init):
+        weight = data.get(globals().get("ROW_WEIGHTS", {}).get(name))
+
+        def climb(plan, name=name):
+            trial_q, trial_E = dict(q), dict(E)
+            _set_state(trial_q, trial_E, name, "Categorical", False,
+                       {"probs": moved(q[name]["probs"], plan)})
+            again, settled = climb_from(trial_q, trial_E)
+            return again, settled, lambda: (q.update(trial_q), E.update(trial_E))
+
+        trace, converged = try_moves(lambda: move_sums(q[name]["probs"], weight), climb,
+                                     trace, converged)
     return trace, converged
 
 
-def _merged(probs, weight):
-    """``probs`` with the two components that share the most rows merged into
-    one (their overlap Σ_n r_nj r_nk / sqrt(m_j m_k) above MERGE_OVERLAP), or None."""
+def move_latents(q, init):
+    """The KMEANS_STARTS latents the moves apply to: not given by the user,
+    not a point indicator (no share to move)."""
+    return [name for name, _ in KMEANS_STARTS if name not in init and "probs" in q[name]]
+
+
+def try_moves(sums, climb, trace, converged):
+    """Up to DELETE_TRIES rounds of the moves of one latent: ``sums()`` gives
+    its (mass, co-membership) over all rows (move_sums, summed over blocks in
+    a chunked fit), ``climb(plan)`` climbs from the move applied row by row
+    and returns (trace, converged, keep); ``keep()`` makes that state the
+    fit's.  Returns the (trace, converged) kept."""
+    for _ in range(DELETE_TRIES if trace else 0):
+        mass, cross = sums()
+        for plan in (_delete_plan(mass), _merge_plan(mass, cross)):
+            if plan is None:
+                continue
+            try:
+                again, settled, keep = climb(plan)
+            except (FitError, FloatingPointError, np.linalg.LinAlgError):
+                continue  # e.g. an EM M-step of an emptied component
+            if again and again[-1] > trace[-1] + ROUNDING * abs(trace[-1]):
+                keep()
+                trace, converged = again, settled
+                break
+        else:
+            break  # no move raised the ELBO
+    return trace, converged
+
+
+def move_sums(probs, weight):
+    """(Σ_n w_n r_n, Σ_n w_n r_n r_nᵀ) of responsibilities ``probs``: the
+    components' masses and co-memberships, sums over rows (so over blocks)."""
     rows = probs.reshape(-1, probs.shape[-1])
     weighted = rows if weight is None else rows * np.reshape(weight, (-1, 1))
-    mass = weighted.sum(axis=0)
-    overlap = (weighted.T @ rows) / np.sqrt(np.outer(mass, mass) + np.finfo(float).tiny)
+    return weighted.sum(axis=0), weighted.T @ rows
+
+
+def _merge_plan(mass, cross):
+    """("merge", j, k): the two components that share the most rows (their
+    overlap Σ_n r_nj r_nk / sqrt(m_j m_k) above MERGE_OVERLAP), or None."""
+    overlap = cross / np.sqrt(np.outer(mass, mass) + np.finfo(float).tiny)
     np.fill_diagonal(overlap, 0.0)
     overlap[mass < 0.5] = 0.0
     overlap[:, mass < 0.5] = 0.0
     j, k = np.unravel_index(np.argmax(overlap), overlap.shape)
-    if overlap[j, k] <= MERGE_OVERLAP:
-        return None
-    merged = rows.copy()
-    merged[:, j] += merged[:, k]
-    merged[:, k] = 0.0
-    return merged.reshape(probs.shape)
+    return None if overlap[j, k] <= MERGE_OVERLAP else ("merge", int(j), int(k))
 
 
-def _without_smallest(probs, weight):
-    """``probs`` with its smallest component emptied, or None when no
-    component in use (holding half a row or more) is under half its share."""
-    rows = probs.reshape(-1, probs.shape[-1])
-    mass = (np.ones(len(rows)) if weight is None else np.reshape(weight, -1)) @ rows
+def _delete_plan(mass):
+    """("delete", k): the smallest component, when it is in use (half a row
+    or more) and under half its share of the components in use; else None."""
     in_use = mass >= 0.5
     if in_use.sum() < 2:
         return None
     smallest = int(np.argmin(np.where(in_use, mass, np.inf)))
     if mass[smallest] >= 0.5 * mass.sum() / in_use.sum():
         return None
+    return ("delete", smallest)
+
+
+def moved(probs, plan):
+    """``probs`` after the move ``plan``, row by row: a deleted component's
+    share renormalized over the others (uniform over them where it held all),
+    or a merged pair's summed into the first."""
+    rows = probs.reshape(-1, probs.shape[-1])
     kept = rows.copy()
+    if plan[0] == "merge":
+        _, j, k = plan
+        kept[:, j] += kept[:, k]
+        kept[:, k] = 0.0
+        return kept.reshape(probs.shape)
+    smallest = plan[1]
     kept[:, smallest] = 0.0
     total = kept.sum(axis=1, keepdims=True)
-    spread = np.where(np.arange(len(mass)) == smallest, 0.0, 1.0) / (len(mass) - 1)
+    spread = np.where(np.arange(rows.shape[1]) == smallest, 0.0, 1.0) / (rows.shape[1] - 1)
     return np.where(total > 0, kept / np.maximum(total, 1e-300), spread).reshape(probs.shape)

@@ -26,6 +26,10 @@ import numpy as np
 
 LOCAL_TOL = 1e-3
 AUTO_ITERS = 15
+# The default inner loop of a gated block (local_restart.py): scikit-learn's
+# max_doc_update_iter (a pass costs a few products over the rows, and converged
+# groups drop out).
+GATED_ITERS = 100
 
 
 def default_local_iters(local_iters):
@@ -44,10 +48,18 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
     ``schedule`` carries the restarts' state from sweep to sweep); returns
     the coefficients of UPDATES[-1]'s update.  ``only_locals``: the local
     block alone (``locals_first``)."""
+    if local_iters == 1:  # each latent once, in order (the block's bookkeeping costs µs)
+        coeffs = None
+        for row in UPDATES:
+            if not only_locals or row[0] in LOCAL_BLOCK:
+                coeffs = _update_latent(q, E, K, data, hyper, dim, row)
+        return coeffs
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
-    layout = local_layout(data, dim) if len(block) > 1 else None  # local_restart.py
+    # per-group restarts (local_restart.py) where the block has two latents or more
+    layout = FEATURES["LOCAL_BLOCK.layout"](data, dim) if len(block) > 1 else None
     if local_iters is None:
-        local_iters = ((GATED_ITERS if gated_dirichlet(q, E, K, data, hyper, dim, block, layout)
+        local_iters = ((GATED_ITERS if FEATURES["LOCAL_BLOCK.gated"](q, E, K, data, hyper, dim,
+                                                                     block, layout)
                         else AUTO_ITERS) if layout and layout["index"] else 1)
     last_local = block[-1][0] if block and local_iters > 1 else None
     coeffs = None
@@ -56,9 +68,9 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
             if row[0] == last_local:
                 coeffs = (local_block(q, E, K, data, hyper, dim, block, local_iters, local_tol)
                           if layout is None else
-                          restarted_block(q, E, K, data, hyper, dim, block, local_iters,
-                                          local_tol, layout,
-                                          {} if schedule is None else schedule))
+                          FEATURES["LOCAL_BLOCK.restarts"](
+                              q, E, K, data, hyper, dim, block, local_iters, local_tol, layout,
+                              {} if schedule is None else schedule))
             continue
         if not only_locals or row[0] in LOCAL_BLOCK:
             coeffs = _update_latent(q, E, K, data, hyper, dim, row)
@@ -109,3 +121,16 @@ def _largest_change(before, E):
             if isinstance(new, np.ndarray) and isinstance(old, np.ndarray) and new.size:
                 change = max(change, float(np.max(np.abs(new - old))))
     return change
+
+
+def block_to_convergence(q, E, K, data, hyper, dim, block, iters, tol):
+    """The local block of one block of rows (an SVI minibatch, a chunk)
+    iterated up to ``iters`` times given the globals: per group in exp space
+    where the block is gated (local_restart.py's ``iterate_gated``: a group
+    stops when its γ stops moving), else ``local_block`` (all stop together).
+    One pass is the plain loop's own.  Returns the block's last coefficients."""
+    if iters > 1 and len(block) > 1:  # (the LOCAL_BLOCK feature)
+        coeffs = FEATURES["LOCAL_BLOCK.gated_loop"](q, E, K, data, hyper, dim, block, iters, tol)
+        if coeffs is not None:
+            return coeffs
+    return local_block(q, E, K, data, hyper, dim, block, iters, tol)

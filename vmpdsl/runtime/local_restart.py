@@ -244,7 +244,7 @@ def _prior_state(q, E, K, data, hyper, dim, names):
     for name in INIT_ORDER:
         if name in names:
             _, family, point, update, prior = rows[name]
-            coeffs = prior(E, K, data, hyper, dim)
+            coeffs = prior_coefficients(name, E, K, data, hyper, dim)
             _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
 
 
@@ -460,11 +460,6 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
     return rest, b
 
 
-# The default inner loop of a gated block: scikit-learn's max_doc_update_iter
-# (an iteration costs a few passes over the rows, and converged groups drop out).
-GATED_ITERS = 100
-
-
 def gated_start(q, E, K, data, hyper, dim, rng, init):
     """A start given for the globals of a gated block (``locals_first``)
     followed by the locals fitted to it as batch VB for LDA does: each group's
@@ -485,16 +480,13 @@ def gated_start(q, E, K, data, hyper, dim, rng, init):
     return True
 
 
-def block_to_convergence(q, E, K, data, hyper, dim, block, iters, tol):
-    """The local block of one block of rows (an SVI minibatch, a chunk)
-    iterated up to ``iters`` times given the globals: per group in exp space
-    where the block is gated (``iterate_gated``: a group stops when its γ
-    stops moving), else the plain loop (local_loop.local_block: all stop
-    together).  One pass is the plain loop's own.  Returns the coefficients
-    of the block's last update."""
-    layout = local_layout(data, dim) if iters > 1 and len(block) == 2 else None
+def gated_loop(q, E, K, data, hyper, dim, block, iters, tol):
+    """local_loop.block_to_convergence's gated case: ``iterate_gated`` on a
+    block of rows (an SVI minibatch, a chunk), or None where the block is not
+    gated."""
+    layout = local_layout(data, dim) if len(block) == 2 else None
     if layout is not None and layout["index"] \
             and _plain(q, E, [row[0] for row in block], dim, layout) \
             and gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
         return iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout)
-    return local_block(q, E, K, data, hyper, dim, block, iters, tol)
+    return None

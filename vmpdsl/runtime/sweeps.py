@@ -20,16 +20,17 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
         q, E = {}, {}
         _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         schedule = {}  # the local restarts' state (local_restart.py)
-        if max_iter > 0 and not gated_start(q, E, K, data, hyper, dim, rng, init) \
-                and locals_first(init):  # (gated_start: the same for LDA's blocks)
+        gated = len(LOCAL_BLOCK) > 1 and max_iter > 0 and FEATURES["LOCAL_BLOCK.start"](
+            q, E, K, data, hyper, dim, rng, init)  # (local_restart.gated_start)
+        if max_iter > 0 and not gated and locals_first(init):
             sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule, only_locals=True)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
                                  local_iters, schedule)
-        if start == "kmeans" and converged:  # kmeans.py: delete and merge moves
-            _MEMO.clear()
-            trace, converged = delete_and_merge(q, E, data, init, trace, converged, lambda q2, E2:
-                                                climb(q2, E2, K, data, hyper, dim, max_iter, tol,
-                                                      None, rotate, local_iters))
+        if start == "kmeans" and converged and globals().get("KMEANS_STARTS"):
+            _MEMO.clear()  # kmeans.py: delete and merge moves
+            trace, converged = FEATURES["KMEANS_STARTS.moves"](
+                q, E, data, init, trace, converged, lambda q2, E2:
+                climb(q2, E2, K, data, hyper, dim, max_iter, tol, None, rotate, local_iters))
         _MEMO.clear()  # free the products the sweeps shared
         finals.append(trace[-1] if trace else -np.inf)  # (max_iter=0: the start itself)
         if best is None or finals[-1] > max(finals[:-1]):
@@ -55,14 +56,14 @@ def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
         coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
-        if rotate and ROTATIONS and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
+        if rotate and globals().get("ROTATIONS") and FEATURES["ROTATIONS"](q, E, K, data, hyper, dim) > 0.0:
             coeffs = None  # the last update's coefficients are stale now
         try:
             trace.append(elbo_value(q, E, K, data, hyper, dim, coeffs))
         except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as err:
             raise FitError(f"the ELBO cannot be computed at iteration {iteration + 1}: "
                            f"{err}") from None
-        if not np.isfinite(trace[-1]):
+        if not -np.inf < trace[-1] < np.inf:  # (np.isfinite on a float costs a µs)
             raise FitError(f"the ELBO became {trace[-1]} at iteration {iteration + 1}")
         schedule["elbo"] = trace[-1]
         if callback is not None:
@@ -104,18 +105,27 @@ def has_converged(trace, before, after, tol):
     optimum the ELBO changes by the square of a step, so a slow climb whose
     ELBO barely changes while the posteriors still move is not taken for
     convergence.  The ELBO's trend must be steady too (``is_steady``)."""
-    if not is_steady(trace, tol):
+    last = float(trace[-1])
+    change = abs(last - float(trace[-2]))
+    if change > tol * abs(last):  # the common case: not steady
+        return False
+    # (is_steady's first test, without its lists: a fit at rest passes it every sweep)
+    if change > min(tol, ROUNDING) * abs(last) and not is_steady(trace, tol):
         return False
     step = np.sqrt(tol)
     numbers = (np.ndarray, np.generic, float)  # not the factored statistics
     for name, stats in after.items():
         for stat, new in stats.items():
             old = before[name][stat]
-            if not (isinstance(new, numbers) and isinstance(old, numbers) and np.size(new)):
+            if new is old or not (isinstance(new, numbers) and isinstance(old, numbers)
+                                  and getattr(new, "size", 1)):
+                continue
+            change = _largest(new - old)
+            if change == 0.0:  # most statistics of a fit at rest: no scale needed
                 continue
             scale = (np.sqrt(_largest_second_moment(stats["xx"]))
                      if stat == "x" and "xx" in stats else _largest(new))
-            if _largest(new - old) > step * scale:
+            if change > step * scale:
                 return False
     return True
 
@@ -124,7 +134,7 @@ def _largest(value):
     """max |value|; of a scalar as a plain float (numpy's reductions cost µs)."""
     if getattr(value, "ndim", 0) == 0:
         return abs(float(value))
-    return np.max(np.abs(value))
+    return np.maximum.reduce(np.abs(value), axis=None)  # (np.max's wrapper costs µs too)
 
 
 def _largest_second_moment(xx):
