@@ -1,7 +1,8 @@
 """Batch VB for LDA: vmpdsl's default fit (the local block iterated per
-document, with monotone restarts: runtime/local_restart.py) against
-scikit-learn's batch LatentDirichletAllocation, on a corpus drawn from the
-model (issue 13, item 2).  Part of ``make bench`` (run.py: the "LDA batch VB"
+document in exp space, with monotone restarts: runtime/local_restart.py),
+from its own start and from scikit-learn's (its initial topics, the document
+loop first), against scikit-learn's batch LatentDirichletAllocation, on a
+corpus drawn from the model (issue 13, item 2).  Part of ``make bench`` (run.py: the "LDA batch VB"
 section of results.md); alone, with BLAS single-threaded:
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/lda_batch.py [docs] [seed ...] [--record]
@@ -55,12 +56,20 @@ def local_elbo(model, data, concentration, seed=0):
     return m.elbo_value(q, E, K, bound, hyper, dim)
 
 
-def ours(model, data):
-    """vmpdsl's default fit: (seconds, ELBO trace, time stamps, sweeps, converged)."""
+def sklearn_start(data, random_state=0):
+    """scikit-learn's start of the topics (its ``components_``, q(φ)'s Dirichlet
+    parameters, drawn Gamma(100, 1/100) from its random_state)."""
+    return np.random.RandomState(random_state).gamma(100.0, 0.01, (data["K"], data["V"]))
+
+
+def ours(model, data, init=None):
+    """vmpdsl's default fit (from ``init``, e.g. {"phi": {"concentration": …}}:
+    its document loop first): (seconds, ELBO trace, time stamps, sweeps, converged)."""
     start, stamps = time.perf_counter(), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = model.fit(dict(data), hypers={"alpha": ALPHA, "eta": ETA}, seed=0, max_iter=1000,
+                        init=init,
                         callback=lambda i, e: stamps.append(time.perf_counter() - start))
     return time.perf_counter() - start, fit.elbo, np.array(stamps), fit.iterations, fit.converged
 
@@ -83,39 +92,59 @@ def compare(docs=2000, seed=0):
     data = corpus(docs, seed=seed)
     tokens = data["doc"].size
     model = vmpdsl.load("models/lda.vmp")
-    seconds, trace, stamps, sweeps, converged = ours(model, data)
-    row = {"docs": docs, "seed": seed, "tokens": int(tokens),
-           "vmpdsl": {"s": seconds, "elbo": float(trace[-1]), "sweeps": int(sweeps),
-                      "converged": bool(converged),
-                      "perplexity": float(np.exp(-trace[-1] / tokens))},
-           "sklearn": {}}
+    row = {"docs": docs, "seed": seed, "tokens": int(tokens), "sklearn": {}}
+    runs = {"vmpdsl": None, "vmpdsl_sklearn_start": {"phi": {"concentration":
+                                                              sklearn_start(data)}}}
+    for key, init in runs.items():
+        seconds, trace, stamps, sweeps, converged = ours(model, data, init)
+        row[key] = {"s": seconds, "elbo": float(trace[-1]), "sweeps": int(sweeps),
+                    "converged": bool(converged),
+                    "perplexity": float(np.exp(-trace[-1] / tokens))}
+        runs[key] = trace, stamps
     for max_iter in SKLEARN_ITERS:
         s, value = sklearn(model, data, max_iter)
-        reached = np.flatnonzero(trace >= value - 1e-3 * abs(value))
-        row["sklearn"][max_iter] = {
-            "s": s, "elbo": value, "perplexity": float(np.exp(-value / tokens)),
-            "ours_minus_theirs_pct": 100 * (trace[-1] - value) / abs(value),
-            "ours_within_0.1pct_s": float(stamps[reached[0]]) if reached.size else None}
+        row["sklearn"][max_iter] = {"s": s, "elbo": value,
+                                    "perplexity": float(np.exp(-value / tokens))}
+        for key, (trace, stamps) in runs.items():
+            reached = np.flatnonzero(trace >= value - 1e-3 * abs(value))
+            suffix = key[len("vmpdsl"):]  # "" or "_sklearn_start"
+            row["sklearn"][max_iter].update({
+                f"ours{suffix}_minus_theirs_pct": 100 * (trace[-1] - value) / abs(value),
+                f"ours{suffix}_within_0.1pct_s":
+                    float(stamps[reached[0]]) if reached.size else None})
     return row
 
 
 def markdown(rows):
     out = ["## LDA batch VB vs scikit-learn batch (issue 13)", "",
            "Corpus drawn from the model (V = 1000, K = 20, θ ~ Dir(0.1), topics ~ Dir(0.05), "
-           "Poisson(150) lengths); both ELBOs by our ELBO (benchmarks/lda_batch.py).", "",
-           "| docs (seed) | tokens | implementation | time | ELBO | perplexity | ours − theirs "
-           "| ours within 0.1% after |", "|---|---|---|---|---|---|---|---|"]
+           "Poisson(150) lengths); both ELBOs by our ELBO (benchmarks/lda_batch.py).  "
+           "\"From scikit-learn's start\": our default fit from its initial topics "
+           "(random_state=0), the document loop first.", "",
+           "| docs (seed) | tokens | implementation | time | ELBO | perplexity "
+           "| ours − theirs (own start / its start) "
+           "| ours within 0.1% after (own start / its start) |", "|---|---|---|---|---|---|---|---|"]
+
+    def when(s):
+        return "never" if s is None else f"{s:.1f} s"
     for r in rows:
-        v = r["vmpdsl"]
-        out.append(f"| {r['docs']} ({r['seed']}) | {r['tokens']:,} | vmpdsl default "
-                   f"({v['sweeps']} sweeps{'' if v['converged'] else ', not converged'}) "
-                   f"| {v['s']:.1f} s | {v['elbo']:,.0f} | {v['perplexity']:.1f} | | |")
+        for key, label in (("vmpdsl", "vmpdsl default"),
+                           ("vmpdsl_sklearn_start", "vmpdsl default, from scikit-learn's start")):
+            if key not in r:
+                continue
+            v = r[key]
+            out.append(f"| {r['docs']} ({r['seed']}) | {r['tokens']:,} | {label} "
+                       f"({v['sweeps']} sweeps{'' if v['converged'] else ', not converged'}) "
+                       f"| {v['s']:.1f} s | {v['elbo']:,.0f} | {v['perplexity']:.1f} | | |")
         for it, s in r["sklearn"].items():
-            when = s["ours_within_0.1pct_s"]
+            pct = " / ".join(f"{s[k]:+.3f}%" for k in ("ours_minus_theirs_pct",
+                                                        "ours_sklearn_start_minus_theirs_pct")
+                             if k in s)
+            after = " / ".join(when(s[k]) for k in ("ours_within_0.1pct_s",
+                                                    "ours_sklearn_start_within_0.1pct_s")
+                               if k in s)
             out.append(f"| | | scikit-learn batch, max_iter={it} | {s['s']:.1f} s "
-                       f"| {s['elbo']:,.0f} | {s['perplexity']:.1f} "
-                       f"| {s['ours_minus_theirs_pct']:+.3f}% "
-                       f"| {'never' if when is None else f'{when:.1f} s'} |")
+                       f"| {s['elbo']:,.0f} | {s['perplexity']:.1f} | {pct} | {after} |")
     return out + [""]
 
 

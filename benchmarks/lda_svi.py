@@ -123,10 +123,11 @@ def markdown(res):
     rows += ["", f"Held-out perplexity of the true topics (q(φ) concentrated on them): "
                  f"{res['truth_perplexity']:.1f}. Measured on vmpdsl {res.get('commit', '?')}, "
                  f"load average {res.get('load', float('nan')):.1f} on {os.cpu_count()} cores "
-                 f"(times are wall clock). vmpdsl's local step stops when no expectation of "
-                 f"the whole minibatch moves by more than 1e-3 (profiled: ≈ 98 of the 100 "
-                 f"allowed iterations per minibatch); scikit-learn stops each document on "
-                 f"its own (mean change of its γ below 1e-3), in Cython.", ""]
+                 f"(times are wall clock). Both local steps stop each document on its own "
+                 f"(mean change of its γ below 1e-3, at most 100 iterations); vmpdsl's "
+                 f"iterates all of a minibatch's documents at once in exp space "
+                 f"(runtime/local_restart.py), scikit-learn's one document at a time, "
+                 f"in Cython.", ""]
     return rows
 
 

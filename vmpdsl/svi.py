@@ -7,10 +7,13 @@ over (LDA's documents; derive/locality.py, svi_units.py).  Each step takes a
 minibatch B of |B| of the N units and
 
 1. starts its local latents as the module's fit does (a mixture's random
-   responsibilities) and iterates the local block (emit/local_loop.py) to
-   convergence given the globals: up to ``local_iters`` times (default 100),
-   until no local expectation moves by more than 1e-3, as batch VB's local
+   responsibilities) and iterates the local block to convergence given the
+   globals: up to ``local_iters`` times (default 100), as batch VB's local
    step does (one update when the block is one latent: it is then optimal);
+   LDA-shaped blocks per document in exp space, each until the mean change
+   of its γ is at most 1e-3, scikit-learn's rule (runtime/local_loop.py,
+   ``block_to_convergence``), others until no local expectation moves by
+   more than 1e-3 (runtime/local_loop.py);
 2. steps every global latent's natural parameters (the coefficients its
    emitted update computes):  λ ← (1 − ρ_t) λ + ρ_t λ̂  with
    λ̂ = u(∅) + (N/|B|) (u(B) − u(∅)), where u(B) is the update on the
@@ -139,8 +142,9 @@ class Stepper:
             return
         iters = 1 if len(self.block) == 1 else self.local_iters
         try:
-            self.module.local_block(q, E, bound.K, bound.arrays, self.hyper, bound.dim,
-                                    self.block, iters, self.module.LOCAL_TOL)
+            self.module.block_to_convergence(q, E, bound.K, bound.arrays, self.hyper,
+                                             bound.dim, self.block, iters,
+                                             self.module.LOCAL_TOL)
         except self.module.FitError as err:
             raise VmpDataError(f"the fit failed: {err}") from None
 

@@ -9,7 +9,8 @@ latents carries none of their code.
 """
 from .chains import _predict_chain, bind_slice_masks
 from .kmeans import delete_and_merge, kmeans_start
-from .local_restart import local_layout, restarted_block
+from .local_restart import (gated_dirichlet, gated_loop, gated_start, local_layout,
+                            restarted_block)
 from .new_data import _predict_mixture, _predict_regression
 from .rotate import rotate_pairs
 
@@ -25,6 +26,9 @@ FEATURES = {
     "KMEANS_STARTS.moves": delete_and_merge,
     "LOCAL_BLOCK.layout": local_layout,
     "LOCAL_BLOCK.restarts": restarted_block,
+    "LOCAL_BLOCK.gated": gated_dirichlet,
+    "LOCAL_BLOCK.gated_loop": gated_loop,
+    "LOCAL_BLOCK.start": gated_start,
 }
 
 # predict's answer for each shape of model, PREDICTIVE[0] (predict.py's plan).

@@ -1,5 +1,5 @@
 """The local block iterated per group, with a monotone restart (copied
-verbatim into every emitted module; numpy only).
+verbatim into every emitted module; numpy and scipy.sparse).
 
 Given the globals, the local latents of different groups do not interact
 (derive/locality.py): a document's θ and its tokens' z touch only each other
@@ -262,16 +262,231 @@ def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedu
     names = [row[0] for row in block]
     if not _plain(q, E, names, dim, layout):
         return local_block(q, E, K, data, hyper, dim, block, iters, tol)
+    gated = gated_dirichlet(q, E, K, data, hyper, dim, block, layout)
+    iterate = iterate_gated if gated else iterate_groups
     if schedule.setdefault("restart", True):
         old = _states(q, E, names)
         _prior_state(q, E, K, data, hyper, dim, names)
-        iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
+        iterate(q, E, K, data, hyper, dim, block, iters, tol, layout)
         new = _states(q, E, names)
         gains = group_gains(q, E, K, data, hyper, dim, block, old, new, layout)
         _choose(q, E, block, old, new, gains > 0.0, data, layout)
         if "elbo" in schedule:  # (not after the first sweep: that is the start's)
             schedule["restart"] = bool(np.sum(gains[gains > 0.0])
                                        > RESTART_SHARE * abs(schedule["elbo"]))
+    if gated:  # (returns z's last coefficients)
+        return iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout)
     iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
     return _update_latent(q, E, K, data, hyper, dim, block[-1])
 
+
+
+# -----------------------------------------------------------------------------
+# The block of a Dirichlet over the groups and a Categorical over their rows
+# that reads it at the group index (LDA's θ[d] and z[t] ~ Categorical(θ[doc[t]])),
+# iterated in exp space as batch VB for LDA does (scikit-learn's E-step).
+#
+# With the globals fixed, z's coefficients are E[log θ][index[t]] + B[t] with B
+# free of the locals, and θ's are F + Σ_{t in d} w_t r[t] with F free of them.
+# So r[t] ∝ Θ[d] ⊙ b[t] with Θ = exp(E[log θ]) and b = exp(B), both shifted
+# by their row maxima (a shift common to a token's K values cancels), and
+#   γ[d] = F[d] + 1 + Θ[d] ⊙ Σ_{t in d} w_t b[t] / n_t,   n_t = <Θ[d], b[t]>:
+# one exp of the T × K array b per call, then per iteration one exp and one
+# digamma of the G × K array, and no T × K exp, log or max.  The same updates
+# as the plain loop (equal to rounding, tests/engine/test_local_restart.py),
+# so still coordinate ascent; a group stops when the mean change of its γ is at
+# most ``tol`` (scikit-learn's rule), and the rows of the stopped groups drop
+# out of the T × K products.
+
+# Normalizers below this (the exp of both shifted factors all but vanishing
+# for a token) would lose digits: the plain loop takes over.
+_EXP_FLOOR = 1e-200
+
+
+def _with_stat(E, name, stat, value):
+    E = dict(E)
+    E[name] = dict(E[name], **{stat: value})
+    return E
+
+
+def gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
+    """Memoized per block (the answer is the model's, not the data's): ``_gated``."""
+    key = tuple(row[0] for row in block)
+    if key not in _GATED:
+        _GATED[key] = _gated(q, E, K, data, hyper, dim, block, layout)
+    return _GATED[key]
+
+
+_GATED = {}
+
+
+def _gated(q, E, K, data, hyper, dim, block, layout):
+    """Whether the block is a Dirichlet θ over the groups followed by a
+    Categorical z over the rows whose own factor reads θ at the group index,
+    with the messages described above.  Found from the updates themselves:
+    z's prior message must be E[log θ] gathered at the index, z's other
+    messages must not move with θ, θ's messages must be its prior's and, from
+    z, the weighted sum of r over each group's rows (each a linear map of the
+    locals' statistics, so one generic probe decides)."""
+    if layout is None or not layout["index"] or len(block) != 2:
+        return False
+    (theta, t_family, t_point, update_t, prior_t), (z, z_family, z_point, update_z, prior_z) \
+        = block
+    if (t_family, z_family) != ("Dirichlet", "Categorical") or t_point or z_point \
+            or layout["plates"][theta] != layout["G"] or layout["plates"][z] != layout["R"]:
+        return False
+    index = data[layout["index"]]
+    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z))
+    rows, groups = index.size, dim[layout["G"]]
+    probe = np.random.default_rng(0)
+    log_theta = -probe.random((groups, np.shape(E[theta]["log"])[-1]))
+    r = probe.dirichlet(np.ones(log_theta.shape[-1]), size=rows)
+
+    def close(a, b):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        return a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-9)
+    try:
+        E1 = _with_stat(_with_stat(E, theta, "log", log_theta), z, "onehot", r)
+        E2 = _with_stat(_with_stat(E, theta, "log", 2.0 * log_theta - 1.0), z, "onehot",
+                        np.zeros_like(r))
+        c1, c2 = update_z(E1, K, data, hyper, dim), update_z(E2, K, data, hyper, dim)
+        p1, p2 = prior_z(E1, K, data, hyper, dim), prior_z(E2, K, data, hyper, dim)
+        t1, t2 = update_t(E1, K, data, hyper, dim), update_t(E2, K, data, hyper, dim)
+        if set(c1) != {"onehot"} or set(p1) != {"onehot"} or set(t1) != {"log"}:
+            return False
+        own = np.broadcast_to(prior_t(E2, K, data, hyper, dim)["log"], np.shape(t2["log"]))
+        grouped = _scatter_rows(index, groups, weight) @ r
+        read = _reads_theta(index, weight, data)
+        return bool(close(p1["onehot"], read[:, None] * log_theta[index])
+                    and close(p2["onehot"], read[:, None] * (2.0 * log_theta - 1.0)[index])
+                    and close(c1["onehot"] - p1["onehot"], c2["onehot"] - p2["onehot"])
+                    and close(t2["log"], own) and close(t1["log"] - own, grouped))
+    except (ValueError, IndexError, TypeError, KeyError):
+        return False
+
+
+def _reads_theta(index, weight, data):
+    """How much of E[log θ] each row's z hears: all of it where the row weight
+    is a count (collapsed rows), none where it is a 0/1 mask that is 0 (a
+    missing observation's row, fit(missing="skip"), whose z is dropped)."""
+    masked = weight is not None and any(
+        data.get(mask) is weight for _, mask, _ in globals().get("MASKS", ()))
+    return np.asarray(weight, dtype=float) if masked else np.ones(index.size)
+
+
+def _scatter_rows(index, groups, weight):
+    """The (groups × rows) matrix that sums each group's rows, times their weight."""
+    return spsparse.csr_matrix((np.ones(index.size) if weight is None else weight,
+                                (index, np.arange(index.size))), shape=(groups, index.size))
+
+
+def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
+    """The block (θ, z) updated ``iters`` times in exp space (above), each
+    group until the mean change of its γ is at most ``tol``; returns the
+    coefficients of z's last update."""
+    (theta, family, point, _, prior_t), z_row = block
+    z = z_row[0]
+    index = data[layout["index"]]
+    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z))
+    groups = dim[layout["G"]]
+    fixed = np.broadcast_to(prior_t(E, K, data, hyper, dim)["log"] + 1.0,
+                            np.shape(E[theta]["log"]))
+    active = np.arange(groups)
+    rows, position, weights = _active_rows(index, active, weight, groups)
+    # θ from the rows' r as they are (update_theta, as gated_dirichlet found it)
+    gamma = fixed + spsparse.csc_matrix((weights, position, np.arange(rows.size + 1)),
+                                        shape=(groups, rows.size)) @ E[z]["onehot"]
+    _set_state(q, E, theta, family, point, {"concentration": gamma})
+    gamma = np.array(gamma, dtype=float)
+    log_theta = np.array(E[theta]["log"], dtype=float)
+    rest, b = _messages_but_theta(E, K, data, hyper, dim, block, index)
+    b_active, underflow = b, False
+    for _ in range(iters - 1):
+        part = log_theta[active]
+        expd = np.exp(part - part.max(axis=-1, keepdims=True))
+        norm = np.einsum("tk,tk->t", np.take(expd, position, axis=0), b_active)
+        if norm.size and norm.min() < _EXP_FLOOR:
+            underflow = True  # (the plain loop below takes over)
+            break
+        # Σ_{t in d} w_t b[t] / n_t: a (groups × rows) matrix with w_t / n_t in column t
+        scatter = spsparse.csc_matrix((weights / norm, position, np.arange(norm.size + 1)),
+                                      shape=(active.size, norm.size))
+        new = fixed[active] + expd * (scatter @ b_active)
+        moved = np.abs(new - gamma[active]).mean(axis=1) > tol
+        gamma[active] = new
+        log_theta[active] = FAMILY_FUNCTIONS[family]["expectations"]({"concentration": new})["log"]
+        if not moved.any():
+            break
+        if moved.sum() < SHRINK * moved.size:
+            active = active[moved]
+            rows, position, weights = _active_rows(index, active, weight, groups)
+            b_active = np.take(b, rows, axis=0)
+    _set_state(q, E, theta, family, point, {"concentration": gamma})
+    read = _reads_theta(index, weight, data)
+    coeffs = {"onehot": read[:, None] * np.take(E[theta]["log"], index, axis=0) + rest}
+    _set_state(q, E, z, z_row[1], z_row[2], _posterior(z, z_row[1], coeffs))
+    if underflow:
+        iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
+        coeffs = _update_latent(q, E, K, data, hyper, dim, z_row)
+    return coeffs
+
+
+def _active_rows(index, active, weight, groups):
+    """The rows of the active groups, their group's position among them, and
+    their weights."""
+    where = np.full(groups, -1, dtype=np.int64)
+    where[active] = np.arange(active.size)
+    position = where[index]
+    rows = np.flatnonzero(position >= 0)
+    return rows, position[rows], np.ones(rows.size) if weight is None else weight[rows]
+
+
+def _messages_but_theta(E, K, data, hyper, dim, block, index):
+    """z's coefficients but θ's (the rest, B above) and exp(B − its row
+    maxima): once per state of the globals (the restart's pass and the main
+    pass of a sweep share them)."""
+    (theta, *_), z_row = block
+    inputs = (index, K, hyper) + tuple(E[name] for name in sorted(E) if name not in LOCAL_BLOCK)
+    hit = _MEMO.get(("gated rest", z_row[0]))
+    if hit is not None and len(hit[0]) == len(inputs) and all(
+            a is b for a, b in zip(hit[0], inputs)):
+        return hit[1]
+    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z_row[0]))
+    rest = z_row[3](E, K, data, hyper, dim)["onehot"] \
+        - _reads_theta(index, weight, data)[:, None] * np.take(E[theta]["log"], index, axis=0)
+    b = rest - rest.max(axis=-1, keepdims=True)
+    np.exp(b, out=b)
+    _MEMO[("gated rest", z_row[0])] = (inputs, (rest, b))
+    return rest, b
+
+
+def gated_start(q, E, K, data, hyper, dim, rng, init):
+    """A start given for the globals of a gated block (``locals_first``)
+    followed by the locals fitted to it as batch VB for LDA does: each group's
+    θ at a near-flat random concentration, Gamma(100, 1/100) per entry
+    (scikit-learn's E-step start; at its prior, every document's choice among
+    near-equal topics would follow the topics' noise alone, the same for all,
+    and a topic could empty at once), z from it, then the block iterated to
+    convergence.  Returns whether it applied."""
+    block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
+    layout = local_layout(data, dim) if len(block) == 2 else None
+    if not locals_first(init) or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
+        return False
+    (theta, family, point, *_), z_row = block
+    concentration = rng.gamma(100.0, 0.01, np.shape(q[theta]["concentration"]))
+    _set_state(q, E, theta, family, point, {"concentration": concentration})
+    _update_latent(q, E, K, data, hyper, dim, z_row)
+    iterate_gated(q, E, K, data, hyper, dim, block, GATED_ITERS, LOCAL_TOL, layout)
+    return True
+
+
+def gated_loop(q, E, K, data, hyper, dim, block, iters, tol):
+    """local_loop.block_to_convergence's gated case: ``iterate_gated`` on a
+    block of rows (an SVI minibatch, a chunk), or None where the block is not
+    gated."""
+    layout = local_layout(data, dim) if len(block) == 2 else None
+    if layout is not None and layout["index"] \
+            and _plain(q, E, [row[0] for row in block], dim, layout) \
+            and gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
+        return iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout)
+    return None

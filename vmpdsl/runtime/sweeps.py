@@ -19,8 +19,13 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     for _ in range(n_init):
         q, E = {}, {}
         _initial_state(q, E, K, data, hyper, dim, rng, init, start)
+        schedule = {}  # the local restarts' state (local_restart.py)
+        gated = len(LOCAL_BLOCK) > 1 and max_iter > 0 and FEATURES["LOCAL_BLOCK.start"](
+            q, E, K, data, hyper, dim, rng, init)  # (local_restart.gated_start)
+        if max_iter > 0 and not gated and locals_first(init):
+            sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule, only_locals=True)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
-                                 local_iters)
+                                 local_iters, schedule)
         if start == "kmeans" and converged and globals().get("KMEANS_STARTS"):
             _MEMO.clear()  # kmeans.py: delete and merge moves
             trace, converged = FEATURES["KMEANS_STARTS.moves"](
@@ -38,14 +43,16 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
     return q, E, trace, converged, finals
 
 
-def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local_iters=1):
+def climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate=True, local_iters=1,
+          schedule=None):
     """Sweep (every update a coordinate-ascent step, so the ELBO never falls;
     the local block up to ``local_iters`` times, local_loop.py) until
     ``has_converged``; returns (the ELBO after each sweep, converged).
     With ``rotate``, each sweep ends with the rotation step of the model's
     bilinear pairs (ROTATIONS, runtime/rotate.py through features.FEATURES),
     which never lowers the ELBO."""
-    trace, schedule = [], {}  # schedule: the local restarts' state (local_restart.py)
+    trace = []
+    schedule = {} if schedule is None else schedule  # the local restarts' state
     for iteration in range(max_iter):
         before = dict(E)  # each update replaces E[name]: the sweep's start stays
         coeffs = sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule)
