@@ -103,7 +103,8 @@ class Model:
         before the globals, stopping when they stop moving; over groups of
         rows (LDA) per group, with restarts kept where they raise the ELBO.
         Default (None): 15 for a block of several latents over groups of
-        rows, else 1 (the plain sweep; README).
+        rows, 100 (each group stopping on its own) where that block is LDA's
+        Dirichlet θ read by a Categorical z, else 1 (the plain sweep; README).
 
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
         the same fit (as with ``collapse=False``), for data in memory, as
