@@ -155,10 +155,7 @@ class BarScale:
     def render(self, r, letters) -> str:
         from .blocks import render_sum  # blocks imports the family table, which imports us
         s = r.s
-        n, xbar = count_text(r, self.parts, letters), bar_text(r, self, letters)
-        b = prior_text(r, self.parts, letters)
-        scatter = s.index(s.name("S"), [letters[l] for l in self.plates])
-        r.named[("@bar", self.name)] = (self, letters)
+        n, xbar, b, scatter = scatter_parts(r, self, letters)
         weight = s.frac(f"{b} {n}", f"{b} + {n}", True, False)
         weight = weight if s.latex else s.paren(weight)
         rest = render_sum(r, self.parts.rest, letters) + " + " if self.parts.rest else ""
@@ -180,10 +177,7 @@ class BarRate:
     def render(self, r, letters) -> str:
         from .blocks import render_sum
         s = r.s
-        n, xbar = count_text(r, self.parts, letters), bar_text(r, self, letters)
-        b = prior_text(r, self.parts, letters)
-        scatter = s.index(s.name("S"), [letters[l] for l in self.plates])
-        r.named[("@bar", self.name)] = (self, letters)
+        n, xbar, b, scatter = scatter_parts(r, self, letters)
         rest = render_sum(r, scale(self.parts.rest, Fraction(1, 2)), letters) + " + " \
             if self.parts.rest else ""
         diff = xbar if self.parts.mean0 is None else \
@@ -191,6 +185,15 @@ class BarRate:
         half = s.number(Fraction(1, 2))
         return f"{rest}{half} {n} {scatter} + " + \
             s.frac(f"{b} {n} {s.square(diff)}", f"2 {s.paren(f'{b} + {n}')}", True)
+
+
+def scatter_parts(r, value, letters) -> tuple:
+    """(N, x̄, B, S) as printed, for W⁻¹ or b; the "where" block will define
+    x̄ and S (where_lines)."""
+    n, xbar = count_text(r, value.parts, letters), bar_text(r, value, letters)
+    scatter = r.s.index(r.s.name("S"), [letters[l] for l in value.plates])
+    r.named[("@bar", value.name)] = (value, letters)
+    return n, xbar, prior_text(r, value.parts, letters), scatter
 
 
 def count_text(r, parts: Centred, letters) -> str:
