@@ -39,6 +39,7 @@ the wiring stays in place (README, "Layout of the emitted module").
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 import textwrap
@@ -171,6 +172,14 @@ def statements(source: str, part: str = "") -> tuple[str, list]:
     return title, found
 
 
+@functools.lru_cache(maxsize=64)
+def runtime_statements(source: str, part: str) -> tuple[str, list]:
+    """``statements`` of a runtime part, parsed once per process: the parts
+    are the same for every model, and parsing them was most of a compile
+    (the statements are only read afterwards)."""
+    return statements(source, part)
+
+
 def first_sentence(doc: str) -> str:
     """A docstring's first sentence, on one line."""
     paragraph = " ".join(doc.strip().split("\n\n")[0].split())
@@ -293,7 +302,7 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
     _, model = statements("\n".join(model_lines))
     runtime, titles = [], {}
     for source, where in parts:
-        title, found = statements(source, where)
+        title, found = runtime_statements(source, where)
         titles[where] = title
         runtime += found
     defined = {name for s in runtime for name in s.defines}
@@ -324,7 +333,11 @@ def assemble(doc: str, model_lines: list, parts: list, trim: bool = True) -> Ass
                         if s not in wiring or split[id(s)])
     wiring_text = joined(split[id(s)][1] if split[id(s)] else s.text for s in wiring)
     runtime_text = joined(body)
-    used = {n for s in model for n in s.uses} | _names(ast.parse(runtime_text))
+    # the names the kept runtime uses, from its statements and live hook
+    # entries (equal to parsing runtime_text again, without the parse)
+    used = {n for s in model for n in s.uses} | \
+        {n for i in kept for n in runtime[i].uses} | \
+        {n for i, e in live for n in runtime[i].entries[e].uses}
     imports = [line for alias, line in IMPORTS.items() if alias in used]
     standard = [line for line in imports
                 if line in ("import os", "import warnings", "import weakref")]

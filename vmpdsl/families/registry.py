@@ -12,6 +12,7 @@ helpers it lists and its family's other functions.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 
 from ..runtime import helpers as runtime_helpers
@@ -98,4 +99,11 @@ def runtime_source(families: list[str], helpers: tuple[str, ...] = ()) -> str:
         wanted.add(fn)
     functions = sorted(wanted, key=order.__getitem__)
     functions += [fn for record in records for fn in record.functions]
-    return "\n\n".join(inspect.getsource(fn).rstrip() + "\n" for fn in functions)
+    return "\n\n".join(function_source(fn) for fn in functions)
+
+
+@functools.lru_cache(maxsize=None)
+def function_source(fn) -> str:
+    """A runtime function's source, read once per process (every compile
+    pastes the same functions)."""
+    return inspect.getsource(fn).rstrip() + "\n"
