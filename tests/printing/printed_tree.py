@@ -15,7 +15,7 @@ from vmpdsl.derive.statistics import Mono
 from vmpdsl.printing.collect import Context, collect
 from vmpdsl.printing.formulas import Inverse, Ratio, formulas
 from vmpdsl.printing.squares import Square, expand
-from vmpdsl.printing.textbook import BarMean, BarRate, BarScale
+from vmpdsl.printing.textbook import Bar, BarMean
 
 
 class Tree:
@@ -86,7 +86,7 @@ class Tree:
             matrix = done["precision"] if value.matrix == ["S"] else self.pieces(form, value.matrix)
             times = self.pieces(form, value.times)
             return solve(matrix, times, value.before)
-        if isinstance(value, (BarMean, BarRate, BarScale)):
+        if isinstance(value, Bar):
             return self.textbook(form, value)
         if hasattr(value, "pieces"):  # a block's W⁻¹ = (pieces) − β m mᵀ: the pieces
             return self.pieces(form, value.pieces)

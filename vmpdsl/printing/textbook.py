@@ -126,12 +126,16 @@ def relabel(a, event: str):
 
 # --------------------------------------------------------------- printing
 @dataclass
-class BarMean:
-    """m = (B m0 + N x̄) / β (PRML 10.61)."""
+class Bar:
+    """A block parameter printed in x̄ and S (the subclasses render one)."""
 
     parts: Centred
     name: str  # the block's update
     plates: tuple  # its plate labels
+
+
+class BarMean(Bar):
+    """m = (B m0 + N x̄) / β (PRML 10.61)."""
 
     def render(self, r, letters) -> str:
         s = r.s
@@ -144,13 +148,8 @@ class BarMean:
         return s.frac(f"{lead} + {n} {xbar}", beta, False, True)
 
 
-@dataclass
-class BarScale:
+class BarScale(Bar):
     """W⁻¹ = A + N S + (B N / (B + N)) (x̄ − m0)(x̄ − m0)ᵀ (PRML 10.62)."""
-
-    parts: Centred
-    name: str
-    plates: tuple
 
     def render(self, r, letters) -> str:
         from .blocks import render_sum  # blocks imports the family table, which imports us
@@ -165,14 +164,9 @@ class BarScale:
         return f"{rest}{n} {scatter} + {weight} {diff}{diff}{s.T}"
 
 
-@dataclass
-class BarRate:
+class BarRate(Bar):
     """b = b0 + ½ N S + B N (x̄ − m0)² / (2 (B + N)): the Normal–Gamma rate
     (Murphy 2007, §3; PRML (10.62)'s scalar form, halved)."""
-
-    parts: Centred
-    name: str
-    plates: tuple
 
     def render(self, r, letters) -> str:
         from .blocks import render_sum
