@@ -4,7 +4,8 @@ runtime it uses, trimmed at compile time.
 The runtime (``vmpdsl.runtime`` and the family functions) is pasted in as
 source, and only its top-level definitions that the module reaches are kept:
 reachability by name from the model's code and from ``ENTRY_POINTS`` (what
-users and the package call on a module).  A name counts as used wherever it
+users and the package call on a module; ``FEATURE_ENTRY_POINTS`` only where
+the model has that feature).  A name counts as used wherever it
 occurs in a kept definition, also as a string (``globals().get("BLOCKS")``),
 so trimming never drops something the module can reach.
 
@@ -32,9 +33,9 @@ the runtime under a banner, then the *wiring*: the model's statements that
 call runtime functions at import time (``UPDATES = updates_in_order(...)``),
 moved after what they name; a function whose decorator is such a call stays
 in place and the wiring applies the decorator (``statistics_z =
-once_per_update('z')(statistics_z)``).  ``Assembled.pair`` writes the runtime as a sibling file instead,
-which the model's file runs in its own namespace before its code, so there
-the wiring stays in place (README, "Layout of the emitted module").
+once_per_update('z')(statistics_z)``).  ``Assembled.pair`` writes the
+runtime as a sibling file instead, which the model's file runs in its own
+namespace before its code, so there the wiring stays in place (README, "Layout of the emitted module").
 """
 from __future__ import annotations
 

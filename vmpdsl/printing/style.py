@@ -110,8 +110,8 @@ class Text:
 
     def decimal(self, x: float) -> str:
         """A number the model wrote as a float, as short as Python writes it
-        (0.5, 0.001) or in powers of ten where that is shorter: 1e-4 prints
-        1e-4, not 0.0001 (the model's own spelling is not kept by the parser)."""
+        (0.5, 0.25) or in powers of ten where that is shorter: 1e-4 and 0.001
+        print 1e-4 and 1e-3 (the model's own spelling is not kept by the parser)."""
         mantissa, power = scientific(x)
         plain = repr(float(x))
         if power is None or len(plain) <= len(f"{mantissa}e{power}"):
