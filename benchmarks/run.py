@@ -459,7 +459,9 @@ def markdown(results):
            ""]
     for name, res in results["models"].items():
         cfg = ", ".join(f"{k}={v}" for k, v in res["sizes"].items())
-        out += [f"## {name} ({cfg}; data {fmt_b(res['data_bytes'])})", "",
+        commit = other_commit(res, results)
+        out += [f"## {name} ({cfg}; data {fmt_b(res['data_bytes'])})"
+                + (f" (measured on vmpdsl {commit})" if commit else ""), "",
                 "| implementation | per iter | ratio | converge (iters) | ratio | compile first / cached | peak mem | ×data | ratio | note |",
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for impl, r in res["rows"].items():
@@ -474,27 +476,33 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+
+    def section(lines, entry):
+        """A section's lines, followed by the commit it was measured on if not this run's."""
+        commit = other_commit(entry, results)
+        return lines + ([f"Measured on vmpdsl {commit}.", ""] if commit else [])
+
     if "lda_batch" in results:
-        out += lda_batch.markdown(results["lda_batch"])
+        out += section(lda_batch.markdown(results["lda_batch"]), results["lda_batch"][0])
     if "front_end" in results:
-        out += front_end.markdown(results["front_end"])
-    if "lda_svi" in results:
+        out += section(front_end.markdown(results["front_end"]), results["front_end"])
+    if "lda_svi" in results:  # names its commit itself
         out += lda_svi.markdown(results["lda_svi"])
     if "chunked" in results:  # issue 13: benchmarks/chunked_gmm.py
         import chunked_gmm
-        out += chunked_gmm.markdown(results["chunked"])
+        out += section(chunked_gmm.markdown(results["chunked"]), results["chunked"])
     if "scaling" in results:
         sc = results["scaling"]
-        out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
-                "| N | vmpdsl | hand-written NumPy | ratio |", "|---|---|---|---|"]
-        for r in sc["rows"]:
-            out.append(f"| {r['N']:,} | {fmt_t(r['vmpdsl'])} | {fmt_t(r['hand-written NumPy'])} "
-                       f"| {r['vmpdsl'] / r['hand-written NumPy']:.2f}× |")
-        out += ["", "Log-log slope of time per iteration in N: "
-                + ", ".join(f"{k} {v:.2f}" for k, v in sc["slope"].items()), ""]
+        lines = [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
+                 "| N | vmpdsl | hand-written NumPy | ratio |", "|---|---|---|---|"]
+        lines += [f"| {r['N']:,} | {fmt_t(r['vmpdsl'])} | {fmt_t(r['hand-written NumPy'])} "
+                  f"| {r['vmpdsl'] / r['hand-written NumPy']:.2f}× |" for r in sc["rows"]]
+        lines += ["", "Log-log slope of time per iteration in N: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in sc["slope"].items()), ""]
+        out += section(lines, sc)
     if results.get("dask"):
         import dask_gmm
-        out += dask_gmm.markdown(results["dask"])
+        out += section(dask_gmm.markdown(results["dask"]), results["dask"])
     return "\n".join(out)
 
 
@@ -504,7 +512,7 @@ REFERENCE_LIMIT = {"gmm": 1.0}
 
 def targets(results):
     """The issues' targets as ratios from this run."""
-    lines = ["## Targets (issues 5 and 10), from this run", "",
+    lines = ["## Targets (issues 5 and 10), from the sections above", "",
              "| target | model | measured | met |", "|---|---|---|---|"]
 
     def row(target, model, value, ok):
@@ -545,6 +553,38 @@ def vmpdsl_version():
         return "unknown"
 
 
+def merged_into_previous(results, path):
+    """``results`` (this run's header, nothing measured yet) over the sections of
+    the results.json at ``path``, so that a run of some sections keeps the rest.
+    A quick run never merges into a full one or the other way round."""
+    try:
+        with open(path) as fh:
+            previous = json.load(fh)
+    except FileNotFoundError:
+        return results
+    if previous.get("quick") != results["quick"]:
+        sys.exit(f"bench: --merge: {path} holds a {'quick' if previous.get('quick') else 'full'} run; "
+                 "merge only runs of the same mode")
+    def tagged(section):  # a section from before sections named their commit
+        if isinstance(section, list):  # lda_batch: one entry per corpus
+            return [tagged(entry) for entry in section]
+        if isinstance(section, dict) and "commit" not in section:
+            return dict(section, commit=previous.get("vmpdsl"))
+        return section
+
+    for key, section in previous.items():
+        if key not in results:
+            results[key] = tagged(section)
+    results["models"] = {name: tagged(entry) for name, entry in previous.get("models", {}).items()}
+    return results
+
+
+def other_commit(section, results):
+    """The commit a merged section was measured on, if not this run's; else None."""
+    commit = section.get("commit") if isinstance(section, dict) else None
+    return None if commit in (None, results.get("vmpdsl")) else commit
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
@@ -560,6 +600,9 @@ def main(argv=None):
                    help="skip the dask LocalCluster row (benchmarks/dask_gmm.py)")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
     p.add_argument("--render", action="store_true", help="only re-render results.md from results.json")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the sections of the existing results.json that this run does not measure "
+                        "(each section names the commit it was measured on)")
     args = p.parse_args(argv)
     if args.render:
         with open(os.path.join(args.out, "results.json")) as fh:
@@ -574,21 +617,23 @@ def main(argv=None):
                           f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"),
                "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {},
                "clock": "wall" if clock is time.perf_counter else "cpu"}
+    if args.merge:
+        results = merged_into_previous(results, os.path.join(args.out, "results.json"))
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         if name == "lda_svi":  # stochastic VI vs scikit-learn online (issue 13)
             results["lda_svi"] = dict(lda_svi.run(args.quick), commit=results["vmpdsl"])
             continue
         if name == "lda_batch":  # batch VB with the local restarts vs scikit-learn batch
-            results["lda_batch"] = [lda_batch.compare(200 if args.quick else 2000)]
+            results["lda_batch"] = [dict(lda_batch.compare(200 if args.quick else 2000), commit=results["vmpdsl"])]
             continue
         if name == "chunked":  # chunked vs in-memory GMM, and from disk (issue 13)
             import chunked_gmm
-            results["chunked"] = chunked_gmm.bench(args.quick, args.big)
+            results["chunked"] = dict(chunked_gmm.bench(args.quick, args.big), commit=results["vmpdsl"])
             continue
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
         try:
-            results["models"][name] = bench_model(name, cfgs[name], n_iter, [])
+            results["models"][name] = dict(bench_model(name, cfgs[name], n_iter, []), commit=results["vmpdsl"])
         except Mismatch as err:  # no table from a reference that times something else
             sys.exit(f"bench: {err}")
         for impl, r in results["models"][name]["rows"].items():
@@ -596,13 +641,14 @@ def main(argv=None):
                   f"  {r.get('note', '')[:90]}", flush=True)
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.scaling:
-        results["scaling"] = scaling(args.quick, 4)
+        results["scaling"] = dict(scaling(args.quick, 4), commit=results["vmpdsl"])
     if not args.no_front_end:
-        results["front_end"] = front_end.measure()
+        results["front_end"] = dict(front_end.measure(), commit=results["vmpdsl"])
     if not args.no_dask:  # benchmarks/dask_gmm.py: the dask LocalCluster row
         import dask_gmm
         print("dask LocalCluster vs in-process (GMM) ...", flush=True)
-        results["dask"] = dask_gmm.measure(dask_gmm.SIZES[:2] if args.quick else dask_gmm.SIZES)
+        results["dask"] = dict(dask_gmm.measure(dask_gmm.SIZES[:2] if args.quick else dask_gmm.SIZES),
+                               commit=results["vmpdsl"])
     md = markdown(results)
     with open(os.path.join(args.out, "results.md"), "w") as fh:
         fh.write(md + "\n")
