@@ -202,11 +202,12 @@ class Model:
             given = None if isinstance(init, str) else init  # the start is start_from
             result = fit_distributed(module, self._compiled.code, data, client, chunk_size,
                                      hypers, max_iter, tol, seed, given, report, local_iters,
-                                     keep_local, newton, start_from) if cluster else \
+                                     keep_local, newton, start_from, collapse) if cluster else \
                 fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
                             given, report, local_iters, keep_local, newton,
-                            "skip" if skip else None, start_from)
-            collapse = False  # every row is fitted (chunked.py)
+                            "skip" if skip else None, start_from, collapse)
+            # every row is fitted, unless in blocks of whole groups (chunk_groups.py)
+            collapse = result.pop("collapse")
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
                                       skip, collapse, n_init, local_iters, rotate)
