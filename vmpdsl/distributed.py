@@ -205,7 +205,7 @@ def block_kinds(module, reads, locals_, grouped):
     if block:
         members = [reads[i] for i in block]
         reads[block[-1]] = None if None in members else set().union(*members)
-    return [("block" if i == block[-1] else "local" if row[0] in locals_ else "global", i)
+    return [("block" if i in block[-1:] else "local" if row[0] in locals_ else "global", i)
             for i, row in enumerate(module.UPDATES) if i not in block[:-1]], reads
 
 
