@@ -111,9 +111,10 @@ class Model:
         memory maps or ``.npy``/``.zarr`` paths read block by block; the row
         latents are computed again when needed rather than held, and their
         posterior is returned only with ``keep_local=True``.  The start and
-        the delete/merge moves are the in-memory fit's (vmpdsl.chunk_starts);
-        a default ``local_iters`` that the in-memory fit would iterate per
-        group (LDA) is refused: pass ``local_iters=1``.
+        the delete/merge moves are the in-memory fit's (vmpdsl.chunk_starts).
+        LDA's default local loop runs in blocks of whole documents
+        (vmpdsl.chunk_groups: the tokens sorted by document; duplicate
+        tokens merged as in memory; θ always returned, z with keep_local).
         Dask arrays (chunked along their rows), or ``client=`` a
         dask.distributed Client, run the same sweep on the cluster
         (vmpdsl.distributed; default the current Client).

@@ -18,8 +18,8 @@ the module's INIT_ORDER (gmm, lda, linreg, logreg); for other models
 chunked fitting is refused, as it is for rows that are not independent
 given the globals (chains, lags, data over rows × rows).  A mixture's
 k-means start and the delete/merge moves after the climb are the in-memory
-fit's too (chunk_starts.py); LDA's default per-document local iterations
-are not done here, and refused (``prepare``).
+fit's too (chunk_starts.py); LDA's default per-document local loop runs in
+blocks of whole documents, each block's θ and z held (chunk_groups.py).
 
 Data arrays may be in memory, numpy memory maps, or ``.npy``/``.zarr`` paths
 (ondisk.py): a block is read when a pass needs it, so an on-disk array is
@@ -28,7 +28,8 @@ passes but computed again from the globals they were last updated from
 (chunk_passes.materialize), so the memory a fit needs is the data's (if in
 memory), one block's working set and the globals; ``keep_local=True`` holds
 them and returns their posterior too.  Rows are fitted one by one (never
-merged as ``collapse`` does, which would compare rows across blocks);
+merged as ``collapse`` does, which would compare rows across blocks, except
+in blocks of whole groups, chunk_groups.py);
 ``missing="skip"`` masks are bound per block.
 
 The driver is here; it calls the functions every emitted module has

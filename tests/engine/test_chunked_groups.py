@@ -108,3 +108,15 @@ def test_a_given_start_is_refused():
     with pytest.raises(vmpdsl.VmpError, match="local_iters=1"):
         vmpdsl.load("models/lda.vmp").fit(data, chunk_size=50,
                                           init={"phi": {"concentration": phi}})
+
+
+def test_cli_chunk_size_gives_the_in_memory_default(tmp_path, capsys):
+    from vmpdsl import cli
+    data = corpus()
+    np.savez(tmp_path / "corpus.npz", doc=data["doc"], word=data["word"])
+    args = ["fit", "models/lda.vmp", "--data", str(tmp_path / "corpus.npz"), "--set", "Dc=30",
+            "--set", "V=25", "--set", "K=3", "--seed", "3", "--quiet", "--max-iter", "12"]
+    assert cli.main(args) == 0
+    alone = capsys.readouterr().out.splitlines()[0]
+    assert cli.main(args + ["--chunk-size", "40"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == alone
