@@ -125,7 +125,8 @@ class Model:
         kappa)`` (default (10, 0.7)); ``max_iter`` counts passes over the data,
         ``elbo`` holds the exact full-data ELBO after every ``elbo_every``
         passes, ``result["svi"]`` the held-out bound and perplexity of
-        ``heldout`` data.
+        ``heldout`` data; a mixture's first minibatch starts from k-means on
+        its rows (``init="random"``: at random).
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
@@ -175,19 +176,16 @@ class Model:
         if start_from not in ("kmeans", "random"):
             raise VmpDataError(f"init must be 'kmeans', 'random' or a dict of starting values "
                                f"by latent name, got {init!r}")
-        if isinstance(init, str) and method != "vmp":
-            if init != "random":  # SVI fits start at random (README)
-                raise VmpDataError(f"init={init!r} needs all rows at once: fit with "
-                                   f"method='vmp' or pass init='random'")
-            init = None
         if method != "vmp":
             from .svi import fit_method
             if cluster:
                 raise VmpDataError("dask arrays and client= work with method='vmp' only")
+            # (a mixture's k-means start: on the first minibatch, vmpdsl.svi)
             result = fit_method(self, method, data, batch_size, learning_rate, hypers, max_iter,
-                                tol, seed, init, report, local_iters, elbo_every, heldout,
-                                collapse, rotate, n_init=n_init, skip=skip, chunk_size=chunk_size,
-                                keep_local=keep_local)
+                                tol, seed, None if isinstance(init, str) else init, report,
+                                local_iters, elbo_every, heldout, collapse, rotate,
+                                n_init=n_init, skip=skip, chunk_size=chunk_size,
+                                keep_local=keep_local, start=start_from)
         elif chunk_size is not None or cluster:
             from .chunked import fit_chunked
             from .distributed import fit_distributed
