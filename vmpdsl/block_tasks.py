@@ -123,7 +123,8 @@ def start_block(shared, rows, rng, given, starts, *columns):
 
 def block_distinct(shared, *columns):
     """The number of distinct rows of a block (chunk_groups.merges)."""
-    return distinct_rows(shared.module(), dict(shared.empty, **dict(zip(shared.rows, columns))))
+    return distinct_rows(shared.module(), dict(shared.empty, **dict(zip(shared.rows, columns))),
+                         shared.plate)
 
 
 def block_move_sums(state, shared, name):

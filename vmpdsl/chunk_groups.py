@@ -51,7 +51,7 @@ def group_layout(module, data, plate, local_iters, missing=None) -> dict | None:
     if not (layout and layout["index"]) or layout["R"] != plate:
         return None
     return {"index": layout["index"], "G": layout["G"], "groups": int(dim[layout["G"]]),
-            "iters": module.GATED_ITERS if local_iters is None else int(local_iters)}
+            "R": plate, "iters": module.GATED_ITERS if local_iters is None else int(local_iters)}
 
 
 def check_grouped(module, init, missing):
@@ -125,27 +125,33 @@ def bind_group_rows(module, chunk, hyper, rows, groups, grouping, merge):
     index = grouping["index"]
     arrays = dict(arrays, **{index: arrays[index] - groups[0]})
     dim = dict(dim, **{grouping["G"]: groups[1] - groups[0]})
-    inverse = merge_rows(module, dim, arrays) if merge and stop > start else None
+    inverse = merge_rows(module, dim, arrays, grouping["R"]) if merge and stop > start \
+        else None
     return (dim, arrays, module._constants(dim, arrays, hyper)), inverse
 
 
-def merge_rows(module, dim, arrays):
+def merge_rows(module, dim, arrays, plate):
     """collapse_rows of the row plate, whatever the block's share of
-    duplicates (the decision is the whole data's: ``merges``)."""
-    inverse = None
-    for plate, weight, names, _ in module.COLLAPSIBLE:
-        keep, inverse, counts = module._distinct_rows([arrays[n] for n in names])
-        for name in names:
-            arrays[name] = arrays[name][keep]
-        arrays[weight] = counts.astype(float)
-        dim[plate] = counts.size
+    duplicates (the decision is the whole data's: ``merges``); returns the
+    inverse index."""
+    _, weight, names, _ = collapsible(module, plate)
+    keep, inverse, counts = module._distinct_rows([arrays[n] for n in names])
+    for name in names:
+        arrays[name] = arrays[name][keep]
+    arrays[weight] = counts.astype(float)
+    dim[plate] = counts.size
     return inverse
 
 
-def distinct_rows(module, chunk) -> int:
+def collapsible(module, plate):
+    """The row plate's COLLAPSIBLE entry: (plate, weight, data, latents)."""
+    return next(row for row in module.COLLAPSIBLE if row[0] == plate)
+
+
+def distinct_rows(module, chunk, plate) -> int:
     """The number of distinct rows of a block (``merges``)."""
-    dim, arrays = module.bind_data(chunk, None)
-    names = module.COLLAPSIBLE[0][2]
+    _, arrays = module.bind_data(chunk, None)
+    names = collapsible(module, plate)[2]
     return int(module._distinct_rows([arrays[n] for n in names])[2].size) if \
         len(arrays[names[0]]) else 0
 

@@ -84,7 +84,7 @@ class Blocks:
                 chunk_size, grouping["index"], grouping["groups"])
             self.starts, self.stops = edges[:-1], edges[1:]
             if merge_wanted(module, collapse, plate):
-                self.merge = merges(module, sum(distinct_rows(module, self.chunk(i))
+                self.merge = merges(module, sum(distinct_rows(module, self.chunk(i), plate)
                                                 for i in range(len(self.starts))), rows)
         else:
             self.starts = list(range(0, rows, chunk_size)) or [0]
