@@ -145,7 +145,7 @@ def merge_rows(module, dim, arrays, plate):
 
 def collapsible(module, plate):
     """The row plate's COLLAPSIBLE entry: (plate, weight, data, latents)."""
-    return next(row for row in module.COLLAPSIBLE if row[0] == plate)
+    return next(row for row in getattr(module, "COLLAPSIBLE", ()) if row[0] == plate)
 
 
 def distinct_rows(module, chunk, plate) -> int:
@@ -173,7 +173,7 @@ def check_gated(module, q, E, bound, hyper):
     dim, arrays, K = bound
     block = [row for row in module.UPDATES if row[0] in module.LOCAL_BLOCK]
     layout = module.local_layout(arrays, dim)
-    if not module.FEATURES["LOCAL_BLOCK.gated"](q, E, K, arrays, hyper, dim, block, layout):
+    if not module.gated_dirichlet(q, E, K, arrays, hyper, dim, block, layout):
         raise VmpDataError(f"chunk_size: the default local loop of model "
                            f"'{module.MODEL_NAME}' iterates its block "
                            f"({', '.join(module.LOCAL_BLOCK)}) over all groups together, "
@@ -187,9 +187,9 @@ def local_step(module, q, E, bound, hyper, iters, restart):
     dim, arrays, K = bound
     block = [row for row in module.UPDATES if row[0] in module.LOCAL_BLOCK]
     schedule = {"restart": restart}
-    coeffs = module.FEATURES["LOCAL_BLOCK.restarts"](
-        q, E, K, arrays, hyper, dim, block, iters, module.LOCAL_TOL,
-        module.local_layout(arrays, dim), schedule)
+    coeffs = module.restarted_block(q, E, K, arrays, hyper, dim, block, iters,
+                                    module.LOCAL_TOL, module.local_layout(arrays, dim),
+                                    schedule)
     return coeffs, schedule.get("gain", 0.0)
 
 
