@@ -219,7 +219,7 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
                       RuntimeWarning, stacklevel=3)
     result = state.result(trace, converged, hyper, keep_local)
-    result["collapse"] = blocks.merge
+    result["collapse"] = bool(grouping) and bool(collapse)  # (as asked, where it applies)
     return result
 
 

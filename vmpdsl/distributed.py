@@ -252,7 +252,7 @@ def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, 
     kept = driver.local_rows(keep_local) if keep_local or grouping else None
     result = fit_result(module, (driver.q, driver.E), locals_, kept, trace, converged, hyper,
                         dims)
-    result["collapse"] = bool(grouping and grouping["merge"])
+    result["collapse"] = bool(grouping) and bool(collapse)  # (as asked, where it applies)
     return result
 
 
