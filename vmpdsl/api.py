@@ -114,7 +114,8 @@ class Model:
         the delete/merge moves are the in-memory fit's (vmpdsl.chunk_starts).
         LDA's default local loop runs in blocks of whole documents
         (vmpdsl.chunk_groups: the tokens sorted by document; duplicate
-        tokens merged as in memory; θ always returned, z with keep_local).
+        tokens merged as in memory, so the same fit as the default one; θ
+        and z held between sweeps, θ always returned, z with keep_local).
         Dask arrays (chunked along their rows), or ``client=`` a
         dask.distributed Client, run the same sweep on the cluster
         (vmpdsl.distributed; default the current Client).
