@@ -265,6 +265,7 @@ def test_products_of_given_operands_are_memoized_by_identity(monkeypatch):
     monkeypatch.setattr(executor, "_PLANS", {})
     monkeypatch.setattr(executor, "_MEMO", {})
     monkeypatch.setattr(executor, "_SMALL_ELEMENTS", 0)  # the step route at test sizes
+    monkeypatch.setattr(executor, "_MEMO_WORK", 0)       # memoized at test sizes
     calls = []
     real = executor._by_matmul
     monkeypatch.setattr(executor, "_by_matmul", lambda *a: calls.append(a[0]) or real(*a))
@@ -284,3 +285,20 @@ def test_products_of_given_operands_are_memoized_by_identity(monkeypatch):
     shared = next(result for _, result in executor._MEMO.values())
     with pytest.raises(ValueError):
         shared += 1.0                                    # results are read-only
+
+
+def test_small_products_are_not_memoized(monkeypatch):
+    """A step of at most _MEMO_WORK products is recomputed (its memo would cost
+    more than it); a bigger one of the same spec is kept."""
+    monkeypatch.setattr(executor, "_PLANS", {})
+    monkeypatch.setattr(executor, "_MEMO", {})
+    rng = np.random.default_rng(8)
+    k, d = 10, 50
+    small = rng.normal(size=k), rng.normal(size=(d, k)), rng.normal(size=d)
+    np.testing.assert_allclose(contract("k,dk,d->", *small),
+                               np.einsum("k,dk,d->", *small), rtol=1e-12)
+    assert not executor._MEMO
+    big = rng.normal(size=(400, 60)), rng.normal(size=(60, 30)), rng.normal(size=(400, 30))
+    np.testing.assert_allclose(contract("ab,bc,ac->", *big),
+                               np.einsum("ab,bc,ac->", *big), rtol=1e-12)
+    assert executor._MEMO
