@@ -302,3 +302,28 @@ def test_small_products_are_not_memoized(monkeypatch):
     np.testing.assert_allclose(contract("ab,bc,ac->", *big),
                                np.einsum("ab,bc,ac->", *big), rtol=1e-12)
     assert executor._MEMO
+
+
+@pytest.mark.parametrize("spec", ["nkl,nkl->", "nkl->kl", "nkl,nk->nl", "k,nkl,l->n"])
+def test_shared_outer_route_is_decided_once_and_serves_new_values(monkeypatch, spec):
+    """The split of a SharedOuter contraction is decided once per spec and
+    shapes (prelude._OUTER_ROUTES); the route reads each call's operands, never
+    the first call's."""
+    from vmpdsl.runtime import prelude
+    monkeypatch.setattr(prelude, "_OUTER_ROUTES", {})
+    rng = np.random.default_rng(9)
+    routes = []
+    for _ in range(3):
+        operands, dense = [], []
+        for lab in spec.split("->")[0].split(","):
+            if len(lab) == 3:
+                outer, full = _outer(rng)
+                operands.append(outer)
+                dense.append(full)
+            else:
+                operands.append(rng.normal(size=tuple({"n": N, "k": K, "l": K}[l] for l in lab)))
+                dense.append(operands[-1])
+        np.testing.assert_allclose(contract(spec, *operands), np.einsum(spec, *dense),
+                                   rtol=1e-10, atol=1e-12)
+        routes.append(dict(prelude._OUTER_ROUTES))
+    assert routes[0] and routes[0] == routes[1] == routes[2]  # the same route objects

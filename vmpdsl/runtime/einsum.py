@@ -39,12 +39,17 @@ def _einsum(labels, operands, out):
     the small contractions of a model's iteration."""
     if not operands:
         return np.ones((1,) * len(out))
-    shapes = [getattr(o, "shape", ()) for o in operands]  # () for Python numbers
+    return _einsum_plan(labels, [getattr(o, "shape", ()) for o in operands], out)(operands)
+
+
+def _einsum_plan(labels, shapes, out):
+    """The plan of a contraction of operands of these shapes (() for Python
+    numbers), compiled on its first use."""
     key = (",".join(labels), out, *shapes)
     plan = _PLANS.get(key)
     if plan is None:
         plan = _PLANS[key] = _plan(labels, shapes, out)
-    return plan(operands)
+    return plan
 
 
 def _plan(labels, shapes, out, block=True):
