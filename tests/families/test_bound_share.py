@@ -27,3 +27,19 @@ def test_bound_share_is_the_inner_products_plus_the_entropy(name):
         np.sum(c * expectations[s], axis=tuple(range(-rank[s], 0))) if rank[s] else c * expectations[s]
         for s, c in coeffs.items())
     np.testing.assert_allclose(family.bound_share(coeffs, params), long_way, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("precision", [np.float64(2.5), rng.uniform(0.1, 9.0, 7),
+                                       rng.uniform(0.1, 9.0, (3, 4)),
+                                       np.broadcast_to(1.7, (6,))],
+                         ids=["scalar", "rows", "grid", "broadcast"])
+def test_entropy_total_is_the_sum_of_the_rows_entropies(precision):
+    """A family's entropy_total (the ELBO's, without the rows' array) equals
+    the sum of its per-row entropy, a broadcast row counted once per row."""
+    from scipy import stats
+    family = get_family("Normal")
+    params = {"mean": np.zeros(np.shape(precision)), "precision": precision}
+    total = family.entropy_total(params)
+    np.testing.assert_allclose(total, np.sum(family.entropy(params)), rtol=1e-13)
+    np.testing.assert_allclose(total, np.sum(stats.norm(0.0, 1.0 / np.sqrt(precision)).entropy()
+                                             * np.ones(np.shape(precision))), rtol=1e-12)
