@@ -43,3 +43,24 @@ def test_entropy_total_is_the_sum_of_the_rows_entropies(precision):
     np.testing.assert_allclose(total, np.sum(family.entropy(params)), rtol=1e-13)
     np.testing.assert_allclose(total, np.sum(stats.norm(0.0, 1.0 / np.sqrt(precision)).entropy()
                                              * np.ones(np.shape(precision))), rtol=1e-12)
+
+
+@pytest.mark.parametrize("rows, shared", [((6,), True), ((6,), False), ((2, 3), True)],
+                         ids=["shared", "distinct", "grid-shared"])
+@pytest.mark.parametrize("updated", [True, False], ids=["updated", "given"])
+def test_mvnormal_entropy_total_is_the_sum_of_the_rows_entropies(rows, shared, updated):
+    """MvNormal's entropy_total: each distinct row's entropy times the rows
+    sharing it, from the update's remembered log-determinant or factored anew."""
+    family = get_family("MvNormal")
+    a = rng.normal(size=rows + (3, 3)) if not shared else rng.normal(size=(3, 3))
+    precision = a @ np.swapaxes(a, -1, -2) + 3.0 * np.eye(3)
+    coeffs = {"x": rng.normal(size=rows + (3,)),
+              "xx": np.broadcast_to(-0.5 * precision, rows + (3, 3))}
+    params = family.params_from_coeffs(coeffs)
+    if not updated:  # a user's q: no remembered log-determinant
+        params = {k: np.array(v) for k, v in params.items()}
+    total = family.entropy_total(params)
+    np.testing.assert_allclose(total, np.sum(family.entropy(params)), rtol=1e-13)
+    _, logdet = np.linalg.slogdet(np.broadcast_to(precision, rows + (3, 3)))
+    np.testing.assert_allclose(total, np.sum(0.5 * (3 * (1 + np.log(2 * np.pi)) - logdet)),
+                               rtol=1e-12)

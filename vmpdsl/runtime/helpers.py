@@ -139,7 +139,7 @@ def chol_lower(matrix, what):
     engine reports as a user error on the variable being updated.
     """
     matrix = np.asarray(matrix, dtype=float)
-    if not np.all(np.isfinite(matrix)):
+    if not np.isfinite(matrix).all():  # (the method: np.all's wrapper costs µs)
         raise FloatingPointError(f"{what} has non-finite entries")
     if matrix.ndim == 2 and matrix.size:  # one matrix: LAPACK directly, ~2× faster
         chol, info = sla.lapack.dpotrf(matrix, lower=1)  # (zero above the diagonal)
@@ -154,7 +154,8 @@ def chol_lower(matrix, what):
 
 def chol_logdet(chol):
     """log det A from A's Cholesky factor: 2 Σ log diag L."""
-    return 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+    # (methods and the ufunc's reduce: np.sum's and np.diagonal's wrappers cost µs)
+    return 2.0 * np.add.reduce(np.log(chol.diagonal(0, -2, -1)), axis=-1)
 
 
 def spd_logdet(matrix, what):
