@@ -67,7 +67,8 @@ FEATURE_ENTRY_POINTS = {
 }
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
 # The fields the runtime reads as FAMILY_FUNCTIONS[family][field] (runtime/tables.py).
-FAMILY_FIELDS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
+FAMILY_FIELDS = ("params_from_coeffs", "expectations", "entropy", "entropy_total", "bound_share",
+                 "sample",
                  "check_params", "mode", "point_expectations", "start", "marginals")
 # The model's tables whose being non-empty turns on the feature of that name
 # (LOCAL_BLOCK's: having two latents or more, see features_of).
