@@ -401,6 +401,7 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
     log_theta = np.array(E[theta]["log"], dtype=float)
     rest, b = _messages_but_theta(E, K, data, hyper, dim, block, index)
     b_active, underflow = b, False
+    scatter = _Scatter(position, weights, active.size)
     for _ in range(iters - 1):
         part = log_theta[active]
         expd = np.exp(part - part.max(axis=-1, keepdims=True))
@@ -408,10 +409,8 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
         if norm.size and norm.min() < _EXP_FLOOR:
             underflow = True  # (the plain loop below takes over)
             break
-        # Σ_{t in d} w_t b[t] / n_t: a (groups × rows) matrix with w_t / n_t in column t
-        scatter = spsparse.csc_matrix((weights / norm, position, np.arange(norm.size + 1)),
-                                      shape=(active.size, norm.size))
-        new = fixed[active] + expd * (scatter @ b_active)
+        # Σ_{t in d} w_t b[t] / n_t
+        new = fixed[active] + expd * scatter.sum(norm, b_active)
         moved = np.abs(new - gamma[active]).mean(axis=1) > tol
         gamma[active] = new
         log_theta[active] = FAMILY_FUNCTIONS[family]["expectations"]({"concentration": new})["log"]
@@ -421,6 +420,7 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
             active = active[moved]
             rows, position, weights = _active_rows(index, active, weight, groups)
             b_active = np.take(b, rows, axis=0)
+            scatter = _Scatter(position, weights, active.size)
     _set_state(q, E, theta, family, point, {"concentration": gamma})
     read = _reads_theta(index, weight, data)
     coeffs = {"onehot": read[:, None] * np.take(E[theta]["log"], index, axis=0) + rest}
@@ -429,6 +429,27 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
         iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
         coeffs = _update_latent(q, E, K, data, hyper, dim, z_row)
     return coeffs
+
+
+class _Scatter:
+    """Σ_{t in d} w_t x[t] / n_t per group d: the (groups × rows) CSR matrix
+    of the rows' groups, built once per active set (its values replaced per
+    pass, not the matrix)."""
+
+    def __init__(self, position, weights, groups):
+        self.order = None if np.all(position[1:] >= position[:-1]) else \
+            np.argsort(position, kind="stable")
+        self.weights = weights if self.order is None else weights[self.order]
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(position, minlength=groups))))
+        indices = np.arange(position.size) if self.order is None else self.order
+        self.matrix = spsparse.csr_matrix((self.weights.copy(), indices, indptr),
+                                          shape=(groups, position.size))
+
+    def sum(self, norm, x):
+        """Σ_{t in d} w_t x[t] / n_t (x C-ordered rows)."""
+        np.divide(self.weights, norm if self.order is None else norm[self.order],
+                  out=self.matrix.data)
+        return self.matrix @ x
 
 
 def _active_rows(index, active, weight, groups):
@@ -454,7 +475,8 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
     weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z_row[0]))
     rest = z_row[3](E, K, data, hyper, dim)["onehot"] \
         - _reads_theta(index, weight, data)[:, None] * np.take(E[theta]["log"], index, axis=0)
-    b = rest - rest.max(axis=-1, keepdims=True)
+    # (C order: the passes read it by rows; rest's products come out in F order)
+    b = np.subtract(rest, rest.max(axis=-1, keepdims=True), order="C")
     np.exp(b, out=b)
     _MEMO[("gated rest", z_row[0])] = (inputs, (rest, b))
     return rest, b
