@@ -318,6 +318,8 @@ def gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
 
 
 _GATED = {}
+# The groups whose rows the probe of ``_gated`` reads.
+PROBE_GROUPS = 16
 
 
 def _gated(q, E, K, data, hyper, dim, block, layout):
@@ -335,6 +337,11 @@ def _gated(q, E, K, data, hyper, dim, block, layout):
     if (t_family, z_family) != ("Dirichlet", "Categorical") or t_point or z_point \
             or layout["plates"][theta] != layout["G"] or layout["plates"][z] != layout["R"]:
         return False
+    if dim[layout["G"]] > PROBE_GROUPS and _plain(q, E, [theta, z], dim, layout):
+        # the maps are the same on every group's rows: probe a few (the whole
+        # corpus's T × K products cost a second)
+        sub = _Sub(data, dim, hyper, layout, np.arange(PROBE_GROUPS))
+        E, K, data, dim = sub.state(q, E, [theta, z])[1], sub.K, sub.data, sub.dim
     index = data[layout["index"]]
     weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z))
     rows, groups = index.size, dim[layout["G"]]
