@@ -489,24 +489,134 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
     return rest, b
 
 
-def gated_start(q, E, K, data, hyper, dim, rng, init):
-    """A start given for the globals of a gated block (``locals_first``)
-    followed by the locals fitted to it as batch VB for LDA does: each group's
-    θ at a near-flat random concentration, Gamma(100, 1/100) per entry
+def gated_start(q, E, K, data, hyper, dim, rng, init, clustered=False):
+    """The start of a gated block's fit, where one applies; returns whether
+    it did.  A start given for the globals (``locals_first``) is followed by
+    the locals fitted to it as batch VB for LDA does: each group's θ at a
+    near-flat random concentration, Gamma(100, 1/100) per entry
     (scikit-learn's E-step start; at its prior, every document's choice among
     near-equal topics would follow the topics' noise alone, the same for all,
     and a topic could empty at once), z from it, then the block iterated to
-    convergence.  Returns whether it applied."""
+    convergence.  With ``clustered`` and no ``init`` (fit's default start
+    and inner loop), the globals start from the groups clustered first
+    (``group_labels``: each group's rows all take its cluster, the globals are
+    updated from that once, an M-step), then the same: a random start of the
+    topics (the rows' random responsibilities, or scikit-learn's) leaves
+    every topic a blend of all documents, and the fit ends in the basin the
+    first sweeps pick, 0.1–1% of the ELBO apart between seeds."""
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
     layout = local_layout(data, dim) if len(block) == 2 else None
-    if not locals_first(init) or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
+    wanted = locals_first(init) or (clustered and not init)
+    if not wanted or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
         return False
     (theta, family, point, *_), z_row = block
+    if not locals_first(init):
+        labels = group_labels(data, dim, layout, np.shape(q[theta]["concentration"])[-1], rng)
+        if labels is None:
+            return False
+        index = data[layout["index"]]
+        probs = np.zeros(np.shape(q[z_row[0]]["probs"]))
+        probs[np.arange(index.size), labels[index]] = 1.0
+        _set_state(q, E, z_row[0], z_row[1], z_row[2], {"probs": probs})
+        for row in UPDATES:
+            if row[0] not in LOCAL_BLOCK:
+                _update_latent(q, E, K, data, hyper, dim, row)
     concentration = rng.gamma(100.0, 0.01, np.shape(q[theta]["concentration"]))
     _set_state(q, E, theta, family, point, {"concentration": concentration})
     _update_latent(q, E, K, data, hyper, dim, z_row)
     iterate_gated(q, E, K, data, hyper, dim, block, GATED_ITERS, LOCAL_TOL, layout)
     return True
+
+
+# k-means of the groups (gated_start): the best of CLUSTER_RUNS k-means++
+# seedings and their Lloyd steps (at most CLUSTER_STEPS), on at most
+# CLUSTER_SAMPLE groups drawn at random; every group then takes its nearest
+# center.
+CLUSTER_RUNS = 4
+CLUSTER_STEPS = 10
+CLUSTER_SAMPLE = 20000
+
+
+def group_labels(data, dim, layout, clusters, rng):
+    """A cluster per group: k-means of the groups' features (``_group_features``)
+    into ``clusters`` (or None when the rows have no Categorical data)."""
+    Y = _group_features(data, dim, layout)
+    if Y is None:
+        return None
+    sample = np.arange(Y.shape[0])
+    if sample.size > CLUSTER_SAMPLE:
+        sample = np.sort(rng.choice(sample.size, CLUSTER_SAMPLE, replace=False))
+    X, best = Y[sample], (np.inf, None)
+    for _ in range(CLUSTER_RUNS):
+        centers = _lloyd_sparse(X, _seed_sparse(X, clusters, rng), CLUSTER_STEPS)
+        distances = _sparse_distances(X, centers)
+        inertia = distances.min(axis=1).sum()
+        if inertia < best[0]:
+            best = (inertia, centers)
+    return np.argmin(_sparse_distances(Y, best[1]), axis=1)
+
+
+def _group_features(data, dim, layout):
+    """Per group, the square roots of its rows' category frequencies of each
+    Categorical data array on the rows (a sparse groups × categories matrix:
+    the Hellinger geometry, every group with rows at distance at most √2 per
+    array from another; counts and 0/1 masks weigh the rows), or None."""
+    index, groups = data[layout["index"]], dim[layout["G"]]
+    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(LOCAL_BLOCK[-1]))
+    weight = np.ones(index.size) if weight is None else np.asarray(weight, dtype=float)
+    parts = []
+    for name, shape, dtype, categories, family in DATA_SPEC:
+        if family != "Categorical" or dtype != "int" or len(shape) != 1 \
+                or shape[0] != layout["R"] or name not in data:
+            continue
+        values = np.where(weight > 0, data[name], 0)  # (a missing row weighs 0)
+        counts = spsparse.csr_matrix((weight, (index, values)),
+                                     shape=(groups, dim[categories]))
+        totals = np.asarray(counts.sum(axis=1)).reshape(-1)
+        counts = spsparse.diags(1.0 / np.maximum(totals, np.finfo(float).tiny)) @ counts
+        parts.append(counts.sqrt())
+    return spsparse.hstack(parts, format="csr") if parts else None
+
+
+def _sparse_distances(X, centers):
+    """rows × centers squared distances of sparse rows to dense centers."""
+    rows = np.asarray(X.multiply(X).sum(axis=1)).reshape(-1)
+    d = rows[:, None] - 2.0 * (X @ centers.T) + (centers ** 2).sum(axis=1)
+    return np.maximum(d, 0.0)
+
+
+def _seed_sparse(X, clusters, rng):
+    """k-means++ on sparse rows (kmeans.py's seeding): each next center drawn
+    ∝ D², the best of 2 + log k draws kept."""
+    trials = 2 + int(np.log(clusters))
+    chosen = [int(rng.integers(X.shape[0]))]
+    closest = _sparse_distances(X, X[chosen].toarray())[:, 0]
+    for _ in range(1, clusters):
+        total = closest.sum()
+        p = closest / total if total > 0 else np.full(closest.size, 1.0 / closest.size)
+        candidates = rng.choice(closest.size, size=trials, p=p)
+        distances = np.minimum(closest[:, None],
+                               _sparse_distances(X, X[candidates].toarray()))
+        best = int(np.argmin(distances.sum(axis=0)))
+        chosen.append(int(candidates[best]))
+        closest = distances[:, best]
+    return X[chosen].toarray()
+
+
+def _lloyd_sparse(X, centers, steps):
+    """Up to ``steps`` Lloyd steps; a center that loses its rows stays put."""
+    labels = np.argmin(_sparse_distances(X, centers), axis=1)
+    for _ in range(steps):
+        member = spsparse.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))),
+                                     shape=(centers.shape[0], labels.size))
+        mass = np.bincount(labels, minlength=centers.shape[0])
+        kept = mass > 0
+        centers[kept] = (member @ X).toarray()[kept] / mass[kept, None]
+        new = np.argmin(_sparse_distances(X, centers), axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return centers
 
 
 def gated_loop(q, E, K, data, hyper, dim, block, iters, tol):

@@ -21,7 +21,8 @@ def fit_starts(K, data, hyper, dim, rng, init, n_init, max_iter, tol, callback, 
         _initial_state(q, E, K, data, hyper, dim, rng, init, start)
         schedule = {}  # the local restarts' state (local_restart.py)
         gated = len(LOCAL_BLOCK) > 1 and max_iter > 0 and FEATURES["LOCAL_BLOCK.start"](
-            q, E, K, data, hyper, dim, rng, init)  # (local_restart.gated_start)
+            q, E, K, data, hyper, dim, rng, init,
+            start == "kmeans" and local_iters is None)  # (local_restart.gated_start)
         if max_iter > 0 and not gated and locals_first(init):
             sweep(q, E, K, data, hyper, dim, local_iters, schedule=schedule, only_locals=True)
         trace, converged = climb(q, E, K, data, hyper, dim, max_iter, tol, callback, rotate,
