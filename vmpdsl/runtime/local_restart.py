@@ -479,11 +479,12 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
     if hit is not None and len(hit[0]) == len(inputs) and all(
             a is b for a, b in zip(hit[0], inputs)):
         return hit[1]
-    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z_row[0]))
-    rest = z_row[3](E, K, data, hyper, dim)["onehot"] \
-        - _reads_theta(index, weight, data)[:, None] * np.take(E[theta]["log"], index, axis=0)
+    # z's update with E[log θ] = 0: its prior message, read*E[log θ][index]
+    # (as _gated found it), is then 0, and what is left is the rest
+    rest = z_row[3](_with_stat(E, theta, "log", np.zeros(np.shape(E[theta]["log"]))),
+                    K, data, hyper, dim)["onehot"]
     # (C order: the passes read it by rows; rest's products come out in F order)
-    b = np.subtract(rest, rest.max(axis=-1, keepdims=True), order="C")
+    b = np.subtract(rest, last_axis_max(rest), order="C")
     np.exp(b, out=b)
     _MEMO[("gated rest", z_row[0])] = (inputs, (rest, b))
     return rest, b
