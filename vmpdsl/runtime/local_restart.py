@@ -548,13 +548,14 @@ def group_labels(data, dim, layout, clusters, rng):
     if sample.size > CLUSTER_SAMPLE:
         sample = np.sort(rng.choice(sample.size, CLUSTER_SAMPLE, replace=False))
     X, best = Y[sample], (np.inf, None)
+    norms = np.asarray(X.multiply(X).sum(axis=1)).reshape(-1)  # (each row's |x|², once)
     for _ in range(CLUSTER_RUNS):
-        centers = _lloyd_sparse(X, _seed_sparse(X, clusters, rng), CLUSTER_STEPS)
-        distances = _sparse_distances(X, centers)
-        inertia = distances.min(axis=1).sum()
+        centers = _lloyd_sparse(X, norms, _seed_sparse(X, norms, clusters, rng), CLUSTER_STEPS)
+        inertia = _sparse_distances(X, norms, centers).min(axis=1).sum()
         if inertia < best[0]:
             best = (inertia, centers)
-    return np.argmin(_sparse_distances(Y, best[1]), axis=1)
+    norms = np.asarray(Y.multiply(Y).sum(axis=1)).reshape(-1)
+    return np.argmin(_sparse_distances(Y, norms, best[1]), axis=1)
 
 
 def _group_features(data, dim, layout):
@@ -579,41 +580,41 @@ def _group_features(data, dim, layout):
     return spsparse.hstack(parts, format="csr") if parts else None
 
 
-def _sparse_distances(X, centers):
-    """rows × centers squared distances of sparse rows to dense centers."""
-    rows = np.asarray(X.multiply(X).sum(axis=1)).reshape(-1)
-    d = rows[:, None] - 2.0 * (X @ centers.T) + (centers ** 2).sum(axis=1)
+def _sparse_distances(X, norms, centers):
+    """rows × centers squared distances of sparse rows (their squared norms
+    ``norms``) to dense centers."""
+    d = norms[:, None] - 2.0 * (X @ centers.T) + (centers ** 2).sum(axis=1)
     return np.maximum(d, 0.0)
 
 
-def _seed_sparse(X, clusters, rng):
+def _seed_sparse(X, norms, clusters, rng):
     """k-means++ on sparse rows (kmeans.py's seeding): each next center drawn
     ∝ D², the best of 2 + log k draws kept."""
     trials = 2 + int(np.log(clusters))
     chosen = [int(rng.integers(X.shape[0]))]
-    closest = _sparse_distances(X, X[chosen].toarray())[:, 0]
+    closest = _sparse_distances(X, norms, X[chosen].toarray())[:, 0]
     for _ in range(1, clusters):
         total = closest.sum()
         p = closest / total if total > 0 else np.full(closest.size, 1.0 / closest.size)
         candidates = rng.choice(closest.size, size=trials, p=p)
         distances = np.minimum(closest[:, None],
-                               _sparse_distances(X, X[candidates].toarray()))
+                               _sparse_distances(X, norms, X[candidates].toarray()))
         best = int(np.argmin(distances.sum(axis=0)))
         chosen.append(int(candidates[best]))
         closest = distances[:, best]
     return X[chosen].toarray()
 
 
-def _lloyd_sparse(X, centers, steps):
+def _lloyd_sparse(X, norms, centers, steps):
     """Up to ``steps`` Lloyd steps; a center that loses its rows stays put."""
-    labels = np.argmin(_sparse_distances(X, centers), axis=1)
+    labels = np.argmin(_sparse_distances(X, norms, centers), axis=1)
     for _ in range(steps):
         member = spsparse.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))),
                                      shape=(centers.shape[0], labels.size))
         mass = np.bincount(labels, minlength=centers.shape[0])
         kept = mass > 0
         centers[kept] = (member @ X).toarray()[kept] / mass[kept, None]
-        new = np.argmin(_sparse_distances(X, centers), axis=1)
+        new = np.argmin(_sparse_distances(X, norms, centers), axis=1)
         if np.array_equal(new, labels):
             break
         labels = new
