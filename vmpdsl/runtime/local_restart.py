@@ -484,7 +484,7 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
     rest = z_row[3](_with_stat(E, theta, "log", np.zeros(np.shape(E[theta]["log"]))),
                     K, data, hyper, dim)["onehot"]
     # (C order: the passes read it by rows; rest's products come out in F order)
-    b = np.subtract(rest, last_axis_max(rest), order="C")
+    b = np.subtract(rest, rest.max(axis=-1, keepdims=True), order="C")
     np.exp(b, out=b)
     _MEMO[("gated rest", z_row[0])] = (inputs, (rest, b))
     return rest, b
