@@ -8,7 +8,9 @@
     .venv/bin/python benchmarks/run.py --no-dask          # without the dask LocalCluster row
 
 Per model and implementation: per-iteration time (median over iterations after
-a warm-up; an iteration is one sweep over every factor plus the ELBO/bound),
+a warm-up; an iteration is one sweep over every factor plus the ELBO/bound;
+vmpdsl and its hand-written reference: the least over TIMING_ROUNDS fits
+each, timed in turns),
 time to converge (same relative tolerance, from the same start), compile time
 (vmpdsl: first compile with the cache cleared, and a second load), peak
 memory (tracemalloc peak during a short fit, and as a ratio to the data's
@@ -194,6 +196,32 @@ def per_iteration(stamps, warmup=2):
     return float(np.median(gaps)) if len(gaps) else float("nan")
 
 
+# Fits per implementation in the paired per-iteration timing (paired_per_iteration)
+TIMING_ROUNDS = 9
+
+
+def paired_per_iteration(runs, n_iter, rounds=TIMING_ROUNDS):
+    """Per-iteration time of each of ``runs`` (label -> run) timed in turns:
+    ``rounds`` fits of each, alternated (the order reversed every round), and
+    per implementation the least of its fits' median iterations.  On a shared
+    machine the load changes from one moment to the next and only ever adds
+    time: timed once each, with a convergence run and a memory run between
+    them, two implementations saw different loads, and a small model's ratio
+    (hier: ~6 sweeps of ~50 µs) swung ±30% from run to run; the pooled median
+    of 5 fits each still left PCA's at ±15% (sd), the least median ±3%.
+    Every implementation gets the same fits, gaps and estimate."""
+    medians = {label: [] for label in runs}
+    order = list(runs)
+    for r in range(rounds):
+        for label in (order if r % 2 == 0 else order[::-1]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # (not converged in n_iter)
+                _, stamps, _ = timed(runs[label], n_iter, 0.0)
+            medians[label].append(per_iteration(stamps))
+    return {label: float(np.nanmin(m)) if np.isfinite(m).any() else float("nan")
+            for label, m in medians.items()}
+
+
 def peak_memory(run, iters=3):
     tracemalloc.start()
     tracemalloc.reset_peak()
@@ -262,6 +290,9 @@ def bench_model(name, cfg, n_iter, notes):
     if options:
         rows["vmpdsl"]["note"] = ", ".join(f"{k}={v}" for k, v in options.items())
     rows["hand-written NumPy"] = measure(ref_run, n_iter, TOL, MAX_ITER)
+    paired = paired_per_iteration({"vmpdsl": vmp_run, "hand-written NumPy": ref_run}, n_iter)
+    for impl, per_iter in paired.items():  # the pair's ratio from the same moments
+        rows[impl]["per_iter_s"] = per_iter
     b = rows["hand-written NumPy"]["trace"]
     agree = agreement(name, rows["vmpdsl"]["trace"], b)
     rows["hand-written NumPy"]["elbo_rel_diff"] = agree
@@ -453,13 +484,16 @@ def markdown(results):
            f"{results['machine']}; numpy {np.__version__}; vmpdsl {results.get('vmpdsl', '?')}. "
            f"Convergence: |ΔELBO| ≤ {TOL:g}·|ELBO|, at most {MAX_ITER} iterations. "
            f"{CLOCK_NOTES[results.get('clock', 'wall')]} "
-           "Per-iteration time = median over iterations after a warm-up (one sweep + ELBO). "
+           "Per-iteration time = median over iterations after a warm-up (one sweep + ELBO); vmpdsl and "
+           f"the hand-written reference: the least of {TIMING_ROUNDS} fits' medians each, timed in turns. "
            "Ratios are to vmpdsl's emitted code in the same run (per-iteration / converge / peak memory). "
            "Peak memory = tracemalloc peak during a 3-iteration fit; ×data = peak / bytes of the data arrays.",
            ""]
     for name, res in results["models"].items():
         cfg = ", ".join(f"{k}={v}" for k, v in res["sizes"].items())
-        out += [f"## {name} ({cfg}; data {fmt_b(res['data_bytes'])})", "",
+        commit = other_commit(res, results)
+        out += [f"## {name} ({cfg}; data {fmt_b(res['data_bytes'])})"
+                + (f" (measured on vmpdsl {commit})" if commit else ""), "",
                 "| implementation | per iter | ratio | converge (iters) | ratio | compile first / cached | peak mem | ×data | ratio | note |",
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for impl, r in res["rows"].items():
@@ -474,27 +508,33 @@ def markdown(results):
                        f"| {fmt_r(r.get('peak_bytes_over_vmpdsl'))} | {r.get('note', '')} |")
         out.append("")
     out += targets(results)
+
+    def section(lines, entry):
+        """A section's lines, followed by the commit it was measured on if not this run's."""
+        commit = other_commit(entry, results)
+        return lines + ([f"Measured on vmpdsl {commit}.", ""] if commit else [])
+
     if "lda_batch" in results:
-        out += lda_batch.markdown(results["lda_batch"])
+        out += section(lda_batch.markdown(results["lda_batch"]), results["lda_batch"][0])
     if "front_end" in results:
-        out += front_end.markdown(results["front_end"])
-    if "lda_svi" in results:
+        out += section(front_end.markdown(results["front_end"]), results["front_end"])
+    if "lda_svi" in results:  # names its commit itself
         out += lda_svi.markdown(results["lda_svi"])
     if "chunked" in results:  # issue 13: benchmarks/chunked_gmm.py
         import chunked_gmm
-        out += chunked_gmm.markdown(results["chunked"])
+        out += section(chunked_gmm.markdown(results["chunked"]), results["chunked"])
     if "scaling" in results:
         sc = results["scaling"]
-        out += [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
-                "| N | vmpdsl | hand-written NumPy | ratio |", "|---|---|---|---|"]
-        for r in sc["rows"]:
-            out.append(f"| {r['N']:,} | {fmt_t(r['vmpdsl'])} | {fmt_t(r['hand-written NumPy'])} "
-                       f"| {r['vmpdsl'] / r['hand-written NumPy']:.2f}× |")
-        out += ["", "Log-log slope of time per iteration in N: "
-                + ", ".join(f"{k} {v:.2f}" for k, v in sc["slope"].items()), ""]
+        lines = [f"## GMM scaling (D={sc['D']}, K={sc['K']}), per-iteration time", "",
+                 "| N | vmpdsl | hand-written NumPy | ratio |", "|---|---|---|---|"]
+        lines += [f"| {r['N']:,} | {fmt_t(r['vmpdsl'])} | {fmt_t(r['hand-written NumPy'])} "
+                  f"| {r['vmpdsl'] / r['hand-written NumPy']:.2f}× |" for r in sc["rows"]]
+        lines += ["", "Log-log slope of time per iteration in N: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in sc["slope"].items()), ""]
+        out += section(lines, sc)
     if results.get("dask"):
         import dask_gmm
-        out += dask_gmm.markdown(results["dask"])
+        out += section(dask_gmm.markdown(results["dask"]), results["dask"])
     return "\n".join(out)
 
 
@@ -504,7 +544,7 @@ REFERENCE_LIMIT = {"gmm": 1.0}
 
 def targets(results):
     """The issues' targets as ratios from this run."""
-    lines = ["## Targets (issues 5 and 10), from this run", "",
+    lines = ["## Targets (issues 5 and 10), from the sections above", "",
              "| target | model | measured | met |", "|---|---|---|---|"]
 
     def row(target, model, value, ok):
@@ -545,6 +585,38 @@ def vmpdsl_version():
         return "unknown"
 
 
+def merged_into_previous(results, path):
+    """``results`` (this run's header, nothing measured yet) over the sections of
+    the results.json at ``path``, so that a run of some sections keeps the rest.
+    A quick run never merges into a full one or the other way round."""
+    try:
+        with open(path) as fh:
+            previous = json.load(fh)
+    except FileNotFoundError:
+        return results
+    if previous.get("quick") != results["quick"]:
+        sys.exit(f"bench: --merge: {path} holds a {'quick' if previous.get('quick') else 'full'} run; "
+                 "merge only runs of the same mode")
+    def tagged(section):  # a section from before sections named their commit
+        if isinstance(section, list):  # lda_batch: one entry per corpus
+            return [tagged(entry) for entry in section]
+        if isinstance(section, dict) and "commit" not in section:
+            return dict(section, commit=previous.get("vmpdsl"))
+        return section
+
+    for key, section in previous.items():
+        if key not in results:
+            results[key] = tagged(section)
+    results["models"] = {name: tagged(entry) for name, entry in previous.get("models", {}).items()}
+    return results
+
+
+def other_commit(section, results):
+    """The commit a merged section was measured on, if not this run's; else None."""
+    commit = section.get("commit") if isinstance(section, dict) else None
+    return None if commit in (None, results.get("vmpdsl")) else commit
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10× smaller sizes, a fast check")
@@ -560,6 +632,9 @@ def main(argv=None):
                    help="skip the dask LocalCluster row (benchmarks/dask_gmm.py)")
     p.add_argument("--out", default=HERE, help="directory for results.md / results.json")
     p.add_argument("--render", action="store_true", help="only re-render results.md from results.json")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the sections of the existing results.json that this run does not measure "
+                        "(each section names the commit it was measured on)")
     args = p.parse_args(argv)
     if args.render:
         with open(os.path.join(args.out, "results.json")) as fh:
@@ -574,21 +649,23 @@ def main(argv=None):
                           f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}"),
                "tol": TOL, "max_iter": MAX_ITER, "vmpdsl": vmpdsl_version(), "models": {},
                "clock": "wall" if clock is time.perf_counter else "cpu"}
+    if args.merge:
+        results = merged_into_previous(results, os.path.join(args.out, "results.json"))
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         if name == "lda_svi":  # stochastic VI vs scikit-learn online (issue 13)
             results["lda_svi"] = dict(lda_svi.run(args.quick), commit=results["vmpdsl"])
             continue
         if name == "lda_batch":  # batch VB with the local restarts vs scikit-learn batch
-            results["lda_batch"] = [lda_batch.compare(200 if args.quick else 2000)]
+            results["lda_batch"] = [dict(lda_batch.compare(200 if args.quick else 2000), commit=results["vmpdsl"])]
             continue
         if name == "chunked":  # chunked vs in-memory GMM, and from disk (issue 13)
             import chunked_gmm
-            results["chunked"] = chunked_gmm.bench(args.quick, args.big)
+            results["chunked"] = dict(chunked_gmm.bench(args.quick, args.big), commit=results["vmpdsl"])
             continue
         t0 = time.perf_counter()
         print(f"{name} {cfgs[name]} ...", flush=True)
         try:
-            results["models"][name] = bench_model(name, cfgs[name], n_iter, [])
+            results["models"][name] = dict(bench_model(name, cfgs[name], n_iter, []), commit=results["vmpdsl"])
         except Mismatch as err:  # no table from a reference that times something else
             sys.exit(f"bench: {err}")
         for impl, r in results["models"][name]["rows"].items():
@@ -596,13 +673,14 @@ def main(argv=None):
                   f"  {r.get('note', '')[:90]}", flush=True)
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.scaling:
-        results["scaling"] = scaling(args.quick, 4)
+        results["scaling"] = dict(scaling(args.quick, 4), commit=results["vmpdsl"])
     if not args.no_front_end:
-        results["front_end"] = front_end.measure()
+        results["front_end"] = dict(front_end.measure(), commit=results["vmpdsl"])
     if not args.no_dask:  # benchmarks/dask_gmm.py: the dask LocalCluster row
         import dask_gmm
         print("dask LocalCluster vs in-process (GMM) ...", flush=True)
-        results["dask"] = dask_gmm.measure(dask_gmm.SIZES[:2] if args.quick else dask_gmm.SIZES)
+        results["dask"] = dict(dask_gmm.measure(dask_gmm.SIZES[:2] if args.quick else dask_gmm.SIZES),
+                               commit=results["vmpdsl"])
     md = markdown(results)
     with open(os.path.join(args.out, "results.md"), "w") as fh:
         fh.write(md + "\n")

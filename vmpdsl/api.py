@@ -115,9 +115,11 @@ class Model:
         memory maps or ``.npy``/``.zarr`` paths read block by block; the row
         latents are computed again when needed rather than held, and their
         posterior is returned only with ``keep_local=True``.  The start and
-        the delete/merge moves are the in-memory fit's (vmpdsl.chunk_starts);
-        a default ``local_iters`` that the in-memory fit would iterate per
-        group (LDA) is refused: pass ``local_iters=1``.
+        the delete/merge moves are the in-memory fit's (vmpdsl.chunk_starts).
+        LDA's default local loop runs in blocks of whole documents
+        (vmpdsl.chunk_groups: the tokens sorted by document; duplicate
+        tokens merged as in memory, so the same fit as the default one; θ
+        and z held between sweeps, θ always returned, z with keep_local).
         Dask arrays (chunked along their rows), or ``client=`` a
         dask.distributed Client, run the same sweep on the cluster
         (vmpdsl.distributed; default the current Client).
@@ -128,7 +130,8 @@ class Model:
         kappa)`` (default (10, 0.7)); ``max_iter`` counts passes over the data,
         ``elbo`` holds the exact full-data ELBO after every ``elbo_every``
         passes, ``result["svi"]`` the held-out bound and perplexity of
-        ``heldout`` data.
+        ``heldout`` data; a mixture's first minibatch starts from k-means on
+        its rows (``init="random"``: at random).
 
         ``verbose=1`` prints progress lines (ELBO, change, elapsed time) to
         stderr, ``verbose=2`` one per sweep; every fit also logs to the logger
@@ -178,19 +181,16 @@ class Model:
         if start_from not in ("kmeans", "random"):
             raise VmpDataError(f"init must be 'kmeans', 'random' or a dict of starting values "
                                f"by latent name, got {init!r}")
-        if isinstance(init, str) and method != "vmp":
-            if init != "random":  # SVI fits start at random (README)
-                raise VmpDataError(f"init={init!r} needs all rows at once: fit with "
-                                   f"method='vmp' or pass init='random'")
-            init = None
         if method != "vmp":
             from .svi import fit_method
             if cluster:
                 raise VmpDataError("dask arrays and client= work with method='vmp' only")
+            # (a mixture's k-means start: on the first minibatch, vmpdsl.svi)
             result = fit_method(self, method, data, batch_size, learning_rate, hypers, max_iter,
-                                tol, seed, init, report, local_iters, elbo_every, heldout,
-                                collapse, rotate, n_init=n_init, skip=skip, chunk_size=chunk_size,
-                                keep_local=keep_local)
+                                tol, seed, None if isinstance(init, str) else init, report,
+                                local_iters, elbo_every, heldout, collapse, rotate,
+                                n_init=n_init, skip=skip, chunk_size=chunk_size,
+                                keep_local=keep_local, start=start_from)
         elif chunk_size is not None or cluster:
             from .chunked import fit_chunked
             from .distributed import fit_distributed
@@ -206,11 +206,12 @@ class Model:
             given = None if isinstance(init, str) else init  # the start is start_from
             result = fit_distributed(module, self._compiled.code, data, client, chunk_size,
                                      hypers, max_iter, tol, seed, given, report, local_iters,
-                                     keep_local, newton, start_from) if cluster else \
+                                     keep_local, newton, start_from, collapse) if cluster else \
                 fit_chunked(module, data, chunk_size, hypers, max_iter, tol, seed,
                             given, report, local_iters, keep_local, newton,
-                            "skip" if skip else None, start_from)
-            collapse = False  # every row is fitted (chunked.py)
+                            "skip" if skip else None, start_from, collapse)
+            # every row is fitted, unless in blocks of whole groups (chunk_groups.py)
+            collapse = result.pop("collapse")
         else:
             result = self._fit_module(module, data, hypers, max_iter, tol, seed, init, report,
                                       skip, collapse, n_init, local_iters, rotate)

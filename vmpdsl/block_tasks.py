@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .chunk_groups import bind_group_rows, check_gated, distinct_rows, local_step
 from .chunk_starts import block_starts
 from .chunked import bind_rows, stat_moves
 from .errors import VmpDataError
@@ -26,9 +27,10 @@ class Shared:
     """What every task needs and no round changes (scattered once): the
     module's source, the data with no rows, the hypers, the row latents."""
 
-    def __init__(self, source, name, empty, hyper, locals_, rows):
+    def __init__(self, source, name, empty, hyper, locals_, rows, grouping=None):
         self.source, self.name, self.empty, self.hyper = source, name, empty, hyper
         self.locals, self.rows = tuple(locals_), tuple(rows)
+        self.grouping = grouping  # blocks of whole groups (chunk_groups.py), or None
         self.digest = hashlib.sha256(source.encode()).hexdigest()
         self.nothing = None  # (dim, arrays, constants) of no rows, bound on first use
 
@@ -52,23 +54,40 @@ class Shared:
         return module
 
     def no_rows(self, module):
+        """(dim, arrays, constants) on no rows (and no groups, grouped)."""
         if self.nothing is None:
-            self.nothing = bind_rows(module, self.empty, self.hyper, 0, 0)
+            self.nothing = self.bind(module, self.empty, (0, 0, (0, 0)))[0]
         return self.nothing
+
+    def bind(self, module, chunk, rows):
+        """(dim, arrays, constants) of the rows (start, stop, groups) of a
+        block, and the inverse index of its merged rows (or None)."""
+        start, stop, groups = rows
+        if not self.grouping:
+            return bind_rows(module, chunk, self.hyper, start, stop), None
+        return bind_group_rows(module, chunk, self.hyper, (start, stop), groups, self.grouping,
+                               self.grouping.get("merge", False))
+
+    @property
+    def plate(self):
+        return next(shape[0] for name, shape, *_ in self.module().DATA_SPEC
+                    if name == self.rows[0])
 
 
 class Globals:
-    """The client's q and E (the globals, and the row latents on no rows)."""
+    """The client's q and E (the globals, and the row latents on no rows), and
+    whether the local block restarts this sweep (chunk_groups.py)."""
 
-    def __init__(self, q, E):
-        self.q, self.E = dict(q), dict(E)
+    def __init__(self, q, E, restart=True):
+        self.q, self.E, self.restart = dict(q), dict(E), restart
 
 
 class Block:
-    """A row block on a worker: its bound data and its row latents' q and E."""
+    """A row block on a worker: its bound data, its row latents' q and E and
+    the inverse index of its merged rows (chunk_groups.py; or None)."""
 
-    def __init__(self, bound, q, E):
-        self.bound, self.q, self.E = bound, q, E
+    def __init__(self, bound, q, E, inverse=None):
+        self.bound, self.q, self.E, self.inverse = bound, q, E, inverse
 
 
 @contextmanager
@@ -83,20 +102,29 @@ def guarded(module):
         raise VmpDataError(f"the fit failed: {err}") from None
 
 
-def start_block(shared, start, stop, rng, given, starts, *columns):
-    """Bind rows start to stop and start their row latents: from the k-means
-    ``starts`` (plans, components; chunk_starts.block_starts), the others
-    drawn from ``rng`` (chunked.start); returns (Block, the generator for the
-    next block)."""
+def start_block(shared, rows, rng, given, starts, *columns):
+    """Bind the rows ``rows`` = (start, stop, its groups or None) and start
+    their row latents: from the k-means ``starts`` (plans, components;
+    chunk_starts.block_starts), the others drawn from ``rng``
+    (chunked.start); returns (Block, the generator for the next block)."""
     module = shared.module()
-    bound = bind_rows(module, dict(shared.empty, **dict(zip(shared.rows, columns))),
-                      shared.hyper, start, stop)
+    bound, inverse = shared.bind(module, dict(shared.empty, **dict(zip(shared.rows, columns))),
+                                 rows)
     dim, arrays, K = bound
     q, E = {}, {}
     with guarded(module):
         module._initial_state(q, E, K, arrays, shared.hyper, dim, rng,
                               dict(given.q, **block_starts(module, *starts, bound)))
-    return Block(bound, {n: q[n] for n in shared.locals}, {n: E[n] for n in shared.locals}), rng
+        if shared.grouping and rows[0] == 0:  # (chunked.start)
+            check_gated(module, q, E, bound, shared.hyper)
+    return Block(bound, {n: q[n] for n in shared.locals}, {n: E[n] for n in shared.locals},
+                 inverse), rng
+
+
+def block_distinct(shared, *columns):
+    """The number of distinct rows of a block (chunk_groups.merges)."""
+    return distinct_rows(shared.module(), dict(shared.empty, **dict(zip(shared.rows, columns))),
+                         shared.plate)
 
 
 def block_move_sums(state, shared, name):
@@ -113,7 +141,7 @@ def move_block(state, shared, name, plan):
     with guarded(module):
         module._set_state(q, E, name, "Categorical", False,
                           {"probs": module.moved(q[name]["probs"], plan)})
-    return Block(block.bound, q, E), None
+    return Block(block.bound, q, E, block.inverse), None
 
 
 def run_round(state, shared, globals_, steps):
@@ -128,7 +156,7 @@ def run_round(state, shared, globals_, steps):
             parts[j] = PARTS[kind](module, shared, globals_, (q, E, coeffs), block.bound, index)
     module._MEMO.clear()
     return Block(block.bound, {n: q[n] for n in shared.locals},
-                 {n: E[n] for n in shared.locals}), parts
+                 {n: E[n] for n in shared.locals}, block.inverse), parts
 
 
 def local_part(module, shared, globals_, state, bound, index):
@@ -140,6 +168,17 @@ def local_part(module, shared, globals_, state, bound, index):
     params = module._posterior(name, family, coeffs[index])
     module._set_state(q, E, name, family, point, params)
     return stat_moves(old, {name: E[name]}, {})
+
+
+def group_part(module, shared, globals_, state, bound, index):
+    """The local block iterated per group on the block (chunk_groups.py); its
+    part: (its latents' moves, the restarts' gain)."""
+    q, E, coeffs = state
+    names = module.LOCAL_BLOCK
+    old = {name: E[name] for name in names}
+    coeffs[index], gain = local_step(module, q, E, bound, shared.hyper,
+                                     shared.grouping["iters"], globals_.restart)
+    return stat_moves(old, {name: E[name] for name in names}, {}), gain
 
 
 def global_part(module, shared, globals_, state, bound, index):
@@ -164,7 +203,7 @@ def elbo_part(module, shared, globals_, state, bound, index):
                                 nothing_dim))
 
 
-PARTS = {"local": local_part, "global": global_part, "elbo": elbo_part}
+PARTS = {"local": local_part, "block": group_part, "global": global_part, "elbo": elbo_part}
 
 
 def combine(steps, *parts):
@@ -176,6 +215,8 @@ def combine(steps, *parts):
             total[j] = {s: sum(v[s] for v in values) for s in values[0]}
         elif kind == "elbo":
             total[j] = sum(values)
+        elif kind == "block":
+            total[j] = (largest_moves({}, *[v[0] for v in values]), sum(v[1] for v in values))
         else:
             total[j] = largest_moves({}, *values)
     return total

@@ -27,9 +27,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .chunk_groups import local_step
+
 
 class Step(NamedTuple):
-    kind: str  # "local", "global" or "elbo"
+    kind: str  # "local", "block" (the local block per group), "global" or "elbo"
     row: tuple | None  # the UPDATES row
     reads: frozenset  # the latents whose expectations it reads
 
@@ -62,17 +64,29 @@ class Recorder(dict):
         return super().values()
 
 
-def sweep_steps(module, locals_, empty, hyper, E) -> list:
+def sweep_steps(module, locals_, empty, hyper, E, grouped=False) -> list:
     """The steps of one sweep, each with the latents its update reads (found
-    by running it once on no rows)."""
+    by running it once on no rows).  ``grouped``: the local block is one
+    step, in its last member's place, as the in-memory sweep iterates it
+    (chunk_groups.py)."""
     dim, arrays, K = empty
-    steps = []
+    steps, block = [], set(getattr(module, "LOCAL_BLOCK", ())) if grouped else set()
+    last = [row[0] for row in module.UPDATES if row[0] in block][-1:]
+    reads = set()
     for row in module.UPDATES:
         seen = Recorder(E)
         row[3](seen, K, arrays, hyper, dim)
+        if row[0] in block:
+            reads |= seen.seen | block
+            if row[0] in last:
+                steps.append(Step("block", row, frozenset(reads)))
+            continue
         steps.append(Step("local" if row[0] in locals_ else "global", row,
                           frozenset(seen.seen)))
     return steps + [Step("elbo", None, frozenset(E))]
+
+
+LOCAL = ("local", "block")  # the steps that update row latents
 
 
 def segments(steps, max_iter):
@@ -80,7 +94,7 @@ def segments(steps, max_iter):
     segment, updated, after_elbo = [], set(), False
     for sweep in range(1, max_iter + 1):
         for step in steps:
-            blocked = (step.reads & updated) or after_elbo and step.kind == "local" \
+            blocked = (step.reads & updated) or after_elbo and step.kind in LOCAL \
                 or step.kind == "global" and step.row[0] in updated
             if blocked and segment:
                 yield segment
@@ -99,7 +113,7 @@ def shortcut(segment, position, module) -> bool:
     if position == 0:
         return False
     step = segment[position - 1][1]
-    return step.kind == "local" and step.row[0] == module.UPDATES[-1][0]
+    return step.kind in LOCAL and step.row[0] == module.UPDATES[-1][0]
 
 
 def coefficients(row, E, bound, hyper):
@@ -139,24 +153,35 @@ def materialize(module, row, recipe, bound, hyper):
     return q[row[0]], E[row[0]]
 
 
-def block_part(module, segment, bound, hyper, q, E, recipes, bases, moves=None) -> dict:
+def block_part(module, segment, bound, hyper, q, E, recipes, bases, moves=None,
+               group=None) -> dict:
     """One block's share of a pass.  ``q``, ``E``: the globals (and the local
     latents on no rows); ``recipes``: per local latent, how to get its value
     at the pass's start on this block (materialize); ``bases``: per position
     of a global or ELBO step, its value on no rows (subtracted, so the sum
     over blocks plus one base is the whole).  Returns {"parts": {position:
-    u(B) − u(∅) or the ELBO part}, "locals": {name: (q, E)} as updated}; with
-    ``moves`` (a Moves), each local update's change is added to it."""
+    u(B) − u(∅) or the ELBO part}, "locals": {name: (q, E)} as updated,
+    "gain": the restarts' gain}; with ``moves`` (a Moves), each local
+    update's change is added to it.  ``group``: (inner iterations, restart)
+    of the block step (chunk_groups.local_step)."""
     q, E = dict(q), dict(E)
     rows, pending = rows_of(module), set(recipes)
-    parts, updated, coeffs = {}, {}, None
+    parts, updated, coeffs, gain = {}, {}, None, 0.0
     for position, (_, step) in enumerate(segment):
         wanted = step.reads | ({step.row[0]} if moves is not None and step.kind == "local"
                                else set())
         for name in wanted & pending:  # its value at the pass's start
             q[name], E[name] = materialize(module, rows[name], recipes[name], bound, hyper)
             pending.discard(name)
-        if step.kind == "local":
+        if step.kind == "block":
+            names = module.LOCAL_BLOCK
+            old = {name: E[name] for name in names}
+            coeffs, part_gain = local_step(module, q, E, bound, hyper, *group)
+            gain += part_gain
+            if moves is not None:
+                moves.add(old, {name: E[name] for name in names})
+            updated.update({name: (q[name], E[name]) for name in names})
+        elif step.kind == "local":
             name, family, point = step.row[:3]
             coeffs, params = update(module, step.row, E, bound, hyper)
             old = E[name]
@@ -173,7 +198,7 @@ def block_part(module, segment, bound, hyper, q, E, recipes, bases, moves=None) 
             last = coeffs if shortcut(segment, position, module) else None
             parts[position] = module.elbo_value(q, E, K, arrays, hyper, dim, last) \
                 - bases[position]
-    return {"parts": parts, "locals": updated}
+    return {"parts": parts, "locals": updated, "gain": gain}
 
 
 def rows_of(module) -> dict:
@@ -185,7 +210,7 @@ def bases(module, segment, empty, hyper, q, E) -> dict:
     out, coeffs = {}, None
     dim, arrays, K = empty
     for position, (_, step) in enumerate(segment):
-        if step.kind == "local":
+        if step.kind in LOCAL:
             coeffs = coefficients(step.row, E, empty, hyper)
         elif step.kind == "global":
             out[position] = coefficients(step.row, E, empty, hyper)

@@ -18,8 +18,8 @@ the module's INIT_ORDER (gmm, lda, linreg, logreg); for other models
 chunked fitting is refused, as it is for rows that are not independent
 given the globals (chains, lags, data over rows × rows).  A mixture's
 k-means start and the delete/merge moves after the climb are the in-memory
-fit's too (chunk_starts.py); LDA's default per-document local iterations
-are not done here, and refused (``prepare``).
+fit's too (chunk_starts.py); LDA's default per-document local loop runs in
+blocks of whole documents, each block's θ and z held (chunk_groups.py).
 
 Data arrays may be in memory, numpy memory maps, or ``.npy``/``.zarr`` paths
 (ondisk.py): a block is read when a pass needs it, so an on-disk array is
@@ -28,7 +28,8 @@ passes but computed again from the globals they were last updated from
 (chunk_passes.materialize), so the memory a fit needs is the data's (if in
 memory), one block's working set and the globals; ``keep_local=True`` holds
 them and returns their posterior too.  Rows are fitted one by one (never
-merged as ``collapse`` does, which would compare rows across blocks);
+merged as ``collapse`` does, which would compare rows across blocks, except
+in blocks of whole groups, chunk_groups.py);
 ``missing="skip"`` masks are bound per block.
 
 The driver is here; it calls the functions every emitted module has
@@ -47,6 +48,8 @@ import numpy as np
 from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, rows_of, segments,
                            sweep_steps)
 from .chunk_passes import stat_moves  # noqa: F401  (block_tasks.py takes it from here)
+from .chunk_groups import (bind_group_rows, check_gated, check_grouped, distinct_rows, expand,
+                           group_cuts, group_layout, merge_wanted, merges)
 from .chunk_starts import (add_sums, block_rows, block_starts, in_use, kmeans_latents, kmeans_plan,
                            take_rows)
 from .errors import VmpDataError
@@ -65,19 +68,33 @@ class Blocks:
     """The row blocks of the data: bound (and their constants computed) on
     demand, and kept when the data are in memory."""
 
-    def __init__(self, module, data, hyper, chunk_size, missing=None):
+    def __init__(self, module, data, hyper, chunk_size, missing=None, grouping=None,
+                 collapse=False):
         self.module, self.hyper, self.missing = module, hyper, missing
         plate, rows = row_plate(module, data)
         self.plate = plate
         on_rows = [name for name, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate]
         self.on_rows = on_rows
         self.data = data
-        self.starts = list(range(0, rows, chunk_size)) or [0]
+        self.grouping, self.merge, self.inverses = grouping, False, {}
+        if grouping:  # blocks of whole groups (chunk_groups.py)
+            column = data[grouping["index"]]
+            edges, self.firsts = group_cuts(
+                (column[a:a + chunk_size] for a in range(0, rows, chunk_size)), rows,
+                chunk_size, grouping["index"], grouping["groups"])
+            self.starts, self.stops = edges[:-1], edges[1:]
+            if merge_wanted(module, collapse, plate):
+                self.merge = merges(module, sum(distinct_rows(module, self.chunk(i), plate)
+                                                for i in range(len(self.starts))), rows)
+        else:
+            self.starts = list(range(0, rows, chunk_size)) or [0]
+            self.stops = [start + chunk_size for start in self.starts]
         self.size = chunk_size
-        # in-memory arrays whose blocks bind as views: kept bound (no copy)
+        # in-memory arrays whose blocks bind as views (or, of whole groups, as
+        # their own copies): kept bound
         self.keep = all(type(data[n]) is np.ndarray for n in on_rows)
         self.cache = {}
-        self.empty = self.bind(0, 0)
+        self.empty = self.bind(0, 0, (0, 0))
         self.rows = rows
 
     def sample(self, rows):
@@ -104,17 +121,30 @@ class Blocks:
     def __len__(self):
         return len(self.starts)
 
-    def bind(self, start, stop):
+    def chunk(self, index):
+        """Block ``index``'s data, unbound."""
+        start, stop = self.starts[index], self.stops[index]
+        return {name: (value[start:stop] if name in self.on_rows else value)
+                for name, value in self.data.items()}
+
+    def bind(self, start, stop, groups=None, index=None):
         chunk = {name: (value[start:stop] if name in self.on_rows else value)
                  for name, value in self.data.items()}
-        return bind_rows(self.module, chunk, self.hyper, start, stop, self.missing)
+        if not self.grouping:
+            return bind_rows(self.module, chunk, self.hyper, start, stop, self.missing)
+        bound, inverse = bind_group_rows(self.module, chunk, self.hyper, (start, stop), groups,
+                                         self.grouping, self.merge)
+        if index is not None:
+            self.inverses[index] = inverse
+        return bound
 
     def __getitem__(self, index):
         if index in self.cache:
             return self.cache[index]
-        start = self.starts[index]
-        bound = self.bind(start, start + self.size)
-        if self.keep and all(np.shares_memory(bound[1][n], self.data[n]) for n in self.on_rows):
+        groups = tuple(self.firsts[index:index + 2]) if self.grouping else None
+        bound = self.bind(self.starts[index], self.stops[index], groups, index)
+        if self.keep and (self.grouping or all(np.shares_memory(bound[1][n], self.data[n])
+                                               for n in self.on_rows)):
             self.cache[index] = bound
         return bound
 
@@ -161,16 +191,17 @@ def check_start_order(module, locals_, init):
 
 def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, seed=None,
                 init=None, callback=None, local_iters=None, keep_local=False,
-                newton=(), missing=None, start_from="kmeans") -> dict:
+                newton=(), missing=None, start_from="kmeans", collapse=True) -> dict:
     """The in-memory ``fit``'s result, computed one row block at a time.
     ``newton``: the latents updated by Newton steps (not a sum over rows);
-    ``start_from``: "kmeans" (the default start, chunk_starts.py) or "random"."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
-            or chunk_size < 1:
-        raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
+    ``start_from``: "kmeans" (the default start, chunk_starts.py) or "random";
+    ``collapse``: merge duplicate rows where the in-memory fit does (only in
+    blocks of whole groups, chunk_groups.py; else every row is fitted)."""
+    check_chunk_size(chunk_size)
     data = open_arrays(dict(data))
-    _, locals_, hyper = prepare(module, data, hypers, init, local_iters, newton, missing)
-    blocks = Blocks(module, data, hyper, int(chunk_size), missing)
+    _, locals_, hyper, grouping = prepare(module, data, hypers, init, local_iters, newton,
+                                          missing)
+    blocks = Blocks(module, data, hyper, int(chunk_size), missing, grouping, collapse)
     kmeans = kmeans_latents(module, locals_, init, start_from)
     try:
         state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init,
@@ -187,23 +218,33 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
     if not converged and max_iter > 0:
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
                       RuntimeWarning, stacklevel=3)
-    return state.result(trace, converged, hyper, keep_local)
+    result = state.result(trace, converged, hyper, keep_local)
+    result["collapse"] = bool(grouping) and bool(collapse)  # (as asked, where it applies)
+    return result
+
+
+def check_chunk_size(chunk_size):
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) \
+            or chunk_size < 1:
+        raise VmpDataError(f"chunk_size must be a positive whole number, got {chunk_size!r}")
 
 
 def prepare(module, data, hypers, init, local_iters, newton, missing=None):
-    """(row plate, row latents, checked hypers) of a fit in row blocks, or a
+    """(row plate, row latents, checked hypers, the grouping of the local block
+    or None: chunk_groups.group_layout) of a fit in row blocks, or a
     VmpDataError where a block sum would not be the in-memory fit."""
-    if local_iters not in (None, 1):
-        raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1)")
+    if local_iters is not None and (isinstance(local_iters, bool) or not isinstance(
+            local_iters, (int, np.integer)) or local_iters < 1):
+        raise VmpDataError(f"local_iters must be a positive whole number, got {local_iters!r}")
     plate, _ = row_plate(module, data)
-    if local_iters is None and iterates_groups(module, data, plate, missing):
-        raise VmpDataError(f"chunk_size: by default the in-memory fit of model "
-                           f"'{module.MODEL_NAME}' iterates each group's local latents "
-                           f"({', '.join(module.LOCAL_BLOCK)}) up to {module.AUTO_ITERS} times "
-                           f"per sweep with restarts, which a fit in row blocks does not do; "
-                           f"pass local_iters=1 (the same fit as in memory with local_iters=1, "
-                           f"collapse=False) or fit in memory")
+    grouping = group_layout(module, data, plate, local_iters, missing)
+    if grouping is None and local_iters not in (None, 1):
+        raise VmpDataError("chunk_size works with one local update per sweep (local_iters=1), "
+                           "or more where a local block is iterated per group (LDA)")
     locals_ = [row[0] for row in module.LATENTS if row[2] and row[2][0] == plate]
+    if grouping:  # the block's latents over the groups are local too (θ)
+        check_grouped(module, init, missing)
+        locals_ += [name for name in module.LOCAL_BLOCK if name not in locals_]
     check_blockwise(module, plate, locals_, newton, init)
     on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
     empty = {n: (v[0:0] if n in on_rows else v) for n, v in data.items()}
@@ -212,23 +253,7 @@ def prepare(module, data, hypers, init, local_iters, newton, missing=None):
                            missing=missing)["hypers"]
     except module.DataError as err:
         raise VmpDataError(str(err)) from None
-    return plate, locals_, hyper
-
-
-def iterates_groups(module, data, plate, missing=None) -> bool:
-    """Whether the in-memory default (local_iters=None) iterates the local
-    block per group (runtime/local_loop.sweep: a block of several latents
-    with a group index, e.g. LDA's θ and z)."""
-    if len(getattr(module, "LOCAL_BLOCK", ())) < 2:
-        return False
-    on_rows = {n for n, shape, *_ in module.DATA_SPEC if shape and shape[0] == plate}
-    try:
-        dim, arrays = module.bind_data({n: (v[0:0] if n in on_rows else v)
-                                        for n, v in data.items()}, missing)
-    except module.DataError as err:
-        raise VmpDataError(str(err)) from None
-    layout = module.local_layout(arrays, dim)
-    return bool(layout and layout["index"])
+    return plate, locals_, hyper, grouping
 
 
 def check_blockwise(module, plate, locals_, newton, init):
@@ -269,6 +294,9 @@ def start(module, blocks, locals_, hyper, rng, init, keep_local, kmeans=()):
     state = State(module, blocks, locals_, hyper, q, E, keep_local, rng, plans)
     if state.held:
         state.store = [state.draw(i) for i in range(len(blocks))]
+    if blocks.grouping:  # the per-group loop must be the gated one (chunk_groups.py)
+        check_gated(module, dict(q, **{n: p for n, (p, _) in state.store[0].items()}),
+                    dict(E, **{n: e for n, (_, e) in state.store[0].items()}), blocks[0], hyper)
     return state
 
 
@@ -280,9 +308,20 @@ class State:
         self.module, self.blocks, self.locals, self.hyper = module, blocks, locals_, hyper
         self.plans = plans or {}  # the k-means centres of row latents (chunk_starts.py)
         self.q, self.E = q, E  # the globals (and the row latents on no rows)
-        self.steps = sweep_steps(module, locals_, blocks.empty, hyper, E)
+        grouping = blocks.grouping  # the local block per group (chunk_groups.py)
+        self.steps = sweep_steps(module, locals_, blocks.empty, hyper, E, bool(grouping))
         reads_local = any(s.reads & set(locals_) for s in self.steps if s.kind == "local")
-        self.held = bool(keep_local) or reads_local  # a local made from locals is kept
+        # a local made from locals is kept, as are the locals of a block
+        # iterated per group (its restart compares the new with the old)
+        self.held = bool(keep_local) or reads_local or bool(grouping)
+        self.group = [grouping["iters"], True] if grouping else None  # iters, restart
+        on_groups = {r[0] for r in module.LATENTS if r[2] and grouping
+                     and r[2][0] == grouping["G"]}  # θ
+        summed = [s.row[0] for s in self.steps if s.kind == "global" and s.reads & on_groups]
+        if summed:
+            raise VmpDataError(f"chunk_size: the update of {', '.join(summed)} reads the "
+                               f"locals of the groups, which blocks of whole groups do not "
+                               f"sum; pass local_iters=1 or fit in memory")
         self.store, self.rng, self.rngs = [], rng, []
         self.given = {n: q[n] for n in q if n not in locals_}
         self.sources = {n: ("init", None) for n in locals_}  # or ("update", the globals' E)
@@ -324,6 +363,9 @@ class State:
         self.moves = Moves()
         for segment in segments(self.steps, max_iter):
             base, totals = self.run_pass(segment)
+            if self.group and self.group[1] and trace and any(
+                    step.kind == "block" for _, step in segment):  # as restarted_block decides
+                self.group[1] = self.module.restart_pays(self.gain, trace[-1])
             for position, (sweep, step) in enumerate(segment):
                 if step.kind == "global":
                     name, family, point = step.row[:3]
@@ -340,12 +382,13 @@ class State:
     def run_pass(self, segment):
         """Every block's part of the segment, summed; the locals' new recipes."""
         base = bases(self.module, segment, self.blocks.empty, self.hyper, self.q, self.E)
-        totals, at_start = {}, dict(self.E)
+        totals, at_start, self.gain = {}, dict(self.E), 0.0
         for i in range(len(self.blocks)):
             recipes = self.recipes(i)
             part = block_part(self.module, segment, self.blocks[i], self.hyper, self.q, self.E,
-                              recipes, base, self.moves if self.held else None)
+                              recipes, base, self.moves if self.held else None, self.group)
             add_parts(totals, part["parts"])
+            self.gain += part["gain"]
             if self.held:
                 self.store[i].update(part["locals"])
         for _, step in segment:
@@ -429,7 +472,15 @@ class State:
         dims[self.blocks.plate] = sum(np.shape(self.blocks.data[n])[0]
                                       for n in self.blocks.on_rows[:1])
         rows = [tuple({n: pair[k] for n, pair in block.items()} for k in (0, 1))
-                for block in self.store] if keep_local else None
+                for block in self.store] if keep_local or self.group else None
+        if self.group:  # the groups' latents always (as in memory), the rows' if asked
+            grouping = self.blocks.grouping
+            dims[grouping["G"]] = grouping["groups"]
+            on_rows = {r[0] for r in self.module.LATENTS if r[2] and r[2][0] == self.blocks.plate}
+            rows = [expand(({n: v for n, v in bq.items() if keep_local or n not in on_rows},
+                            {n: v for n, v in bE.items() if keep_local or n not in on_rows}),
+                           self.blocks.inverses.get(i), on_rows)
+                    for i, (bq, bE) in enumerate(rows)]
         return fit_result(self.module, (self.q, self.E), self.locals, rows, trace, converged,
                           hyper, dims)
 
@@ -440,7 +491,7 @@ def fit_result(module, state, locals_, rows, trace, converged, hyper, dims) -> d
     q, E = state
     posterior = {n: p for n, p in q.items() if n not in locals_}
     expectations = {n: e for n, e in E.items() if n not in locals_}
-    for name in locals_ if rows else ():
+    for name in rows[0][0] if rows else ():
         posterior[name] = {k: np.concatenate([bq[name][k] for bq, _ in rows])
                            for k in rows[0][0][name]}
         expectations[name] = {k: np.concatenate([bE[name][k] for _, bE in rows])

@@ -34,8 +34,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .block_tasks import (Globals, Shared, block_move_sums, combine, combine_rounds, guarded,
-                          largest_moves, move_block, run_round, start_block)
+from .block_tasks import (Globals, Shared, block_distinct, block_move_sums, combine,
+                          combine_rounds, guarded, largest_moves, move_block, run_round,
+                          start_block)
+from .chunk_groups import expand, group_cuts, merge_wanted, merges
 from .chunk_starts import add_sums, kmeans_latents, kmeans_plan, take_rows
 from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
 from .errors import VmpDataError
@@ -169,20 +171,21 @@ def e_reads(function, functions=None, seen=()) -> set | None:
     return names if explained == uses else None
 
 
-def rounds(module, reads, locals_, max_iter):
+def rounds(module, reads, locals_, max_iter, grouped=False):
     """The sweeps' steps, ("local" | "global", UPDATES index) and ("elbo",
     sweep), grouped into rounds: a step that reads a global the round has
     not applied yet (the ELBO reads all) starts the next round, and so does
     a row latent's update after the ELBO (the state at a converged sweep's
-    end must stay on the workers)."""
-    kinds = [("local" if row[0] in locals_ else "global", i)
-             for i, row in enumerate(module.UPDATES)]
+    end must stay on the workers).  ``grouped``: the local block is one step
+    ("block", its last member's index), as the in-memory sweep iterates it
+    (chunk_groups.py)."""
+    kinds, reads = block_kinds(module, reads, locals_, grouped)
     current, pending, after_elbo = [], set(), False
     for sweep in range(max_iter):
         for kind, index in kinds + [("elbo", sweep)]:
             needs = None if kind == "elbo" else reads[index]
             if (pending and (needs is None or needs & pending)) \
-                    or (kind == "local" and after_elbo):
+                    or (kind in ("local", "block") and after_elbo):
                 yield current
                 current, pending, after_elbo = [], set(), False
             current.append((kind, index))
@@ -193,6 +196,19 @@ def rounds(module, reads, locals_, max_iter):
         yield current
 
 
+def block_kinds(module, reads, locals_, grouped):
+    """Each UPDATES row's kind of step, the local block's members (grouped)
+    as one "block" step in its last member's place reading what they all read."""
+    block = [i for i, row in enumerate(module.UPDATES)
+             if grouped and row[0] in module.LOCAL_BLOCK]
+    reads = list(reads)
+    if block:
+        members = [reads[i] for i in block]
+        reads[block[-1]] = None if None in members else set().union(*members)
+    return [("block" if i in block[-1:] else "local" if row[0] in locals_ else "global", i)
+            for i, row in enumerate(module.UPDATES) if i not in block[:-1]], reads
+
+
 def no_missing():
     """A cluster fit has no missing="skip" (api.py), so every row is in use."""
     raise AssertionError("the rows in use are asked for only with missing='skip'")
@@ -201,7 +217,7 @@ def no_missing():
 # ------------------------------------------------------------- on the client
 def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, max_iter=500,
                     tol=1e-8, seed=None, init=None, callback=None, local_iters=None,
-                    keep_local=False, newton=(), start_from="kmeans") -> dict:
+                    keep_local=False, newton=(), start_from="kmeans", collapse=True) -> dict:
     """chunked.fit_chunked's result (so the in-memory fit's), swept on the
     dask cluster of ``client`` (default: the current Client)."""
     client = cluster_client(client)
@@ -213,8 +229,11 @@ def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, 
     plate, n_rows = row_plate(module, data)
     rows = row_arrays(module, data, plate, chunk_size)
     empty = empty_data(data, rows)
-    _, locals_, hyper = prepare(module, empty, hypers, init, local_iters, newton)
-    shared = Shared(source, module.MODEL_NAME, empty, hyper, locals_, rows)
+    _, locals_, hyper, grouping = prepare(module, empty, hypers, init, local_iters, newton)
+    if grouping:  # blocks of whole groups (chunk_groups.py)
+        rows, grouping = group_blocks(client, module, source, rows, grouping, chunk_size,
+                                      collapse, empty, hyper, plate)
+    shared = Shared(source, module.MODEL_NAME, empty, hyper, locals_, rows, grouping)
     module = shared.module()
     driver = Driver(client, module, shared)
     kmeans = kmeans_latents(module, locals_, init, start_from)
@@ -228,8 +247,35 @@ def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, 
         warnings.warn(f"{module.MODEL_NAME}: not converged after {max_iter} iterations",
                       RuntimeWarning, stacklevel=3)
     dims = dict(driver.nothing[0], **{plate: n_rows})
-    kept = driver.local_rows() if keep_local else None
-    return fit_result(module, (driver.q, driver.E), locals_, kept, trace, converged, hyper, dims)
+    if grouping:
+        dims[grouping["G"]] = grouping["groups"]
+    kept = driver.local_rows(keep_local) if keep_local or grouping else None
+    result = fit_result(module, (driver.q, driver.E), locals_, kept, trace, converged, hyper,
+                        dims)
+    result["collapse"] = bool(grouping) and bool(collapse)  # (as asked, where it applies)
+    return result
+
+
+def group_blocks(client, module, source, rows, grouping, chunk_size, collapse, empty, hyper,
+                 plate):
+    """The row arrays rechunked on group boundaries (chunk_groups.group_cuts,
+    from the index column read chunk by chunk) and the grouping with the
+    blocks' first groups and whether the rows are merged (the distinct rows
+    counted by a task per block)."""
+    index = rows[grouping["index"]]
+    size = int(chunk_size) if chunk_size is not None else int(max(index.chunks[0]))
+    edges, firsts = group_cuts((index.blocks[i].compute() for i in range(index.numblocks[0])),
+                               int(index.shape[0]), size, grouping["index"], grouping["groups"])
+    chunks = tuple(int(n) for n in np.diff(edges))
+    rows = {n: a.rechunk({0: chunks}) for n, a in rows.items()}
+    merge = False
+    if merge_wanted(module, collapse, plate):
+        shared = Shared(source, module.MODEL_NAME, empty, hyper, (), rows, grouping)
+        columns = [client.compute(list(a.to_delayed().ravel())) for a in rows.values()]
+        counts = client.gather([client.submit(block_distinct, shared, *[c[i] for c in columns],
+                                              pure=False) for i in range(len(chunks))])
+        merge = merges(module, sum(counts), int(index.shape[0]))
+    return rows, dict(grouping, firsts=firsts, merge=merge)
 
 
 class Driver:
@@ -238,13 +284,14 @@ class Driver:
     def __init__(self, client, module, shared):
         self.client, self.module, self.shared = client, module, shared
         self.static = client.scatter(shared, broadcast=True, hash=False)
-        self.nothing = bind_rows(module, shared.empty, shared.hyper, 0, 0)
+        self.nothing = shared.no_rows(module)
         self.q, self.E, self.states = {}, {}, []
+        self.restart = True  # the local block's restarts (chunk_groups.py)
 
     def scatter(self, q, E):
         """The globals for every task: in the tasks' arguments when small (no
         round trip), else put on every worker once."""
-        shared = Globals(q, E)
+        shared = Globals(q, E, self.restart)
         size = sum(np.asarray(v).nbytes for stats in shared.E.values() for v in stats.values()
                    if isinstance(v, np.ndarray))
         if size <= INLINE_BYTES:
@@ -268,9 +315,11 @@ class Driver:
         columns = [self.client.compute(list(a.to_delayed().ravel())) for a in rows.values()]
         edges = np.cumsum((0,) + next(iter(rows.values())).chunks[0])
         self.homes = self.placed(columns[0])
+        firsts = (self.shared.grouping or {}).get("firsts")
         for i, (begin, end) in enumerate(zip(edges[:-1], edges[1:])):
-            state = self.submit(i, start_block, self.static, int(begin), int(end), rng, given,
-                                starts, *[c[i] for c in columns])
+            groups = tuple(firsts[i:i + 2]) if firsts else None
+            state = self.submit(i, start_block, self.static, (int(begin), int(end), groups),
+                                rng, given, starts, *[c[i] for c in columns])
             rng = self.submit(i, operator.getitem, state, 1)
             self.states.append(state)
 
@@ -352,13 +401,18 @@ class Driver:
     def sweeps(self, reads, max_iter, tol, callback):
         """Rounds until the fit converges or max_iter sweeps; (trace, converged)."""
         trace, self.moves, self.before = [], {}, dict(self.E)
-        for steps in rounds(self.module, reads, self.shared.locals, max_iter):
+        for steps in rounds(self.module, reads, self.shared.locals, max_iter,
+                            bool(self.shared.grouping)):
             totals = self.run(steps)
             for j, (kind, index) in enumerate(steps):
                 if kind == "global":
                     self.apply(index, totals[j])
                 elif kind == "local":
                     largest_moves(self.moves, totals[j])
+                elif kind == "block":  # (moves, the restarts' gain summed)
+                    largest_moves(self.moves, totals[j][0])
+                    if self.restart and trace:  # as restarted_block decides
+                        self.restart = self.module.restart_pays(totals[j][1], trace[-1])
                 elif self.end_sweep(trace, totals[j], tol, callback):
                     return trace, True
         return trace, False
@@ -390,6 +444,15 @@ class Driver:
         self.moves, self.before = {}, dict(self.E)
         return False
 
-    def local_rows(self) -> list:
-        """Per block, the row latents' ({name: q}, {name: E}), fetched."""
-        return [(block.q, block.E) for block, _ in self.client.gather(self.states)]
+    def local_rows(self, keep_local=True) -> list:
+        """Per block, the row latents' ({name: q}, {name: E}), fetched; of a
+        local block per group, the groups' always and the rows' (per row
+        again where merged) if ``keep_local``."""
+        blocks = [block for block, _ in self.client.gather(self.states)]
+        if not self.shared.grouping:
+            return [(block.q, block.E) for block in blocks]
+        plate = self.shared.plate
+        on_rows = {r[0] for r in self.module.LATENTS if r[2] and r[2][0] == plate}
+        names = [n for n in self.shared.locals if keep_local or n not in on_rows]
+        return [expand(({n: b.q[n] for n in names}, {n: b.E[n] for n in names}),
+                       b.inverse, on_rows) for b in blocks]

@@ -6,8 +6,9 @@ The units are the rows, or the groups of rows the local latents are plated
 over (LDA's documents; derive/locality.py, svi_units.py).  Each step takes a
 minibatch B of |B| of the N units and
 
-1. starts its local latents as the module's fit does (a mixture's random
-   responsibilities) and iterates the local block to convergence given the
+1. starts its local latents as the module's fit does (the first minibatch's
+   from a mixture's k-means on its rows, by default; later minibatches' at
+   random) and iterates the local block to convergence given the
    globals: up to ``local_iters`` times (default 100), as batch VB's local
    step does (one update when the block is one latent: it is then optimal);
    LDA-shaped blocks per document in exp space, each until the mean change
@@ -23,13 +24,17 @@ minibatch B of |B| of the N units and
 
 Globals start as the fit's start (their prior, a drawn mean, or ``init``);
 those the sweep updates before the local block (a mixture's components,
-fitted to random responsibilities) and not given in ``init`` first take a
-step of size ρ_1 toward their update from the first minibatch's random local
+fitted to the starting responsibilities) and not given in ``init`` first
+take a step of size ρ_1 toward their update from the first minibatch's local
 start (a full replacement left them with the whole data's weight on a
 symmetric state, which the small later steps were slow to leave: LDA's
 held-out perplexity after one pass was 142 instead of 120, scikit-learn's
-figure).  So with B = all units, tau0 = 0 (ρ_1 = 1) and ``local_iters=1``,
-the first step gives the globals of two batch sweeps.
+figure).  A mixture's first local start is the in-memory fit's k-means start
+on the minibatch's rows (``start="kmeans"``, the default; from random
+responsibilities every component starts at the data's mean, and SVI's small
+steps rarely separate them again).  So with B = all units, tau0 = 0
+(ρ_1 = 1) and ``local_iters=1``, the first step gives the globals of two
+batch sweeps from the same start.
 
 After every ``elbo_every`` passes (and the last) the full-data ELBO is
 computed as chunked.py does, exactly: u(∅)'s ELBO plus Σ over blocks of
@@ -92,8 +97,9 @@ class Stepper:
     """The globals' q and natural parameters, stepped one minibatch at a time."""
 
     def __init__(self, module, hyper, n_units, learning_rate, local_iters=None,
-                 seed=None, init=None):
+                 seed=None, init=None, start="kmeans"):
         self.module, self.hyper, self.n = module, hyper, n_units
+        self.first = start  # the first minibatch's start of the locals (a mixture's k-means)
         self.tau0, self.kappa = learning_rate
         self.local_iters = LOCAL_ITERS if local_iters is None else \
             check_count("local_iters", local_iters)
@@ -112,9 +118,10 @@ class Stepper:
         step: the module's start), its locals from the module's start."""
         q, E = {}, {}
         given = self.init if self.q is None else self.q
+        start = self.first if self.q is None and rng is None else "random"
         try:
             self.module._initial_state(q, E, bound.K, bound.arrays, self.hyper, bound.dim,
-                                       rng or self.rng, dict(given))
+                                       rng or self.rng, dict(given), start)
         except self.module.DataError as err:
             raise VmpDataError(str(err)) from None
         return q, E
@@ -202,7 +209,7 @@ class Empty:
 
 def fit_method(model, method, data, batch_size, learning_rate, hypers, max_iter, tol, seed,
                init, callback, local_iters, elbo_every, heldout, collapse, rotate, n_init=1,
-               skip=False, chunk_size=None, keep_local=False) -> dict:
+               skip=False, chunk_size=None, keep_local=False, start="kmeans") -> dict:
     """``Model.fit(method=...)``: the options stochastic VI does not take refused."""
     if method != "svi":
         raise VmpDataError(f"method must be 'vmp' (coordinate ascent) or 'svi' (stochastic "
@@ -228,15 +235,16 @@ def fit_method(model, method, data, batch_size, learning_rate, hypers, max_iter,
         heldout = dict({d: data[d] for d in model.checked.dims
                         if d in data and d not in own}, **heldout)
     return fit_svi(model, data, batch_size, learning_rate, hypers, max_iter, tol, seed, init,
-                   callback, local_iters, elbo_every, heldout, collapse)
+                   callback, local_iters, elbo_every, heldout, collapse, start)
 
 
 def fit_svi(model, data, batch_size, learning_rate=None, hypers=None, max_iter=500, tol=1e-8,
             seed=None, init=None, callback=None, local_iters=None, elbo_every=1, heldout=None,
-            collapse=True) -> dict:
+            collapse=True, start="kmeans") -> dict:
     """The result dict of a stochastic VI fit (see the module docstring);
     ``max_iter``: passes over the data; it stops early when the full-data
-    ELBO changes by at most ``tol`` of its size between two evaluations."""
+    ELBO changes by at most ``tol`` of its size between two evaluations;
+    ``start``: the first minibatch's locals, "kmeans" (a mixture's) or "random"."""
     module = model._compiled.module
     learning_rate = check_learning_rate(learning_rate)
     elbo_every = check_count("elbo_every", elbo_every)
@@ -246,7 +254,7 @@ def fit_svi(model, data, batch_size, learning_rate=None, hypers=None, max_iter=5
     held = Units(module, model.checked, heldout) if heldout is not None else None
     if held is not None:
         held.check_sizes(units.sizes(), "heldout")
-    stepper = Stepper(module, hyper, units.n, learning_rate, local_iters, seed, init)
+    stepper = Stepper(module, hyper, units.n, learning_rate, local_iters, seed, init, start)
     empty = Empty(stepper, units, collapse)
     trace, passes, held_trace, converged = [], [], [], False
     seconds = 0.0
@@ -302,7 +310,9 @@ class OnlineVI:
     """Stochastic VI fed one minibatch at a time (Hoffman et al. 2013).
 
     ``OnlineVI(model, n_units, learning_rate=(10, 0.7), hypers=None,
-    seed=None, init=None, local_iters=None)``: ``model`` a ``vmpdsl.Model``
+    seed=None, init=None, local_iters=None)`` (``init="random"``: a
+    mixture's first minibatch starts at random, not from k-means on its
+    rows): ``model`` a ``vmpdsl.Model``
     or a path / source text; ``n_units`` the number N of units (rows, or
     groups such as documents) of the whole data set, which rescales each
     minibatch's statistics by N/|B| (scikit-learn's ``total_samples``).
@@ -317,6 +327,7 @@ class OnlineVI:
                  local_iters=None, collapse=True, rotate=True):
         from .api import Model, load
         self.model = model if isinstance(model, Model) else load(model)
+        self.start, init = (init, None) if init in ("kmeans", "random") else ("kmeans", init)
         check_model(self.model, rotate, init)
         self.n_units = check_count("n_units", n_units)
         self.learning_rate = check_learning_rate(learning_rate)
@@ -339,7 +350,7 @@ class OnlineVI:
             module = self.model._compiled.module
             hyper = validated_hypers(module, units, self.hypers, self.init)
             self._stepper = Stepper(module, hyper, self.n_units, self.learning_rate,
-                                    self.local_iters, self.seed, self.init)
+                                    self.local_iters, self.seed, self.init, self.start)
             self._sizes = units.sizes()
         step = self._stepper
         bound = units.bind(np.arange(units.n), step.hyper, self.collapse)

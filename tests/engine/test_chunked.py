@@ -44,8 +44,8 @@ def hier_data(rng):
 CASES = {"gmm": gmm_data, "lda": lda_data, "linreg": linreg_data, "hier": hier_data}
 
 
-# LDA's default iterates each document's θ and z per sweep, which chunked
-# sweeps refuse (test_lda_default_local_iters_is_refused): both pass 1
+# LDA's plain sweep (θ a sum over row blocks); its default, each document's
+# θ and z iterated per sweep in blocks of whole documents: test_chunked_groups.py
 OPTIONS = {"lda": {"local_iters": 1}}
 
 
@@ -167,12 +167,19 @@ def test_default_chunked_start_with_missing_rows(monkeypatch):
     assert_same(memory, chunked)
 
 
-def test_lda_default_local_iters_is_refused():
-    """By default the in-memory LDA fit iterates each document's θ and z with
-    restarts; a chunked fit says so rather than fit differently."""
+def test_lda_default_local_iters_is_no_longer_refused():
+    """The model file fitted as in memory, with a chunk_size only: the
+    default fit (each document's θ and z iterated with restarts), not an
+    error asking for local_iters=1."""
     data = lda_data(np.random.default_rng(0))
-    with pytest.raises(vmpdsl.VmpError, match="pass local_iters=1"):
-        vmpdsl.load("models/lda.vmp").fit(data, chunk_size=30)
+    model = vmpdsl.load("models/lda.vmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        chunked = model.fit(dict(data), seed=1, chunk_size=30, max_iter=8)
+        memory = model.fit(dict(data), seed=1, max_iter=8)
+        plain = model.fit(dict(data), seed=1, max_iter=8, local_iters=1, collapse=False)
+    np.testing.assert_allclose(chunked.elbo, memory.elbo, rtol=RTOL)
+    assert abs(chunked.elbo[-1] - plain.elbo[-1]) > 1e-6 * abs(plain.elbo[-1])
 
 
 def test_bad_row_in_a_block_names_its_rows():

@@ -265,6 +265,7 @@ def test_products_of_given_operands_are_memoized_by_identity(monkeypatch):
     monkeypatch.setattr(executor, "_PLANS", {})
     monkeypatch.setattr(executor, "_MEMO", {})
     monkeypatch.setattr(executor, "_SMALL_ELEMENTS", 0)  # the step route at test sizes
+    monkeypatch.setattr(executor, "_MEMO_WORK", 0)       # memoized at test sizes
     calls = []
     real = executor._by_matmul
     monkeypatch.setattr(executor, "_by_matmul", lambda *a: calls.append(a[0]) or real(*a))
@@ -284,3 +285,45 @@ def test_products_of_given_operands_are_memoized_by_identity(monkeypatch):
     shared = next(result for _, result in executor._MEMO.values())
     with pytest.raises(ValueError):
         shared += 1.0                                    # results are read-only
+
+
+def test_small_products_are_not_memoized(monkeypatch):
+    """A step of at most _MEMO_WORK products is recomputed (its memo would cost
+    more than it); a bigger one of the same spec is kept."""
+    monkeypatch.setattr(executor, "_PLANS", {})
+    monkeypatch.setattr(executor, "_MEMO", {})
+    rng = np.random.default_rng(8)
+    k, d = 10, 50
+    small = rng.normal(size=k), rng.normal(size=(d, k)), rng.normal(size=d)
+    np.testing.assert_allclose(contract("k,dk,d->", *small),
+                               np.einsum("k,dk,d->", *small), rtol=1e-12)
+    assert not executor._MEMO
+    big = rng.normal(size=(400, 60)), rng.normal(size=(60, 30)), rng.normal(size=(400, 30))
+    np.testing.assert_allclose(contract("ab,bc,ac->", *big),
+                               np.einsum("ab,bc,ac->", *big), rtol=1e-12)
+    assert executor._MEMO
+
+
+@pytest.mark.parametrize("spec", ["nkl,nkl->", "nkl->kl", "nkl,nk->nl", "k,nkl,l->n"])
+def test_shared_outer_route_is_decided_once_and_serves_new_values(monkeypatch, spec):
+    """The split of a SharedOuter contraction is decided once per spec and
+    shapes (prelude._OUTER_ROUTES); the route reads each call's operands, never
+    the first call's."""
+    from vmpdsl.runtime import prelude
+    monkeypatch.setattr(prelude, "_OUTER_ROUTES", {})
+    rng = np.random.default_rng(9)
+    routes = []
+    for _ in range(3):
+        operands, dense = [], []
+        for lab in spec.split("->")[0].split(","):
+            if len(lab) == 3:
+                outer, full = _outer(rng)
+                operands.append(outer)
+                dense.append(full)
+            else:
+                operands.append(rng.normal(size=tuple({"n": N, "k": K, "l": K}[l] for l in lab)))
+                dense.append(operands[-1])
+        np.testing.assert_allclose(contract(spec, *operands), np.einsum(spec, *dense),
+                                   rtol=1e-10, atol=1e-12)
+        routes.append(dict(prelude._OUTER_ROUTES))
+    assert routes[0] and routes[0] == routes[1] == routes[2]  # the same route objects

@@ -17,6 +17,7 @@ import pytest
 import vmpdsl
 from test_chunked import (CASES, OPTIONS, assert_same, default_fit, gmm_data, lda_data,
                           separated_gmm)
+from test_chunked_groups import corpus
 from vmpdsl import cli
 
 da = pytest.importorskip("dask.array", reason="the dask extra is not installed")
@@ -83,10 +84,29 @@ def test_default_cluster_gmm_is_the_default_in_memory_fit(client):
     assert_same(memory, cluster)
 
 
-def test_lda_default_local_iters_is_refused(client):
-    data = as_dask(lda_data(np.random.default_rng(0)), 40)
-    with pytest.raises(vmpdsl.VmpError, match="pass local_iters=1"):
-        vmpdsl.load("models/lda.vmp").fit(data)
+@pytest.mark.parametrize("collapse", [True, False])
+def test_default_cluster_lda_is_the_default_in_memory_fit(client, collapse):
+    """LDA's default local loop (each document's θ and z with restarts) on
+    the cluster: dask chunks of 70 rows, which cut documents, rechunked on
+    document boundaries; duplicate tokens merged as in memory (or not)."""
+    data = corpus()
+    model = vmpdsl.load("models/lda.vmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        memory = model.fit(dict(data), seed=3, collapse=collapse, max_iter=25)
+        cluster = model.fit(as_dask(data, 70), seed=3, keep_local=True, collapse=collapse,
+                            max_iter=25)
+    assert_same(memory, cluster, ["phi", "theta", "z"])
+
+
+def test_default_lda_from_numpy_data_with_a_client(client):
+    data = corpus(1)
+    model = vmpdsl.load("models/lda.vmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        memory = model.fit(dict(data), seed=3, max_iter=10)
+        cluster = model.fit(dict(data), seed=3, max_iter=10, client=client, chunk_size=90)
+    assert_same(memory, cluster, ["phi", "theta"])
 
 
 def test_a_gmm_sweep_is_one_round():

@@ -199,6 +199,13 @@ def test_a_still_moving_posterior_is_not_converged():
     # scalar statistics count too (a Gamma's E[x] is a numpy scalar)
     assert not module.has_converged(trace, {"a": {"x": np.float64(2.0)}},
                                     {"a": {"x": np.float64(2.1)}}, 1e-8)
+    assert module.has_converged(trace, {"a": {"x": np.float64(2.0)}},
+                                {"a": {"x": np.float64(2.0 + 1e-5)}}, 1e-8)
+    # a scalar mean against the root of its second moment, as an array's
+    assert module.has_converged(trace, {"m": {"x": np.float64(1e-9), "xx": np.float64(1.0)}},
+                                {"m": {"x": np.float64(1e-10), "xx": np.float64(1.0)}}, 1e-8)
+    assert not module.has_converged(trace, {"m": {"x": np.float64(0.0), "xx": np.float64(1.0)}},
+                                    {"m": {"x": np.float64(1e-3), "xx": np.float64(1.0)}}, 1e-8)
 
 
 def test_settled_latents_are_not_measured_but_the_others_are():

@@ -155,9 +155,10 @@ def test_the_entry_points_of_a_feature_are_kept_with_it_only():
     gmm, lda, coin = (defined_names(compiled(f"models:{m}").code) for m in ("gmm", "lda", "coin"))
     assert set(FEATURE_ENTRY_POINTS["KMEANS_STARTS"]) <= gmm
     assert set(FEATURE_ENTRY_POINTS["LOCAL_BLOCK"]) <= lda
-    # AUTO_ITERS is also the generic sweep's default (a number, not the feature's code)
+    # AUTO_ITERS and GATED_ITERS are also the generic sweep's defaults (numbers,
+    # not the feature's code)
     assert set(FEATURE_ENTRY_POINTS["KMEANS_STARTS"]) & coin == set()
-    assert set(FEATURE_ENTRY_POINTS["LOCAL_BLOCK"]) & coin == {"AUTO_ITERS"}
+    assert set(FEATURE_ENTRY_POINTS["LOCAL_BLOCK"]) & coin == {"AUTO_ITERS", "GATED_ITERS"}
 
 
 FEATURES = {  # a feature's code, and models of models/ with and without it

@@ -316,6 +316,7 @@ for n in N:
     text = str(model.equations())
     assert "  b[k] = b0 + ½ N[k] S[k] + kappa0 N[k] (x̄[k] − mu0)² / (2 (kappa0 + N[k]))\n" in text
     assert "  S[k] = (1 / N[k]) Σ_n r[n,k] (x[n] − x̄[k])²\n" in text
+    assert "  x̄[k] = (1 / N[k]) Σ_n r[n,k] x[n]\n" in text  # the weight first, as in gmm and PRML
     tree = Tree(model, SIZES)
     form = tree.forms["mu"]
     q = tree.parameters("mu")

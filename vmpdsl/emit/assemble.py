@@ -53,7 +53,8 @@ from typing import NamedTuple
 # (tests/engine/test_trimmed_modules.py checks the package uses no other).
 ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
                 "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
-                "split_blocks", "collapse_rows", "local_block", "block_to_convergence", "LOCAL_TOL",
+                "split_blocks", "collapse_rows", "_distinct_rows", "COLLAPSE_SHARE",
+                "local_block", "block_to_convergence", "LOCAL_TOL",
                 "_MEMO", "_PLANS", "FAMILY_FUNCTIONS")
 # Names the package's fits in row blocks call on a module (chunk_starts.py,
 # chunked.py, distributed.py: the in-memory start and moves, the per-group
@@ -61,11 +62,13 @@ ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bi
 FEATURE_ENTRY_POINTS = {
     "KMEANS_STARTS": ("SAMPLE", "kmeans_rows", "kmeans_centers", "kmeans_labels",
                       "move_latents", "move_sums", "moved", "try_moves"),
-    "LOCAL_BLOCK": ("local_layout", "AUTO_ITERS"),
+    "LOCAL_BLOCK": ("local_layout", "AUTO_ITERS", "GATED_ITERS", "gated_dirichlet",
+                    "restarted_block", "restart_pays"),
 }
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
 # The fields the runtime reads as FAMILY_FUNCTIONS[family][field] (runtime/tables.py).
-FAMILY_FIELDS = ("params_from_coeffs", "expectations", "entropy", "bound_share", "sample",
+FAMILY_FIELDS = ("params_from_coeffs", "expectations", "entropy", "entropy_total", "bound_share",
+                 "sample",
                  "check_params", "mode", "point_expectations", "start", "marginals")
 # The model's tables whose being non-empty turns on the feature of that name
 # (LOCAL_BLOCK's: having two latents or more, see features_of).

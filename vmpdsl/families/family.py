@@ -11,7 +11,7 @@ from typing import Callable, Mapping
 
 # The function fields, in the order runtime_source emits them.
 FUNCTION_FIELDS = ("params_from_coeffs", "coeffs_from_params", "expectations",
-                   "entropy", "mode", "point_expectations", "sample",
+                   "entropy", "entropy_total", "mode", "point_expectations", "sample",
                    "log_density", "check_support", "check_params", "bound_share", "start",
                    "marginals")
 
@@ -34,6 +34,9 @@ class Family:
     helpers       the runtime helpers (runtime/helpers.py) the family functions call (transitively).
     internals     family-specific functions that the ones above call (Wishart's
                   expected log-determinant); copied along with them.
+    entropy_total optional, params → the entropy summed over every row, cheaper
+                  than summing ``entropy``'s per-row array (Normal: one log
+                  per row and a sum, ½ (n (1 + log 2π) − Σ log τ)).
     bound_share   optional, (coeffs, params) → per row Σ_s <C_s, E[u_s]> + H[q]: the
                   ELBO share of a latent just updated to q from C, cheaper than
                   the inner product and the entropy apart: q's log normalizer
@@ -81,6 +84,7 @@ class Family:
     coeffs_from_params: Callable | None = None
     expectations: Callable | None = None
     entropy: Callable | None = None
+    entropy_total: Callable | None = None
     mode: Callable | None = None
     point_expectations: Callable | None = None
     sample: Callable | None = None

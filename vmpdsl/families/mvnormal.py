@@ -19,7 +19,10 @@ def mvnormal_params_from_coeffs(coeffs):
     # Only the symmetric part of C_xx pairs with x xᵀ, hence C + Cᵀ.
     precision = -(c_xx + np.swapaxes(c_xx, -1, -2))
     dim = c_x.shape[-1]
-    batch = np.broadcast_shapes(c_x.shape[:-1], precision.shape[:-2])
+    rows, shared = c_x.shape[:-1], precision.shape[:-2]
+    # (one precision for all rows, the common case, without np.broadcast_shapes' µs)
+    batch = rows if shared == rows or len(shared) <= len(rows) and shared == (1,) * len(shared) \
+        else np.broadcast_shapes(rows, shared)
     one = precision.size == dim * dim  # one precision for every row: one 2-D factor
     chol = chol_lower(precision.reshape(dim, dim) if one else precision, "MvNormal precision")
     cov = chol_inverse(chol).reshape(precision.shape)
@@ -60,11 +63,24 @@ def mvnormal_expectations(params):
 
 def mvnormal_entropy(params):
     precision = np.asarray(params["precision"], dtype=float)
+    return np.broadcast_to(mvnormal_distinct_entropy(precision), precision.shape[:-2])
+
+
+def mvnormal_entropy_total(params):
+    # the distinct rows' entropies, each times the rows that share it (PCA's
+    # z: one number times N, not a sum over N broadcast copies)
+    precision = np.asarray(params["precision"], dtype=float)
+    entropy = mvnormal_distinct_entropy(precision)
+    rows = int(np.prod(precision.shape[:-2])) // max(np.size(entropy), 1)
+    return rows * np.add.reduce(entropy, axis=None)
+
+
+def mvnormal_distinct_entropy(precision):
+    """The entropy of each distinct row (a precision shared along a plate: once)."""
     logdet = remembered(precision)  # the update's own factor (params_from_coeffs)
     if logdet is None:
         logdet = chol_logdet(chol_lower(compact(precision, 2), "MvNormal precision"))
-    entropy = 0.5 * (precision.shape[-1] * (1.0 + np.log(2.0 * np.pi)) - logdet)
-    return np.broadcast_to(entropy, precision.shape[:-2])
+    return 0.5 * (precision.shape[-1] * (1.0 + np.log(2.0 * np.pi)) - logdet)
 
 
 def mvnormal_mode(params):
@@ -141,11 +157,13 @@ MVNORMAL = Family(
     event_rank={"x": 1, "xx": 2}, value_rank=1, posterior="MvNormal", factored_stats=("xx",),
     params_from_coeffs=mvnormal_params_from_coeffs,
     coeffs_from_params=mvnormal_coeffs_from_params,
-    expectations=mvnormal_expectations, entropy=mvnormal_entropy, mode=mvnormal_mode,
+    expectations=mvnormal_expectations, entropy=mvnormal_entropy,
+    entropy_total=mvnormal_entropy_total, mode=mvnormal_mode,
     point_expectations=mvnormal_point_expectations, sample=mvnormal_sample, start=mvnormal_start,
     log_density=mvnormal_log_density, check_support=mvnormal_check_support,
     check_params=mvnormal_check_params,
     helpers=(first_index, found_at, spd_problem, symmetrize, chol_lower, chol_logdet,
              chol_inverse, spd_inverse, broadcast_view),
+    internals=(mvnormal_distinct_entropy,),
     marginal=mvnormal_marginal,
 )

@@ -212,7 +212,8 @@ def where_lines(r, value, letters) -> list:
     """x̄[k] = Σ_n r[n,k] x[n] / N[k];  S[k] = Σ_n r[n,k] (x[n] − x̄[k])(…)ᵀ / N[k]."""
     s, parts = r.s, value.parts
     n, xbar = count_text(r, parts, letters), bar_text(r, value, letters)
-    total = r.mono(parts.linear, letters)[1]
+    weighted = replace(parts.linear, atoms=tuple(parts.count.atoms) + (parts.x,))  # Σ_n r[n,k] x[n]
+    total = r.mono(weighted, letters)[1]
     weights = r.product([a for a in parts.count.atoms], letters)
     weights = weights + " " if weights else ""
     xn = s.index(s.name(parts.x.var), [letters[parts.row]])

@@ -292,9 +292,13 @@ def elbo_value(q, E, K, data, hyper, dim, last_coeffs=None):
                          for stat, c in last_coeffs.items())
     for name, family, plates, shape, point in LATENTS:
         if not point and name != shared:
-            entropy = FAMILY_FUNCTIONS[family]["entropy"](q[name])
-            if name in weights and weights[name] in data:
-                entropy = entropy * data[weights[name]]  # masked or counted rows
+            functions = FAMILY_FUNCTIONS[family]
+            if name in weights and weights[name] in data:  # masked or counted rows
+                entropy = functions["entropy"](q[name]) * data[weights[name]]
+            elif functions["entropy_total"] is not None:  # summed without the rows' array
+                entropy = functions["entropy_total"](q[name])
+            else:
+                entropy = functions["entropy"](q[name])
             # (np.sum with less dispatch; a scalar's needs no reduction at all)
             total += float(entropy if type(entropy) is np.float64 else
                            np.add.reduce(entropy, axis=None))

@@ -27,6 +27,10 @@ _BLOCK_ELEMENTS = 1 << 22
 # rows takes the kernel 7 µs, one GEMM 5 µs (50×50 matrices: 39 against 9).
 _SMALL_ELEMENTS = 1 << 16
 _SMALL_WORK = 1 << 12
+# A pairwise step of at most this many products is computed each time, not
+# memoized: its memo's key and lookup cost more than the product (PCA's
+# Σ_k sz_k Σ_d W_dk mu_d).
+_MEMO_WORK = 1 << 12
 
 
 def _einsum(labels, operands, out):
@@ -35,12 +39,17 @@ def _einsum(labels, operands, out):
     the small contractions of a model's iteration."""
     if not operands:
         return np.ones((1,) * len(out))
-    shapes = [getattr(o, "shape", ()) for o in operands]  # () for Python numbers
+    return _einsum_plan(labels, [getattr(o, "shape", ()) for o in operands], out)(operands)
+
+
+def _einsum_plan(labels, shapes, out):
+    """The plan of a contraction of operands of these shapes (() for Python
+    numbers), compiled on its first use."""
     key = (",".join(labels), out, *shapes)
     plan = _PLANS.get(key)
     if plan is None:
         plan = _PLANS[key] = _plan(labels, shapes, out)
-    return plan(operands)
+    return plan
 
 
 def _plan(labels, shapes, out, block=True):
@@ -66,10 +75,20 @@ def _plan(labels, shapes, out, block=True):
             return lambda operands: np.einsum(spec, *operands)
         return lambda operands: np.einsum(spec, *operands).reshape(shape)
     prep, terms = _prepare(labels, shapes, sizes, present)
-    steps, result, largest = _steps(terms, present, sizes)
+    steps, result, largest, works = _steps(terms, present, sizes)
     if block and largest > _BLOCK_ELEMENTS:
         return _blocked(labels, shapes, present, sizes, largest, shape)
     order = None if result == present else tuple(result.index(l) for l in present)
+
+    # Memoized: the steps of operands as given (not intermediates), of more
+    # than _MEMO_WORK products, outside blocks (they see fresh slices every call: memoizing
+    # them would only hold memory).
+    given, memoized = [True] * len(labels), []
+    for (at, step, arg), work in zip(steps, works):
+        memoized.append(block and work > _MEMO_WORK and all(given[i] for i in at))
+        given = [g for i, g in enumerate(given) if i not in at] + [False]
+    steps = [(at, sorted(at, reverse=True), step, arg, (step, _canonical(arg)) if memo else None)
+             for (at, step, arg), memo in zip(steps, memoized)]
 
     def run(operands):
         operands = list(operands)
@@ -80,18 +99,15 @@ def _plan(labels, shapes, out, block=True):
                                                    np.einsum, spec, [operands[p]])
             else:
                 operands[p], given[p] = np.einsum(spec, operands[p]), None
-        for (at, step, arg), memo in zip(steps, memo_keys):
+        for at, drop, step, arg, memo in steps:
             taken = [operands[i] for i in at]
             inputs = [given[i] for i in at]
-            for i in sorted(at, reverse=True):
+            for i in drop:
                 del operands[i], given[i]
-            operands.append(_memoized(memo, inputs, step, arg, taken)
-                            if memo is not None and all(x is not None for x in inputs)
-                            else step(arg, *taken))
+            operands.append(step(arg, *taken) if memo is None else
+                            _memoized(memo, inputs, step, arg, taken))
             given.append(None)  # as in np.einsum: the result goes last
         return _finish(operands[0], order, shape)
-    # blocks see fresh slices every call: memoizing them would only hold memory
-    memo_keys = [(step, _canonical(arg)) if block else None for at, step, arg in steps]
     return run
 
 
@@ -152,16 +168,18 @@ def _prepare(labels, shapes, sizes, present):
 
 def _steps(terms, present, sizes):
     """The steps (argument positions, function, spec or matmul recipe) of numpy's
-    greedy path over ``terms``; the labels of the result; the largest intermediate."""
+    greedy path over ``terms``; the labels of the result; the largest
+    intermediate; the products each step computes."""
     path = [tuple(range(len(terms)))] if len(terms) == 2 else []
     if len(terms) > 2:
         dummies = [np.broadcast_to(0.0, [sizes[l] for l in t]) for t in terms]
         path = np.einsum_path(",".join(terms) + "->" + present, *dummies,
                               optimize=("greedy", 1 << 62))[0][1:]
-    terms, steps, largest = list(terms), [], 0
+    terms, steps, largest, works = list(terms), [], 0, []
     for at in path:
         at = tuple(sorted(at))
         taken = [terms[i] for i in at]
+        works.append(_count(set("".join(taken)), sizes))
         for i in reversed(at):
             del terms[i]
         needed = set(present).union(*terms)
@@ -180,7 +198,7 @@ def _steps(terms, present, sizes):
         # einsum's kernel on three or more operands loops over all their labels
         largest = max(largest, _count(kept if len(taken) <= 2 else set("".join(taken)), sizes))
         terms.append(kept)
-    return steps, terms[0], largest
+    return steps, terms[0], largest, works
 
 
 def _count(labels, sizes):
@@ -200,15 +218,42 @@ def _matmul_recipe(a, b, needed, sizes):
     if not summed:
         return None
     lead = (nb,) if batch else ()
-    return ([a.index(l) for l in batch + free_a + summed], lead + (na, nc),
-            [b.index(l) for l in batch + summed + free_b], lead + (nc, nf),
-            tuple(sizes[l] for l in batch + free_a + free_b), "".join(batch + free_a + free_b))
+    order_a, order_b = batch + free_a + summed, batch + summed + free_b
+    result = batch + free_a + free_b
+    return (_moved(a, order_a), _shaped(order_a, lead + (na, nc), sizes),
+            _moved(b, order_b), _shaped(order_b, lead + (nc, nf), sizes),
+            _shaped(result, lead + (na, nf), sizes, to_labels=True), "".join(result))
+
+
+def _moved(labels, order):
+    """The transpose taking ``labels`` to ``order``; None when there is none to do."""
+    perm = [labels.index(l) for l in order]
+    return None if perm == sorted(perm) else perm
+
+
+def _shaped(labels, shape, sizes, to_labels=False):
+    """``shape`` when an array along ``labels`` must be reshaped to it (with
+    ``to_labels``, the shape along ``labels`` when one of ``shape`` must be),
+    else None."""
+    along = tuple(sizes[l] for l in labels)
+    return None if along == shape else along if to_labels else shape
 
 
 def _by_matmul(recipe, a, b):
+    """One matmul, its operands transposed and reshaped (and its result
+    reshaped) only where the recipe says so: a small product costs less than
+    the calls that would reshape its arrays to the shapes they have."""
     perm_a, shape_a, perm_b, shape_b, shape, _ = recipe
-    return np.matmul(a.transpose(perm_a).reshape(shape_a),
-                     b.transpose(perm_b).reshape(shape_b)).reshape(shape)
+    if perm_a is not None:
+        a = a.transpose(perm_a)
+    if shape_a is not None:
+        a = a.reshape(shape_a)
+    if perm_b is not None:
+        b = b.transpose(perm_b)
+    if shape_b is not None:
+        b = b.reshape(shape_b)
+    result = np.matmul(a, b)
+    return result if shape is None else result.reshape(shape)
 
 
 def _finish(result, order, shape):

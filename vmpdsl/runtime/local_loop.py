@@ -100,7 +100,12 @@ def _update_latent(q, E, K, data, hyper, dim, row):
     except (OverflowError, ZeroDivisionError, FloatingPointError,
             np.linalg.LinAlgError) as err:  # arithmetic past the float range
         raise FitError(f"the update of '{name}' failed: {err}") from None
-    _set_state(q, E, name, family, point, _posterior(name, family, coeffs))
+    params = _posterior(name, family, coeffs)
+    if point:
+        _set_state(q, E, name, family, point, params)
+    else:  # _set_state's q, without its call (a small model's sweep is mostly calls)
+        q[name] = params
+        E[name] = FAMILY_FUNCTIONS[family]["expectations"](params)
     return coeffs
 
 

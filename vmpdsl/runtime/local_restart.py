@@ -255,6 +255,12 @@ def _prior_state(q, E, K, data, hyper, dim, names):
 RESTART_SHARE = 1e-4
 
 
+def restart_pays(gain, elbo):
+    """Whether the next sweep restarts, after restarts that gained ``gain``
+    (summed over all groups) in a sweep that followed the ELBO ``elbo``."""
+    return bool(gain > RESTART_SHARE * abs(elbo))
+
+
 def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedule):
     """The local step with the monotone restart (module docstring), while
     ``schedule['restart']``; returns the coefficients of the block's last
@@ -271,9 +277,9 @@ def restarted_block(q, E, K, data, hyper, dim, block, iters, tol, layout, schedu
         new = _states(q, E, names)
         gains = group_gains(q, E, K, data, hyper, dim, block, old, new, layout)
         _choose(q, E, block, old, new, gains > 0.0, data, layout)
+        schedule["gain"] = float(np.sum(gains[gains > 0.0]))  # (chunks add theirs up)
         if "elbo" in schedule:  # (not after the first sweep: that is the start's)
-            schedule["restart"] = bool(np.sum(gains[gains > 0.0])
-                                       > RESTART_SHARE * abs(schedule["elbo"]))
+            schedule["restart"] = restart_pays(schedule["gain"], schedule["elbo"])
     if gated:  # (returns z's last coefficients)
         return iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout)
     iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
@@ -409,6 +415,7 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
     rest, b = _messages_but_theta(E, K, data, hyper, dim, block, index)
     b_active, underflow = b, False
     scatter = _Scatter(position, weights, active.size)
+    live = np.ones(groups, dtype=bool)  # per active group: not stopped yet
     for _ in range(iters - 1):
         part = log_theta[active]
         expd = np.exp(part - part.max(axis=-1, keepdims=True))
@@ -418,13 +425,18 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
             break
         # Σ_{t in d} w_t b[t] / n_t
         new = fixed[active] + expd * scatter.sum(norm, b_active)
-        moved = np.abs(new - gamma[active]).mean(axis=1) > tol
-        gamma[active] = new
-        log_theta[active] = FAMILY_FUNCTIONS[family]["expectations"]({"concentration": new})["log"]
-        if not moved.any():
+        # a stopped group keeps its γ (its pass here is discarded): each group's
+        # course is its own, whatever groups share the arrays (a chunk's, chunked.py)
+        moved = live & (np.abs(new - gamma[active]).mean(axis=1) > tol)
+        going = active[live]
+        gamma[going] = new[live]
+        log_theta[going] = FAMILY_FUNCTIONS[family]["expectations"](
+            {"concentration": new[live]})["log"]
+        live = moved
+        if not live.any():
             break
-        if moved.sum() < SHRINK * moved.size:
-            active = active[moved]
+        if live.sum() < SHRINK * live.size:
+            active, live = active[live], np.ones(int(live.sum()), dtype=bool)
             rows, position, weights = _active_rows(index, active, weight, groups)
             b_active = np.take(b, rows, axis=0)
             scatter = _Scatter(position, weights, active.size)

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse as spsparse
 from scipy import special as sps
 
-from .einsum import _einsum  # the plan executor; emitted right after this file
+from .einsum import _einsum, _einsum_plan  # the plan executor; emitted right after this file
 from .scatter import _diagonals, _gather_rows, _scatter  # the general one-hot shapes; emitted after it
 
 
@@ -225,7 +225,29 @@ def _contract_onehot(labels, operands, out):
 def _split_outer(labels, operands, out):
     """contract(…, m mᵀ + Σ, …) = contract(…, m, m, …) + contract(…, Σ, …), where
     Σ drops the batch axes it is shared over: a dropped label no other operand
-    or the output carries is a plain sum of equal terms, i.e. a factor."""
+    or the output carries is a plain sum of equal terms, i.e. a factor.  How
+    (``_outer_route``) is decided once per spec and operand shapes: the
+    decision costs more than the small contractions of a sweep."""
+    key = (tuple(labels), out, *map(_operand_kind, operands))
+    route = _OUTER_ROUTES.get(key)
+    if route is None:
+        route = _OUTER_ROUTES[key] = _outer_route(labels, operands, out)
+    return route(operands)
+
+
+# (labels, out, each operand's kind and shapes) -> _outer_route's function
+_OUTER_ROUTES = {}
+
+
+def _operand_kind(operand):
+    if type(operand) is SharedOuter:  # its route depends on the covariance's shape too
+        return SharedOuter, operand.mean.shape, operand.cov.shape
+    return type(operand), getattr(operand, "shape", ())
+
+
+def _outer_route(labels, operands, out):
+    """A function of operands of these kinds and shapes that contracts them
+    as ``_split_outer`` says, its parts' routes or plans found once."""
     at = next(p for p, o in enumerate(operands) if isinstance(o, SharedOuter))
     outer, lab = operands[at], labels[at]
     batch, i, j = lab[:-2], lab[-2], lab[-1]
@@ -233,22 +255,40 @@ def _split_outer(labels, operands, out):
                      and all(l not in o for o in labels[at + 1:]) for l in batch):
         # the rows are summed whole and nothing else reads them: Σ_n E[x xᵀ]
         # (SharedOuter.summed) in their place, as one would write it by hand
-        return _contract(labels[:at] + [i + j] + labels[at + 1:],
-                         operands[:at] + [outer.summed()] + operands[at + 1:], out)
-    before, after = operands[:at], operands[at + 1:]
-    means = _contract(labels[:at] + [batch + i, batch + j] + labels[at + 1:],
-                      before + [outer.mean, outer.mean] + after, out)
+        summed = _route(labels[:at] + [i + j] + labels[at + 1:],
+                        operands[:at] + [outer.summed()] + operands[at + 1:], out)
+        return lambda ops: summed(ops[:at] + [ops[at].summed()] + ops[at + 1:])
     shared = [a for a in range(len(batch))
               if outer.cov.shape[a] == 1 and outer.mean.shape[a] != 1]
-    cov = outer.cov.reshape([n for a, n in enumerate(outer.cov.shape) if a not in shared])
+    cov_shape = [n for a, n in enumerate(outer.cov.shape) if a not in shared]
     cov_lab = "".join(l for a, l in enumerate(lab) if a not in shared)
     others = labels[:at] + labels[at + 1:]
     scale = 1.0
     for a in shared:
         if batch[a] not in out and all(batch[a] not in l for l in others):
             scale *= outer.mean.shape[a]
-    covs = _contract(labels[:at] + [cov_lab] + labels[at + 1:], before + [cov] + after, out)
-    return means + scale * covs
+    before, after = operands[:at], operands[at + 1:]
+    means = _route(labels[:at] + [batch + i, batch + j] + labels[at + 1:],
+                   before + [outer.mean, outer.mean] + after, out)
+    covs = _route(labels[:at] + [cov_lab] + labels[at + 1:],
+                  before + [outer.cov.reshape(cov_shape)] + after, out)
+
+    def run(ops):
+        outer, before, after = ops[at], ops[:at], ops[at + 1:]
+        return (means(before + [outer.mean, outer.mean] + after)
+                + scale * covs(before + [outer.cov.reshape(cov_shape)] + after))
+    return run
+
+
+def _route(labels, operands, out):
+    """What ``_contract`` runs for operands of these kinds and shapes: the
+    einsum plan of plain ones, the route of another SharedOuter."""
+    kinds = set(map(type, operands))
+    if operands and _REWRITES.keys().isdisjoint(kinds):
+        return _einsum_plan(labels, [getattr(o, "shape", ()) for o in operands], out)
+    if SharedOuter in kinds:
+        return lambda ops: _split_outer(labels, ops, out)
+    return lambda ops: _contract(labels, ops, out)
 
 
 def _full_shape(array, labels, rows, row_shape):

@@ -121,17 +121,23 @@ def has_converged(trace, before, after, tol, settled=()):
     # (is_steady's first test, without its lists: a fit at rest passes it every sweep)
     if change > min(tol, ROUNDING) * abs(last) and not is_steady(trace, tol):
         return False
-    step = np.sqrt(tol)
+    step = float(np.sqrt(tol))
     numbers = (np.ndarray, np.generic, float)  # not the factored statistics
     for name, stats in after.items():
-        if name in settled:
+        old_stats = before[name]
+        if stats is old_stats or name in settled:  # not updated in the sweep, or settled
             continue
         for stat, new in stats.items():
-            old = before[name][stat]
-            if new is old or not (isinstance(new, numbers) and isinstance(old, numbers)
-                                  and getattr(new, "size", 1)):
+            old = old_stats[stat]
+            if new is old:
                 continue
-            change = _largest(new - old)
+            if type(new) is np.float64 and type(old) is np.float64:
+                # a scalar latent's (in plain floats: numpy's calls cost more than the test)
+                change = abs(float(new) - float(old))
+            elif isinstance(new, numbers) and isinstance(old, numbers) and getattr(new, "size", 1):
+                change = _largest(new - old)
+            else:
+                continue
             if change == 0.0:  # most statistics of a fit at rest: no scale needed
                 continue
             scale = (np.sqrt(_largest_second_moment(stats["xx"]))
