@@ -1,6 +1,6 @@
 """Batch VB for LDA: vmpdsl's default fit (the local block iterated per
 document in exp space, with monotone restarts: runtime/local_restart.py),
-from its own start and from scikit-learn's (its initial topics, the document
+from its own start (the documents clustered) and from scikit-learn's (its initial topics, the document
 loop first), against scikit-learn's batch LatentDirichletAllocation, on a
 corpus drawn from the model (issue 13, item 2).  Part of ``make bench`` (run.py: the "LDA batch VB"
 section of results.md); alone, with BLAS single-threaded:

@@ -105,6 +105,10 @@ class Model:
         Default (None): 15 for a block of several latents over groups of
         rows, 100 (each group stopping on its own) where that block is LDA's
         Dirichlet θ read by a Categorical z, else 1 (the plain sweep; README).
+        With that default and no ``init``, LDA's topics start from the
+        documents clustered by their words (k-means++ on the square roots
+        of their word frequencies), the locals fitted to them first;
+        ``init="random"`` keeps the random start.
 
         ``chunk_size=n`` sweeps the data n rows at a time (vmpdsl.chunked):
         the same fit (as with ``collapse=False``), for data in memory, as

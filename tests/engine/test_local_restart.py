@@ -262,3 +262,52 @@ def test_a_given_global_is_followed_by_the_locals():
     again = model.fit(dict(data), hypers=hypers, seed=1, max_iter=1,
                       init={"phi": done.result["posterior"]["phi"]})
     assert again.elbo[0] >= done.elbo[-1] - 1e-6 * abs(done.elbo[-1])
+
+
+def _one_topic_corpus(docs=40, K=4, words=6, seed=0):
+    """Each document drawn from one topic; the topics' vocabularies disjoint."""
+    rng = np.random.default_rng(seed)
+    topic = rng.permutation(np.arange(docs) % K)
+    lengths = rng.integers(5, 30, size=docs)
+    word = np.concatenate([topic[d] * words + rng.integers(0, words, size=n)
+                           for d, n in enumerate(lengths)])
+    return {"doc": np.repeat(np.arange(docs), lengths), "word": word, "Dc": docs,
+            "V": K * words, "K": K}, topic
+
+
+def test_groups_cluster_by_their_rows_categories():
+    """group_labels (the default start's k-means of the documents) puts the
+    documents of one topic together and apart from the others', also with
+    duplicate tokens collapsed into counts."""
+    model = vmpdsl.load("models/lda.vmp")
+    m = model._compiled.module
+    data, topic = _one_topic_corpus()
+    for collapse in (False, True):
+        dim, bound = m.bind_data(dict(data))
+        if collapse:
+            m.collapse_rows(dim, bound, {})
+        labels = m.group_labels(bound, dim, m.local_layout(bound, dim), 4,
+                                np.random.default_rng(1))
+        pairs = np.equal.outer(labels, labels)
+        np.testing.assert_array_equal(pairs, np.equal.outer(topic, topic))
+
+
+def test_default_start_is_the_clustered_topics():
+    """The default fit starts its topics from the documents' clusters (each
+    true topic's vocabulary owned by one fitted topic after the first sweep);
+    init="random" keeps the rows' random start, whose first topics are blends."""
+    model = vmpdsl.load("models/lda.vmp")
+    data, topic = _one_topic_corpus(seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fits = {start: model.fit(dict(data), seed=0, max_iter=1, init=start)
+                for start in (None, "random")}
+    for start, fit in fits.items():
+        lam = fit.result["posterior"]["phi"]["concentration"]
+        share = lam.reshape(4, 4, 6).sum(axis=2)  # fitted topic × true vocabulary
+        share = share / share.sum(axis=1, keepdims=True)
+        owned = np.sort(share.max(axis=1))
+        if start is None:
+            assert owned[0] > 0.95 and len(set(share.argmax(axis=1))) == 4
+        else:
+            assert owned[0] < 0.95

@@ -208,6 +208,20 @@ def test_a_still_moving_posterior_is_not_converged():
                                     {"m": {"x": np.float64(1e-3), "xx": np.float64(1.0)}}, 1e-8)
 
 
+def test_settled_latents_are_not_measured_but_the_others_are():
+    """A local block iterated to its own tolerance in each sweep (``settled``)
+    follows the globals: its wobble alone does not hold a fit at rest, the
+    globals' moves still do."""
+    module = example("linreg")._compiled.module
+    before = {"w": {"x": np.array([1.0, 2.0])}, "z": {"onehot": np.array([[0.5, 0.5]])}}
+    wobble = {"w": before["w"], "z": {"onehot": np.array([[0.501, 0.499]])}}
+    trace = [-100.0, -100.0]
+    assert not module.has_converged(trace, before, wobble, 1e-8)
+    assert module.has_converged(trace, before, wobble, 1e-8, settled=("z",))
+    moved = {"w": {"x": np.array([1.01, 2.0])}, "z": wobble["z"]}
+    assert not module.has_converged(trace, before, moved, 1e-8, settled=("z",))
+
+
 # ------------------------------------------------------------------- n_init
 def test_n_init_keeps_the_best_of_k_starts():
     data, _ = sim_pca(np.random.default_rng(3), N=30, D=4, K=2)

@@ -7,8 +7,10 @@ above ``mu``) starts from k-means++ seeding and a few Lloyd steps on those
 rows (runtime/kmeans.py) instead of random responsibilities.  A random start
 gives every component the global mean of the data: the first sweeps then
 merge well-separated clusters into one component, and the fit converges
-there.  Gates of other data (LDA's words, naive Bayes' features, counts)
-keep the random start, as does ``fit(init="random")``.
+there.  Gates of other data (naive Bayes' features, counts) keep the
+random start, as does ``fit(init="random")``; LDA's shape of local block
+starts from its documents clustered at run time (runtime/local_restart.py,
+``gated_start``).
 
 The table ``KMEANS_STARTS`` in the emitted module has one row per such
 latent: ``(latent, ((data name, mask key or None), ...))``.  Each data array

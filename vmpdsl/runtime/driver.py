@@ -409,7 +409,10 @@ def fit(data, hypers=None, max_iter=500, tol=1e-8, seed=None, init=None, callbac
     sweep, before the globals, stopping when the locals stop moving, with
     per-group restarts kept where they raise the ELBO (local_loop.py,
     local_restart.py); default: AUTO_ITERS for a block over groups of rows
-    (LDA), else 1.
+    (GATED_ITERS for LDA's shape), else 1.  With that default and no
+    ``init``, LDA's shape of block starts from its groups clustered (the
+    documents by their words: local_restart.gated_start); ``init="random"``
+    keeps the rows' random start.
     ``missing="skip"`` drops the factors of NaN observations (see bind_data).
     Duplicate rows of a collapsible plate (COLLAPSIBLE: all its data integer,
     e.g. LDA's (doc, word) tokens) are fitted once with their count

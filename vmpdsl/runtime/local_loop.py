@@ -62,6 +62,8 @@ def sweep(q, E, K, data, hyper, dim, local_iters=1, local_tol=LOCAL_TOL, schedul
                                                                      block, layout)
                         else AUTO_ITERS) if layout and layout["index"] else 1)
     last_local = block[-1][0] if block and local_iters > 1 else None
+    if last_local is not None and schedule is not None:
+        schedule["inner"] = True  # (climb: the locals follow the globals)
     coeffs = None
     for row in UPDATES:
         if last_local is not None and row[0] in LOCAL_BLOCK:

@@ -324,6 +324,8 @@ def gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
 
 
 _GATED = {}
+# The groups whose rows the probe of ``_gated`` reads.
+PROBE_GROUPS = 16
 
 
 def _gated(q, E, K, data, hyper, dim, block, layout):
@@ -341,6 +343,11 @@ def _gated(q, E, K, data, hyper, dim, block, layout):
     if (t_family, z_family) != ("Dirichlet", "Categorical") or t_point or z_point \
             or layout["plates"][theta] != layout["G"] or layout["plates"][z] != layout["R"]:
         return False
+    if dim[layout["G"]] > PROBE_GROUPS and _plain(q, E, [theta, z], dim, layout):
+        # the maps are the same on every group's rows: probe a few (the whole
+        # corpus's T × K products cost a second)
+        sub = _Sub(data, dim, hyper, layout, np.arange(PROBE_GROUPS))
+        E, K, data, dim = sub.state(q, E, [theta, z])[1], sub.K, sub.data, sub.dim
     index = data[layout["index"]]
     weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z))
     rows, groups = index.size, dim[layout["G"]]
@@ -407,6 +414,7 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
     log_theta = np.array(E[theta]["log"], dtype=float)
     rest, b = _messages_but_theta(E, K, data, hyper, dim, block, index)
     b_active, underflow = b, False
+    scatter = _Scatter(position, weights, active.size)
     live = np.ones(groups, dtype=bool)  # per active group: not stopped yet
     for _ in range(iters - 1):
         part = log_theta[active]
@@ -415,10 +423,8 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
         if norm.size and norm.min() < _EXP_FLOOR:
             underflow = True  # (the plain loop below takes over)
             break
-        # Σ_{t in d} w_t b[t] / n_t: a (groups × rows) matrix with w_t / n_t in column t
-        scatter = spsparse.csc_matrix((weights / norm, position, np.arange(norm.size + 1)),
-                                      shape=(active.size, norm.size))
-        new = fixed[active] + expd * (scatter @ b_active)
+        # Σ_{t in d} w_t b[t] / n_t
+        new = fixed[active] + expd * scatter.sum(norm, b_active)
         # a stopped group keeps its γ (its pass here is discarded): each group's
         # course is its own, whatever groups share the arrays (a chunk's, chunked.py)
         moved = live & (np.abs(new - gamma[active]).mean(axis=1) > tol)
@@ -433,6 +439,7 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
             active, live = active[live], np.ones(int(live.sum()), dtype=bool)
             rows, position, weights = _active_rows(index, active, weight, groups)
             b_active = np.take(b, rows, axis=0)
+            scatter = _Scatter(position, weights, active.size)
     _set_state(q, E, theta, family, point, {"concentration": gamma})
     read = _reads_theta(index, weight, data)
     coeffs = {"onehot": read[:, None] * np.take(E[theta]["log"], index, axis=0) + rest}
@@ -441,6 +448,27 @@ def iterate_gated(q, E, K, data, hyper, dim, block, iters, tol, layout):
         iterate_groups(q, E, K, data, hyper, dim, block, iters, tol, layout)
         coeffs = _update_latent(q, E, K, data, hyper, dim, z_row)
     return coeffs
+
+
+class _Scatter:
+    """Σ_{t in d} w_t x[t] / n_t per group d: the (groups × rows) CSR matrix
+    of the rows' groups, built once per active set (its values replaced per
+    pass, not the matrix)."""
+
+    def __init__(self, position, weights, groups):
+        self.order = None if np.all(position[1:] >= position[:-1]) else \
+            np.argsort(position, kind="stable")
+        self.weights = weights if self.order is None else weights[self.order]
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(position, minlength=groups))))
+        indices = np.arange(position.size) if self.order is None else self.order
+        self.matrix = spsparse.csr_matrix((self.weights.copy(), indices, indptr),
+                                          shape=(groups, position.size))
+
+    def sum(self, norm, x):
+        """Σ_{t in d} w_t x[t] / n_t (x C-ordered rows)."""
+        np.divide(self.weights, norm if self.order is None else norm[self.order],
+                  out=self.matrix.data)
+        return self.matrix @ x
 
 
 def _active_rows(index, active, weight, groups):
@@ -463,33 +491,146 @@ def _messages_but_theta(E, K, data, hyper, dim, block, index):
     if hit is not None and len(hit[0]) == len(inputs) and all(
             a is b for a, b in zip(hit[0], inputs)):
         return hit[1]
-    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(z_row[0]))
-    rest = z_row[3](E, K, data, hyper, dim)["onehot"] \
-        - _reads_theta(index, weight, data)[:, None] * np.take(E[theta]["log"], index, axis=0)
-    b = rest - rest.max(axis=-1, keepdims=True)
+    # z's update with E[log θ] = 0: its prior message, read*E[log θ][index]
+    # (as _gated found it), is then 0, and what is left is the rest
+    rest = z_row[3](_with_stat(E, theta, "log", np.zeros(np.shape(E[theta]["log"]))),
+                    K, data, hyper, dim)["onehot"]
+    # (C order: the passes read it by rows; rest's products come out in F order)
+    b = np.subtract(rest, rest.max(axis=-1, keepdims=True), order="C")
     np.exp(b, out=b)
     _MEMO[("gated rest", z_row[0])] = (inputs, (rest, b))
     return rest, b
 
 
-def gated_start(q, E, K, data, hyper, dim, rng, init):
-    """A start given for the globals of a gated block (``locals_first``)
-    followed by the locals fitted to it as batch VB for LDA does: each group's
-    θ at a near-flat random concentration, Gamma(100, 1/100) per entry
+def gated_start(q, E, K, data, hyper, dim, rng, init, clustered=False):
+    """The start of a gated block's fit, where one applies; returns whether
+    it did.  A start given for the globals (``locals_first``) is followed by
+    the locals fitted to it as batch VB for LDA does: each group's θ at a
+    near-flat random concentration, Gamma(100, 1/100) per entry
     (scikit-learn's E-step start; at its prior, every document's choice among
     near-equal topics would follow the topics' noise alone, the same for all,
     and a topic could empty at once), z from it, then the block iterated to
-    convergence.  Returns whether it applied."""
+    convergence.  With ``clustered`` and no ``init`` (fit's default start
+    and inner loop), the globals start from the groups clustered first
+    (``group_labels``: each group's rows all take its cluster, the globals are
+    updated from that once, an M-step), then the same: a random start of the
+    topics (the rows' random responsibilities, or scikit-learn's) leaves
+    every topic a blend of all documents, and the fit ends in the basin the
+    first sweeps pick, 0.1–1% of the ELBO apart between seeds."""
     block = [row for row in UPDATES if row[0] in LOCAL_BLOCK]
     layout = local_layout(data, dim) if len(block) == 2 else None
-    if not locals_first(init) or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
+    wanted = locals_first(init) or (clustered and not init)
+    if not wanted or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
         return False
     (theta, family, point, *_), z_row = block
+    if not locals_first(init):
+        labels = group_labels(data, dim, layout, np.shape(q[theta]["concentration"])[-1], rng)
+        if labels is None:
+            return False
+        index = data[layout["index"]]
+        probs = np.zeros(np.shape(q[z_row[0]]["probs"]))
+        probs[np.arange(index.size), labels[index]] = 1.0
+        _set_state(q, E, z_row[0], z_row[1], z_row[2], {"probs": probs})
+        for row in UPDATES:
+            if row[0] not in LOCAL_BLOCK:
+                _update_latent(q, E, K, data, hyper, dim, row)
     concentration = rng.gamma(100.0, 0.01, np.shape(q[theta]["concentration"]))
     _set_state(q, E, theta, family, point, {"concentration": concentration})
     _update_latent(q, E, K, data, hyper, dim, z_row)
     iterate_gated(q, E, K, data, hyper, dim, block, GATED_ITERS, LOCAL_TOL, layout)
     return True
+
+
+# k-means of the groups (gated_start): the best of CLUSTER_RUNS k-means++
+# seedings and their Lloyd steps (at most CLUSTER_STEPS), on at most
+# CLUSTER_SAMPLE groups drawn at random; every group then takes its nearest
+# center.
+CLUSTER_RUNS = 4
+CLUSTER_STEPS = 10
+CLUSTER_SAMPLE = 20000
+
+
+def group_labels(data, dim, layout, clusters, rng):
+    """A cluster per group: k-means of the groups' features (``_group_features``)
+    into ``clusters`` (or None when the rows have no Categorical data)."""
+    Y = _group_features(data, dim, layout)
+    if Y is None:
+        return None
+    sample = np.arange(Y.shape[0])
+    if sample.size > CLUSTER_SAMPLE:
+        sample = np.sort(rng.choice(sample.size, CLUSTER_SAMPLE, replace=False))
+    X, best = Y[sample], (np.inf, None)
+    norms = np.asarray(X.multiply(X).sum(axis=1)).reshape(-1)  # (each row's |x|², once)
+    for _ in range(CLUSTER_RUNS):
+        centers = _lloyd_sparse(X, norms, _seed_sparse(X, norms, clusters, rng), CLUSTER_STEPS)
+        inertia = _sparse_distances(X, norms, centers).min(axis=1).sum()
+        if inertia < best[0]:
+            best = (inertia, centers)
+    norms = np.asarray(Y.multiply(Y).sum(axis=1)).reshape(-1)
+    return np.argmin(_sparse_distances(Y, norms, best[1]), axis=1)
+
+
+def _group_features(data, dim, layout):
+    """Per group, the square roots of its rows' category frequencies of each
+    Categorical data array on the rows (a sparse groups × categories matrix:
+    the Hellinger geometry, every group with rows at distance at most √2 per
+    array from another; counts and 0/1 masks weigh the rows), or None."""
+    index, groups = data[layout["index"]], dim[layout["G"]]
+    weight = data.get(globals().get("ROW_WEIGHTS", {}).get(LOCAL_BLOCK[-1]))
+    weight = np.ones(index.size) if weight is None else np.asarray(weight, dtype=float)
+    parts = []
+    for name, shape, dtype, categories, family in DATA_SPEC:
+        if family != "Categorical" or dtype != "int" or len(shape) != 1 \
+                or shape[0] != layout["R"] or name not in data:
+            continue
+        values = np.where(weight > 0, data[name], 0)  # (a missing row weighs 0)
+        counts = spsparse.csr_matrix((weight, (index, values)),
+                                     shape=(groups, dim[categories]))
+        totals = np.asarray(counts.sum(axis=1)).reshape(-1)
+        counts = spsparse.diags(1.0 / np.maximum(totals, np.finfo(float).tiny)) @ counts
+        parts.append(counts.sqrt())
+    return spsparse.hstack(parts, format="csr") if parts else None
+
+
+def _sparse_distances(X, norms, centers):
+    """rows × centers squared distances of sparse rows (their squared norms
+    ``norms``) to dense centers."""
+    d = norms[:, None] - 2.0 * (X @ centers.T) + (centers ** 2).sum(axis=1)
+    return np.maximum(d, 0.0)
+
+
+def _seed_sparse(X, norms, clusters, rng):
+    """k-means++ on sparse rows (kmeans.py's seeding): each next center drawn
+    ∝ D², the best of 2 + log k draws kept."""
+    trials = 2 + int(np.log(clusters))
+    chosen = [int(rng.integers(X.shape[0]))]
+    closest = _sparse_distances(X, norms, X[chosen].toarray())[:, 0]
+    for _ in range(1, clusters):
+        total = closest.sum()
+        p = closest / total if total > 0 else np.full(closest.size, 1.0 / closest.size)
+        candidates = rng.choice(closest.size, size=trials, p=p)
+        distances = np.minimum(closest[:, None],
+                               _sparse_distances(X, norms, X[candidates].toarray()))
+        best = int(np.argmin(distances.sum(axis=0)))
+        chosen.append(int(candidates[best]))
+        closest = distances[:, best]
+    return X[chosen].toarray()
+
+
+def _lloyd_sparse(X, norms, centers, steps):
+    """Up to ``steps`` Lloyd steps; a center that loses its rows stays put."""
+    labels = np.argmin(_sparse_distances(X, norms, centers), axis=1)
+    for _ in range(steps):
+        member = spsparse.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))),
+                                     shape=(centers.shape[0], labels.size))
+        mass = np.bincount(labels, minlength=centers.shape[0])
+        kept = mass > 0
+        centers[kept] = (member @ X).toarray()[kept] / mass[kept, None]
+        new = np.argmin(_sparse_distances(X, norms, centers), axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return centers
 
 
 def gated_loop(q, E, K, data, hyper, dim, block, iters, tol):
