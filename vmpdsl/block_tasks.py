@@ -172,13 +172,12 @@ def local_part(module, shared, globals_, state, bound, index):
 
 def group_part(module, shared, globals_, state, bound, index):
     """The local block iterated per group on the block (chunk_groups.py); its
-    part: (its latents' moves, the restarts' gain)."""
+    part: the restarts' gain (its latents follow the globals, so their moves
+    are not measured: sweeps.has_converged)."""
     q, E, coeffs = state
-    names = module.LOCAL_BLOCK
-    old = {name: E[name] for name in names}
     coeffs[index], gain = local_step(module, q, E, bound, shared.hyper,
                                      shared.grouping["iters"], globals_.restart)
-    return stat_moves(old, {name: E[name] for name in names}, {}), gain
+    return gain
 
 
 def global_part(module, shared, globals_, state, bound, index):
@@ -213,10 +212,8 @@ def combine(steps, *parts):
         values = [p[j] for p in parts]
         if kind == "global":
             total[j] = {s: sum(v[s] for v in values) for s in values[0]}
-        elif kind == "elbo":
+        elif kind in ("elbo", "block"):  # (the block's: the restarts' gains)
             total[j] = sum(values)
-        elif kind == "block":
-            total[j] = (largest_moves({}, *[v[0] for v in values]), sum(v[1] for v in values))
         else:
             total[j] = largest_moves({}, *values)
     return total

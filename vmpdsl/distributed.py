@@ -409,10 +409,9 @@ class Driver:
                     self.apply(index, totals[j])
                 elif kind == "local":
                     largest_moves(self.moves, totals[j])
-                elif kind == "block":  # (moves, the restarts' gain summed)
-                    largest_moves(self.moves, totals[j][0])
+                elif kind == "block":  # (the restarts' gain summed)
                     if self.restart and trace:  # as restarted_block decides
-                        self.restart = self.module.restart_pays(totals[j][1], trace[-1])
+                        self.restart = self.module.restart_pays(totals[j], trace[-1])
                 elif self.end_sweep(trace, totals[j], tol, callback):
                     return trace, True
         return trace, False
