@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .chunk_groups import bind_group_rows, check_gated, distinct_rows, local_step
+from .chunk_groups import (bind_group_rows, block_features, check_gated, distinct_rows,
+                           label_block, local_step, start_groups)
 from .chunk_starts import block_starts
 from .chunked import bind_rows, stat_moves
 from .errors import VmpDataError
@@ -119,6 +120,28 @@ def start_block(shared, rows, rng, given, starts, *columns):
             check_gated(module, q, E, bound, shared.hyper)
     return Block(bound, {n: q[n] for n in shared.locals}, {n: E[n] for n in shared.locals},
                  inverse), rng
+
+
+def group_features(state, shared):
+    """The features of the block's groups (chunk_groups.block_features)."""
+    return block_features(shared.module(), state[0].bound)
+
+
+def group_start(state, shared, globals_, step, values):
+    """A step of the clustered start on the block (chunk_groups.py): its rows
+    at their groups' labels ``values`` (step "labels"), or its groups' θ at
+    the concentrations ``values`` and its block iterated (step "locals")."""
+    module, block = shared.module(), state[0]
+    q, E = dict(globals_.q, **block.q), dict(globals_.E, **block.E)
+    module._MEMO.clear()  # (run_round)
+    with guarded(module):
+        if step == "labels":
+            label_block(module, q, E, block.bound, values)
+        else:
+            start_groups(module, q, E, block.bound, shared.hyper, values)
+    module._MEMO.clear()
+    return Block(block.bound, {n: q[n] for n in shared.locals},
+                 {n: E[n] for n in shared.locals}, block.inverse), None
 
 
 def block_distinct(shared, *columns):

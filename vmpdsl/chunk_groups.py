@@ -241,7 +241,7 @@ def start_draws(module, q, groups, rng):
     return module.start_draws(rng, (groups,) + shape)
 
 
-def start_block(module, q, E, bound, hyper, concentration):
+def start_groups(module, q, E, bound, hyper, concentration):
     """θ at its groups' ``concentration``, z from it, the block iterated
     (local_restart.start_locals)."""
     dim, arrays, K = bound

@@ -50,7 +50,7 @@ from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, row
 from .chunk_passes import stat_moves  # noqa: F401  (block_tasks.py takes it from here)
 from .chunk_groups import (bind_group_rows, block_features, check_gated, check_grouped,
                            cluster_labels, clustered, distinct_rows, expand, group_cuts,
-                           group_layout, label_block, merge_wanted, merges, start_block,
+                           group_layout, label_block, merge_wanted, merges, start_groups,
                            start_draws)
 from .chunk_starts import (add_sums, block_rows, block_starts, in_use, kmeans_latents, kmeans_plan,
                            take_rows)
@@ -382,7 +382,7 @@ class State:
                 if step.kind == "global":
                     self.apply(step, base[0], totals[0])
         concentration = start_draws(module, self.q, blocks.grouping["groups"], self.rng)
-        self.each_block(lambda i, q, E: start_block(
+        self.each_block(lambda i, q, E: start_groups(
             module, q, E, blocks[i], self.hyper,
             concentration[blocks.firsts[i]:blocks.firsts[i + 1]]))
 
