@@ -333,7 +333,7 @@ class Driver:
         gathered and clustered here, each block's rows labelled by a task,
         the globals updated by a round each, every group's θ drawn here and
         each block's part of it sent to its task."""
-        module, firsts = self.module, self.shared.grouping["firsts"]
+        module = self.module
         features = self.client.gather([self.submit(i, group_features, s, self.static)
                                        for i, s in enumerate(self.states)])
         labels = cluster_labels(module, features, self.q, rng)
