@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .chunk_groups import bind_group_rows, check_gated, distinct_rows, local_step
+from .chunk_groups import (bind_group_rows, block_features, check_gated, distinct_rows,
+                           label_block, local_step, start_groups)
 from .chunk_starts import block_starts
 from .chunked import bind_rows, stat_moves
 from .errors import VmpDataError
@@ -121,6 +122,28 @@ def start_block(shared, rows, rng, given, starts, *columns):
                  inverse), rng
 
 
+def group_features(state, shared):
+    """The features of the block's groups (chunk_groups.block_features)."""
+    return block_features(shared.module(), state[0].bound)
+
+
+def group_start(state, shared, globals_, step, values):
+    """A step of the clustered start on the block (chunk_groups.py): its rows
+    at their groups' labels ``values`` (step "labels"), or its groups' θ at
+    the concentrations ``values`` and its block iterated (step "locals")."""
+    module, block = shared.module(), state[0]
+    q, E = dict(globals_.q, **block.q), dict(globals_.E, **block.E)
+    module._MEMO.clear()  # (run_round)
+    with guarded(module):
+        if step == "labels":
+            label_block(module, q, E, block.bound, values)
+        else:
+            start_groups(module, q, E, block.bound, shared.hyper, values)
+    module._MEMO.clear()
+    return Block(block.bound, {n: q[n] for n in shared.locals},
+                 {n: E[n] for n in shared.locals}, block.inverse), None
+
+
 def block_distinct(shared, *columns):
     """The number of distinct rows of a block (chunk_groups.merges)."""
     return distinct_rows(shared.module(), dict(shared.empty, **dict(zip(shared.rows, columns))),
@@ -172,13 +195,12 @@ def local_part(module, shared, globals_, state, bound, index):
 
 def group_part(module, shared, globals_, state, bound, index):
     """The local block iterated per group on the block (chunk_groups.py); its
-    part: (its latents' moves, the restarts' gain)."""
+    part: the restarts' gain (its latents follow the globals, so their moves
+    are not measured: sweeps.has_converged)."""
     q, E, coeffs = state
-    names = module.LOCAL_BLOCK
-    old = {name: E[name] for name in names}
     coeffs[index], gain = local_step(module, q, E, bound, shared.hyper,
                                      shared.grouping["iters"], globals_.restart)
-    return stat_moves(old, {name: E[name] for name in names}, {}), gain
+    return gain
 
 
 def global_part(module, shared, globals_, state, bound, index):
@@ -213,10 +235,8 @@ def combine(steps, *parts):
         values = [p[j] for p in parts]
         if kind == "global":
             total[j] = {s: sum(v[s] for v in values) for s in values[0]}
-        elif kind == "elbo":
+        elif kind in ("elbo", "block"):  # (the block's: the restarts' gains)
             total[j] = sum(values)
-        elif kind == "block":
-            total[j] = (largest_moves({}, *[v[0] for v in values]), sum(v[1] for v in values))
         else:
             total[j] = largest_moves({}, *values)
     return total

@@ -26,10 +26,21 @@ the fit when their gains, summed over the blocks, are small
 (``restart_pays``).  The locals of a block depend on the previous sweep's
 (the restart keeps the better of the two), so they are held: θ (groups × K)
 and z (its merged rows × K).
+
+The default start (local_iters and init not given) is the in-memory one,
+local_restart.gated_start, step by step: the random start of every block's
+rows drawn as in memory (only to move the generator to where the in-memory
+fit's is), the groups' features of every block stacked (a pass; each row of
+them is one group's, from its rows alone, merged or not) and clustered on the
+driver from that generator, each block's rows one-hot at their groups'
+labels, the globals updated once from the blocks' sums, every group's θ
+drawn in one draw on the driver (each block takes its groups' rows of it),
+then each block's z from it and its block iterated (``start_clustered``).
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from .errors import VmpDataError
 
@@ -51,7 +62,16 @@ def group_layout(module, data, plate, local_iters, missing=None) -> dict | None:
     if not (layout and layout["index"]) or layout["R"] != plate:
         return None
     return {"index": layout["index"], "G": layout["G"], "groups": int(dim[layout["G"]]),
-            "R": plate, "iters": module.GATED_ITERS if local_iters is None else int(local_iters)}
+            "R": plate, "iters": module.GATED_ITERS if local_iters is None else int(local_iters),
+            "default": local_iters is None}
+
+
+def clustered(grouping, start_from, init, max_iter) -> bool:
+    """Whether the in-memory fit starts the block from its groups clustered
+    (sweeps.fit_starts → local_restart.gated_start: the default local_iters
+    and start, and at least one sweep)."""
+    return bool(grouping) and grouping["default"] and start_from == "kmeans" and not init \
+        and max_iter > 0
 
 
 def check_grouped(module, init, missing):
@@ -191,6 +211,47 @@ def local_step(module, q, E, bound, hyper, iters, restart):
                                     module.LOCAL_TOL, module.local_layout(arrays, dim),
                                     schedule)
     return coeffs, schedule.get("gain", 0.0)
+
+
+def block_features(module, bound):
+    """The features of a block's groups (local_restart._group_features), or None."""
+    dim, arrays, _ = bound
+    return module._group_features(arrays, dim, module.local_layout(arrays, dim))
+
+
+def cluster_labels(module, features, q, rng):
+    """Every group's cluster (local_restart.cluster_groups) from the blocks'
+    features in block order, drawn from ``rng``; None without features.
+    ``q``: the latents on no rows (θ's categories)."""
+    if not features or any(part is None for part in features):
+        return None
+    return module.cluster_groups(sparse.vstack(features, format="csr"),
+                                 module.start_clusters(q, block_rows(module)), rng)
+
+
+def label_block(module, q, E, bound, labels):
+    """The block's rows one-hot at their groups' ``labels`` (its groups' part)."""
+    dim, arrays, _ = bound
+    module.label_rows(q, E, arrays, module.local_layout(arrays, dim), block_rows(module), labels)
+
+
+def start_draws(module, q, groups, rng):
+    """Every group's θ concentration, drawn at once as in memory."""
+    shape = np.shape(q[block_rows(module)[0][0]]["concentration"])[1:]
+    return module.start_draws(rng, (groups,) + shape)
+
+
+def start_groups(module, q, E, bound, hyper, concentration):
+    """θ at its groups' ``concentration``, z from it, the block iterated
+    (local_restart.start_locals)."""
+    dim, arrays, K = bound
+    module.start_locals(q, E, K, arrays, hyper, dim, block_rows(module),
+                        module.local_layout(arrays, dim), concentration)
+
+
+def block_rows(module) -> list:
+    """The UPDATES rows of the local block."""
+    return [row for row in module.UPDATES if row[0] in module.LOCAL_BLOCK]
 
 
 def expand(pair, inverse, names):

@@ -173,14 +173,11 @@ def block_part(module, segment, bound, hyper, q, E, recipes, bases, moves=None,
         for name in wanted & pending:  # its value at the pass's start
             q[name], E[name] = materialize(module, rows[name], recipes[name], bound, hyper)
             pending.discard(name)
-        if step.kind == "block":
-            names = module.LOCAL_BLOCK
-            old = {name: E[name] for name in names}
+        if step.kind == "block":  # (its latents follow the globals: not in ``moves``,
+            # as sweeps.has_converged leaves a block iterated within the sweep out)
             coeffs, part_gain = local_step(module, q, E, bound, hyper, *group)
             gain += part_gain
-            if moves is not None:
-                moves.add(old, {name: E[name] for name in names})
-            updated.update({name: (q[name], E[name]) for name in names})
+            updated.update({name: (q[name], E[name]) for name in module.LOCAL_BLOCK})
         elif step.kind == "local":
             name, family, point = step.row[:3]
             coeffs, params = update(module, step.row, E, bound, hyper)

@@ -48,8 +48,10 @@ import numpy as np
 from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, rows_of, segments,
                            sweep_steps)
 from .chunk_passes import stat_moves  # noqa: F401  (block_tasks.py takes it from here)
-from .chunk_groups import (bind_group_rows, check_gated, check_grouped, distinct_rows, expand,
-                           group_cuts, group_layout, merge_wanted, merges)
+from .chunk_groups import (bind_group_rows, block_features, check_gated, check_grouped,
+                           cluster_labels, clustered, distinct_rows, expand, group_cuts,
+                           group_layout, label_block, merge_wanted, merges, start_groups,
+                           start_draws)
 from .chunk_starts import (add_sums, block_rows, block_starts, in_use, kmeans_latents, kmeans_plan,
                            take_rows)
 from .errors import VmpDataError
@@ -205,7 +207,7 @@ def fit_chunked(module, data, chunk_size, hypers=None, max_iter=500, tol=1e-8, s
     kmeans = kmeans_latents(module, locals_, init, start_from)
     try:
         state = start(module, blocks, locals_, hyper, np.random.default_rng(seed), init,
-                      keep_local, kmeans)
+                      keep_local, kmeans, clustered(grouping, start_from, init, max_iter))
         trace, converged = state.run(max_iter, tol, callback)
         if kmeans and converged:  # the in-memory fit's delete and merge moves
             state, trace, converged = state.try_moves(init, trace, converged, max_iter, tol)
@@ -279,12 +281,13 @@ def check_blockwise(module, plate, locals_, newton, init):
                            f"blocks are not independent; fit it in memory")
 
 
-def start(module, blocks, locals_, hyper, rng, init, keep_local, kmeans=()):
+def start(module, blocks, locals_, hyper, rng, init, keep_local, kmeans=(), groups=False):
     """The in-memory start: the globals on no rows, then the k-means centres
     of the ``kmeans`` row latents from a sample of the rows (chunk_starts.py),
     then each block's row latents, labelled from the centres or drawn from
     the same generator, in row order: here if they are held, else when the
-    first pass reads the blocks (State.recipes)."""
+    first pass reads the blocks (State.recipes).  ``groups``: then the local
+    block from the groups clustered (State.start_clustered)."""
     q, E = {}, {}
     dim, arrays, K = blocks.empty
     module._initial_state(q, E, K, arrays, hyper, dim, rng, dict(init or {}))
@@ -297,6 +300,8 @@ def start(module, blocks, locals_, hyper, rng, init, keep_local, kmeans=()):
     if blocks.grouping:  # the per-group loop must be the gated one (chunk_groups.py)
         check_gated(module, dict(q, **{n: p for n, (p, _) in state.store[0].items()}),
                     dict(E, **{n: e for n, (_, e) in state.store[0].items()}), blocks[0], hyper)
+    if groups:
+        state.start_clustered()
     return state
 
 
@@ -323,6 +328,7 @@ class State:
                                f"locals of the groups, which blocks of whole groups do not "
                                f"sum; pass local_iters=1 or fit in memory")
         self.store, self.rng, self.rngs = [], rng, []
+        self.moves = Moves()  # (run's, per sweep)
         self.given = {n: q[n] for n in q if n not in locals_}
         self.sources = {n: ("init", None) for n in locals_}  # or ("update", the globals' E)
 
@@ -357,6 +363,45 @@ class State:
                 else (kind, value)
                 for n, (kind, value) in sources.items()}
 
+    def start_clustered(self):
+        """local_restart.gated_start over the blocks of whole groups
+        (chunk_groups.py): the groups clustered from the generator as the
+        blocks' random starts left it, each block's rows at their groups'
+        labels, the globals updated from them (a pass each, in UPDATES
+        order), every group's θ drawn at once, then each block started."""
+        module, blocks = self.module, self.blocks
+        labels = cluster_labels(module, [block_features(module, blocks[i])
+                                         for i in range(len(blocks))], self.q, self.rng)
+        if labels is None:  # (as in memory: the random start stays)
+            return
+        self.each_block(lambda i, q, E: label_block(module, q, E, blocks[i],
+                                                    labels[blocks.firsts[i]:blocks.firsts[i + 1]]))
+        for step in self.steps:
+            if step.kind in ("local", "global"):
+                base, totals = self.run_pass([(1, step)])
+                if step.kind == "global":
+                    self.apply(step, base[0], totals[0])
+        concentration = start_draws(module, self.q, blocks.grouping["groups"], self.rng)
+        self.each_block(lambda i, q, E: start_groups(
+            module, q, E, blocks[i], self.hyper,
+            concentration[blocks.firsts[i]:blocks.firsts[i + 1]]))
+
+    def each_block(self, change):
+        """``change(i, q, E)`` on each block's held locals with the globals."""
+        for i, held in enumerate(self.store):
+            q = dict(self.q, **{n: p for n, (p, _) in held.items()})
+            E = dict(self.E, **{n: e for n, (_, e) in held.items()})
+            change(i, q, E)
+            self.store[i] = {n: (q[n], E[n]) for n in held}
+        self.module._MEMO.clear()
+
+    def apply(self, step, base, total):
+        """A global's update: u(∅) plus the blocks' Σ (u(B) − u(∅))."""
+        name, family, point = step.row[:3]
+        coeffs = {s: base[s] + c for s, c in total.items()}
+        self.module._set_state(self.q, self.E, name, family, point,
+                               self.module._posterior(name, family, coeffs))
+
     def run(self, max_iter, tol, callback):
         """The sweeps, pass by pass; returns (ELBO trace, converged)."""
         trace, before = [], (dict(self.E), dict(self.sources))
@@ -368,10 +413,7 @@ class State:
                 self.group[1] = self.module.restart_pays(self.gain, trace[-1])
             for position, (sweep, step) in enumerate(segment):
                 if step.kind == "global":
-                    name, family, point = step.row[:3]
-                    coeffs = {s: base[position][s] + c for s, c in totals[position].items()}
-                    self.module._set_state(self.q, self.E, name, family, point,
-                                           self.module._posterior(name, family, coeffs))
+                    self.apply(step, base[position], totals[position])
                 elif step.kind == "elbo":
                     trace.append(base[position] + totals[position])
                     if self.sweep_done(trace, before, tol, callback):

@@ -35,9 +35,10 @@ from contextlib import contextmanager
 import numpy as np
 
 from .block_tasks import (Globals, Shared, block_distinct, block_move_sums, combine,
-                          combine_rounds, guarded, largest_moves, move_block, run_round,
-                          start_block)
-from .chunk_groups import expand, group_cuts, merge_wanted, merges
+                          combine_rounds, group_features, group_start, guarded, largest_moves,
+                          move_block, run_round, start_block)
+from .chunk_groups import (cluster_labels, clustered, expand, group_cuts, merge_wanted, merges,
+                           start_draws)
 from .chunk_starts import add_sums, kmeans_latents, kmeans_plan, take_rows
 from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
 from .errors import VmpDataError
@@ -237,7 +238,8 @@ def fit_distributed(module, source, data, client, chunk_size=None, hypers=None, 
     module = shared.module()
     driver = Driver(client, module, shared)
     kmeans = kmeans_latents(module, locals_, init, start_from)
-    driver.start(rows, np.random.default_rng(seed), init, kmeans)
+    driver.start(rows, np.random.default_rng(seed), init, kmeans,
+                 clustered(grouping, start_from, init, max_iter))
     reads = update_reads(source, module)
     trace, converged = driver.sweeps(reads, max_iter, tol, callback)
     if kmeans and converged:  # the in-memory fit's delete and merge moves
@@ -298,10 +300,11 @@ class Driver:
             return shared
         return self.client.scatter(shared, broadcast=True, hash=False)
 
-    def start(self, rows, rng, init, kmeans=()):
+    def start(self, rows, rng, init, kmeans=(), groups=False):
         """chunked.start: the globals on no rows, then the k-means centres from
         a sample of the rows (chunk_starts.py), then each block's row latents
-        from them and from the same generator, handed from block to block."""
+        from them and from the same generator, handed from block to block;
+        ``groups``: then the local block from the groups clustered."""
         dim, arrays, K = self.nothing
         with guarded(self.module):
             self.module._initial_state(self.q, self.E, K, arrays, self.shared.hyper, dim, rng,
@@ -322,6 +325,36 @@ class Driver:
                                 rng, given, starts, *[c[i] for c in columns])
             rng = self.submit(i, operator.getitem, state, 1)
             self.states.append(state)
+        if groups:
+            self.start_clustered(self.client.gather(rng))
+
+    def start_clustered(self, rng):
+        """chunked.State.start_clustered on the cluster: the blocks' features
+        gathered and clustered here, each block's rows labelled by a task,
+        the globals updated by a round each, every group's θ drawn here and
+        each block's part of it sent to its task."""
+        module = self.module
+        features = self.client.gather([self.submit(i, group_features, s, self.static)
+                                       for i, s in enumerate(self.states)])
+        labels = cluster_labels(module, features, self.q, rng)
+        if labels is None:  # (as in memory: the random start stays)
+            return
+        self.start_step("labels", labels)
+        for index, row in enumerate(module.UPDATES):
+            if row[0] not in module.LOCAL_BLOCK:
+                kind = "local" if row[0] in self.shared.locals else "global"
+                totals = self.run([(kind, index)])
+                if kind == "global":
+                    self.apply(index, totals[0])
+        self.start_step("locals", start_draws(module, self.q, self.shared.grouping["groups"],
+                                              rng))
+
+    def start_step(self, step, values):
+        """block_tasks.group_start on every block, with its groups' ``values``."""
+        shared, firsts = self.scatter(self.q, self.E), self.shared.grouping["firsts"]
+        self.states = [self.submit(i, group_start, s, self.static, shared, step,
+                                   values[firsts[i]:firsts[i + 1]])
+                       for i, s in enumerate(self.states)]
 
     def sample(self, rows, taken):
         """The data rows numbered ``taken``, read from the cluster and bound."""
@@ -409,10 +442,9 @@ class Driver:
                     self.apply(index, totals[j])
                 elif kind == "local":
                     largest_moves(self.moves, totals[j])
-                elif kind == "block":  # (moves, the restarts' gain summed)
-                    largest_moves(self.moves, totals[j][0])
+                elif kind == "block":  # (the restarts' gain summed)
                     if self.restart and trace:  # as restarted_block decides
-                        self.restart = self.module.restart_pays(totals[j][1], trace[-1])
+                        self.restart = self.module.restart_pays(totals[j], trace[-1])
                 elif self.end_sweep(trace, totals[j], tol, callback):
                     return trace, True
         return trace, False

@@ -120,3 +120,17 @@ def test_cli_chunk_size_gives_the_in_memory_default(tmp_path, capsys):
     alone = capsys.readouterr().out.splitlines()[0]
     assert cli.main(args + ["--chunk-size", "40"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == alone
+
+
+def test_clustered_start_on_a_sample_of_the_documents(monkeypatch):
+    """The default start clusters the documents (local_restart.gated_start);
+    above CLUSTER_SAMPLE documents it draws the sample from the generator
+    first: the chunked fit's draws are the in-memory fit's (chunk_groups.py)."""
+    data = corpus(4, docs=40)
+    model = vmpdsl.load("models/lda.vmp")
+    monkeypatch.setattr(model._compiled.module, "CLUSTER_SAMPLE", 11)
+    memory, chunked = fits(data, 30, max_iter=6)
+    assert_same(memory, chunked, ["phi", "theta", "z"])
+    monkeypatch.undo()  # the sample is drawn: a fit on all documents starts elsewhere
+    assert np.abs(vmpdsl.load("models/lda.vmp").fit(dict(data), seed=3, max_iter=6).elbo
+                  - memory.elbo).max() > 1e-6

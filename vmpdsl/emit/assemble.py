@@ -63,7 +63,8 @@ FEATURE_ENTRY_POINTS = {
     "KMEANS_STARTS": ("SAMPLE", "kmeans_rows", "kmeans_centers", "kmeans_labels",
                       "move_latents", "move_sums", "moved", "try_moves"),
     "LOCAL_BLOCK": ("local_layout", "AUTO_ITERS", "GATED_ITERS", "gated_dirichlet",
-                    "restarted_block", "restart_pays"),
+                    "restarted_block", "restart_pays", "_group_features", "cluster_groups",
+                    "start_clusters", "label_rows", "start_draws", "start_locals"),
 }
 HOOK_TABLES = ("_REWRITES", "FEATURES", "PREDICTORS")
 # The fields the runtime reads as FAMILY_FUNCTIONS[family][field] (runtime/tables.py).

@@ -522,23 +522,48 @@ def gated_start(q, E, K, data, hyper, dim, rng, init, clustered=False):
     wanted = locals_first(init) or (clustered and not init)
     if not wanted or not gated_dirichlet(q, E, K, data, hyper, dim, block, layout):
         return False
-    (theta, family, point, *_), z_row = block
     if not locals_first(init):
-        labels = group_labels(data, dim, layout, np.shape(q[theta]["concentration"])[-1], rng)
+        labels = group_labels(data, dim, layout, start_clusters(q, block), rng)
         if labels is None:
             return False
-        index = data[layout["index"]]
-        probs = np.zeros(np.shape(q[z_row[0]]["probs"]))
-        probs[np.arange(index.size), labels[index]] = 1.0
-        _set_state(q, E, z_row[0], z_row[1], z_row[2], {"probs": probs})
+        label_rows(q, E, data, layout, block, labels)
         for row in UPDATES:
             if row[0] not in LOCAL_BLOCK:
                 _update_latent(q, E, K, data, hyper, dim, row)
-    concentration = rng.gamma(100.0, 0.01, np.shape(q[theta]["concentration"]))
+    concentration = start_draws(rng, np.shape(q[block[0][0]]["concentration"]))
+    start_locals(q, E, K, data, hyper, dim, block, layout, concentration)
+    return True
+
+
+# gated_start's steps apart, for fits in blocks of whole groups (vmpdsl/chunk_groups.py):
+# the features of each block's groups stacked, the generator handed along.
+
+def start_clusters(q, block):
+    """The clusters of the groups: one per category of the Dirichlet (θ's K)."""
+    return np.shape(q[block[0][0]]["concentration"])[-1]
+
+
+def label_rows(q, E, data, layout, block, labels):
+    """Each row's categorical latent (z) one-hot at its group's label."""
+    z = block[1]
+    index = data[layout["index"]]
+    probs = np.zeros(np.shape(q[z[0]]["probs"]))
+    probs[np.arange(index.size), labels[index]] = 1.0
+    _set_state(q, E, z[0], z[1], z[2], {"probs": probs})
+
+
+def start_draws(rng, shape):
+    """The groups' Dirichlet concentrations, Gamma(100, 1/100) per entry (one
+    draw of all groups: a block of groups takes its rows of it)."""
+    return rng.gamma(100.0, 0.01, shape)
+
+
+def start_locals(q, E, K, data, hyper, dim, block, layout, concentration):
+    """θ at ``concentration``, z from it, then the block iterated."""
+    (theta, family, point, *_), z_row = block
     _set_state(q, E, theta, family, point, {"concentration": concentration})
     _update_latent(q, E, K, data, hyper, dim, z_row)
     iterate_gated(q, E, K, data, hyper, dim, block, GATED_ITERS, LOCAL_TOL, layout)
-    return True
 
 
 # k-means of the groups (gated_start): the best of CLUSTER_RUNS k-means++
@@ -553,7 +578,12 @@ CLUSTER_SAMPLE = 20000
 def group_labels(data, dim, layout, clusters, rng):
     """A cluster per group: k-means of the groups' features (``_group_features``)
     into ``clusters`` (or None when the rows have no Categorical data)."""
-    Y = _group_features(data, dim, layout)
+    return cluster_groups(_group_features(data, dim, layout), clusters, rng)
+
+
+def cluster_groups(Y, clusters, rng):
+    """A cluster per row of the groups' features ``Y`` (``group_labels``), or
+    None without features."""
     if Y is None:
         return None
     sample = np.arange(Y.shape[0])
