@@ -191,9 +191,8 @@ def check_gated(module, q, E, bound, hyper):
     """Refuse a block whose per-group loop is not the gated one: the plain
     per-group loop (iterate_groups) stops its groups together."""
     dim, arrays, K = bound
-    block = [row for row in module.UPDATES if row[0] in module.LOCAL_BLOCK]
     layout = module.local_layout(arrays, dim)
-    if not module.gated_dirichlet(q, E, K, arrays, hyper, dim, block, layout):
+    if not module.gated_dirichlet(q, E, K, arrays, hyper, dim, block_rows(module), layout):
         raise VmpDataError(f"chunk_size: the default local loop of model "
                            f"'{module.MODEL_NAME}' iterates its block "
                            f"({', '.join(module.LOCAL_BLOCK)}) over all groups together, "
@@ -205,9 +204,8 @@ def local_step(module, q, E, bound, hyper, iters, restart):
     (local_loop.sweep: restarted_block); returns (the coefficients of the
     block's last update, the restart's gain on the block)."""
     dim, arrays, K = bound
-    block = [row for row in module.UPDATES if row[0] in module.LOCAL_BLOCK]
     schedule = {"restart": restart}
-    coeffs = module.restarted_block(q, E, K, arrays, hyper, dim, block, iters,
+    coeffs = module.restarted_block(q, E, K, arrays, hyper, dim, block_rows(module), iters,
                                     module.LOCAL_TOL, module.local_layout(arrays, dim),
                                     schedule)
     return coeffs, schedule.get("gain", 0.0)
@@ -252,6 +250,16 @@ def start_groups(module, q, E, bound, hyper, concentration):
 def block_rows(module) -> list:
     """The UPDATES rows of the local block."""
     return [row for row in module.UPDATES if row[0] in module.LOCAL_BLOCK]
+
+
+def held_locals(module, plate, pair, inverse, keep_local):
+    """A block's held ({name: q}, {name: E}) as a fit returns them: the groups'
+    latents always (as in memory), the rows' (per row again where merged) only
+    with ``keep_local``."""
+    on_rows = {r[0] for r in module.LATENTS if r[2] and r[2][0] == plate}
+    kept = tuple({n: v for n, v in part.items() if keep_local or n not in on_rows}
+                 for part in pair)
+    return expand(kept, inverse, on_rows)
 
 
 def expand(pair, inverse, names):

@@ -49,8 +49,8 @@ from .chunk_passes import (Moves, add_parts, bases, block_part, materialize, row
                            sweep_steps)
 from .chunk_passes import stat_moves  # noqa: F401  (block_tasks.py takes it from here)
 from .chunk_groups import (bind_group_rows, block_features, check_gated, check_grouped,
-                           cluster_labels, clustered, distinct_rows, expand, group_cuts,
-                           group_layout, label_block, merge_wanted, merges, start_groups,
+                           cluster_labels, clustered, distinct_rows, group_cuts, group_layout,
+                           held_locals, label_block, merge_wanted, merges, start_groups,
                            start_draws)
 from .chunk_starts import (add_sums, block_rows, block_starts, in_use, kmeans_latents, kmeans_plan,
                            take_rows)
@@ -125,13 +125,15 @@ class Blocks:
 
     def chunk(self, index):
         """Block ``index``'s data, unbound."""
-        start, stop = self.starts[index], self.stops[index]
+        return self.rows_between(self.starts[index], self.stops[index])
+
+    def rows_between(self, start, stop):
+        """The data with its row arrays cut to rows start .. stop − 1."""
         return {name: (value[start:stop] if name in self.on_rows else value)
                 for name, value in self.data.items()}
 
     def bind(self, start, stop, groups=None, index=None):
-        chunk = {name: (value[start:stop] if name in self.on_rows else value)
-                 for name, value in self.data.items()}
+        chunk = self.rows_between(start, stop)
         if not self.grouping:
             return bind_rows(self.module, chunk, self.hyper, start, stop, self.missing)
         bound, inverse = bind_group_rows(self.module, chunk, self.hyper, (start, stop), groups,
@@ -516,13 +518,10 @@ class State:
         rows = [tuple({n: pair[k] for n, pair in block.items()} for k in (0, 1))
                 for block in self.store] if keep_local or self.group else None
         if self.group:  # the groups' latents always (as in memory), the rows' if asked
-            grouping = self.blocks.grouping
-            dims[grouping["G"]] = grouping["groups"]
-            on_rows = {r[0] for r in self.module.LATENTS if r[2] and r[2][0] == self.blocks.plate}
-            rows = [expand(({n: v for n, v in bq.items() if keep_local or n not in on_rows},
-                            {n: v for n, v in bE.items() if keep_local or n not in on_rows}),
-                           self.blocks.inverses.get(i), on_rows)
-                    for i, (bq, bE) in enumerate(rows)]
+            dims[self.blocks.grouping["G"]] = self.blocks.grouping["groups"]
+            rows = [held_locals(self.module, self.blocks.plate, pair, self.blocks.inverses.get(i),
+                                keep_local)
+                    for i, pair in enumerate(rows)]
         return fit_result(self.module, (self.q, self.E), self.locals, rows, trace, converged,
                           hyper, dims)
 

@@ -37,8 +37,8 @@ import numpy as np
 from .block_tasks import (Globals, Shared, block_distinct, block_move_sums, combine,
                           combine_rounds, group_features, group_start, guarded, largest_moves,
                           move_block, run_round, start_block)
-from .chunk_groups import (cluster_labels, clustered, expand, group_cuts, merge_wanted, merges,
-                           start_draws)
+from .chunk_groups import (cluster_labels, clustered, group_cuts, held_locals, merge_wanted,
+                           merges, start_draws)
 from .chunk_starts import add_sums, kmeans_latents, kmeans_plan, take_rows
 from .chunked import bind_rows, fit_result, prepare, row_plate, stat_moves
 from .errors import VmpDataError
@@ -483,8 +483,5 @@ class Driver:
         blocks = [block for block, _ in self.client.gather(self.states)]
         if not self.shared.grouping:
             return [(block.q, block.E) for block in blocks]
-        plate = self.shared.plate
-        on_rows = {r[0] for r in self.module.LATENTS if r[2] and r[2][0] == plate}
-        names = [n for n in self.shared.locals if keep_local or n not in on_rows]
-        return [expand(({n: b.q[n] for n in names}, {n: b.E[n] for n in names}),
-                       b.inverse, on_rows) for b in blocks]
+        return [held_locals(self.module, self.shared.plate, (b.q, b.E), b.inverse, keep_local)
+                for b in blocks]
