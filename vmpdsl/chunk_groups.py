@@ -155,12 +155,8 @@ def merge_rows(module, dim, arrays, plate):
     duplicates (the decision is the whole data's: ``merges``); returns the
     inverse index."""
     _, weight, names, _ = collapsible(module, plate)
-    keep, inverse, counts = module._distinct_rows([arrays[n] for n in names])
-    for name in names:
-        arrays[name] = arrays[name][keep]
-    arrays[weight] = counts.astype(float)
-    dim[plate] = counts.size
-    return inverse
+    found = module._distinct_rows([arrays[n] for n in names])
+    return module.merge_duplicates(dim, arrays, plate, weight, names, found)[0]
 
 
 def collapsible(module, plate):
@@ -182,9 +178,9 @@ def merge_wanted(module, collapse, plate) -> bool:
 
 
 def merges(module, distinct, rows) -> bool:
-    """The in-memory decision (collapse_rows): merge when the distinct rows
-    are at most COLLAPSE_SHARE of them."""
-    return rows > 0 and not distinct > module.COLLAPSE_SHARE * rows
+    """The in-memory decision (collapse_rows' worth_merging) on the distinct
+    rows of all blocks."""
+    return bool(module.worth_merging(distinct, rows))
 
 
 def check_gated(module, q, E, bound, hyper):

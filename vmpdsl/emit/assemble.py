@@ -53,7 +53,8 @@ from typing import NamedTuple
 # (tests/engine/test_trimmed_modules.py checks the package uses no other).
 ENTRY_POINTS = ("fit", "local", "predict", "score", "DataError", "FitError", "bind_data",
                 "_initial_state", "_posterior", "_set_state", "elbo_value", "is_steady",
-                "split_blocks", "collapse_rows", "_distinct_rows", "COLLAPSE_SHARE",
+                "split_blocks", "collapse_rows", "_distinct_rows", "worth_merging",
+                "merge_duplicates",
                 "local_block", "block_to_convergence", "LOCAL_TOL",
                 "_MEMO", "_PLANS", "FAMILY_FUNCTIONS")
 # Names the package's fits in row blocks call on a module (chunk_starts.py,

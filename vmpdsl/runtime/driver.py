@@ -323,17 +323,33 @@ def collapse_rows(dim, data, init):
         given = {name: init[name] for name in latents if name in init}
         if rows == 0 or not all(_has_rows(v, rows) for v in given.values()):
             continue  # an init of another shape: _check_init_shapes reports it
-        keep, inverse, counts = _distinct_rows([data[name] for name in names])
-        if counts.size > COLLAPSE_SHARE * rows:
+        found = _distinct_rows([data[name] for name in names])
+        if not worth_merging(found[2].size, rows):
             continue
-        for name in names:
-            data[name] = data[name][keep]
-        data[weight] = counts.astype(float)
-        dim[plate] = counts.size
+        inverse, counts = merge_duplicates(dim, data, plate, weight, names, found)
         for name, value in given.items():
             init[name] = _group_mean(name, value, inverse, counts)
         groups[plate] = (latents, inverse, rows)
     return groups
+
+
+def worth_merging(distinct, rows):
+    """Whether ``rows`` rows with ``distinct`` distinct ones are merged: when
+    that leaves at most COLLAPSE_SHARE of them (a fit in blocks of whole
+    groups decides by the distinct rows of all its blocks, chunk_groups.py)."""
+    return rows > 0 and not distinct > COLLAPSE_SHARE * rows
+
+
+def merge_duplicates(dim, data, plate, weight, names, found):
+    """The rows of ``plate`` in ``dim`` and ``data`` merged in place to their
+    distinct ones ``found`` = (_distinct_rows: kept rows, inverse index,
+    counts), each weighted by its count; returns (inverse index, counts)."""
+    keep, inverse, counts = found
+    for name in names:
+        data[name] = data[name][keep]
+    data[weight] = counts.astype(float)
+    dim[plate] = counts.size
+    return inverse, counts
 
 
 def _has_rows(value, rows):
